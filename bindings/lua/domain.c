@@ -1,0 +1,159 @@
+/*
+ * domain.c - Lua domain tables to eo_domain.
+ *
+ * { {"age", ">", 18}, "|", {"kind", "=", "company"}, {"email", "=", orm.null} }
+ * Shape errors (arity, unknown operators, stray elements) are reported
+ * with the element's position; field names and value types are checked
+ * later, when the domain is bound to its model.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "eo_lua.h"
+
+int eo_lua__recordset_ids(lua_State *L, int idx);
+
+static int build(lua_State *L, int idx, eo_idkind kind, int depth, eo_domain **out,
+                 eo_error *err);
+
+static int list_values(lua_State *L, int idx, eo_idkind kind, eo_lua_scratch *s, eo_vec *vals,
+                       eo_error *err)
+{
+    lua_Integer n = (lua_Integer)lua_rawlen(L, idx), i;
+    int rc = EO_OK;
+    for (i = 1; i <= n && rc == EO_OK; i++) {
+        eo_value v;
+        lua_rawgeti(L, idx, i);
+        if (lua_istable(L, -1) && !eo_lua_is_null(L, -1))
+            rc = eo_error_set(err, EO_EINVAL, "a value list cannot hold tables");
+        else if ((rc = eo_lua_to_value(L, -1, NULL, kind, s, &v, err)) == EO_OK &&
+                 eo_vec__push(vals, &v) != EO_OK)
+            rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+        lua_pop(L, 1);
+    }
+    return rc;
+}
+
+static int leaf(lua_State *L, int t, lua_Integer pos, eo_dbuilder *b, eo_idkind kind, int depth,
+                eo_error *err)
+{
+    size_t len = lua_rawlen(L, t);
+    const char *path, *op;
+    eo_dop dop;
+    eo_lua_scratch s = { 0 };
+    int rc = EO_OK, vt;
+
+    if (len != 3) {
+        lua_rawgeti(L, t, 1);
+        path = lua_tostring(L, -1);
+        lua_pop(L, 1);
+        return eo_error_set(err, EO_EINVAL,
+                            "domain leaf %lld%s%s%s has %zu element%s, expected 3: {field, operator, value}%s",
+                            (long long)pos, path ? " (" : "", path ? path : "", path ? ")" : "",
+                            len, len == 1 ? "" : "s",
+                            len == 2 ? " (a nil value ends a Lua list: use orm.null for NULL)" : "");
+    }
+    lua_rawgeti(L, t, 1);
+    lua_rawgeti(L, t, 2);
+    /* stack: path, op */
+    if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
+        rc = eo_error_set(err, EO_EINVAL, "domain leaf %lld: the %s must be a string",
+                          (long long)pos, lua_type(L, -2) != LUA_TSTRING ? "field name" : "operator");
+        lua_pop(L, 2);
+        return rc;
+    }
+    path = lua_tostring(L, -2);
+    op = lua_tostring(L, -1);
+    lua_rawgeti(L, t, 3);
+    /* stack: path, op, value (the strings stay referenced by the leaf table) */
+    vt = lua_type(L, -1);
+    if (eo_dop_parse(&dop, op, strlen(op)) != EO_OK) {
+        rc = eo_dbuilder_leaf(b, path, op, &(eo_value){ 0 }, err); /* names the operator */
+    } else if (dop == EO_OP_ANY || dop == EO_OP_NOT_ANY) {
+        eo_domain *sub = NULL;
+        if (vt != LUA_TTABLE)
+            rc = eo_error_set(err, EO_EINVAL, "domain leaf {%s, %s, ...}: the value must be a domain",
+                              path, op);
+        else if (depth > 32)
+            rc = eo_error_set(err, EO_EINVAL, "domain nested more than 32 levels");
+        else if ((rc = build(L, lua_absindex(L, -1), kind, depth + 1, &sub, err)) == EO_OK)
+            rc = eo_dbuilder_leaf_sub(b, path, op, sub, err);
+    } else if ((dop == EO_OP_IN || dop == EO_OP_NOT_IN || dop == EO_OP_CHILD_OF ||
+                dop == EO_OP_PARENT_OF) &&
+               (vt == LUA_TTABLE || eo_lua__recordset_ids(L, -1))) {
+        eo_vec vals = EO_VEC_INIT(eo_value);
+        if (vt != LUA_TTABLE)
+            lua_replace(L, -2); /* the recordset's id list replaces it */
+        rc = list_values(L, lua_absindex(L, -1), kind, &s, &vals, err);
+        if (rc == EO_OK)
+            rc = eo_dbuilder_leaf_list(b, path, op, vals.items, vals.len, err);
+        eo_vec__free(&vals);
+    } else {
+        eo_value v;
+        if ((rc = eo_lua_to_value(L, -1, NULL, kind, &s, &v, err)) == EO_OK)
+            rc = eo_dbuilder_leaf(b, path, op, &v, err);
+    }
+    lua_pop(L, 3);
+    eo_lua_scratch_free(&s);
+    return rc;
+}
+
+static int build(lua_State *L, int idx, eo_idkind kind, int depth, eo_domain **out, eo_error *err)
+{
+    eo_dbuilder *b = NULL;
+    lua_Integer n, i;
+    int rc;
+    *out = NULL;
+    if (!lua_istable(L, idx))
+        return eo_error_set(err, EO_EINVAL, "a domain must be a list of leaves, got a %s",
+                            luaL_typename(L, idx));
+    n = (lua_Integer)lua_rawlen(L, idx);
+    /* a dictionary is a common mistake: { name = "x" } */
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        int bad = !lua_isinteger(L, -2) || lua_tointeger(L, -2) < 1 || lua_tointeger(L, -2) > n;
+        if (bad) {
+            const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+            rc = eo_error_set(err, EO_EINVAL,
+                              "a domain is a list of {field, operator, value} leaves; it has key '%s'",
+                              k);
+            lua_pop(L, 2);
+            return rc;
+        }
+        lua_pop(L, 1);
+    }
+    if ((rc = eo_dbuilder_new(&b, err)) != EO_OK)
+        return rc;
+    for (i = 1; i <= n && rc == EO_OK; i++) {
+        int t = lua_rawgeti(L, idx, i);
+        if (t == LUA_TSTRING) {
+            size_t len;
+            const char *s = lua_tolstring(L, -1, &len);
+            if (len == 1 && (*s == '&' || *s == '|' || *s == '!'))
+                rc = eo_dbuilder_op(b, *s, err);
+            else
+                rc = eo_error_set(err, EO_EINVAL,
+                                  "domain element %lld: '%s' is not '&', '|' or '!' (a leaf is {field, operator, value})",
+                                  (long long)i, s);
+        } else if (t == LUA_TTABLE) {
+            rc = leaf(L, lua_absindex(L, -1), i, b, kind, depth, err);
+        } else {
+            rc = eo_error_set(err, EO_EINVAL,
+                              "domain element %lld: expected '&', '|', '!' or a {field, operator, value} leaf, got a %s",
+                              (long long)i, luaL_typename(L, -1));
+        }
+        lua_pop(L, 1);
+    }
+    if (rc != EO_OK) {
+        eo_dbuilder_free(b);
+        return rc;
+    }
+    return eo_dbuilder_finish(out, b, err);
+}
+
+int eo_lua_to_domain(lua_State *L, int idx, eo_idkind kind, eo_domain **out, eo_error *err)
+{
+    if (lua_isnoneornil(L, idx))
+        return eo_domain_new_true(out, err);
+    return build(L, lua_absindex(L, idx), kind, 0, out, err);
+}

@@ -1,0 +1,268 @@
+/*
+ * env.c - the CEnv userdata: an open eo_env, transactions, statistics.
+ *
+ * earnorm/env.lua wraps it in the Env object users see. The userdata is a
+ * pointer box to a refcounted handle (rs.h): recordsets share the handle,
+ * so the env outlives neither its Lua object nor its last recordset.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "rs.h"
+
+#define CENV "earnorm.CEnv"
+
+void eo_envh_unref(envh *h)
+{
+    if (h == NULL || --h->refs > 0)
+        return;
+    eo_env_free(h->env);
+    eo_lua_ctx_unref(h->ctx);
+    eo_free(h);
+}
+
+envh *eo_lua_check_cenv(lua_State *L, int idx)
+{
+    envh **box = luaL_checkudata(L, idx, CENV);
+    if (*box == NULL || (*box)->env == NULL)
+        eo_lua_raisef(L, EO_ETXNSTATE, NULL, NULL, "attempt to use a closed environment");
+    return *box;
+}
+
+static int cenv_gc(lua_State *L)
+{
+    envh **box = luaL_checkudata(L, 1, CENV);
+    if (*box) {
+        eo_envh_unref(*box);
+        *box = NULL;
+    }
+    return 0;
+}
+
+static int cenv_tostring(lua_State *L)
+{
+    envh **box = luaL_checkudata(L, 1, CENV);
+    if (*box && (*box)->env)
+        lua_pushfstring(L, "earnorm.CEnv (%s)", eo_env_url((*box)->env));
+    else
+        lua_pushliteral(L, "earnorm.CEnv (closed)");
+    return 1;
+}
+
+/* core.connect(url, { log_queries =, prefetch = }) */
+static int l_connect(lua_State *L)
+{
+    const char *url = luaL_checkstring(L, 1);
+    eo_env_config cfg = EO_ENV_CONFIG_INIT;
+    eo_lua_ctx *ctx = eo_lua_ctx_get(L);
+    envh **box, *h;
+    eo_error err;
+    if (lua_istable(L, 2)) {
+        lua_getfield(L, 2, "log_queries");
+        cfg.log_queries = lua_toboolean(L, -1);
+        lua_getfield(L, 2, "prefetch");
+        if (lua_isinteger(L, -1) && lua_tointeger(L, -1) > 0)
+            cfg.prefetch_max = (size_t)lua_tointeger(L, -1);
+        lua_pop(L, 2);
+    }
+    cfg.database_url = url;
+    /* the box and its metatable exist before the env does */
+    box = lua_newuserdatauv(L, sizeof *box, 0);
+    *box = NULL;
+    luaL_setmetatable(L, CENV);
+    h = eo_calloc(1, sizeof *h);
+    if (h == NULL)
+        return eo_lua_raisef(L, EO_ENOMEM, NULL, NULL, "out of memory");
+    if (eo_env_open(&h->env, eo_lua_ctx_registry(ctx), &cfg, &err) != EO_OK) {
+        eo_free(h);
+        return eo_lua_raise(L, &err);
+    }
+    h->refs = 1;
+    h->ctx = ctx;
+    eo_lua_ctx_ref(ctx);
+    *box = h;
+    return 1;
+}
+
+static int l_close(lua_State *L)
+{
+    envh **box = luaL_checkudata(L, 1, CENV);
+    if (*box && (*box)->env) {
+        eo_env_free((*box)->env);
+        (*box)->env = NULL;
+    }
+    return 0;
+}
+
+static void note_line(void *payload, const char *line)
+{
+    lua_State *L = payload;
+    /* stack: ..., list */
+    lua_pushstring(L, line);
+    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+}
+
+/* core.migrate(cenv, dry_run) -> list of statements */
+static int l_migrate(lua_State *L)
+{
+    envh *h = eo_lua_check_cenv(L, 1);
+    int dry = lua_toboolean(L, 2);
+    eo_error err;
+    lua_newtable(L);
+    if (eo_env_migrate(h->env, dry, note_line, L, &err) != EO_OK)
+        return eo_lua_raise(L, &err);
+    return 1;
+}
+
+static int l_begin(lua_State *L)
+{
+    envh *h = eo_lua_check_cenv(L, 1);
+    eo_error err;
+    if (eo_env_begin(h->env, (eo_isolation)luaL_optinteger(L, 2, 0), &err) != EO_OK)
+        return eo_lua_raise(L, &err);
+    return 0;
+}
+
+static int l_commit(lua_State *L)
+{
+    envh *h = eo_lua_check_cenv(L, 1);
+    eo_error err;
+    if (eo_env_commit(h->env, &err) != EO_OK)
+        return eo_lua_raise(L, &err);
+    return 0;
+}
+
+static int l_rollback(lua_State *L)
+{
+    envh *h = eo_lua_check_cenv(L, 1);
+    eo_error err;
+    if (eo_env_rollback(h->env, &err) != EO_OK)
+        return eo_lua_raise(L, &err);
+    return 0;
+}
+
+static int l_txn_depth(lua_State *L)
+{
+    lua_pushinteger(L, eo_env_txn_depth(eo_lua_check_cenv(L, 1)->env));
+    return 1;
+}
+
+static void setint(lua_State *L, const char *k, uint64_t v)
+{
+    lua_pushinteger(L, (lua_Integer)v);
+    lua_setfield(L, -2, k);
+}
+
+static int l_stats(lua_State *L)
+{
+    envh *h = eo_lua_check_cenv(L, 1);
+    eo_stats s;
+    static const char *const kinds[] = { "select", "insert", "update", "delete",
+                                         "ddl", "transaction", "other" };
+    size_t i;
+    eo_env_stats(h->env, &s);
+    lua_createtable(L, 0, 10);
+    lua_pushstring(L, eo_env_backend(h->env));
+    lua_setfield(L, -2, "backend");
+    setint(L, "queries", s.queries);
+    lua_createtable(L, 0, 1);
+    setint(L, eo_env_backend(h->env), s.queries);
+    lua_setfield(L, -2, "queries_by_backend");
+    lua_createtable(L, 0, EO_Q__COUNT);
+    for (i = 0; i < EO_Q__COUNT; i++)
+        setint(L, kinds[i], s.by_kind[i]);
+    lua_setfield(L, -2, "by_kind");
+    lua_pushnumber(L, (double)s.query_ns / 1e6);
+    lua_setfield(L, -2, "query_time_ms");
+    setint(L, "rows", s.rows);
+    setint(L, "prefetches", s.prefetches);
+    lua_createtable(L, 0, 3);
+    setint(L, "hits", s.store_hits);
+    setint(L, "misses", s.store_misses);
+    setint(L, "records", s.store_records);
+    lua_setfield(L, -2, "store");
+    return 1;
+}
+
+static int l_reset_stats(lua_State *L)
+{
+    eo_env_reset_stats(eo_lua_check_cenv(L, 1)->env);
+    return 0;
+}
+
+static int l_ping(lua_State *L)
+{
+    envh *h = eo_lua_check_cenv(L, 1);
+    double ms = 0;
+    eo_error err;
+    int rc = eo_env_ping(h->env, &ms, &err);
+    lua_createtable(L, 0, 4);
+    lua_pushstring(L, eo_env_backend(h->env));
+    lua_setfield(L, -2, "backend");
+    lua_pushboolean(L, rc == EO_OK);
+    lua_setfield(L, -2, "ok");
+    lua_pushnumber(L, ms);
+    lua_setfield(L, -2, "latency_ms");
+    if (rc != EO_OK) {
+        lua_pushstring(L, err.msg);
+        lua_setfield(L, -2, "error");
+    }
+    return 1;
+}
+
+static int l_invalidate_all(lua_State *L)
+{
+    eo_env_invalidate_all(eo_lua_check_cenv(L, 1)->env);
+    return 0;
+}
+
+static int l_set_log(lua_State *L)
+{
+    eo_env_set_query_log(eo_lua_check_cenv(L, 1)->env, lua_toboolean(L, 2), NULL);
+    return 0;
+}
+
+static int l_env_url(lua_State *L)
+{
+    lua_pushstring(L, eo_env_url(eo_lua_check_cenv(L, 1)->env));
+    return 1;
+}
+
+static int l_backend(lua_State *L)
+{
+    lua_pushstring(L, eo_env_backend(eo_lua_check_cenv(L, 1)->env));
+    return 1;
+}
+
+static int l_computing(lua_State *L)
+{
+    envh *h = eo_lua_check_cenv(L, 1);
+    h->computing += (int)luaL_checkinteger(L, 2);
+    if (h->computing < 0)
+        h->computing = 0;
+    return 0;
+}
+
+void eo_lua_open_env(lua_State *L)
+{
+    static const luaL_Reg fns[] = {
+        { "connect", l_connect }, { "close", l_close }, { "migrate", l_migrate },
+        { "begin", l_begin }, { "commit", l_commit }, { "rollback", l_rollback },
+        { "txn_depth", l_txn_depth }, { "stats", l_stats }, { "reset_stats", l_reset_stats },
+        { "ping", l_ping }, { "invalidate_all", l_invalidate_all }, { "set_log", l_set_log },
+        { "env_url", l_env_url }, { "backend", l_backend }, { "computing", l_computing },
+        { NULL, NULL },
+    };
+    if (luaL_newmetatable(L, CENV)) {
+        lua_pushcfunction(L, cenv_gc);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, cenv_gc);
+        lua_setfield(L, -2, "__close");
+        lua_pushcfunction(L, cenv_tostring);
+        lua_setfield(L, -2, "__tostring");
+        lua_pushliteral(L, "locked");
+        lua_setfield(L, -2, "__metatable");
+    }
+    lua_pop(L, 1);
+    luaL_setfuncs(L, fns, 0);
+}

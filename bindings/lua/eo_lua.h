@@ -1,0 +1,123 @@
+/*
+ * eo_lua.h - the Lua binding layer: the earnorm.core module, the VM, and
+ * marshalling between Lua and the core.
+ *
+ * Only this layer (and the CLI above it) includes lua.h. C objects keep an
+ * eo_vm or a context pointer, never a lua_State, because a C function is
+ * called with the state of whichever coroutine called it.
+ */
+#ifndef EARNORM_EO_LUA_H
+#define EARNORM_EO_LUA_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "earnorm/earnorm.h"
+/* The containers of the core (eo_vec, eo_idmap, eo_buf): same library. */
+#include "internal.h"
+
+/* ---- the VM: one lua_State with counted memory and a time limit ---- */
+
+typedef struct eo_vm eo_vm;
+
+typedef struct eo_vm_config {
+    size_t memory_limit;      /* bytes; 0 = none */
+    unsigned timeout_ms;      /* per eo_lua_pcall; 0 = none */
+} eo_vm_config;
+
+/* New VM with the standard libraries and earnorm preloaded. Owned. */
+int eo_vm_new(eo_vm **out, const eo_vm_config *cfg, eo_error *err);
+void eo_vm_free(eo_vm *vm);
+lua_State *eo_vm_state(eo_vm *vm);
+size_t eo_vm_memory(const eo_vm *vm);
+/* The VM of a state (NULL when the state was not made by eo_vm_new). */
+eo_vm *eo_lua_vm(lua_State *L);
+
+/*
+ * Call the function below nargs arguments with a traceback handler, the
+ * VM's time limit, and errors turned into an eo_error (LUA_ERRMEM becomes
+ * EO_ENOMEM; an earnorm.Error keeps its code, model and field). On
+ * failure nothing is left on the stack and `trace` (if not NULL) gets an
+ * Owned copy of the full message with traceback.
+ */
+int eo_lua_pcall(lua_State *L, int nargs, int nresults, eo_error *err, char **trace);
+
+/* Register the embedded earnorm Lua modules in package.preload. */
+void eo_lua_preload(lua_State *L);
+
+/* The earnorm.core module. */
+int luaopen_earnorm_core(lua_State *L);
+
+/* ---- errors ---- */
+
+/* Push an earnorm.Error built from err. */
+void eo_lua_push_error(lua_State *L, const eo_error *err);
+/* Raise an earnorm.Error built from err (does not return). */
+int eo_lua_raise(lua_State *L, const eo_error *err);
+/* Raise an earnorm.Error with a code and printf message. */
+int eo_lua_raisef(lua_State *L, int code, const char *model, const char *field,
+                  const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+/* Fill err from the error value at idx (an earnorm.Error or anything else). */
+void eo_lua_to_error(lua_State *L, int idx, eo_error *err);
+int eo_lua_is_error(lua_State *L, int idx);
+void eo_lua_error_init(lua_State *L);
+void eo_lua_open_errors(lua_State *L);   /* table at -1 */
+
+/* ---- values ---- */
+
+/* The orm.null sentinel. */
+void eo_lua_push_null(lua_State *L);
+int eo_lua_is_null(lua_State *L, int idx);
+
+/*
+ * Temporary memory for conversions of one call (JSON text of a Json field,
+ * formatted numbers): freed by eo_lua_scratch_free.
+ */
+typedef struct eo_lua_scratch {
+    char **blocks;
+    size_t n, cap;
+} eo_lua_scratch;
+void eo_lua_scratch_free(eo_lua_scratch *s);
+char *eo_lua_scratch_keep(eo_lua_scratch *s, char *p);
+
+/*
+ * The Lua value at idx as a value for field f (f may be NULL: generic).
+ * Strings are Borrowed from Lua; JSON text for Json fields is kept in s.
+ * Never raises.
+ */
+int eo_lua_to_value(lua_State *L, int idx, const eo_field *f, eo_idkind kind,
+                    eo_lua_scratch *s, eo_value *out, eo_error *err);
+/* Push a generic value (no field: no decoding). */
+void eo_lua_push_value(lua_State *L, const eo_value *v);
+
+/* JSON <-> Lua through libbson. Never raise; push nothing on failure. */
+int eo_lua_json_encode(lua_State *L, int idx, char **out, size_t *len, eo_error *err);
+int eo_lua_json_decode(lua_State *L, const char *text, size_t len, eo_error *err);
+/* Push a Lua value decoded from a JSON document or array (C host API). */
+int eo_lua_push_json_any(lua_State *L, const char *text, size_t len, eo_error *err);
+
+/* ---- recordsets ---- */
+
+/* Push the class table of model m (nil when unknown). */
+void eo_lua_push_class(lua_State *L, const eo_model *m);
+/* Domain from a Lua table at idx (Owned result). Never raises. */
+int eo_lua_to_domain(lua_State *L, int idx, eo_idkind kind, eo_domain **out, eo_error *err);
+
+/* Registration helpers of the parts of earnorm.core. */
+void eo_lua_open_values(lua_State *L);     /* table at -1 */
+void eo_lua_open_models(lua_State *L);
+void eo_lua_open_env(lua_State *L);
+void eo_lua_open_recordset(lua_State *L);
+
+/* The per-state context: the schema registry models are declared in. */
+typedef struct eo_lua_ctx eo_lua_ctx;
+eo_lua_ctx *eo_lua_ctx_get(lua_State *L);
+eo_registry *eo_lua_ctx_registry(eo_lua_ctx *ctx);
+void eo_lua_ctx_ref(eo_lua_ctx *ctx);
+void eo_lua_ctx_unref(eo_lua_ctx *ctx);
+
+#endif

@@ -1,0 +1,454 @@
+/*
+ * model.c - turning Lua field declarations into C metadata.
+ *
+ * core.define_model(name, attrs, fields, class) reads the declaration
+ * tables written by earnorm/model.lua and registers an eo_model. A
+ * declaration is checked whole in a scratch registry first, so a mistake
+ * in the fifth field leaves no half-declared model behind.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "eo_lua.h"
+
+static const char *const options[] = {
+    "type", "_seq", "string", "help", "required", "readonly", "index", "unique",
+    "default", "compute", "depends", "store", "copy", "prefetch", "size", "min", "max",
+    "digits", "choices", "comodel", "inverse", "relation", "column1", "column2",
+    "ondelete", NULL,
+};
+
+typedef struct fspec {
+    eo_field_spec s;
+    const char *choices[128];
+    const char *depends[64];
+    eo_value def;
+} fspec;
+
+static int bad(eo_error *err, const char *model, const char *field, const char *fmt, const char *a)
+{
+    char what[300];
+    snprintf(what, sizeof what, fmt, a);
+    eo_error_set(err, EO_EINVAL, "%s.%s: %s", model, field, what);
+    eo_error_where(err, model, field);
+    return EO_EINVAL;
+}
+
+static int opt_bool(lua_State *L, int t, const char *key)
+{
+    int r;
+    lua_getfield(L, t, key);
+    r = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return r;
+}
+
+/* Read one declaration (table at t) into fs; strings stay on the Lua stack
+ * via the declaration table itself, which the caller keeps alive. */
+static int read_spec(lua_State *L, int t, const char *model, const char *name, fspec *fs,
+                     eo_lua_scratch *scratch, eo_error *err)
+{
+    const char *type;
+    int ft, i;
+    memset(fs, 0, sizeof *fs);
+    fs->s.name = name;
+    /* every key must be a known option */
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        int ok = 0;
+        lua_pop(L, 1);
+        if (lua_type(L, -1) == LUA_TSTRING)
+            for (i = 0; options[i]; i++)
+                if (strcmp(options[i], lua_tostring(L, -1)) == 0)
+                    ok = 1;
+        if (!ok) {
+            const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
+            int rc = bad(err, model, name, "unknown option '%s'", k);
+            lua_pop(L, 1);
+            return rc;
+        }
+    }
+    lua_getfield(L, t, "type");
+    type = lua_tostring(L, -1);
+    lua_pop(L, 1);
+    ft = type ? eo_ftype_from_name(type) : -1;
+    if (ft <= 0)
+        return bad(err, model, name, "unknown field type %s", type ? type : "(none)");
+    fs->s.type = (eo_ftype)ft;
+    if (opt_bool(L, t, "required"))
+        fs->s.flags |= EO_FF_REQUIRED;
+    if (opt_bool(L, t, "unique"))
+        fs->s.flags |= EO_FF_UNIQUE;
+    if (opt_bool(L, t, "index"))
+        fs->s.flags |= EO_FF_INDEX;
+    if (opt_bool(L, t, "readonly"))
+        fs->s.flags |= EO_FF_READONLY;
+    fs->s.store = opt_bool(L, t, "store");
+    lua_getfield(L, t, "copy");
+    if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1))
+        fs->s.flags |= EO_FF_NOCOPY;
+    lua_pop(L, 1);
+    lua_getfield(L, t, "prefetch");
+    if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1))
+        fs->s.flags |= EO_FF_NOPREFETCH;
+    lua_pop(L, 1);
+
+    lua_getfield(L, t, "string");
+    fs->s.string = lua_tostring(L, -1);
+    lua_getfield(L, t, "help");
+    fs->s.help = lua_tostring(L, -1);
+    lua_getfield(L, t, "comodel");
+    fs->s.comodel = lua_tostring(L, -1);
+    lua_getfield(L, t, "inverse");
+    fs->s.inverse = lua_tostring(L, -1);
+    lua_getfield(L, t, "relation");
+    fs->s.relation = lua_tostring(L, -1);
+    lua_getfield(L, t, "column1");
+    fs->s.column1 = lua_tostring(L, -1);
+    lua_getfield(L, t, "column2");
+    fs->s.column2 = lua_tostring(L, -1);
+    lua_pop(L, 7); /* the strings live on in the declaration table */
+
+    lua_getfield(L, t, "size");
+    if (!lua_isnil(L, -1)) {
+        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) <= 0) {
+            lua_pop(L, 1);
+            return bad(err, model, name, "size must be a positive integer%s", "");
+        }
+        fs->s.size = (int)lua_tointeger(L, -1);
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, t, "min");
+    if (!lua_isnil(L, -1)) {
+        if (!lua_isnumber(L, -1)) {
+            lua_pop(L, 1);
+            return bad(err, model, name, "min must be a number%s", "");
+        }
+        fs->s.min = lua_tonumber(L, -1);
+        fs->s.flags |= EO_FF_HAS_MIN;
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, t, "max");
+    if (!lua_isnil(L, -1)) {
+        if (!lua_isnumber(L, -1)) {
+            lua_pop(L, 1);
+            return bad(err, model, name, "max must be a number%s", "");
+        }
+        fs->s.max = lua_tonumber(L, -1);
+        fs->s.flags |= EO_FF_HAS_MAX;
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, t, "digits");
+    if (lua_istable(L, -1)) {
+        lua_rawgeti(L, -1, 1);
+        lua_rawgeti(L, -2, 2);
+        if (!lua_isinteger(L, -2) || !lua_isinteger(L, -1)) {
+            lua_pop(L, 3);
+            return bad(err, model, name, "digits must be { precision, scale }%s", "");
+        }
+        fs->s.precision = (int)lua_tointeger(L, -2);
+        fs->s.scale = (int)lua_tointeger(L, -1);
+        if (fs->s.precision <= 0) {
+            lua_pop(L, 3);
+            return bad(err, model, name, "digits must be { precision > 0, scale }%s", "");
+        }
+        lua_pop(L, 2);
+    } else if (!lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return bad(err, model, name, "digits must be { precision, scale }%s", "");
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, t, "choices");
+    if (lua_istable(L, -1)) {
+        lua_Integer n = (lua_Integer)lua_rawlen(L, -1), k;
+        if (n > (lua_Integer)(sizeof fs->choices / sizeof fs->choices[0])) {
+            lua_pop(L, 1);
+            return bad(err, model, name, "too many choices%s", "");
+        }
+        for (k = 1; k <= n; k++) {
+            lua_rawgeti(L, -1, k);
+            if (lua_istable(L, -1)) { /* { value, label } as in Odoo */
+                lua_rawgeti(L, -1, 1);
+                lua_replace(L, -2);
+            }
+            if (lua_type(L, -1) != LUA_TSTRING) {
+                lua_pop(L, 2);
+                return bad(err, model, name, "choices must be strings%s", "");
+            }
+            fs->choices[k - 1] = lua_tostring(L, -1);
+            /* keep the string reachable: store it back in the table */
+            lua_rawseti(L, -2, k);
+        }
+        fs->s.choices = fs->choices;
+        fs->s.nchoices = (size_t)n;
+    } else if (!lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return bad(err, model, name, "choices must be a list%s", "");
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, t, "depends");
+    if (lua_type(L, -1) == LUA_TSTRING) {
+        fs->depends[0] = lua_tostring(L, -1);
+        fs->s.depends = fs->depends;
+        fs->s.ndepends = 1;
+    } else if (lua_istable(L, -1)) {
+        lua_Integer n = (lua_Integer)lua_rawlen(L, -1), k;
+        if (n > 64) {
+            lua_pop(L, 1);
+            return bad(err, model, name, "too many depends%s", "");
+        }
+        for (k = 1; k <= n; k++) {
+            lua_rawgeti(L, -1, k);
+            if (lua_type(L, -1) != LUA_TSTRING) {
+                lua_pop(L, 2);
+                return bad(err, model, name, "depends must be field names%s", "");
+            }
+            fs->depends[k - 1] = lua_tostring(L, -1);
+            lua_pop(L, 1);
+        }
+        fs->s.depends = fs->depends;
+        fs->s.ndepends = (size_t)n;
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, t, "compute");
+    if (!lua_isnil(L, -1)) {
+        if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TFUNCTION) {
+            lua_pop(L, 1);
+            return bad(err, model, name, "compute must be a method name or a function%s", "");
+        }
+        fs->s.flags |= EO_FF_COMPUTED;
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, t, "ondelete");
+    if (!lua_isnil(L, -1)) {
+        const char *od = lua_tostring(L, -1);
+        if (od && strcmp(od, "cascade") == 0)
+            fs->s.ondelete = EO_ONDELETE_CASCADE;
+        else if (od && strcmp(od, "restrict") == 0)
+            fs->s.ondelete = EO_ONDELETE_RESTRICT;
+        else if (od && strcmp(od, "set null") == 0)
+            fs->s.ondelete = EO_ONDELETE_SET_NULL;
+        else {
+            lua_pop(L, 1);
+            return bad(err, model, name,
+                       "ondelete must be \"set null\", \"cascade\" or \"restrict\"%s", "");
+        }
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, t, "default");
+    if (lua_type(L, -1) == LUA_TFUNCTION) {
+        fs->s.flags |= EO_FF_DEFAULT_FN;
+    } else if (!lua_isnil(L, -1)) {
+        eo_field tmp;
+        eo_model tm;
+        int rc;
+        /* a Json default is any value: encode it as JSON text */
+        memset(&tmp, 0, sizeof tmp);
+        memset(&tm, 0, sizeof tm);
+        tm.name = (char *)model;
+        tmp.name = (char *)name;
+        tmp.type = fs->s.type;
+        tmp.model = &tm;
+        rc = eo_lua_to_value(L, -1, &tmp, EO_IDNUM, scratch, &fs->def, err);
+        if (rc != EO_OK) {
+            lua_pop(L, 1);
+            return rc;
+        }
+        fs->s.def = &fs->def;
+    }
+    lua_pop(L, 1);
+    return EO_OK;
+}
+
+/* Add the declared fields (list at index `list`) to m. */
+static int add_fields(lua_State *L, int list, eo_model *m, eo_error *err)
+{
+    lua_Integer n = (lua_Integer)lua_rawlen(L, list), i;
+    eo_lua_scratch scratch = { 0 };
+    int rc = EO_OK;
+    for (i = 1; i <= n && rc == EO_OK; i++) {
+        fspec fs;
+        const char *name;
+        lua_rawgeti(L, list, i);            /* stack: entry */
+        lua_getfield(L, -1, "name");        /* stack: entry, name */
+        lua_getfield(L, -2, "spec");        /* stack: entry, name, spec */
+        name = lua_tostring(L, -2);
+        if (name == NULL || !lua_istable(L, -1)) {
+            rc = eo_error_set(err, EO_EINVAL, "%s: malformed field list", m->name);
+        } else if ((rc = read_spec(L, lua_absindex(L, -1), m->name, name, &fs, &scratch, err)) ==
+                   EO_OK) {
+            rc = eo_model_add_field(NULL, m, &fs.s, err);
+        }
+        lua_pop(L, 3);
+    }
+    eo_lua_scratch_free(&scratch);
+    return rc;
+}
+
+static int set_attrs(lua_State *L, int attrs, eo_model *m, eo_error *err)
+{
+    const char *desc, *order, *parent, *recname;
+    int rc;
+    lua_getfield(L, attrs, "_description");
+    lua_getfield(L, attrs, "_order");
+    lua_getfield(L, attrs, "_parent_name");
+    lua_getfield(L, attrs, "_rec_name");
+    desc = lua_tostring(L, -4);
+    order = lua_tostring(L, -3);
+    parent = lua_tostring(L, -2);
+    recname = lua_tostring(L, -1);
+    rc = eo_model_set(m, desc, order, parent, recname, err);
+    lua_pop(L, 4);
+    lua_getfield(L, attrs, "_abstract");
+    if (lua_toboolean(L, -1))
+        m->abstract = 1;
+    lua_pop(L, 1);
+    if (rc == EO_OK && order) {
+        /* check the default order now, not at the first search */
+        eo_order_item *items = NULL;
+        size_t ni;
+        rc = eo_order_parse(&items, &ni, m, order, err);
+        eo_free(items);
+    }
+    return rc;
+}
+
+/* Declare in a scratch registry first: any mistake surfaces before the
+ * real registry changes. Existing fields are copied by name only. */
+static int dry_run(lua_State *L, const char *name, int attrs, int list, const eo_model *existing,
+                   eo_error *err)
+{
+    eo_registry *tmp = NULL;
+    eo_model *m;
+    size_t i;
+    int rc;
+    if ((rc = eo_registry_new(&tmp, err)) != EO_OK)
+        return rc;
+    if ((rc = eo_registry_add_model(&m, tmp, name, err)) != EO_OK)
+        goto done;
+    if (existing) {
+        for (i = 1; i < existing->nfields; i++) {
+            eo_field_spec s;
+            memset(&s, 0, sizeof s);
+            s.name = existing->fields[i]->name;
+            s.type = EO_FT_INTEGER;
+            if ((rc = eo_model_add_field(NULL, m, &s, err)) != EO_OK)
+                goto done;
+        }
+    }
+    if ((rc = add_fields(L, list, m, err)) != EO_OK)
+        goto done;
+    if (!existing)
+        rc = set_attrs(L, attrs, m, err);
+done:
+    eo_registry_free(tmp);
+    return rc;
+}
+
+/* core.define_model(name, attrs, fields, class) */
+static int l_define_model(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    eo_lua_ctx *ctx;
+    eo_registry *reg;
+    eo_model *m;
+    eo_error err;
+    int rc;
+    luaL_checktype(L, 2, LUA_TTABLE);
+    luaL_checktype(L, 3, LUA_TTABLE);
+    luaL_checktype(L, 4, LUA_TTABLE);
+    ctx = eo_lua_ctx_get(L);
+    reg = eo_lua_ctx_registry(ctx);
+    m = eo_registry_find(reg, name);
+    if ((rc = dry_run(L, name, 2, 3, m, &err)) != EO_OK)
+        return eo_lua_raise(L, &err);
+    if (m == NULL) {
+        if ((rc = eo_registry_add_model(&m, reg, name, &err)) != EO_OK)
+            return eo_lua_raise(L, &err);
+        if ((rc = set_attrs(L, 2, m, &err)) != EO_OK)
+            return eo_lua_raise(L, &err);
+        lua_pushvalue(L, 4);
+        m->binding_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
+    if ((rc = add_fields(L, 3, m, &err)) != EO_OK)
+        return eo_lua_raise(L, &err);
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* core.list_lua_files(path): a .lua file, or the *.lua files of a directory in name order */
+static int l_list_lua_files(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    struct stat st;
+    DIR *d;
+    struct dirent *e;
+    char **names = NULL;
+    size_t n = 0, cap = 0, i;
+    int oom = 0;
+    if (stat(path, &st) != 0)
+        return eo_lua_raisef(L, EO_ENOTFOUND, NULL, NULL, "models path '%s' does not exist", path);
+    lua_newtable(L);
+    if (!S_ISDIR(st.st_mode)) {
+        lua_pushstring(L, path);
+        lua_rawseti(L, -2, 1);
+        return 1;
+    }
+    d = opendir(path);
+    if (d == NULL)
+        return eo_lua_raisef(L, EO_ENOTFOUND, NULL, NULL, "cannot read models directory '%s'", path);
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len < 5 || strcmp(e->d_name + len - 4, ".lua") != 0 || e->d_name[0] == '.')
+            continue;
+        if (n == cap) {
+            char **v;
+            cap = cap ? cap * 2 : 16;
+            v = eo_realloc(names, cap * sizeof *v);
+            if (v == NULL) {
+                oom = 1;
+                break;
+            }
+            names = v;
+        }
+        if ((names[n] = eo_strdup(e->d_name)) == NULL) {
+            oom = 1;
+            break;
+        }
+        n++;
+    }
+    closedir(d);
+    if (!oom && n)
+        qsort(names, n, sizeof *names, cmp_str);
+    /* free everything before anything can raise */
+    for (i = 0; i < n; i++) {
+        char full[4096];
+        snprintf(full, sizeof full, "%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/",
+                 names[i]);
+        eo_free(names[i]);
+        names[i] = NULL;
+        if (!oom) {
+            lua_pushstring(L, full);
+            lua_rawseti(L, -2, (lua_Integer)i + 1);
+        }
+    }
+    eo_free(names);
+    if (oom)
+        return eo_lua_raisef(L, EO_ENOMEM, NULL, NULL, "out of memory listing '%s'", path);
+    return 1;
+}
+
+void eo_lua_open_models(lua_State *L)
+{
+    lua_pushcfunction(L, l_define_model);
+    lua_setfield(L, -2, "define_model");
+    lua_pushcfunction(L, l_list_lua_files);
+    lua_setfield(L, -2, "list_lua_files");
+}

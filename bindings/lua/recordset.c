@@ -1,0 +1,1453 @@
+/*
+ * recordset.c - the Recordset userdata and the ORM calls behind it.
+ *
+ * A recordset is a model, an environment handle and a slice of a shared,
+ * immutable id array, plus the prefetch set it came from (Odoo's
+ * _prefetch_ids): reading a field of one record loads that field for the
+ * records around it in one query. Field values are read from the C record
+ * store on access; nothing is copied into Lua until asked for.
+ *
+ * The userdata holds the struct itself rather than a pointer box: a loop
+ * over N records makes N of them, and one allocation each is the point.
+ * Every reference it holds is taken after the userdata exists and
+ * released by __gc, which tolerates a half-built box.
+ *
+ * Uservalues: 1 = the Lua Env object, 2 = the context table (or nil).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rs.h"
+
+#define RS "earnorm.Recordset"
+
+typedef struct derived derived;
+
+/* An immutable, refcounted array of ids. */
+typedef struct idarr {
+    int refs;
+    size_t n;
+    derived *derived;       /* prefetch sets of related records, per field */
+    eo_id v[];
+} idarr;
+
+/* Distinct Many2one targets of the records of an idarr. */
+struct derived {
+    const eo_field *f;
+    idarr *ids;
+    eo_idmap pos;           /* id -> index in ids */
+    derived *next;
+};
+
+typedef struct rset {
+    envh *h;
+    const eo_model *m;
+    idarr *ids;
+    size_t off, n;          /* the slice of ids this recordset is */
+    idarr *pf;              /* prefetch set */
+    size_t pfpos;           /* where ids[off] sits in pf (a hint) */
+} rset;
+
+static const char hook_key = 'h';
+
+static idarr *idarr_new(size_t n)
+{
+    idarr *a = eo_malloc(sizeof *a + (n ? n : 1) * sizeof(eo_id));
+    if (a) {
+        a->refs = 1;
+        a->n = n;
+        a->derived = NULL;
+    }
+    return a;
+}
+
+static void idarr_unref(idarr *a)
+{
+    derived *d, *next;
+    if (a == NULL || --a->refs > 0)
+        return;
+    for (d = a->derived; d; d = next) {
+        next = d->next;
+        idarr_unref(d->ids);
+        eo_idmap__free(&d->pos);
+        eo_free(d);
+    }
+    eo_free(a);
+}
+
+static int rs_gc(lua_State *L)
+{
+    rset *rs = luaL_checkudata(L, 1, RS);
+    idarr_unref(rs->ids);
+    idarr_unref(rs->pf);
+    eo_envh_unref(rs->h);
+    memset(rs, 0, sizeof *rs);
+    return 0;
+}
+
+/* Push a recordset sharing `ids` (and `pf`); uservalues come from the
+ * recordset at `like` (0: the env table at `envidx`). Takes new references. */
+static rset *push_rs(lua_State *L, int like, int envidx, envh *h, const eo_model *m, idarr *ids,
+                     size_t off, size_t n, idarr *pf, size_t pfpos)
+{
+    rset *rs;
+    like = like ? lua_absindex(L, like) : 0;
+    envidx = envidx ? lua_absindex(L, envidx) : 0;
+    rs = lua_newuserdatauv(L, sizeof *rs, 2);
+    memset(rs, 0, sizeof *rs);
+    luaL_setmetatable(L, RS);
+    if (like) {
+        lua_getiuservalue(L, like, 1);
+        lua_setiuservalue(L, -2, 1);
+        lua_getiuservalue(L, like, 2);
+        lua_setiuservalue(L, -2, 2);
+    } else if (envidx) {
+        lua_pushvalue(L, envidx);
+        lua_setiuservalue(L, -2, 1);
+    }
+    rs->h = h;
+    h->refs++;
+    rs->m = m;
+    rs->ids = ids;
+    ids->refs++;
+    rs->off = off;
+    rs->n = n;
+    rs->pf = pf ? pf : ids;
+    rs->pf->refs++;
+    rs->pfpos = pf ? pfpos : off;
+    return rs;
+}
+
+/* Push a recordset owning a new idarr (its reference passes to the recordset). */
+static void push_new(lua_State *L, int like, rset *src, const eo_model *m, idarr *a)
+{
+    push_rs(L, like, 0, src->h, m, a, 0, a->n, NULL, 0);
+    idarr_unref(a);
+}
+
+static rset *to_rs(lua_State *L, int idx)
+{
+    return luaL_testudata(L, idx, RS);
+}
+
+static rset *check_rs(lua_State *L, int idx)
+{
+    rset *rs = luaL_checkudata(L, idx, RS);
+    if (rs->h == NULL || rs->h->env == NULL)
+        eo_lua_raisef(L, EO_ETXNSTATE, rs->m ? rs->m->name : NULL, NULL,
+                      "attempt to use a recordset of a closed environment");
+    return rs;
+}
+
+static eo_id *rs_ids(const rset *rs) { return rs->ids->v + rs->off; }
+static eo_env *rs_env(const rset *rs) { return rs->h->env; }
+static eo_idkind rs_kind(const rset *rs) { return eo_env_idkind(rs->h->env); }
+
+static void push_id(lua_State *L, const rset *rs, eo_id id)
+{
+    char hex[25];
+    eo_value v = eo_id_to_value(id, rs_kind(rs), hex);
+    eo_lua_push_value(L, &v);
+}
+
+/* earnorm/value.c: a recordset used as a value is its single id */
+int eo_lua__recordset_value(lua_State *L, int idx, eo_idkind kind, eo_lua_scratch *s,
+                            eo_value *out, eo_error *err)
+{
+    rset *rs = to_rs(L, idx);
+    char *hex;
+    (void)kind;
+    if (rs == NULL || rs->h == NULL)
+        return 0;
+    if (rs->n == 0) {
+        *out = eo_null();
+        return 1;
+    }
+    if (rs->n > 1) {
+        eo_error_set(err, EO_EINVAL, "expected one %s record as a value, got %zu", rs->m->name, rs->n);
+        return EO_EINVAL;
+    }
+    hex = eo_lua_scratch_keep(s, eo_malloc(25));
+    if (hex == NULL)
+        return eo_error_set(err, EO_ENOMEM, "out of memory");
+    *out = eo_id_to_value(rs_ids(rs)[0], rs->h->env ? rs_kind(rs) : EO_IDNUM, hex);
+    return 1;
+}
+
+/* earnorm/value.c, domain.c: push a recordset's ids as a list */
+int eo_lua__recordset_ids(lua_State *L, int idx)
+{
+    rset *rs = to_rs(L, idx);
+    size_t i;
+    if (rs == NULL || rs->h == NULL || rs->h->env == NULL)
+        return 0;
+    lua_createtable(L, (int)rs->n, 0);
+    for (i = 0; i < rs->n; i++) {
+        push_id(L, rs, rs_ids(rs)[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    return 1;
+}
+
+void eo_lua_push_class(lua_State *L, const eo_model *m)
+{
+    if (m->binding_ref > 0)
+        lua_rawgeti(L, LUA_REGISTRYINDEX, (lua_Integer)m->binding_ref);
+    else
+        lua_pushnil(L);
+}
+
+static const eo_model *find_model(lua_State *L, const char *name)
+{
+    return eo_registry_find(eo_lua_ctx_registry(eo_lua_ctx_get(L)), name);
+}
+
+/* ---- reading fields ---- */
+
+static derived *derive(rset *rs, const eo_field *f, eo_id want, size_t *pos)
+{
+    idarr *pf = rs->pf;
+    derived *d, **link;
+    eo_env *env = rs_env(rs);
+    eo_idkind kind = rs_kind(rs);
+    eo_vec tmp = EO_VEC_INIT(eo_id);
+    eo_idmap seen;
+    size_t i;
+
+    for (link = &pf->derived; (d = *link) != NULL; link = &d->next) {
+        if (d->f == f) {
+            if (eo_idmap__get(&d->pos, want, pos))
+                return d;
+            /* more records were loaded since: rebuild below */
+            *link = d->next;
+            idarr_unref(d->ids);
+            eo_idmap__free(&d->pos);
+            eo_free(d);
+            break;
+        }
+    }
+    memset(&seen, 0, sizeof seen);
+    for (i = 0; i < pf->n; i++) {
+        const eo_value *v = eo_orm_peek(env, rs->m, pf->v[i], f);
+        eo_id id;
+        if (v == NULL || v->type == EO_VNULL || eo_id_from_value(&id, kind, v) != EO_OK)
+            continue;
+        if (eo_idmap__get(&seen, id, &(size_t){ 0 }))
+            continue;
+        if (eo_idmap__put(&seen, id, tmp.len) != EO_OK || eo_vec__push(&tmp, &id) != EO_OK)
+            goto fail;
+    }
+    if (!eo_idmap__get(&seen, want, &(size_t){ 0 })) {
+        if (eo_idmap__put(&seen, want, tmp.len) != EO_OK || eo_vec__push(&tmp, &want) != EO_OK)
+            goto fail;
+    }
+    d = eo_calloc(1, sizeof *d);
+    if (d == NULL || (d->ids = idarr_new(tmp.len)) == NULL) {
+        eo_free(d);
+        goto fail;
+    }
+    memcpy(d->ids->v, tmp.items, tmp.len * sizeof(eo_id));
+    d->f = f;
+    d->pos = seen;
+    d->next = pf->derived;
+    pf->derived = d;
+    eo_vec__free(&tmp);
+    eo_idmap__get(&d->pos, want, pos);
+    return d;
+fail:
+    eo_vec__free(&tmp);
+    eo_idmap__free(&seen);
+    return NULL;
+}
+
+static void push_empty(lua_State *L, int like, rset *rs, const eo_model *m)
+{
+    idarr *a = idarr_new(0);
+    if (a == NULL)
+        eo_lua_raisef(L, EO_ENOMEM, NULL, NULL, "out of memory");
+    push_new(L, like, rs, m, a);
+}
+
+static void push_related(lua_State *L, int like, rset *rs, const eo_field *f, const eo_value *v)
+{
+    eo_id id;
+    size_t pos;
+    derived *d;
+    if (f->comodel == NULL)
+        eo_lua_raisef(L, EO_ENOTFOUND, rs->m->name, f->name, "%s.%s: model %s is not defined",
+                      rs->m->name, f->name, f->comodel_name);
+    if (v->type == EO_VNULL) {
+        push_empty(L, like, rs, f->comodel);
+        return;
+    }
+    if (eo_id_from_value(&id, rs_kind(rs), v) != EO_OK)
+        eo_lua_raisef(L, EO_ERROR, rs->m->name, f->name, "%s.%s holds an invalid id",
+                      rs->m->name, f->name);
+    d = derive(rs, f, id, &pos);
+    if (d == NULL)
+        eo_lua_raisef(L, EO_ENOMEM, NULL, NULL, "out of memory");
+    push_rs(L, like, 0, rs->h, f->comodel, d->ids, pos, 1, d->ids, pos);
+}
+
+/* Push a stored value as a recordset field reads it. */
+static void push_typed(lua_State *L, int like, rset *rs, const eo_field *f, const eo_value *v,
+                       int plain)
+{
+    eo_error err;
+    if (f->type == EO_FT_MANY2ONE && !plain) {
+        push_related(L, like, rs, f, v);
+        return;
+    }
+    switch (v->type) {
+    case EO_VNULL: lua_pushnil(L); return;
+    case EO_VTEXT:
+        if (f->type == EO_FT_JSON) {
+            if (eo_lua_json_decode(L, v->u.s.p, v->u.s.n, &err) != EO_OK)
+                eo_lua_raise(L, &err);
+            if (eo_lua_is_null(L, -1)) {
+                lua_pop(L, 1);
+                lua_pushnil(L);
+            }
+            return;
+        }
+        break;
+    case EO_VINT:
+        if (f->type == EO_FT_BOOLEAN) {
+            lua_pushboolean(L, v->u.i != 0);
+            return;
+        }
+        if (f->type == EO_FT_FLOAT) {
+            lua_pushnumber(L, (lua_Number)v->u.i);
+            return;
+        }
+        break;
+    default:
+        break;
+    }
+    eo_lua_push_value(L, v);
+}
+
+/* Ids of the records in the prefetch window of rs that lack f. */
+static idarr *uncached(rset *rs, const eo_field *f, size_t from, size_t limit)
+{
+    eo_env *env = rs_env(rs);
+    idarr *pf = rs->pf, *a;
+    size_t i, n = 0, end = pf->n - from > limit ? from + limit : pf->n;
+    a = idarr_new(end - from);
+    if (a == NULL)
+        return NULL;
+    for (i = from; i < end; i++)
+        if (!eo_orm_cached(env, rs->m, pf->v[i], f))
+            a->v[n++] = pf->v[i];
+    a->n = n;
+    return a;
+}
+
+static void call_compute(lua_State *L, int idx, rset *rs, const eo_field *f)
+{
+    idarr *todo;
+    size_t from = rs->pfpos < rs->pf->n && eo_id_equal(rs->pf->v[rs->pfpos], rs_ids(rs)[0])
+                      ? rs->pfpos : 0;
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &hook_key) != LUA_TFUNCTION)
+        eo_lua_raisef(L, EO_ERROR, rs->m->name, f->name, "no compute hook installed");
+    todo = uncached(rs, f, from, 10000);
+    if (todo == NULL)
+        eo_lua_raisef(L, EO_ENOMEM, NULL, NULL, "out of memory");
+    if (todo->n == 0 || !eo_id_equal(rs_ids(rs)[0], rs_ids(rs)[0])) {
+        idarr_unref(todo);
+        todo = idarr_new(1);
+        if (todo == NULL)
+            eo_lua_raisef(L, EO_ENOMEM, NULL, NULL, "out of memory");
+        todo->v[0] = rs_ids(rs)[0];
+    }
+    push_new(L, idx, rs, rs->m, todo);
+    lua_pushstring(L, f->name);
+    lua_call(L, 2, 0);
+}
+
+static void push_field(lua_State *L, int idx, rset *rs, const eo_field *f)
+{
+    eo_env *env = rs_env(rs);
+    const eo_value *v;
+    eo_error err;
+    eo_id id = rs_ids(rs)[0];
+    if ((f->flags & EO_FF_COMPUTED) && !(f->flags & EO_FF_STORED)) {
+        if (!eo_orm_cached(env, rs->m, id, f))
+            call_compute(L, idx, rs, f);
+        v = eo_orm_peek(env, rs->m, id, f);
+        if (v == NULL) {
+            char hex[25];
+            eo_value iv = eo_id_to_value(id, rs_kind(rs), hex);
+            if (iv.type == EO_VINT)
+                eo_lua_raisef(L, EO_ERROR, rs->m->name, f->name,
+                              "%s.%s: the compute method did not assign it for %s(%lld)",
+                              rs->m->name, f->name, rs->m->name, (long long)iv.u.i);
+            eo_lua_raisef(L, EO_ERROR, rs->m->name, f->name,
+                          "%s.%s: the compute method did not assign it for %s(%s)", rs->m->name,
+                          f->name, rs->m->name, hex);
+        }
+        push_typed(L, idx, rs, f, v, 0);
+        return;
+    }
+    if (f->type == EO_FT_ONE2MANY || f->type == EO_FT_MANY2MANY)
+        eo_lua_raisef(L, EO_ENOTSUP, rs->m->name, f->name, "%s.%s: x2many fields are not readable yet",
+                      rs->m->name, f->name);
+    if (eo_orm_get(env, rs->m, id, f, rs->pf->v, rs->pf->n, rs->pfpos, &v, &err) != EO_OK)
+        eo_lua_raise(L, &err);
+    push_typed(L, idx, rs, f, v, 0);
+}
+
+static void push_record(lua_State *L, int idx, rset *rs, size_t i)
+{
+    size_t pfpos = rs->pf == rs->ids ? rs->off + i : rs->pfpos + i;
+    push_rs(L, idx, 0, rs->h, rs->m, rs->ids, rs->off + i, 1, rs->pf, pfpos);
+}
+
+static int rs_index(lua_State *L)
+{
+    rset *rs = check_rs(L, 1);
+    size_t len;
+    const char *key;
+    const eo_field *f;
+    if (lua_type(L, 2) == LUA_TNUMBER) {
+        lua_Integer i = lua_tointeger(L, 2);
+        if (i >= 1 && (size_t)i <= rs->n)
+            push_record(L, 1, rs, (size_t)i - 1);
+        else
+            lua_pushnil(L);
+        return 1;
+    }
+    key = luaL_checklstring(L, 2, &len);
+    f = eo_model_field(rs->m, key, len);
+    if (f != NULL) {
+        if (rs->n == 1) {
+            push_field(L, 1, rs, f);
+            return 1;
+        }
+        if (rs->n == 0) {
+            if (f->type == EO_FT_MANY2ONE && f->comodel)
+                push_empty(L, 1, rs, f->comodel);
+            else
+                lua_pushnil(L);
+            return 1;
+        }
+        return eo_lua_raisef(L, EO_EINVAL, rs->m->name, f->name,
+                             "%s: reading '%s' on a recordset of %zu records (expected one: use mapped() or iterate)",
+                             rs->m->name, f->name, rs->n);
+    }
+    if (strcmp(key, "ids") == 0)
+        return eo_lua__recordset_ids(L, 1);
+    if (strcmp(key, "env") == 0) {
+        lua_getiuservalue(L, 1, 1);
+        return 1;
+    }
+    if (strcmp(key, "_name") == 0) {
+        lua_pushstring(L, rs->m->name);
+        return 1;
+    }
+    if (strcmp(key, "_context") == 0) {
+        if (lua_getiuservalue(L, 1, 2) == LUA_TNIL) {
+            lua_pop(L, 1);
+            lua_newtable(L);
+        }
+        return 1;
+    }
+    eo_lua_push_class(L, rs->m);
+    if (!lua_istable(L, -1))
+        return eo_lua_raisef(L, EO_ENOTFOUND, rs->m->name, NULL, "%s has no class", rs->m->name);
+    lua_getfield(L, -1, key);
+    if (lua_isnil(L, -1))
+        return eo_lua_raisef(L, EO_EINVAL, rs->m->name, key, "%s has no field or method '%s'",
+                             rs->m->name, key);
+    return 1;
+}
+
+static int rs_newindex(lua_State *L)
+{
+    rset *rs = check_rs(L, 1);
+    size_t len;
+    const char *key = luaL_checklstring(L, 2, &len);
+    const eo_field *f = eo_model_field(rs->m, key, len);
+    if (f == NULL)
+        return eo_lua_raisef(L, EO_EINVAL, rs->m->name, key, "%s has no field '%s'", rs->m->name, key);
+    if ((f->flags & EO_FF_COMPUTED) && rs->h->computing > 0) {
+        /* a compute method assigning its result: cache it, the caller writes */
+        eo_lua_scratch s = { 0 };
+        eo_value v, conv;
+        eo_value_scratch sc;
+        eo_error err;
+        size_t i;
+        int rc = eo_lua_to_value(L, 3, f, rs_kind(rs), &s, &v, &err);
+        if (rc == EO_OK)
+            rc = eo_field_convert(f, &v, &conv, &sc, &err);
+        for (i = 0; rc == EO_OK && i < rs->n; i++)
+            rc = eo_orm_cache_set(rs_env(rs), rs->m, rs_ids(rs)[i], f, &conv, &err);
+        eo_lua_scratch_free(&s);
+        if (rc != EO_OK)
+            return eo_lua_raise(L, &err);
+        return 0;
+    }
+    if (f->flags & EO_FF_COMPUTED)
+        return eo_lua_raisef(L, EO_EINVAL, rs->m->name, f->name,
+                             "%s.%s cannot be set: it is computed; assign it in its compute method",
+                             rs->m->name, f->name);
+    /* rec.field = v is rec:write{ field = v }, events and all */
+    eo_lua_push_class(L, rs->m);
+    lua_getfield(L, -1, "write");
+    lua_pushvalue(L, 1);
+    lua_createtable(L, 0, 1);
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 3);
+    lua_settable(L, -3);
+    lua_call(L, 2, 0);
+    return 0;
+}
+
+static int rs_len(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)((rset *)luaL_checkudata(L, 1, RS))->n);
+    return 1;
+}
+
+static int rs_tostring(lua_State *L)
+{
+    rset *rs = luaL_checkudata(L, 1, RS);
+    luaL_Buffer b;
+    size_t i;
+    if (rs->m == NULL) {
+        lua_pushliteral(L, "earnorm.Recordset (freed)");
+        return 1;
+    }
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, rs->m->name);
+    luaL_addchar(&b, '(');
+    for (i = 0; i < rs->n && i < 20; i++) {
+        char buf[32];
+        eo_value v;
+        if (i)
+            luaL_addstring(&b, ", ");
+        v = eo_id_to_value(rs_ids(rs)[i], rs->h && rs->h->env ? rs_kind(rs) : EO_IDNUM, buf);
+        if (v.type == EO_VINT)
+            snprintf(buf, sizeof buf, "%lld", (long long)v.u.i);
+        luaL_addstring(&b, buf);
+    }
+    if (rs->n > 20)
+        luaL_addstring(&b, ", ...");
+    luaL_addchar(&b, ')');
+    luaL_pushresult(&b);
+    return 1;
+}
+
+/* ---- set operations ---- */
+
+typedef enum { OP_UNION, OP_INTER, OP_DIFF, OP_CONCAT } setop;
+
+static int setop_run(lua_State *L, setop op)
+{
+    rset *a = check_rs(L, 1), *b = check_rs(L, 2);
+    eo_idmap inb, seen;
+    idarr *out;
+    size_t i, n = 0;
+    int oom = 0;
+    if (a->m != b->m)
+        return eo_lua_raisef(L, EO_EINVAL, a->m->name, NULL,
+                             "cannot combine recordsets of %s and %s", a->m->name, b->m->name);
+    memset(&inb, 0, sizeof inb);
+    memset(&seen, 0, sizeof seen);
+    out = idarr_new(a->n + b->n);
+    if (out == NULL)
+        return eo_lua_raisef(L, EO_ENOMEM, NULL, NULL, "out of memory");
+    if (op == OP_CONCAT) {
+        memcpy(out->v, rs_ids(a), a->n * sizeof(eo_id));
+        memcpy(out->v + a->n, rs_ids(b), b->n * sizeof(eo_id));
+        n = a->n + b->n;
+    } else {
+        for (i = 0; i < b->n && !oom; i++)
+            oom = eo_idmap__put(&inb, rs_ids(b)[i], 0) != EO_OK;
+        for (i = 0; i < a->n && !oom; i++) {
+            eo_id id = rs_ids(a)[i];
+            int keep = op == OP_UNION || (op == OP_INTER) == eo_idmap__get(&inb, id, &(size_t){ 0 });
+            if (!keep || eo_idmap__get(&seen, id, &(size_t){ 0 }))
+                continue;
+            oom = eo_idmap__put(&seen, id, 0) != EO_OK;
+            out->v[n++] = id;
+        }
+        for (i = 0; op == OP_UNION && i < b->n && !oom; i++) {
+            eo_id id = rs_ids(b)[i];
+            if (eo_idmap__get(&seen, id, &(size_t){ 0 }))
+                continue;
+            oom = eo_idmap__put(&seen, id, 0) != EO_OK;
+            out->v[n++] = id;
+        }
+    }
+    eo_idmap__free(&inb);
+    eo_idmap__free(&seen);
+    if (oom) {
+        idarr_unref(out);
+        return eo_lua_raisef(L, EO_ENOMEM, NULL, NULL, "out of memory");
+    }
+    out->n = n;
+    push_new(L, 1, a, a->m, out);
+    return 1;
+}
+
+static int rs_bor(lua_State *L) { return setop_run(L, OP_UNION); }
+static int rs_band(lua_State *L) { return setop_run(L, OP_INTER); }
+static int rs_sub(lua_State *L) { return setop_run(L, OP_DIFF); }
+static int rs_add(lua_State *L) { return setop_run(L, OP_CONCAT); }
+
+static int rs_eq(lua_State *L)
+{
+    rset *a = to_rs(L, 1), *b = to_rs(L, 2);
+    eo_idmap ma, mb;
+    size_t i;
+    int eq = 1;
+    if (a == NULL || b == NULL || a->m != b->m) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    memset(&ma, 0, sizeof ma);
+    memset(&mb, 0, sizeof mb);
+    for (i = 0; i < a->n; i++)
+        eo_idmap__put(&ma, rs_ids(a)[i], 0);
+    for (i = 0; i < b->n; i++)
+        eo_idmap__put(&mb, rs_ids(b)[i], 0);
+    eq = ma.len == mb.len;
+    for (i = 0; eq && i < b->n; i++)
+        eq = eo_idmap__get(&ma, rs_ids(b)[i], &(size_t){ 0 });
+    eo_idmap__free(&ma);
+    eo_idmap__free(&mb);
+    lua_pushboolean(L, eq);
+    return 1;
+}
+
+/* ---- ORM calls ---- */
+
+typedef struct create_ctx {
+    lua_State *L;
+    int list;
+    const eo_model *m;
+    eo_idkind kind;
+    eo_lua_scratch s;
+} create_ctx;
+
+/* Fill kvs from the Lua table of row i. Never raises. */
+static int table_kvs(lua_State *L, int t, const eo_model *m, eo_idkind kind, eo_lua_scratch *s,
+                     eo_kv *out, size_t cap, size_t *n, eo_error *err)
+{
+    int rc = EO_OK;
+    *n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        /* stack: key, value */
+        size_t len;
+        const char *k;
+        const eo_field *f;
+        if (lua_type(L, -2) != LUA_TSTRING) {
+            rc = eo_error_set(err, EO_EINVAL, "%s: field names must be strings, got a %s",
+                              m->name, luaL_typename(L, -2));
+            eo_error_where(err, m->name, NULL);
+            lua_pop(L, 2);
+            return rc;
+        }
+        k = lua_tolstring(L, -2, &len);
+        f = eo_model_field(m, k, len);
+        if (f == NULL) {
+            rc = eo_error_set(err, EO_EINVAL, "%s has no field '%s'", m->name, k);
+            eo_error_where(err, m->name, k);
+            lua_pop(L, 2);
+            return rc;
+        }
+        if (*n == cap) {
+            lua_pop(L, 2);
+            return eo_error_set(err, EO_EINVAL, "%s: too many values", m->name);
+        }
+        out[*n].field = f;
+        if ((rc = eo_lua_to_value(L, -1, f, kind, s, &out[*n].value, err)) != EO_OK) {
+            if (err && !err->field[0])
+                eo_error_where(err, m->name, f->name);
+            lua_pop(L, 2);
+            return rc;
+        }
+        (*n)++;
+        lua_pop(L, 1);
+    }
+    return rc;
+}
+
+static int create_row(void *payload, size_t i, eo_kv *out, size_t cap, size_t *n, eo_error *err)
+{
+    create_ctx *c = payload;
+    lua_State *L = c->L;
+    int rc;
+    if (lua_rawgeti(L, c->list, (lua_Integer)i + 1) != LUA_TTABLE) {
+        rc = eo_error_set(err, EO_EINVAL, "%s: create expects tables of values, item %zu is a %s",
+                          c->m->name, i + 1, luaL_typename(L, -1));
+        lua_pop(L, 1);
+        return rc;
+    }
+    /* the row table stays reachable from the list: its strings outlive the pop */
+    rc = table_kvs(L, lua_gettop(L), c->m, c->kind, &c->s, out, cap, n, err);
+    lua_pop(L, 1);
+    return rc;
+}
+
+static int l_create(lua_State *L)
+{
+    rset *rs = check_rs(L, 1);
+    create_ctx c;
+    idarr *a;
+    size_t n;
+    eo_error err;
+    int rc;
+    luaL_checktype(L, 2, LUA_TTABLE);
+    n = lua_rawlen(L, 2);
+    c.L = L;
+    c.list = 2;
+    c.m = rs->m;
+    c.kind = rs_kind(rs);
+    memset(&c.s, 0, sizeof c.s);
+    a = idarr_new(n);
+    if (a == NULL)
+        return eo_lua_raisef(L, EO_ENOMEM, NULL, NULL, "out of memory");
+    rc = eo_orm_create(rs_env(rs), rs->m, n, create_row, &c, 0, a->v, &err);
+    eo_lua_scratch_free(&c.s);
+    if (rc != EO_OK) {
+        idarr_unref(a);
+        return eo_lua_raise(L, &err);
+    }
+    push_new(L, 1, rs, rs->m, a);
+    return 1;
+}
+
+static int l_write(lua_State *L)
+{
+    rset *rs = check_rs(L, 1);
+    eo_lua_scratch s = { 0 };
+    eo_kv *kvs;
+    size_t n = 0;
+    eo_error err;
+    int rc;
+    luaL_checktype(L, 2, LUA_TTABLE);
+    kvs = eo_malloc(rs->m->nfields * sizeof *kvs);
+    if (kvs == NULL)
+        return eo_lua_raisef(L, EO_ENOMEM, NULL, NULL, "out of memory");
+    rc = table_kvs(L, 2, rs->m, rs_kind(rs), &s, kvs, rs->m->nfields, &n, &err);
+    if (rc == EO_OK)
+        rc = eo_orm_write(rs_env(rs), rs->m, rs_ids(rs), rs->n, kvs, n, 0, &err);
+    eo_free(kvs);
+    eo_lua_scratch_free(&s);
+    if (rc != EO_OK)
+        return eo_lua_raise(L, &err);
+    return 0;
+}
+
+static int l_unlink(lua_State *L)
+{
+    rset *rs = check_rs(L, 1);
+    eo_error err;
+    if (eo_orm_unlink(rs_env(rs), rs->m, rs_ids(rs), rs->n, &err) != EO_OK)
+        return eo_lua_raise(L, &err);
+    return 0;
+}
+
+static int64_t opt_window(lua_State *L, int idx, int64_t dflt, const char *what)
+{
+    if (lua_isnoneornil(L, idx))
+        return dflt;
+    if (!lua_isinteger(L, idx) || lua_tointeger(L, idx) < 0)
+        eo_lua_raisef(L, EO_EINVAL, NULL, NULL, "%s must be a non-negative integer", what);
+    return (int64_t)lua_tointeger(L, idx);
+}
+
+static idarr *ids_to_arr(eo_ids *ids)
+{
+    idarr *a = idarr_new(ids->n);
+    if (a && ids->n)
+        memcpy(a->v, ids->v, ids->n * sizeof(eo_id));
+    eo_ids_free(ids);
+    return a;
+}
+
+static int l_search(lua_State *L)
+{
+    rset *rs = check_rs(L, 1);
+    const char *order = luaL_optstring(L, 3, NULL);
+    int64_t limit = opt_window(L, 4, -1, "limit"), offset = opt_window(L, 5, 0, "offset");
+    eo_domain *d = NULL;
+    eo_ids ids = { 0 };
+    eo_error err;
+    idarr *a;
+    int rc = eo_lua_to_domain(L, 2, rs_kind(rs), &d, &err);
+    if (rc == EO_OK)
+        rc = eo_orm_search(rs_env(rs), rs->m, d, order, limit, offset, &ids, &err);
+    eo_domain_free(d);
+    if (rc != EO_OK) {
+        eo_ids_free(&ids);
+        return eo_lua_raise(L, &err);
+    }
+    if ((a = ids_to_arr(&ids)) == NULL)
+        return eo_lua_raisef(L, EO_ENOMEM, NULL, NULL, "out of memory");
+    push_new(L, 1, rs, rs->m, a);
+    return 1;
+}
+
+static int l_search_count(lua_State *L)
+{
+    rset *rs = check_rs(L, 1);
+    eo_domain *d = NULL;
+    eo_error err;
+    int64_t n = 0;
+    int rc = eo_lua_to_domain(L, 2, rs_kind(rs), &d, &err);
+    if (rc == EO_OK)
+        rc = eo_orm_search_count(rs_env(rs), rs->m, d, &n, &err);
+    eo_domain_free(d);
+    if (rc != EO_OK)
+        return eo_lua_raise(L, &err);
+    lua_pushinteger(L, (lua_Integer)n);
+    return 1;
+}
+
+/* Field list from a Lua list of names (NULL list: every stored field). */
+static const eo_field **field_list(lua_State *L, int idx, const eo_model *m, size_t *n, int stored_only,
+                                   eo_error *err)
+{
+    const eo_field **fl;
+    size_t i, k = 0;
+    if (lua_isnoneornil(L, idx)) {
+        fl = eo_malloc(m->nfields * sizeof *fl);
+        if (fl == NULL) {
+            eo_error_set(err, EO_ENOMEM, "out of memory");
+            return NULL;
+        }
+        for (i = 0; i < m->nfields; i++) {
+            const eo_field *f = m->fields[i];
+            if (stored_only && !(f->flags & EO_FF_STORED))
+                continue;
+            if ((f->flags & EO_FF_NOPREFETCH) || f->type == EO_FT_ONE2MANY ||
+                f->type == EO_FT_MANY2MANY)
+                continue;
+            fl[k++] = f;
+        }
+        *n = k;
+        return fl;
+    }
+    if (!lua_istable(L, idx)) {
+        eo_error_set(err, EO_EINVAL, "%s: fields must be a list of names", m->name);
+        return NULL;
+    }
+    *n = lua_rawlen(L, idx);
+    fl = eo_malloc((*n + 1) * sizeof *fl);
+    if (fl == NULL) {
+        eo_error_set(err, EO_ENOMEM, "out of memory");
+        return NULL;
+    }
+    fl[k++] = m->fields[0]; /* id comes first, always */
+    for (i = 1; i <= *n; i++) {
+        size_t len;
+        const char *name;
+        const eo_field *f;
+        lua_rawgeti(L, idx, (lua_Integer)i);
+        name = lua_tolstring(L, -1, &len);
+        f = name ? eo_model_field(m, name, len) : NULL;
+        lua_pop(L, 1);
+        if (f == NULL) {
+            eo_error_set(err, EO_EINVAL, "%s has no field '%s'", m->name, name ? name : "?");
+            eo_error_where(err, m->name, name);
+            eo_free(fl);
+            return NULL;
+        }
+        if (f->type == EO_FT_ID)
+            continue;
+        fl[k++] = f;
+    }
+    *n = k;
+    return fl;
+}
+
+typedef struct rows_ctx {
+    lua_State *L;
+    rset *rs;
+    const eo_field **fields;
+    lua_Integer i;
+} rows_ctx;
+
+/* search_read / read rows: plain tables (Many2one as an id, NULL absent) */
+static int push_row(void *payload, const eo_value *row, size_t ncols, eo_error *err)
+{
+    rows_ctx *c = payload;
+    lua_State *L = c->L;
+    size_t i;
+    (void)err;
+    lua_createtable(L, 0, (int)ncols);
+    for (i = 0; i < ncols; i++) {
+        if (row[i].type == EO_VNULL)
+            continue;
+        push_typed(L, 0, c->rs, c->fields[i], &row[i], 1);
+        lua_setfield(L, -2, c->fields[i]->name);
+    }
+    lua_rawseti(L, -2, ++c->i);
+    return EO_OK;
+}
+
+static int l_search_read(lua_State *L)
+{
+    rset *rs = check_rs(L, 1);
+    const char *order = luaL_optstring(L, 4, NULL);
+    int64_t limit = opt_window(L, 5, -1, "limit"), offset = opt_window(L, 6, 0, "offset");
+    eo_domain *d = NULL;
+    const eo_field **fl;
+    size_t nf = 0;
+    rows_ctx c;
+    eo_error err;
+    int rc;
+    fl = field_list(L, 3, rs->m, &nf, 1, &err);
+    if (fl == NULL)
+        return eo_lua_raise(L, &err);
+    if ((rc = eo_lua_to_domain(L, 2, rs_kind(rs), &d, &err)) != EO_OK) {
+        eo_free(fl);
+        return eo_lua_raise(L, &err);
+    }
+    lua_newtable(L);
+    c.L = L;
+    c.rs = rs;
+    c.fields = fl;
+    c.i = 0;
+    rc = eo_orm_search_rows(rs_env(rs), rs->m, d, fl, nf, order, limit, offset, push_row, &c, &err);
+    eo_free(fl);
+    eo_domain_free(d);
+    if (rc != EO_OK)
+        return eo_lua_raise(L, &err);
+    return 1;
+}
+
+static int l_read(lua_State *L)
+{
+    rset *rs = check_rs(L, 1);
+    const eo_field **fl;
+    size_t nf = 0;
+    rows_ctx c;
+    eo_error err;
+    int rc;
+    fl = field_list(L, 2, rs->m, &nf, 0, &err);
+    if (fl == NULL)
+        return eo_lua_raise(L, &err);
+    lua_newtable(L);
+    c.L = L;
+    c.rs = rs;
+    c.fields = fl;
+    c.i = 0;
+    rc = eo_orm_read_rows(rs_env(rs), rs->m, rs_ids(rs), rs->n, fl, nf, push_row, &c, &err);
+    eo_free(fl);
+    if (rc != EO_OK)
+        return eo_lua_raise(L, &err);
+    return 1;
+}
+
+static int l_browse(lua_State *L)
+{
+    rset *rs = check_rs(L, 1);
+    idarr *a;
+    size_t n, i;
+    eo_idkind kind = rs_kind(rs);
+    int t = lua_type(L, 2);
+    if (to_rs(L, 2)) {
+        eo_lua__recordset_ids(L, 2);
+        lua_replace(L, 2);
+        t = LUA_TTABLE;
+    }
+    if (t == LUA_TNIL || t == LUA_TNONE) {
+        push_empty(L, 1, rs, rs->m);
+        return 1;
+    }
+    if (t == LUA_TNUMBER || t == LUA_TSTRING) {
+        lua_createtable(L, 1, 0);
+        lua_pushvalue(L, 2);
+        lua_rawseti(L, -2, 1);
+        lua_replace(L, 2);
+    } else {
+        luaL_checktype(L, 2, LUA_TTABLE);
+    }
+    n = lua_rawlen(L, 2);
+    a = idarr_new(n);
+    if (a == NULL)
+        return eo_lua_raisef(L, EO_ENOMEM, NULL, NULL, "out of memory");
+    for (i = 0; i < n; i++) {
+        eo_value v = eo_null();
+        size_t len;
+        lua_rawgeti(L, 2, (lua_Integer)i + 1);
+        if (lua_isinteger(L, -1))
+            v = eo_int(lua_tointeger(L, -1));
+        else if (lua_type(L, -1) == LUA_TSTRING) {
+            const char *s = lua_tolstring(L, -1, &len);
+            v = eo_text(s, len);
+        }
+        if (eo_id_from_value(&a->v[i], kind, &v) != EO_OK) {
+            lua_pop(L, 1);
+            idarr_unref(a);
+            return eo_lua_raisef(L, EO_EINVAL, rs->m->name, NULL, "%s: browse: item %zu is not an id",
+                                 rs->m->name, i + 1);
+        }
+        lua_pop(L, 1);
+    }
+    push_new(L, 1, rs, rs->m, a);
+    return 1;
+}
+
+static int l_exists(lua_State *L)
+{
+    rset *rs = check_rs(L, 1);
+    eo_ids out = { 0 };
+    eo_error err;
+    idarr *a;
+    if (eo_orm_exists(rs_env(rs), rs->m, rs_ids(rs), rs->n, &out, &err) != EO_OK) {
+        eo_ids_free(&out);
+        return eo_lua_raise(L, &err);
+    }
+    if ((a = ids_to_arr(&out)) == NULL)
+        return eo_lua_raisef(L, EO_ENOMEM, NULL, NULL, "out of memory");
+    push_new(L, 1, rs, rs->m, a);
+    return 1;
+}
+
+static int each_step(lua_State *L)
+{
+    rset *rs = check_rs(L, lua_upvalueindex(1));
+    lua_Integer i = lua_tointeger(L, lua_upvalueindex(2));
+    if ((size_t)i >= rs->n)
+        return 0;
+    lua_pushinteger(L, i + 1);
+    lua_replace(L, lua_upvalueindex(2));
+    push_record(L, lua_upvalueindex(1), rs, (size_t)i);
+    return 1;
+}
+
+static int l_each(lua_State *L)
+{
+    check_rs(L, 1);
+    lua_pushvalue(L, 1);
+    lua_pushinteger(L, 0);
+    lua_pushcclosure(L, each_step, 2);
+    return 1;
+}
+
+/* core.pick(rs, { positions }) -> the records at those 1-based positions */
+static int l_pick(lua_State *L)
+{
+    rset *rs = check_rs(L, 1);
+    size_t n, i;
+    idarr *a;
+    luaL_checktype(L, 2, LUA_TTABLE);
+    n = lua_rawlen(L, 2);
+    a = idarr_new(n);
+    if (a == NULL)
+        return eo_lua_raisef(L, EO_ENOMEM, NULL, NULL, "out of memory");
+    for (i = 0; i < n; i++) {
+        lua_Integer p;
+        lua_rawgeti(L, 2, (lua_Integer)i + 1);
+        p = lua_tointeger(L, -1);
+        lua_pop(L, 1);
+        if (p < 1 || (size_t)p > rs->n) {
+            idarr_unref(a);
+            return eo_lua_raisef(L, EO_EINVAL, rs->m->name, NULL, "position %lld out of range",
+                                 (long long)p);
+        }
+        a->v[i] = rs_ids(rs)[p - 1];
+    }
+    /* the picked records keep the original prefetch set */
+    push_rs(L, 1, 0, rs->h, rs->m, a, 0, n, rs->pf, 0);
+    idarr_unref(a);
+    return 1;
+}
+
+typedef struct sortent {
+    size_t pos;
+    eo_value *keys;
+} sortent;
+
+static const eo_order_item *sort_items;
+static size_t sort_nitems;
+static int sort_reverse;
+
+static int sort_cmp(const void *pa, const void *pb)
+{
+    const sortent *a = pa, *b = pb;
+    size_t i;
+    for (i = 0; i < sort_nitems; i++) {
+        int c = eo_value_compare(&a->keys[i], &b->keys[i]);
+        if (c)
+            return (sort_items[i].desc ? -c : c) * (sort_reverse ? -1 : 1);
+    }
+    return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
+/* core.sorted(rs, order_text_or_nil, reverse) */
+static int l_sorted(lua_State *L)
+{
+    rset *rs = check_rs(L, 1);
+    const char *order = luaL_optstring(L, 2, rs->m->order);
+    int reverse = lua_toboolean(L, 3);
+    eo_order_item *items = NULL;
+    sortent *ents = NULL;
+    eo_value *keys = NULL;
+    size_t ni = 0, i, j;
+    idarr *a = NULL;
+    eo_error err;
+    int rc = eo_order_parse(&items, &ni, rs->m, order, &err);
+    if (rc != EO_OK)
+        return eo_lua_raise(L, &err);
+    ents = eo_calloc(rs->n ? rs->n : 1, sizeof *ents);
+    keys = eo_calloc((rs->n ? rs->n : 1) * (ni ? ni : 1), sizeof *keys);
+    a = idarr_new(rs->n);
+    if (ents == NULL || keys == NULL || a == NULL) {
+        rc = eo_error_set(&err, EO_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (i = 0; i < rs->n && rc == EO_OK; i++) {
+        ents[i].pos = i;
+        ents[i].keys = keys + i * ni;
+        for (j = 0; j < ni && rc == EO_OK; j++) {
+            const eo_value *v;
+            char hex[25];
+            if (items[j].field->type == EO_FT_ID) {
+                eo_value iv = eo_id_to_value(rs_ids(rs)[i], rs_kind(rs), hex);
+                rc = eo_value_copy(&ents[i].keys[j], &iv);
+                continue;
+            }
+            rc = eo_orm_get(rs_env(rs), rs->m, rs_ids(rs)[i], items[j].field, rs_ids(rs), rs->n, i,
+                            &v, &err);
+            /* copy: a later load may replace the stored value */
+            if (rc == EO_OK && eo_value_copy(&ents[i].keys[j], v) != EO_OK)
+                rc = eo_error_set(&err, EO_ENOMEM, "out of memory");
+        }
+    }
+    if (rc == EO_OK) {
+        sort_items = items;
+        sort_nitems = ni;
+        sort_reverse = reverse;
+        qsort(ents, rs->n, sizeof *ents, sort_cmp);
+        for (i = 0; i < rs->n; i++)
+            a->v[i] = rs_ids(rs)[ents[i].pos];
+    }
+done:
+    if (keys)
+        for (i = 0; i < rs->n * ni; i++)
+            eo_value_clear(&keys[i]);
+    eo_free(keys);
+    eo_free(ents);
+    eo_free(items);
+    if (rc != EO_OK) {
+        idarr_unref(a);
+        return eo_lua_raise(L, &err);
+    }
+    push_rs(L, 1, 0, rs->h, rs->m, a, 0, a->n, rs->pf, 0);
+    idarr_unref(a);
+    return 1;
+}
+
+/* core.filtered_domain(rs, domain): one search over these ids, order kept */
+static int l_filtered_domain(lua_State *L)
+{
+    rset *rs = check_rs(L, 1);
+    eo_domain *d = NULL;
+    eo_ids found = { 0 };
+    eo_idmap keep;
+    eo_error err;
+    idarr *a = NULL;
+    size_t i, n = 0;
+    int rc;
+    lua_settop(L, 2);
+    /* stack: rs, domain -> build { {"id", "in", ids}, table.unpack(domain) } */
+    lua_newtable(L);
+    lua_createtable(L, 3, 0);
+    lua_pushliteral(L, "id");
+    lua_rawseti(L, -2, 1);
+    lua_pushliteral(L, "in");
+    lua_rawseti(L, -2, 2);
+    eo_lua__recordset_ids(L, 1);
+    lua_rawseti(L, -2, 3);
+    lua_rawseti(L, -2, 1);
+    if (lua_istable(L, 2)) {
+        lua_Integer k, m = (lua_Integer)lua_rawlen(L, 2);
+        for (k = 1; k <= m; k++) {
+            lua_rawgeti(L, 2, k);
+            lua_rawseti(L, -2, k + 1);
+        }
+    }
+    memset(&keep, 0, sizeof keep);
+    rc = eo_lua_to_domain(L, 3, rs_kind(rs), &d, &err);
+    if (rc == EO_OK)
+        rc = eo_orm_search(rs_env(rs), rs->m, d, NULL, -1, 0, &found, &err);
+    eo_domain_free(d);
+    for (i = 0; rc == EO_OK && i < found.n; i++)
+        if (eo_idmap__put(&keep, found.v[i], 0) != EO_OK)
+            rc = eo_error_set(&err, EO_ENOMEM, "out of memory");
+    if (rc == EO_OK && (a = idarr_new(rs->n)) == NULL)
+        rc = eo_error_set(&err, EO_ENOMEM, "out of memory");
+    for (i = 0; rc == EO_OK && i < rs->n; i++)
+        if (eo_idmap__get(&keep, rs_ids(rs)[i], &(size_t){ 0 }))
+            a->v[n++] = rs_ids(rs)[i];
+    eo_idmap__free(&keep);
+    eo_ids_free(&found);
+    if (rc != EO_OK) {
+        idarr_unref(a);
+        return eo_lua_raise(L, &err);
+    }
+    a->n = n;
+    push_rs(L, 1, 0, rs->h, rs->m, a, 0, n, rs->pf, 0);
+    idarr_unref(a);
+    return 1;
+}
+
+/* core.mapped(rs, field): related records (a recordset) or a list of values */
+static int l_mapped(lua_State *L)
+{
+    rset *rs = check_rs(L, 1);
+    size_t len, i;
+    const char *name = luaL_checklstring(L, 2, &len);
+    const eo_field *f = eo_model_field(rs->m, name, len);
+    lua_Integer k = 0;
+    if (f == NULL)
+        return eo_lua_raisef(L, EO_EINVAL, rs->m->name, name, "%s has no field '%s'", rs->m->name, name);
+    if (f->type == EO_FT_MANY2ONE) {
+        eo_idmap seen;
+        idarr *a = idarr_new(rs->n);
+        size_t n = 0;
+        eo_error err;
+        int rc = a ? EO_OK : eo_error_set(&err, EO_ENOMEM, "out of memory");
+        memset(&seen, 0, sizeof seen);
+        for (i = 0; rc == EO_OK && i < rs->n; i++) {
+            const eo_value *v;
+            eo_id id;
+            rc = eo_orm_get(rs_env(rs), rs->m, rs_ids(rs)[i], f, rs_ids(rs), rs->n, i, &v, &err);
+            if (rc != EO_OK || v->type == EO_VNULL || eo_id_from_value(&id, rs_kind(rs), v) != EO_OK)
+                continue;
+            if (eo_idmap__get(&seen, id, &(size_t){ 0 }))
+                continue;
+            if (eo_idmap__put(&seen, id, 0) != EO_OK)
+                rc = eo_error_set(&err, EO_ENOMEM, "out of memory");
+            a->v[n++] = id;
+        }
+        eo_idmap__free(&seen);
+        if (rc != EO_OK) {
+            idarr_unref(a);
+            return eo_lua_raise(L, &err);
+        }
+        a->n = n;
+        push_new(L, 1, rs, f->comodel, a);
+        return 1;
+    }
+    lua_createtable(L, (int)rs->n, 0);
+    for (i = 0; i < rs->n; i++) {
+        push_record(L, 1, rs, i);
+        push_field(L, lua_gettop(L), to_rs(L, -1), f);
+        if (lua_isnil(L, -1)) {
+            lua_pop(L, 2);
+            continue;
+        }
+        lua_rawseti(L, -3, ++k);
+        lua_pop(L, 1);
+    }
+    return 1;
+}
+
+static int l_class(lua_State *L)
+{
+    rset *rs = luaL_checkudata(L, 1, RS);
+    eo_lua_push_class(L, rs->m);
+    return 1;
+}
+
+static int l_cenv(lua_State *L)
+{
+    check_rs(L, 1);
+    lua_getiuservalue(L, 1, 1);
+    lua_getfield(L, -1, "_c");
+    return 1;
+}
+
+static int l_model_name(lua_State *L)
+{
+    rset *rs = luaL_checkudata(L, 1, RS);
+    lua_pushstring(L, rs->m->name);
+    return 1;
+}
+
+static int l_is_recordset(lua_State *L)
+{
+    lua_pushboolean(L, to_rs(L, 1) != NULL);
+    return 1;
+}
+
+static int l_context(lua_State *L)
+{
+    luaL_checkudata(L, 1, RS);
+    lua_getiuservalue(L, 1, 2);
+    return 1;
+}
+
+static int l_with_context(lua_State *L)
+{
+    rset *rs = check_rs(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    push_rs(L, 1, 0, rs->h, rs->m, rs->ids, rs->off, rs->n, rs->pf, rs->pfpos);
+    lua_pushvalue(L, 2);
+    lua_setiuservalue(L, -2, 2);
+    return 1;
+}
+
+static const eo_field *check_field(lua_State *L, rset *rs, int idx)
+{
+    size_t len;
+    const char *name = luaL_checklstring(L, idx, &len);
+    const eo_field *f = eo_model_field(rs->m, name, len);
+    if (f == NULL)
+        eo_lua_raisef(L, EO_EINVAL, rs->m->name, name, "%s has no field '%s'", rs->m->name, name);
+    return f;
+}
+
+static int l_invalidate(lua_State *L)
+{
+    rset *rs = check_rs(L, 1);
+    const eo_field *f = lua_isnoneornil(L, 2) ? NULL : check_field(L, rs, 2);
+    eo_orm_invalidate(rs_env(rs), rs->m, rs_ids(rs), rs->n, f);
+    return 0;
+}
+
+/* core.uncached(rs, field) -> the records lacking a value for field */
+static int l_uncached(lua_State *L)
+{
+    rset *rs = check_rs(L, 1);
+    const eo_field *f = check_field(L, rs, 2);
+    idarr *a = idarr_new(rs->n);
+    size_t i, n = 0;
+    if (a == NULL)
+        return eo_lua_raisef(L, EO_ENOMEM, NULL, NULL, "out of memory");
+    for (i = 0; i < rs->n; i++)
+        if (!eo_orm_cached(rs_env(rs), rs->m, rs_ids(rs)[i], f))
+            a->v[n++] = rs_ids(rs)[i];
+    a->n = n;
+    push_new(L, 1, rs, rs->m, a);
+    return 1;
+}
+
+/* core.flush_computed(rs, field): write the computed values the cache holds */
+static int l_flush_computed(lua_State *L)
+{
+    rset *rs = check_rs(L, 1);
+    const eo_field *f = check_field(L, rs, 2);
+    eo_env *env = rs_env(rs);
+    eo_error err;
+    size_t i;
+    int rc = EO_OK;
+    for (i = 0; i < rs->n && rc == EO_OK; i++) {
+        const eo_value *v = eo_orm_peek(env, rs->m, rs_ids(rs)[i], f);
+        eo_kv kv;
+        if (v == NULL) {
+            char hex[25];
+            eo_value iv = eo_id_to_value(rs_ids(rs)[i], rs_kind(rs), hex);
+            if (iv.type == EO_VINT)
+                rc = eo_error_set(&err, EO_ERROR, "%s.%s: the compute method did not assign it for %s(%lld)",
+                                  rs->m->name, f->name, rs->m->name, (long long)iv.u.i);
+            else
+                rc = eo_error_set(&err, EO_ERROR, "%s.%s: the compute method did not assign it for %s(%s)",
+                                  rs->m->name, f->name, rs->m->name, hex);
+            eo_error_where(&err, rs->m->name, f->name);
+            break;
+        }
+        /* the write replaces the cached value: give it a copy */
+        kv.field = f;
+        if (eo_value_copy(&kv.value, v) != EO_OK) {
+            rc = eo_error_set(&err, EO_ENOMEM, "out of memory");
+            break;
+        }
+        rc = eo_orm_write(env, rs->m, &rs_ids(rs)[i], 1, &kv, 1, EO_W_COMPUTE, &err);
+        eo_value_clear(&kv.value);
+    }
+    if (rc != EO_OK)
+        return eo_lua_raise(L, &err);
+    return 0;
+}
+
+static int l_set_compute_hook(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_pushvalue(L, 1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &hook_key);
+    return 0;
+}
+
+static int l_explain(lua_State *L)
+{
+    rset *rs = check_rs(L, 1);
+    const char *order = luaL_optstring(L, 3, NULL);
+    int64_t limit = opt_window(L, 4, -1, "limit"), offset = opt_window(L, 5, 0, "offset");
+    eo_domain *d = NULL;
+    char *text = NULL;
+    eo_error err;
+    int rc = eo_lua_to_domain(L, 2, rs_kind(rs), &d, &err);
+    if (rc == EO_OK)
+        rc = eo_orm_explain(rs_env(rs), rs->m, d, order, limit, offset, &text, &err);
+    eo_domain_free(d);
+    if (rc != EO_OK)
+        return eo_lua_raise(L, &err);
+    lua_pushstring(L, text);
+    eo_free(text);
+    return 1;
+}
+
+int eo_lua__read_group(lua_State *L, const eo_model *m, eo_env *env, eo_idkind kind);
+
+static int l_read_group(lua_State *L)
+{
+    rset *rs = check_rs(L, 1);
+    return eo_lua__read_group(L, rs->m, rs_env(rs), rs_kind(rs));
+}
+
+/* core.recordset(env_table, cenv, model_name) -> empty recordset */
+static int l_recordset(lua_State *L)
+{
+    envh *h = eo_lua_check_cenv(L, 2);
+    const char *name = luaL_checkstring(L, 3);
+    const eo_model *m = find_model(L, name);
+    idarr *a;
+    if (m == NULL)
+        return eo_lua_raisef(L, EO_ENOTFOUND, name, NULL, "unknown model '%s'", name);
+    a = idarr_new(0);
+    if (a == NULL)
+        return eo_lua_raisef(L, EO_ENOMEM, NULL, NULL, "out of memory");
+    push_rs(L, 0, 1, h, m, a, 0, 0, NULL, 0);
+    idarr_unref(a);
+    return 1;
+}
+
+void eo_lua_open_recordset(lua_State *L)
+{
+    static const luaL_Reg meta[] = {
+        { "__index", rs_index }, { "__newindex", rs_newindex }, { "__len", rs_len },
+        { "__tostring", rs_tostring }, { "__eq", rs_eq }, { "__bor", rs_bor },
+        { "__band", rs_band }, { "__sub", rs_sub }, { "__add", rs_add }, { "__gc", rs_gc },
+        { NULL, NULL },
+    };
+    static const luaL_Reg fns[] = {
+        { "recordset", l_recordset }, { "create", l_create }, { "write", l_write },
+        { "unlink", l_unlink }, { "search", l_search }, { "search_count", l_search_count },
+        { "search_read", l_search_read }, { "read", l_read }, { "browse", l_browse },
+        { "exists", l_exists }, { "each", l_each }, { "pick", l_pick }, { "sorted", l_sorted },
+        { "filtered_domain", l_filtered_domain }, { "mapped", l_mapped }, { "class", l_class },
+        { "cenv", l_cenv }, { "model_name", l_model_name }, { "is_recordset", l_is_recordset },
+        { "context", l_context }, { "with_context", l_with_context },
+        { "invalidate", l_invalidate }, { "uncached", l_uncached },
+        { "flush_computed", l_flush_computed }, { "set_compute_hook", l_set_compute_hook },
+        { "explain", l_explain }, { "read_group", l_read_group },
+        { NULL, NULL },
+    };
+    if (luaL_newmetatable(L, RS)) {
+        luaL_setfuncs(L, meta, 0);
+        lua_pushliteral(L, "locked");
+        lua_setfield(L, -2, "__metatable");
+    }
+    lua_pop(L, 1);
+    luaL_setfuncs(L, fns, 0);
+}

@@ -1,0 +1,234 @@
+/*
+ * vm.c - the Lua VM an engine or the interpreter runs: a lua_State whose
+ * memory is counted (and can be capped), a time limit enforced by a count
+ * hook, and eo_lua_pcall, the one way C calls into Lua.
+ *
+ * It does not know about databases; the earnorm modules do.
+ */
+#include <lualib.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "eo_lua.h"
+
+struct eo_vm {
+    lua_State *L;
+    size_t mem;           /* bytes in use */
+    size_t limit;         /* 0 = none */
+    unsigned timeout_ms;  /* per eo_lua_pcall, 0 = none */
+    uint64_t deadline;    /* monotonic ns; 0 = none */
+    int timed_out;
+};
+
+static const char vm_key = 'v';
+static const char ctx_key = 'c';
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void *vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    eo_vm *vm = ud;
+    void *p;
+    if (ptr == NULL)
+        osize = 0;
+    if (nsize == 0) {
+        eo_free(ptr);
+        vm->mem -= osize;
+        return NULL;
+    }
+    if (vm->limit && nsize > osize && vm->mem + (nsize - osize) > vm->limit)
+        return NULL;
+    p = eo_realloc(ptr, nsize);
+    if (p != NULL)
+        vm->mem = vm->mem - osize + nsize;
+    return p;
+}
+
+int eo_vm_new(eo_vm **out, const eo_vm_config *cfg, eo_error *err)
+{
+    eo_vm *vm = eo_calloc(1, sizeof *vm);
+    *out = NULL;
+    if (vm == NULL)
+        return eo_error_set(err, EO_ENOMEM, "out of memory creating a Lua VM");
+    if (cfg) {
+        vm->limit = cfg->memory_limit;
+        vm->timeout_ms = cfg->timeout_ms;
+    }
+    vm->L = lua_newstate(vm_alloc, vm);
+    if (vm->L == NULL) {
+        eo_free(vm);
+        return eo_error_set(err, EO_ENOMEM, "out of memory creating a Lua VM");
+    }
+    lua_pushlightuserdata(vm->L, vm);
+    lua_rawsetp(vm->L, LUA_REGISTRYINDEX, &vm_key);
+    luaL_openlibs(vm->L);
+    eo_lua_preload(vm->L);
+    *out = vm;
+    return EO_OK;
+}
+
+void eo_vm_free(eo_vm *vm)
+{
+    if (vm == NULL)
+        return;
+    lua_close(vm->L);
+    eo_free(vm);
+}
+
+lua_State *eo_vm_state(eo_vm *vm) { return vm->L; }
+size_t eo_vm_memory(const eo_vm *vm) { return vm->mem; }
+
+eo_vm *eo_lua_vm(lua_State *L)
+{
+    eo_vm *vm;
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &vm_key);
+    vm = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return vm;
+}
+
+/* ---- per-state context: the schema registry ---- */
+
+struct eo_lua_ctx {
+    int refs;
+    eo_registry *reg;
+};
+
+void eo_lua_ctx_ref(eo_lua_ctx *ctx) { ctx->refs++; }
+
+void eo_lua_ctx_unref(eo_lua_ctx *ctx)
+{
+    if (ctx && --ctx->refs == 0) {
+        eo_registry_free(ctx->reg);
+        eo_free(ctx);
+    }
+}
+
+eo_registry *eo_lua_ctx_registry(eo_lua_ctx *ctx) { return ctx->reg; }
+
+static int ctx_gc(lua_State *L)
+{
+    eo_lua_ctx **box = lua_touserdata(L, 1);
+    if (box && *box) {
+        eo_lua_ctx_unref(*box);
+        *box = NULL;
+    }
+    return 0;
+}
+
+eo_lua_ctx *eo_lua_ctx_get(lua_State *L)
+{
+    eo_lua_ctx **box, *ctx;
+    eo_error err;
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &ctx_key);
+    box = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    if (box && *box)
+        return *box;
+    /* first use in this state: the box exists before the context */
+    box = lua_newuserdatauv(L, sizeof *box, 0);
+    *box = NULL;
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, ctx_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_setmetatable(L, -2);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &ctx_key);
+    ctx = eo_calloc(1, sizeof *ctx);
+    if (ctx == NULL || eo_registry_new(&ctx->reg, &err) != EO_OK) {
+        eo_free(ctx);
+        luaL_error(L, "out of memory creating the model registry");
+        return NULL;
+    }
+    ctx->refs = 1;
+    *box = ctx;
+    return ctx;
+}
+
+/* ---- calls from C into Lua ---- */
+
+static int msghandler(lua_State *L)
+{
+    if (eo_lua_is_error(L, 1)) {
+        /* keep the object; remember where it was raised */
+        luaL_traceback(L, L, NULL, 1);
+        lua_setfield(L, 1, "traceback");
+        lua_settop(L, 1);
+        return 1;
+    }
+    {
+        const char *msg = lua_tostring(L, 1);
+        if (msg == NULL) {
+            if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+                return 1;
+            msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+        }
+        luaL_traceback(L, L, msg, 1);
+        return 1;
+    }
+}
+
+static void hook(lua_State *L, lua_Debug *ar)
+{
+    eo_vm *vm = eo_lua_vm(L);
+    (void)ar;
+    if (vm && vm->deadline && now_ns() > vm->deadline) {
+        vm->timed_out = 1;
+        vm->deadline = 0;
+        luaL_error(L, "script ran longer than %d ms and was stopped", (int)vm->timeout_ms);
+    }
+}
+
+int eo_lua_pcall(lua_State *L, int nargs, int nresults, eo_error *err, char **trace)
+{
+    eo_vm *vm = eo_lua_vm(L);
+    int base = lua_gettop(L) - nargs;
+    int status, hooked = 0;
+
+    if (trace)
+        *trace = NULL;
+    lua_pushcfunction(L, msghandler);
+    lua_insert(L, base);
+    if (vm && vm->timeout_ms && vm->deadline == 0) {
+        vm->deadline = now_ns() + (uint64_t)vm->timeout_ms * 1000000ULL;
+        vm->timed_out = 0;
+        lua_sethook(L, hook, LUA_MASKCOUNT, 10000);
+        hooked = 1;
+    }
+    status = lua_pcall(L, nargs, nresults, base);
+    if (hooked) {
+        lua_sethook(L, NULL, 0, 0);
+        vm->deadline = 0;
+    }
+    lua_remove(L, base);
+    if (status == LUA_OK)
+        return EO_OK;
+    if (status == LUA_ERRMEM) {
+        eo_error_set(err, EO_ENOMEM, "out of memory in Lua%s",
+                     vm && vm->limit ? " (the VM's memory limit was reached)" : "");
+        if (err)
+            err->domain = EO_DOMAIN_LUA;
+    } else {
+        eo_lua_to_error(L, -1, err);
+        if (hooked && vm->timed_out && err)
+            err->code = EO_ETIMEOUT;
+    }
+    if (trace) {
+        const char *t = NULL;
+        if (eo_lua_is_error(L, -1)) {
+            lua_getfield(L, -1, "traceback");
+            t = lua_tostring(L, -1);
+            *trace = t ? eo_strdup(t) : NULL;
+            lua_pop(L, 1);
+        } else if ((t = lua_tostring(L, -1)) != NULL) {
+            *trace = eo_strdup(t);
+        }
+    }
+    lua_pop(L, 1);
+    return err ? err->code : EO_ERROR;
+}

@@ -1,0 +1,1020 @@
+/*
+ * sqlite.c - the SQLite adapter (the embedded default).
+ *
+ * One sqlite3 handle per connection in WAL mode, with a cache of prepared
+ * statements keyed by SQL text (SQL is built so that its text depends on
+ * the shape of a query, not on its values: long id lists travel as one
+ * JSON parameter read by json_each). Every value is a bound parameter.
+ *
+ * Storage mapping: Boolean as INTEGER 0/1, Date and Datetime as ISO text
+ * (which sorts correctly), Json as text, Decimal as an INTEGER scaled by
+ * 10^scale (exact and sortable), Binary as BLOB. Case-sensitive `like`
+ * uses GLOB; `ilike` uses lower() (ASCII case folding, as SQLite's lower).
+ *
+ * It does not pool: the environment owns one connection.
+ */
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+
+#include "earnorm/sys/adapter.h"
+#include "../internal.h"
+#include "../query/sql.h"
+
+static const eo_sql_dialect dialect = {
+    "sqlite", 0, 0, 1, 1, 0, 0, 0, "1", "0",
+};
+
+extern const eo_adapter eo_sqlite_adapter;
+
+#define CACHE_MAX 128
+
+typedef struct cached {
+    char *sql;
+    sqlite3_stmt *st;
+    uint64_t used;        /* LRU clock */
+    int busy;             /* being stepped: a nested user needs its own */
+} cached;
+
+typedef struct sq_conn {
+    eo_conn base;
+    sqlite3 *db;
+    cached cache[CACHE_MAX];
+    size_t ncache;
+    uint64_t clock;
+} sq_conn;
+
+static int sq_error(sq_conn *c, eo_error *err, int rc, const char *what)
+{
+    int code = EO_ERROR;
+    int prim = rc & 0xff;
+    if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED)
+        code = EO_EBUSY;
+    else if (prim == SQLITE_NOMEM)
+        code = EO_ENOMEM;
+    else if (prim == SQLITE_CONSTRAINT)
+        code = EO_ECONFLICT;
+    else if (prim == SQLITE_CANTOPEN)
+        code = EO_ECONN;
+    else if (prim == SQLITE_CORRUPT || prim == SQLITE_NOTADB)
+        c->base.broken = 1;
+    eo_error_set(err, code, "sqlite: %s: %s", what, c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+    eo_error__native(err, EO_DOMAIN_SQLITE, rc);
+    return code;
+}
+
+static int exec_sql(sq_conn *c, const char *sql, eo_qkind kind, eo_error *err)
+{
+    uint64_t t0 = eo_clock__ns();
+    int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+    eo_conn_trace(&c->base, kind, sql, NULL, 0, eo_clock__ns() - t0, -1);
+    if (rc != SQLITE_OK)
+        return sq_error(c, err, rc, sql);
+    return EO_OK;
+}
+
+static int sq_open(eo_conn **out, const eo_url *url, eo_error *err)
+{
+    sq_conn *c = eo_calloc(1, sizeof *c);
+    const char *path = url->path;
+    int memory = strcmp(path, ":memory:") == 0;
+    int rc;
+    const char *timeout = eo_url_opt(url, "timeout");
+
+    *out = NULL;
+    if (c == NULL)
+        return eo_error_set(err, EO_ENOMEM, "out of memory opening %s", url->text);
+    rc = sqlite3_open_v2(path, &c->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+                             SQLITE_OPEN_URI,
+                         NULL);
+    if (rc != SQLITE_OK) {
+        eo_error_set(err, EO_ECONN, "sqlite: cannot open %s: %s", path,
+                     c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+        eo_error__native(err, EO_DOMAIN_SQLITE, rc);
+        sqlite3_close(c->db);
+        eo_free(c);
+        return EO_ECONN;
+    }
+    c->base.adapter = &eo_sqlite_adapter;
+    sqlite3_extended_result_codes(c->db, 1);
+    sqlite3_busy_timeout(c->db, timeout ? atoi(timeout) : 5000);
+    if ((!memory && (rc = exec_sql(c, "PRAGMA journal_mode=WAL", EO_Q_OTHER, err)) != EO_OK) ||
+        (rc = exec_sql(c, "PRAGMA synchronous=NORMAL", EO_Q_OTHER, err)) != EO_OK ||
+        (rc = exec_sql(c, "PRAGMA foreign_keys=ON", EO_Q_OTHER, err)) != EO_OK) {
+        if (rc == EO_EBUSY || rc == EO_ERROR)
+            rc = EO_ECONN;
+        if (err)
+            err->code = rc;
+        sqlite3_close(c->db);
+        eo_free(c);
+        return rc;
+    }
+    *out = &c->base;
+    return EO_OK;
+}
+
+static void sq_close(eo_conn *base)
+{
+    sq_conn *c = (sq_conn *)base;
+    size_t i;
+    if (c == NULL)
+        return;
+    for (i = 0; i < c->ncache; i++) {
+        sqlite3_finalize(c->cache[i].st);
+        eo_free(c->cache[i].sql);
+    }
+    sqlite3_close_v2(c->db);
+    eo_free(c);
+}
+
+/* A prepared statement for sql, from the cache when possible. *own is set
+ * when the caller must finalize it (cache entry busy). */
+static int prepare(sq_conn *c, const char *sql, size_t len, sqlite3_stmt **st, cached **ent,
+                   eo_error *err)
+{
+    size_t i, victim = 0;
+    int rc;
+    *ent = NULL;
+    for (i = 0; i < c->ncache; i++) {
+        if (strcmp(c->cache[i].sql, sql) == 0) {
+            if (c->cache[i].busy)
+                break;
+            c->cache[i].used = ++c->clock;
+            c->cache[i].busy = 1;
+            *st = c->cache[i].st;
+            *ent = &c->cache[i];
+            return EO_OK;
+        }
+    }
+    rc = sqlite3_prepare_v2(c->db, sql, (int)len + 1, st, NULL);
+    if (rc != SQLITE_OK)
+        return sq_error(c, err, rc, "prepare");
+    if (i < c->ncache)
+        return EO_OK; /* a busy twin exists: this one is the caller's to finalize */
+    if (c->ncache == CACHE_MAX) {
+        for (i = 1; i < c->ncache; i++)
+            if (!c->cache[i].busy && c->cache[i].used < c->cache[victim].used)
+                victim = i;
+        if (c->cache[victim].busy)
+            return EO_OK;
+        sqlite3_finalize(c->cache[victim].st);
+        eo_free(c->cache[victim].sql);
+        i = victim;
+    } else {
+        i = c->ncache++;
+    }
+    c->cache[i].sql = eo_strndup(sql, len);
+    if (c->cache[i].sql == NULL) {
+        c->cache[i] = c->cache[--c->ncache];
+        return EO_OK;
+    }
+    c->cache[i].st = *st;
+    c->cache[i].used = ++c->clock;
+    c->cache[i].busy = 1;
+    *ent = &c->cache[i];
+    return EO_OK;
+}
+
+static void release(sqlite3_stmt *st, cached *ent)
+{
+    sqlite3_reset(st);
+    if (ent)
+        ent->busy = 0;
+    else
+        sqlite3_finalize(st);
+}
+
+/* Decimal canonical text -> integer scaled by 10^scale. */
+static int dec_to_scaled(const eo_value *v, int scale, int64_t *out)
+{
+    const char *p = v->u.s.p, *e = p + v->u.s.n;
+    int neg = 0, frac = -1;
+    int64_t n = 0;
+    if (p < e && (*p == '-' || *p == '+'))
+        neg = *p++ == '-';
+    for (; p < e; p++) {
+        if (*p == '.') {
+            frac = 0;
+            continue;
+        }
+        if (*p < '0' || *p > '9')
+            return -1;
+        if (frac >= 0) {
+            if (frac == scale)
+                continue;
+            frac++;
+        }
+        n = n * 10 + (*p - '0');
+    }
+    for (frac = frac < 0 ? 0 : frac; frac < scale; frac++)
+        n *= 10;
+    *out = neg ? -n : n;
+    return 0;
+}
+
+static void scaled_to_dec(int64_t n, int scale, char *buf, size_t cap)
+{
+    uint64_t a = n < 0 ? (uint64_t)(-(n + 1)) + 1 : (uint64_t)n;
+    uint64_t p = 1;
+    int i;
+    for (i = 0; i < scale; i++)
+        p *= 10;
+    if (scale == 0)
+        snprintf(buf, cap, "%s%llu", n < 0 ? "-" : "", (unsigned long long)a);
+    else
+        snprintf(buf, cap, "%s%llu.%0*llu", n < 0 ? "-" : "", (unsigned long long)(a / p), scale,
+                 (unsigned long long)(a % p));
+}
+
+static int bind_value(sqlite3_stmt *st, int idx, const eo_value *v, const eo_field *f)
+{
+    if (f && f->type == EO_FT_DECIMAL && v->type == EO_VTEXT) {
+        int64_t n;
+        if (dec_to_scaled(v, f->scale, &n) == 0)
+            return sqlite3_bind_int64(st, idx, n);
+    }
+    if (f && f->type == EO_FT_DECIMAL && v->type == EO_VFLOAT)
+        return sqlite3_bind_int64(st, idx, (sqlite3_int64)llround(v->u.f * pow(10, f->scale)));
+    if (f && f->type == EO_FT_DECIMAL && v->type == EO_VINT) {
+        int64_t n = v->u.i;
+        int i;
+        for (i = 0; i < f->scale; i++)
+            n *= 10;
+        return sqlite3_bind_int64(st, idx, n);
+    }
+    switch (v->type) {
+    case EO_VNULL: return sqlite3_bind_null(st, idx);
+    case EO_VBOOL: return sqlite3_bind_int(st, idx, v->u.b);
+    case EO_VINT: return sqlite3_bind_int64(st, idx, v->u.i);
+    case EO_VFLOAT: return sqlite3_bind_double(st, idx, v->u.f);
+    case EO_VTEXT: return sqlite3_bind_text64(st, idx, v->u.s.p, v->u.s.n, SQLITE_STATIC, SQLITE_UTF8);
+    case EO_VBLOB: return sqlite3_bind_blob64(st, idx, v->u.s.p, v->u.s.n, SQLITE_STATIC);
+    }
+    return SQLITE_MISUSE;
+}
+
+static int bind_params(sq_conn *c, sqlite3_stmt *st, const eo_sqlq *q, eo_error *err)
+{
+    size_t i;
+    for (i = 0; i < q->params.len; i++) {
+        const eo_sqlparam *p = eo_vec__at(&q->params, i);
+        int rc = bind_value(st, (int)i + 1, &p->v, p->kind == EO_SQLP_FIELD ? p->field : NULL);
+        if (rc != SQLITE_OK)
+            return sq_error(c, err, rc, "bind");
+    }
+    return EO_OK;
+}
+
+/* Values of a statement's parameters, for the trace. */
+static eo_value *trace_params(const eo_sqlq *q)
+{
+    return q->params.len ? &((eo_sqlparam *)q->params.items)[0].v : NULL;
+}
+
+typedef char decbuf[48];
+
+static eo_value column(sqlite3_stmt *st, int i, const eo_field *f, decbuf *scratch)
+{
+    int t = sqlite3_column_type(st, i);
+    if (t == SQLITE_NULL)
+        return eo_null();
+    switch (f ? f->type : EO_FT_TEXT) {
+    case EO_FT_BOOLEAN: return eo_bool(sqlite3_column_int(st, i) != 0);
+    case EO_FT_DECIMAL:
+        if (t == SQLITE_INTEGER) {
+            scaled_to_dec(sqlite3_column_int64(st, i), f->scale, *scratch, sizeof *scratch);
+            return eo_cstr(*scratch);
+        }
+        break;
+    case EO_FT_ID:
+    case EO_FT_INTEGER:
+    case EO_FT_MANY2ONE:
+        if (t == SQLITE_INTEGER)
+            return eo_int(sqlite3_column_int64(st, i));
+        break;
+    case EO_FT_FLOAT:
+        return eo_float(sqlite3_column_double(st, i));
+    case EO_FT_BINARY: {
+        const void *p = sqlite3_column_blob(st, i);
+        return eo_blob(p ? p : "", (size_t)sqlite3_column_bytes(st, i));
+    }
+    default:
+        break;
+    }
+    switch (t) {
+    case SQLITE_INTEGER: return eo_int(sqlite3_column_int64(st, i));
+    case SQLITE_FLOAT: return eo_float(sqlite3_column_double(st, i));
+    case SQLITE_BLOB: {
+        const void *p = sqlite3_column_blob(st, i);
+        return eo_blob(p ? p : "", (size_t)sqlite3_column_bytes(st, i));
+    }
+    default: {
+        const unsigned char *p = sqlite3_column_text(st, i);
+        return eo_text((const char *)(p ? p : (const unsigned char *)""),
+                       (size_t)sqlite3_column_bytes(st, i));
+    }
+    }
+}
+
+/* Run a compiled query; each row's columns are typed by fields[] (may hold NULLs). */
+static int run_rows(sq_conn *c, eo_sqlq *q, eo_qkind kind, const eo_field *const *fields,
+                    size_t ncols, eo_row_fn fn, void *payload, int64_t *changes, eo_error *err)
+{
+    sqlite3_stmt *st;
+    cached *ent;
+    eo_value *row = NULL;
+    decbuf *scratch = NULL;
+    uint64_t t0 = eo_clock__ns();
+    int64_t nrows = 0;
+    int rc, src;
+    size_t i;
+
+    if ((rc = prepare(c, q->sql.p, q->sql.len, &st, &ent, err)) != EO_OK)
+        return rc;
+    if (ncols) {
+        row = eo_malloc(ncols * sizeof *row);
+        scratch = eo_malloc(ncols * sizeof *scratch);
+        if (row == NULL || scratch == NULL) {
+            rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+            goto done;
+        }
+    }
+    if ((rc = bind_params(c, st, q, err)) != EO_OK)
+        goto done;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        nrows++;
+        if (fn == NULL)
+            continue;
+        for (i = 0; i < ncols; i++)
+            row[i] = column(st, (int)i, fields ? fields[i] : NULL, &scratch[i]);
+        if ((rc = fn(payload, row, ncols, err)) != EO_OK)
+            goto done;
+    }
+    if (src != SQLITE_DONE) {
+        rc = sq_error(c, err, src, "query");
+        goto done;
+    }
+    if (changes) {
+        *changes = sqlite3_changes64(c->db);
+        nrows = *changes;
+    }
+done:
+    release(st, ent);
+    eo_conn_trace(&c->base, kind, q->sql.p, trace_params(q), q->params.len,
+                  eo_clock__ns() - t0, nrows);
+    eo_free(row);
+    eo_free(scratch);
+    return rc;
+}
+
+static int sq_select(eo_conn *base, const eo_query *qr, eo_row_fn fn, void *payload, eo_error *err)
+{
+    sq_conn *c = (sq_conn *)base;
+    eo_sqlq q;
+    int rc;
+    eo_sqlq__init(&q, &dialect);
+    if ((rc = eo_sql__select(&q, qr, err)) == EO_OK)
+        rc = run_rows(c, &q, EO_Q_SELECT, qr->fields, qr->nfields, fn, payload, NULL, err);
+    eo_sqlq__free(&q);
+    return rc;
+}
+
+static int count_row(void *payload, const eo_value *row, size_t ncols, eo_error *err)
+{
+    EO_UNUSED(ncols);
+    EO_UNUSED(err);
+    *(int64_t *)payload = row[0].type == EO_VINT ? row[0].u.i : 0;
+    return EO_OK;
+}
+
+static int sq_count(eo_conn *base, const eo_query *qr, int64_t *out, eo_error *err)
+{
+    sq_conn *c = (sq_conn *)base;
+    eo_sqlq q;
+    int rc;
+    *out = 0;
+    eo_sqlq__init(&q, &dialect);
+    if ((rc = eo_sql__count(&q, qr, err)) == EO_OK)
+        rc = run_rows(c, &q, EO_Q_SELECT, NULL, 1, count_row, out, NULL, err);
+    eo_sqlq__free(&q);
+    return rc;
+}
+
+/* Name the field behind "UNIQUE constraint failed: table.column". */
+static int constraint_error(sq_conn *c, const eo_model *m, const eo_field *const *cols,
+                            const eo_value *vals, size_t ncols, int rc, eo_error *err)
+{
+    const char *msg = sqlite3_errmsg(c->db);
+    const char *dot = strrchr(msg, '.');
+    size_t i;
+    if ((rc & 0xff) == SQLITE_CONSTRAINT && dot && strstr(msg, "UNIQUE")) {
+        const char *colname = dot + 1;
+        for (i = 0; i < ncols; i++) {
+            if (cols[i]->column && strcmp(cols[i]->column, colname) == 0) {
+                const eo_value *v = vals ? &vals[i] : NULL;
+                if (v && v->type == EO_VTEXT)
+                    eo_error_set(err, EO_ECONFLICT,
+                                 "%s.%s: duplicate value '%.*s': it must be unique", m->name,
+                                 cols[i]->name, (int)(v->u.s.n > 80 ? 80 : v->u.s.n), v->u.s.p);
+                else if (v && v->type == EO_VINT)
+                    eo_error_set(err, EO_ECONFLICT, "%s.%s: duplicate value %lld: it must be unique",
+                                 m->name, cols[i]->name, (long long)v->u.i);
+                else
+                    eo_error_set(err, EO_ECONFLICT, "%s.%s: duplicate value: it must be unique",
+                                 m->name, cols[i]->name);
+                eo_error_where(err, m->name, cols[i]->name);
+                eo_error__native(err, EO_DOMAIN_SQLITE, rc);
+                return EO_ECONFLICT;
+            }
+        }
+    }
+    if (rc == SQLITE_CONSTRAINT_NOTNULL) {
+        eo_error_set(err, EO_EVALIDATE, "%s: %s", m->name, msg);
+        eo_error__native(err, EO_DOMAIN_SQLITE, rc);
+        return EO_EVALIDATE;
+    }
+    if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
+        eo_error_set(err, EO_EVALIDATE, "%s: a related record does not exist (%s)", m->name, msg);
+        eo_error__native(err, EO_DOMAIN_SQLITE, rc);
+        return EO_EVALIDATE;
+    }
+    return sq_error(c, err, rc, m->name);
+}
+
+static int sq_insert(eo_conn *base, const eo_model *m, const eo_field *const *cols, size_t ncols,
+                     const eo_value *vals, size_t nrows, eo_id *out_ids, eo_error *err)
+{
+    sq_conn *c = (sq_conn *)base;
+    eo_buf sql = EO_BUF_INIT;
+    sqlite3_stmt *st = NULL;
+    cached *ent = NULL;
+    uint64_t t0 = eo_clock__ns();
+    size_t r, i;
+    int rc = EO_OK, src;
+
+    eo_buf__puts(&sql, "INSERT INTO ");
+    eo_sql__ident(&sql, m->table);
+    if (ncols == 0) {
+        eo_buf__puts(&sql, " DEFAULT VALUES");
+    } else {
+        eo_buf__puts(&sql, " (");
+        for (i = 0; i < ncols; i++) {
+            if (i)
+                eo_buf__puts(&sql, ", ");
+            eo_sql__ident(&sql, cols[i]->column);
+        }
+        eo_buf__puts(&sql, ") VALUES (");
+        for (i = 0; i < ncols; i++)
+            eo_buf__puts(&sql, i ? ", ?" : "?");
+        eo_buf__putc(&sql, ')');
+    }
+    if (sql.oom) {
+        rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = prepare(c, sql.p, sql.len, &st, &ent, err)) != EO_OK) {
+        st = NULL;
+        goto done;
+    }
+    for (r = 0; r < nrows; r++) {
+        const eo_value *row = vals + r * ncols;
+        for (i = 0; i < ncols; i++) {
+            src = bind_value(st, (int)i + 1, &row[i], cols[i]);
+            if (src != SQLITE_OK) {
+                rc = sq_error(c, err, src, "bind");
+                goto done;
+            }
+        }
+        src = sqlite3_step(st);
+        if (src != SQLITE_DONE) {
+            rc = constraint_error(c, m, cols, row, ncols, src, err);
+            goto done;
+        }
+        sqlite3_reset(st);
+        out_ids[r] = eo_id_num(sqlite3_last_insert_rowid(c->db));
+    }
+done:
+    if (st)
+        release(st, ent);
+    if (sql.p) {
+        if (nrows > 1)
+            eo_buf__printf(&sql, "  -- x %zu rows", nrows);
+        eo_conn_trace(&c->base, EO_Q_INSERT, sql.p, nrows == 1 ? vals : NULL,
+                      nrows == 1 ? ncols : 0, eo_clock__ns() - t0, (int64_t)nrows);
+    }
+    eo_buf__free(&sql);
+    return rc;
+}
+
+static int sq_update(eo_conn *base, const eo_model *m, const eo_id *ids, size_t nids,
+                     const eo_field *const *cols, const eo_value *vals, size_t ncols,
+                     int64_t *affected, eo_error *err)
+{
+    sq_conn *c = (sq_conn *)base;
+    eo_sqlq q;
+    size_t i;
+    int rc;
+    *affected = 0;
+    eo_sqlq__init(&q, &dialect);
+    eo_buf__puts(&q.sql, "UPDATE ");
+    eo_sql__ident(&q.sql, m->table);
+    eo_buf__puts(&q.sql, " SET ");
+    for (i = 0; i < ncols; i++) {
+        if (i)
+            eo_buf__puts(&q.sql, ", ");
+        eo_sql__ident(&q.sql, cols[i]->column);
+        eo_buf__puts(&q.sql, " = ");
+        if (eo_sql__param(&q, &vals[i], cols[i], EO_SQLP_FIELD) != EO_OK) {
+            rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+            goto done;
+        }
+    }
+    eo_buf__puts(&q.sql, " WHERE ");
+    if ((rc = eo_sql__ids_in(&q, m, ids, nids, EO_IDNUM, err)) != EO_OK)
+        goto done;
+    rc = run_rows(c, &q, EO_Q_UPDATE, NULL, 0, NULL, NULL, affected, err);
+    if (rc == EO_ECONFLICT && err && err->native != 0)
+        rc = constraint_error(c, m, cols, vals, ncols, err->native, err);
+done:
+    eo_sqlq__free(&q);
+    return rc;
+}
+
+static int sq_remove(eo_conn *base, const eo_model *m, const eo_id *ids, size_t nids,
+                     int64_t *affected, eo_error *err)
+{
+    sq_conn *c = (sq_conn *)base;
+    eo_sqlq q;
+    int rc;
+    *affected = 0;
+    eo_sqlq__init(&q, &dialect);
+    eo_buf__puts(&q.sql, "DELETE FROM ");
+    eo_sql__ident(&q.sql, m->table);
+    eo_buf__puts(&q.sql, " WHERE ");
+    if ((rc = eo_sql__ids_in(&q, m, ids, nids, EO_IDNUM, err)) == EO_OK)
+        rc = run_rows(c, &q, EO_Q_DELETE, NULL, 0, NULL, NULL, affected, err);
+    if (rc == EO_ECONFLICT)
+        rc = constraint_error(c, m, NULL, NULL, 0, err ? err->native : SQLITE_CONSTRAINT, err);
+    eo_sqlq__free(&q);
+    return rc;
+}
+
+typedef struct group_ctx {
+    const eo_group_query *g;
+    eo_row_fn fn;
+    void *payload;
+    eo_value *row;
+    decbuf *scratch;
+} group_ctx;
+
+/* Rows come typed as stored: fix decimals (scaled) and booleans. */
+static int group_row(void *payload, const eo_value *in, size_t ncols, eo_error *err)
+{
+    group_ctx *gc = payload;
+    const eo_group_query *g = gc->g;
+    size_t i;
+    for (i = 0; i < ncols; i++)
+        gc->row[i] = in[i];
+    for (i = 0; i < g->nkeys; i++) {
+        const eo_field *f = g->keys[i].field;
+        if (g->keys[i].gran != EO_GRAN_NONE || in[i].type == EO_VNULL)
+            continue;
+        if (f->type == EO_FT_BOOLEAN && in[i].type == EO_VINT)
+            gc->row[i] = eo_bool(in[i].u.i != 0);
+        else if (f->type == EO_FT_DECIMAL && in[i].type == EO_VINT) {
+            scaled_to_dec(in[i].u.i, f->scale, gc->scratch[i], sizeof gc->scratch[i]);
+            gc->row[i] = eo_cstr(gc->scratch[i]);
+        }
+    }
+    for (i = 0; i < g->naggs; i++) {
+        const eo_group_agg *a = &g->aggs[i];
+        size_t k = g->nkeys + 1 + i;
+        const eo_value *v = &in[k];
+        if (a->field == NULL || v->type == EO_VNULL)
+            continue;
+        if (a->field->type == EO_FT_DECIMAL) {
+            double p = pow(10, a->field->scale);
+            if (a->agg == EO_AGG_AVG)
+                gc->row[k] = eo_float((v->type == EO_VINT ? (double)v->u.i : v->u.f) / p);
+            else if (a->agg != EO_AGG_COUNT && a->agg != EO_AGG_COUNT_DISTINCT && v->type == EO_VINT) {
+                scaled_to_dec(v->u.i, a->field->scale, gc->scratch[k], sizeof gc->scratch[k]);
+                gc->row[k] = eo_cstr(gc->scratch[k]);
+            }
+        } else if (a->field->type == EO_FT_BOOLEAN && (a->agg == EO_AGG_MIN || a->agg == EO_AGG_MAX) &&
+                   v->type == EO_VINT) {
+            gc->row[k] = eo_bool(v->u.i != 0);
+        } else if (a->field->type == EO_FT_FLOAT && v->type == EO_VINT) {
+            gc->row[k] = eo_float((double)v->u.i);
+        }
+    }
+    return gc->fn(gc->payload, gc->row, ncols, err);
+}
+
+static int sq_group(eo_conn *base, const eo_group_query *g, eo_row_fn fn, void *payload,
+                    eo_error *err)
+{
+    sq_conn *c = (sq_conn *)base;
+    eo_sqlq q;
+    group_ctx gc;
+    size_t ncols = g->nkeys + 1 + g->naggs;
+    int rc;
+    gc.g = g;
+    gc.fn = fn;
+    gc.payload = payload;
+    gc.row = eo_malloc(ncols * sizeof *gc.row);
+    gc.scratch = eo_malloc(ncols * sizeof *gc.scratch);
+    eo_sqlq__init(&q, &dialect);
+    if (gc.row == NULL || gc.scratch == NULL)
+        rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+    else if ((rc = eo_sql__group(&q, g, err)) == EO_OK)
+        rc = run_rows(c, &q, EO_Q_SELECT, NULL, ncols, group_row, &gc, NULL, err);
+    eo_sqlq__free(&q);
+    eo_free(gc.row);
+    eo_free(gc.scratch);
+    return rc;
+}
+
+static int plan_row(void *payload, const eo_value *row, size_t ncols, eo_error *err)
+{
+    eo_buf *b = payload;
+    EO_UNUSED(err);
+    if (ncols >= 4 && row[3].type == EO_VTEXT)
+        eo_buf__printf(b, "  %.*s\n", (int)row[3].u.s.n, row[3].u.s.p);
+    return b->oom ? EO_ENOMEM : EO_OK;
+}
+
+static int sq_explain(eo_conn *base, const eo_query *qr, char **out, eo_error *err)
+{
+    sq_conn *c = (sq_conn *)base;
+    eo_sqlq q;
+    eo_buf b = EO_BUF_INIT, ex = EO_BUF_INIT;
+    size_t i;
+    int rc;
+    *out = NULL;
+    eo_sqlq__init(&q, &dialect);
+    if ((rc = eo_sql__select(&q, qr, err)) != EO_OK)
+        goto done;
+    eo_buf__printf(&b, "sql: %s\n", q.sql.p);
+    if (q.params.len) {
+        eo_buf__puts(&b, "params:");
+        for (i = 0; i < q.params.len; i++) {
+            const eo_value *v = &((eo_sqlparam *)eo_vec__at(&q.params, i))->v;
+            switch (v->type) {
+            case EO_VINT: eo_buf__printf(&b, " %lld", (long long)v->u.i); break;
+            case EO_VFLOAT: eo_buf__printf(&b, " %.17g", v->u.f); break;
+            case EO_VTEXT: eo_buf__printf(&b, " '%.*s'", (int)(v->u.s.n > 60 ? 60 : v->u.s.n), v->u.s.p); break;
+            case EO_VBOOL: eo_buf__puts(&b, v->u.b ? " true" : " false"); break;
+            default: eo_buf__puts(&b, " null"); break;
+            }
+        }
+        eo_buf__putc(&b, '\n');
+    }
+    eo_buf__puts(&b, "plan:\n");
+    eo_buf__puts(&ex, "EXPLAIN QUERY PLAN ");
+    eo_buf__put(&ex, q.sql.p, q.sql.len);
+    eo_buf__free(&q.sql);
+    q.sql = ex;
+    ex.p = NULL;
+    if ((rc = run_rows(c, &q, EO_Q_OTHER, NULL, 4, plan_row, &b, NULL, err)) != EO_OK)
+        goto done;
+    if (b.oom) {
+        rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+        goto done;
+    }
+    *out = eo_buf__detach(&b);
+done:
+    eo_buf__free(&b);
+    eo_sqlq__free(&q);
+    return rc;
+}
+
+static int sq_ping(eo_conn *base, eo_error *err)
+{
+    return exec_sql((sq_conn *)base, "SELECT 1", EO_Q_OTHER, err);
+}
+
+static int sq_begin(eo_conn *base, eo_isolation iso, eo_error *err)
+{
+    /* SQLite transactions are serializable; IMMEDIATE takes the write lock
+     * up front so a serializable transaction never fails to upgrade. */
+    return exec_sql((sq_conn *)base, iso == EO_ISO_SERIALIZABLE ? "BEGIN IMMEDIATE" : "BEGIN",
+                    EO_Q_TXN, err);
+}
+
+static int sq_commit(eo_conn *base, eo_error *err)
+{
+    return exec_sql((sq_conn *)base, "COMMIT", EO_Q_TXN, err);
+}
+
+static int sq_rollback(eo_conn *base, eo_error *err)
+{
+    sq_conn *c = (sq_conn *)base;
+    if (sqlite3_get_autocommit(c->db))
+        return EO_OK; /* SQLite already rolled back (an error did it) */
+    return exec_sql(c, "ROLLBACK", EO_Q_TXN, err);
+}
+
+static int sq_savepoint(eo_conn *base, eo_savepoint_op op, int depth, eo_error *err)
+{
+    char sql[64];
+    static const char *const fmt[] = { "SAVEPOINT eo_sp%d", "RELEASE eo_sp%d",
+                                       "ROLLBACK TO eo_sp%d" };
+    snprintf(sql, sizeof sql, fmt[op], depth);
+    return exec_sql((sq_conn *)base, sql, EO_Q_TXN, err);
+}
+
+/* ---- migration ---------------------------------------------------- */
+
+typedef struct colinfo {
+    char name[128];
+    char type[32];
+    int notnull;
+} colinfo;
+
+static int cols_row(void *payload, const eo_value *row, size_t ncols, eo_error *err)
+{
+    eo_vec *v = payload;
+    colinfo ci;
+    EO_UNUSED(ncols);
+    memset(&ci, 0, sizeof ci);
+    if (row[1].type == EO_VTEXT)
+        snprintf(ci.name, sizeof ci.name, "%.*s", (int)row[1].u.s.n, row[1].u.s.p);
+    if (row[2].type == EO_VTEXT)
+        snprintf(ci.type, sizeof ci.type, "%.*s", (int)row[2].u.s.n, row[2].u.s.p);
+    ci.notnull = row[3].type == EO_VINT && row[3].u.i;
+    return eo_vec__push(v, &ci) ? eo_error_set(err, EO_ENOMEM, "out of memory") : EO_OK;
+}
+
+static int names_row(void *payload, const eo_value *row, size_t ncols, eo_error *err)
+{
+    eo_vec *v = payload;
+    colinfo ci;
+    EO_UNUSED(ncols);
+    memset(&ci, 0, sizeof ci);
+    if (row[1].type == EO_VTEXT)
+        snprintf(ci.name, sizeof ci.name, "%.*s", (int)row[1].u.s.n, row[1].u.s.p);
+    return eo_vec__push(v, &ci) ? eo_error_set(err, EO_ENOMEM, "out of memory") : EO_OK;
+}
+
+static int run_plain(sq_conn *c, const char *sql, const eo_value *params, size_t np, size_t ncols,
+                     eo_row_fn fn, void *payload, eo_qkind kind, eo_error *err)
+{
+    eo_sqlq q;
+    size_t i;
+    int rc;
+    eo_sqlq__init(&q, &dialect);
+    eo_buf__puts(&q.sql, sql);
+    for (i = 0; i < np; i++) {
+        eo_sqlparam p = { params[i], NULL, EO_SQLP_RAW };
+        eo_vec__push(&q.params, &p);
+    }
+    if (q.sql.oom)
+        rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+    else
+        rc = run_rows(c, &q, kind, NULL, ncols, fn, payload, NULL, err);
+    eo_sqlq__free(&q);
+    return rc;
+}
+
+static int count_of(sq_conn *c, const char *sql, int64_t *n, eo_error *err)
+{
+    return run_plain(c, sql, NULL, 0, 1, count_row, n, EO_Q_SELECT, err);
+}
+
+static int ddl(sq_conn *c, const char *sql, int dry, eo_migrate_note_fn note, void *payload,
+               eo_error *err)
+{
+    if (note)
+        note(payload, sql);
+    if (dry)
+        return EO_OK;
+    return exec_sql(c, sql, EO_Q_DDL, err);
+}
+
+static int refuse(eo_error *err, const eo_field *f, const char *fmt, const char *a, const char *b)
+{
+    char what[300];
+    snprintf(what, sizeof what, fmt, a, b);
+    eo_error_set(err, EO_EINVAL, "%s.%s: %s", f->model->name, f->name, what);
+    eo_error_where(err, f->model->name, f->name);
+    return EO_EINVAL;
+}
+
+static int sq_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note_fn note,
+                      void *payload, eo_error *err)
+{
+    sq_conn *c = (sq_conn *)base;
+    eo_vec cols = EO_VEC_INIT(colinfo), idx = EO_VEC_INIT(colinfo);
+    eo_buf b = EO_BUF_INIT;
+    eo_value tname = eo_cstr(m->table);
+    int64_t exists = 0, nrows = 0;
+    size_t i, j;
+    int rc;
+
+    if ((rc = run_plain(c, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
+                        &tname, 1, 1, count_row, &exists, EO_Q_SELECT, err)) != EO_OK)
+        goto done;
+    if (!exists) {
+        eo_buf__puts(&b, "CREATE TABLE ");
+        eo_sql__ident(&b, m->table);
+        eo_buf__puts(&b, " (\"id\" INTEGER PRIMARY KEY AUTOINCREMENT");
+        for (i = 1; i < m->nfields; i++) {
+            const eo_field *f = m->fields[i];
+            const char *t = eo_sql__coltype(&dialect, f);
+            if (t == NULL)
+                continue;
+            eo_buf__puts(&b, ", ");
+            eo_sql__ident(&b, f->column);
+            eo_buf__printf(&b, " %s", t);
+            if ((f->flags & EO_FF_REQUIRED) && !(f->flags & EO_FF_COMPUTED))
+                eo_buf__puts(&b, " NOT NULL");
+        }
+        eo_buf__putc(&b, ')');
+        if (b.oom || (rc = ddl(c, b.p, dry, note, payload, err)) != EO_OK)
+            goto done;
+    } else {
+        eo_buf__puts(&b, "PRAGMA table_info(");
+        eo_sql__ident(&b, m->table);
+        eo_buf__putc(&b, ')');
+        if ((rc = run_plain(c, b.p, NULL, 0, 6, cols_row, &cols, EO_Q_OTHER, err)) != EO_OK)
+            goto done;
+        eo_buf__reset(&b);
+        eo_buf__puts(&b, "SELECT count(*) FROM ");
+        eo_sql__ident(&b, m->table);
+        if ((rc = count_of(c, b.p, &nrows, err)) != EO_OK)
+            goto done;
+        for (i = 1; i < m->nfields; i++) {
+            const eo_field *f = m->fields[i];
+            const char *t = eo_sql__coltype(&dialect, f);
+            const colinfo *have = NULL;
+            int required = (f->flags & EO_FF_REQUIRED) && !(f->flags & EO_FF_COMPUTED);
+            int64_t nulls = 0;
+            if (t == NULL)
+                continue;
+            for (j = 0; j < cols.len; j++)
+                if (strcmp(((colinfo *)eo_vec__at(&cols, j))->name, f->column) == 0)
+                    have = eo_vec__at(&cols, j);
+            if (have && strcasecmp(have->type, t) != 0) {
+                rc = refuse(err, f,
+                            "column is %s but the field needs %s; migrate does not change a column's type (data could be lost): convert it by hand",
+                            have->type, t);
+                goto done;
+            }
+            if (!have) {
+                eo_buf__reset(&b);
+                eo_buf__puts(&b, "ALTER TABLE ");
+                eo_sql__ident(&b, m->table);
+                eo_buf__puts(&b, " ADD COLUMN ");
+                eo_sql__ident(&b, f->column);
+                eo_buf__printf(&b, " %s", t);
+                if (required && nrows > 0 && !(f->flags & EO_FF_DEFAULT)) {
+                    char n[32];
+                    snprintf(n, sizeof n, "%lld", (long long)nrows);
+                    rc = refuse(err, f,
+                                "a new required field without a default, and %s existing records would have no value; give it a default or make it optional first%s",
+                                n, "");
+                    goto done;
+                }
+                if (b.oom || (rc = ddl(c, b.p, dry, note, payload, err)) != EO_OK)
+                    goto done;
+                nulls = nrows;
+            } else if (dry) {
+                continue;
+            }
+            if (!dry && (f->flags & EO_FF_DEFAULT) && nrows > 0 && (required || !have)) {
+                /* new column: existing records get the default */
+                sqlite3_stmt *st;
+                eo_buf__reset(&b);
+                eo_buf__puts(&b, "UPDATE ");
+                eo_sql__ident(&b, m->table);
+                eo_buf__puts(&b, " SET ");
+                eo_sql__ident(&b, f->column);
+                eo_buf__puts(&b, " = ? WHERE ");
+                eo_sql__ident(&b, f->column);
+                eo_buf__puts(&b, " IS NULL");
+                if (b.oom) {
+                    rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+                    goto done;
+                }
+                if (sqlite3_prepare_v2(c->db, b.p, -1, &st, NULL) != SQLITE_OK) {
+                    rc = sq_error(c, err, sqlite3_errcode(c->db), "prepare");
+                    goto done;
+                }
+                bind_value(st, 1, &f->def, f);
+                rc = sqlite3_step(st);
+                sqlite3_finalize(st);
+                eo_conn_trace(&c->base, EO_Q_UPDATE, b.p, &f->def, 1, 0, sqlite3_changes64(c->db));
+                if (rc != SQLITE_DONE) {
+                    rc = sq_error(c, err, rc, "backfill");
+                    goto done;
+                }
+                rc = EO_OK;
+                if (note) {
+                    char line[256];
+                    snprintf(line, sizeof line, "-- %s.%s: existing records set to the default",
+                             m->name, f->name);
+                    note(payload, line);
+                }
+                continue;
+            }
+            if (required && have && !have->notnull) {
+                eo_buf__reset(&b);
+                eo_buf__puts(&b, "SELECT count(*) FROM ");
+                eo_sql__ident(&b, m->table);
+                eo_buf__puts(&b, " WHERE ");
+                eo_sql__ident(&b, f->column);
+                eo_buf__puts(&b, " IS NULL");
+                if ((rc = count_of(c, b.p, &nulls, err)) != EO_OK)
+                    goto done;
+                if (nulls > 0) {
+                    char n[32];
+                    snprintf(n, sizeof n, "%lld", (long long)nulls);
+                    rc = refuse(err, f,
+                                "the field is now required but %s records have no value; fill them or give the field a default%s",
+                                n, "");
+                    goto done;
+                }
+            }
+        }
+        for (j = 0; j < cols.len && note; j++) {
+            const colinfo *ci = eo_vec__at(&cols, j);
+            const eo_field *f = eo_model_field(m, ci->name, strlen(ci->name));
+            if (f == NULL || !(f->flags & EO_FF_STORED)) {
+                char line[300];
+                snprintf(line, sizeof line, "-- %s: column %s has no field; kept (migrate never drops data)",
+                         m->table, ci->name);
+                note(payload, line);
+            }
+        }
+    }
+    /* indexes: ours are named <table>__<column>_uniq / _idx */
+    if (exists) {
+        eo_buf__reset(&b);
+        eo_buf__puts(&b, "PRAGMA index_list(");
+        eo_sql__ident(&b, m->table);
+        eo_buf__putc(&b, ')');
+        if ((rc = run_plain(c, b.p, NULL, 0, 5, names_row, &idx, EO_Q_OTHER, err)) != EO_OK)
+            goto done;
+    }
+    for (i = 1; i < m->nfields; i++) {
+        const eo_field *f = m->fields[i];
+        int k;
+        if (!(f->flags & EO_FF_STORED))
+            continue;
+        for (k = 0; k < 2; k++) {
+            char name[200];
+            int want = k == 0 ? (f->flags & EO_FF_UNIQUE) != 0
+                              : (f->flags & (EO_FF_INDEX | EO_FF_UNIQUE)) == EO_FF_INDEX ||
+                                    (f->type == EO_FT_MANY2ONE && !(f->flags & EO_FF_UNIQUE));
+            int have = 0;
+            snprintf(name, sizeof name, "%s__%s_%s", m->table, f->column, k == 0 ? "uniq" : "idx");
+            for (j = 0; j < idx.len; j++)
+                if (strcmp(((colinfo *)eo_vec__at(&idx, j))->name, name) == 0)
+                    have = 1;
+            if (want == have)
+                continue;
+            eo_buf__reset(&b);
+            if (want) {
+                eo_buf__puts(&b, k == 0 ? "CREATE UNIQUE INDEX " : "CREATE INDEX ");
+                eo_sql__ident(&b, name);
+                eo_buf__puts(&b, " ON ");
+                eo_sql__ident(&b, m->table);
+                eo_buf__puts(&b, " (");
+                eo_sql__ident(&b, f->column);
+                eo_buf__putc(&b, ')');
+            } else {
+                eo_buf__puts(&b, "DROP INDEX ");
+                eo_sql__ident(&b, name);
+            }
+            if (b.oom) {
+                rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+                goto done;
+            }
+            rc = ddl(c, b.p, dry, note, payload, err);
+            if (rc == EO_ECONFLICT || (rc != EO_OK && want && k == 0)) {
+                eo_error_set(err, EO_ECONFLICT,
+                             "%s.%s: cannot make it unique: some records share a value", m->name,
+                             f->name);
+                eo_error_where(err, m->name, f->name);
+                rc = EO_ECONFLICT;
+            }
+            if (rc != EO_OK)
+                goto done;
+        }
+    }
+done:
+    eo_vec__free(&cols);
+    eo_vec__free(&idx);
+    eo_buf__free(&b);
+    return rc;
+}
+
+const eo_adapter eo_sqlite_adapter = {
+    "sqlite", "sqlite", EO_IDNUM,
+    EO_CAP_TRANSACTIONS | EO_CAP_SAVEPOINTS | EO_CAP_SUBQUERIES | EO_CAP_GROUP,
+    sq_open, sq_close, sq_ping, sq_begin, sq_commit, sq_rollback, sq_savepoint,
+    sq_migrate, sq_insert, sq_select, sq_count, sq_update, sq_remove, sq_group, sq_explain,
+};

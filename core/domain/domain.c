@@ -1,0 +1,318 @@
+/*
+ * domain.c - building domains from prefix-notation tokens.
+ *
+ * The builder collects tokens ('&', '|', '!' and leaves) and turns them into
+ * a tree by reading them right to left with a stack, the usual way to parse
+ * prefix notation. It checks shape only: operators, arity, balance. Field
+ * names and values are checked by eo_domain_bind (bind.c) once the model is
+ * known.
+ */
+#include <stdio.h>
+
+#include "earnorm/domain.h"
+#include "domain_int.h"
+
+static const char *const op_names[EO_OP__COUNT] = {
+    "=", "!=", ">", ">=", "<", "<=", "in", "not in", "like", "ilike",
+    "not like", "not ilike", "=like", "=ilike", "child_of", "parent_of",
+    "any", "not any",
+};
+
+const char *eo_dop_name(eo_dop op)
+{
+    return (unsigned)op < EO_OP__COUNT ? op_names[op] : "?";
+}
+
+int eo_dop_parse(eo_dop *out, const char *s, size_t n)
+{
+    size_t i;
+    for (i = 0; i < EO_OP__COUNT; i++) {
+        if (strlen(op_names[i]) == n && memcmp(op_names[i], s, n) == 0) {
+            *out = (eo_dop)i;
+            return EO_OK;
+        }
+    }
+    /* "<>" and "==" are common spellings of the same thing */
+    if (n == 2 && memcmp(s, "<>", 2) == 0) {
+        *out = EO_OP_NE;
+        return EO_OK;
+    }
+    if (n == 2 && memcmp(s, "==", 2) == 0) {
+        *out = EO_OP_EQ;
+        return EO_OK;
+    }
+    return EO_EINVAL;
+}
+
+typedef struct token {
+    char op;          /* '&', '|', '!' or 0 for a leaf */
+    eo_dnode *leaf;
+} token;
+
+struct eo_dbuilder {
+    eo_arena arena;
+    eo_vec tokens;    /* of token */
+    size_t nleaves;
+};
+
+int eo_dbuilder_new(eo_dbuilder **out, eo_error *err)
+{
+    eo_dbuilder *b = eo_calloc(1, sizeof *b);
+    *out = NULL;
+    if (b == NULL)
+        return eo_error_set(err, EO_ENOMEM, "out of memory building a domain");
+    b->tokens.isize = sizeof(token);
+    *out = b;
+    return EO_OK;
+}
+
+void eo_dbuilder_free(eo_dbuilder *b)
+{
+    if (b == NULL)
+        return;
+    eo_arena__free(&b->arena);
+    eo_vec__free(&b->tokens);
+    eo_free(b);
+}
+
+int eo_dbuilder_op(eo_dbuilder *b, char op, eo_error *err)
+{
+    token t;
+    if (op != '&' && op != '|' && op != '!')
+        return eo_error_set(err, EO_EINVAL,
+                            "domain: unknown logical operator '%c' (use '&', '|' or '!')", op);
+    t.op = op;
+    t.leaf = NULL;
+    if (eo_vec__push(&b->tokens, &t) != EO_OK)
+        return eo_error_set(err, EO_ENOMEM, "out of memory building a domain");
+    return EO_OK;
+}
+
+eo_dnode *eo_domain__node(eo_arena *a, eo_dkind kind)
+{
+    eo_dnode *n = eo_arena__alloc(a, sizeof *n);
+    if (n) {
+        memset(n, 0, sizeof *n);
+        n->kind = kind;
+    }
+    return n;
+}
+
+static int new_leaf(eo_dbuilder *b, eo_dnode **out, const char *path,
+                    const char *op, eo_error *err)
+{
+    eo_dnode *n;
+    eo_dop dop;
+    token t;
+    if (path == NULL || *path == '\0')
+        return eo_error_set(err, EO_EINVAL, "domain leaf %zu: the field name is empty",
+                            b->nleaves + 1);
+    if (eo_dop_parse(&dop, op, strlen(op)) != EO_OK)
+        return eo_error_set(err, EO_EINVAL,
+                            "domain leaf {%s, %s, ...}: unknown operator '%s'", path, op, op);
+    n = eo_domain__node(&b->arena, EO_D_LEAF);
+    if (n == NULL || (n->path = eo_arena__strndup(&b->arena, path, strlen(path))) == NULL)
+        return eo_error_set(err, EO_ENOMEM, "out of memory building a domain");
+    n->op = dop;
+    t.op = 0;
+    t.leaf = n;
+    if (eo_vec__push(&b->tokens, &t) != EO_OK)
+        return eo_error_set(err, EO_ENOMEM, "out of memory building a domain");
+    b->nleaves++;
+    *out = n;
+    return EO_OK;
+}
+
+static int is_list_op(eo_dop op)
+{
+    return op == EO_OP_IN || op == EO_OP_NOT_IN || op == EO_OP_CHILD_OF ||
+           op == EO_OP_PARENT_OF;
+}
+
+int eo_dbuilder_leaf(eo_dbuilder *b, const char *path, const char *op,
+                     const eo_value *value, eo_error *err)
+{
+    eo_dnode *n;
+    int rc = new_leaf(b, &n, path, op, err);
+    if (rc != EO_OK)
+        return rc;
+    if (n->op == EO_OP_ANY || n->op == EO_OP_NOT_ANY)
+        return eo_error_set(err, EO_EINVAL,
+                            "domain leaf {%s, %s, ...}: the value must be a domain (a list of leaves)",
+                            path, op);
+    if (is_list_op(n->op)) {
+        /* a scalar given to "in" is a list of one */
+        n->vkind = EO_DV_LIST;
+        n->list = eo_arena__alloc(&b->arena, sizeof(eo_value));
+        if (n->list == NULL || eo_arena__value(&b->arena, &n->list[0], value) != EO_OK)
+            return eo_error_set(err, EO_ENOMEM, "out of memory building a domain");
+        n->nlist = 1;
+        return EO_OK;
+    }
+    n->vkind = EO_DV_VALUE;
+    if (eo_arena__value(&b->arena, &n->value, value) != EO_OK)
+        return eo_error_set(err, EO_ENOMEM, "out of memory building a domain");
+    return EO_OK;
+}
+
+int eo_dbuilder_leaf_list(eo_dbuilder *b, const char *path, const char *op,
+                          const eo_value *values, size_t nv, eo_error *err)
+{
+    eo_dnode *n;
+    size_t i;
+    int rc = new_leaf(b, &n, path, op, err);
+    if (rc != EO_OK)
+        return rc;
+    if (!is_list_op(n->op))
+        return eo_error_set(err, EO_EINVAL,
+                            "domain leaf {%s, %s, ...}: operator '%s' takes one value, not a list",
+                            path, op, op);
+    n->vkind = EO_DV_LIST;
+    n->nlist = nv;
+    n->list = eo_arena__alloc(&b->arena, (nv ? nv : 1) * sizeof(eo_value));
+    if (n->list == NULL)
+        return eo_error_set(err, EO_ENOMEM, "out of memory building a domain");
+    for (i = 0; i < nv; i++)
+        if (eo_arena__value(&b->arena, &n->list[i], &values[i]) != EO_OK)
+            return eo_error_set(err, EO_ENOMEM, "out of memory building a domain");
+    return EO_OK;
+}
+
+int eo_dbuilder_leaf_sub(eo_dbuilder *b, const char *path, const char *op,
+                         eo_domain *sub, eo_error *err)
+{
+    eo_dnode *n;
+    int rc = new_leaf(b, &n, path, op, err);
+    if (rc != EO_OK) {
+        eo_domain_free(sub);
+        return rc;
+    }
+    if (n->op != EO_OP_ANY && n->op != EO_OP_NOT_ANY) {
+        eo_domain_free(sub);
+        return eo_error_set(err, EO_EINVAL,
+                            "domain leaf {%s, %s, ...}: only 'any' and 'not any' take a domain as value",
+                            path, op);
+    }
+    n->vkind = EO_DV_DOMAIN;
+    n->sub = sub->root;
+    eo_arena__adopt(&b->arena, &sub->arena);
+    eo_domain_free(sub);
+    return EO_OK;
+}
+
+static eo_domain *domain_alloc(void)
+{
+    return eo_calloc(1, sizeof(eo_domain));
+}
+
+int eo_domain_new_true(eo_domain **out, eo_error *err)
+{
+    eo_domain *d = domain_alloc();
+    *out = NULL;
+    if (d == NULL || (d->root = eo_domain__node(&d->arena, EO_D_TRUE)) == NULL) {
+        eo_domain_free(d);
+        return eo_error_set(err, EO_ENOMEM, "out of memory building a domain");
+    }
+    *out = d;
+    return EO_OK;
+}
+
+void eo_domain_free(eo_domain *d)
+{
+    if (d == NULL)
+        return;
+    eo_arena__free(&d->arena);
+    eo_free(d);
+}
+
+int eo_dbuilder_finish(eo_domain **out, eo_dbuilder *b, eo_error *err)
+{
+    eo_domain *d = NULL;
+    eo_dnode **stack = NULL;
+    size_t sp = 0, i, ntok = b->tokens.len;
+    int rc = EO_OK;
+
+    *out = NULL;
+    d = domain_alloc();
+    stack = eo_malloc((ntok ? ntok : 1) * sizeof *stack);
+    if (d == NULL || stack == NULL) {
+        rc = eo_error_set(err, EO_ENOMEM, "out of memory building a domain");
+        goto done;
+    }
+    for (i = ntok; i-- > 0;) {
+        token *t = eo_vec__at(&b->tokens, i);
+        if (t->op == 0) {
+            stack[sp++] = t->leaf;
+            continue;
+        }
+        {
+            size_t need = t->op == '!' ? 1 : 2;
+            eo_dnode *n;
+            if (sp < need) {
+                rc = eo_error_set(err, EO_EINVAL,
+                                  "unbalanced domain: '%c' at position %zu needs %zu operand%s, found %zu",
+                                  t->op, i + 1, need, need > 1 ? "s" : "", sp);
+                goto done;
+            }
+            n = eo_domain__node(&b->arena, t->op == '!' ? EO_D_NOT
+                                           : t->op == '&' ? EO_D_AND : EO_D_OR);
+            if (n == NULL || (n->kids = eo_arena__alloc(&b->arena, need * sizeof *n->kids)) == NULL) {
+                rc = eo_error_set(err, EO_ENOMEM, "out of memory building a domain");
+                goto done;
+            }
+            n->nkids = need;
+            /* the operand nearest the operator is on top of the stack */
+            n->kids[0] = stack[--sp];
+            if (need == 2)
+                n->kids[1] = stack[--sp];
+            stack[sp++] = n;
+        }
+    }
+    if (sp == 0) {
+        d->root = eo_domain__node(&b->arena, EO_D_TRUE);
+    } else if (sp == 1) {
+        d->root = stack[0];
+    } else {
+        /* several top-level terms: implicit AND, in written order */
+        eo_dnode *n = eo_domain__node(&b->arena, EO_D_AND);
+        if (n && (n->kids = eo_arena__alloc(&b->arena, sp * sizeof *n->kids)) != NULL) {
+            for (i = 0; i < sp; i++)
+                n->kids[i] = stack[sp - 1 - i];
+            n->nkids = sp;
+        }
+        d->root = n && n->kids ? n : NULL;
+    }
+    if (d->root == NULL) {
+        rc = eo_error_set(err, EO_ENOMEM, "out of memory building a domain");
+        goto done;
+    }
+    eo_arena__adopt(&d->arena, &b->arena);
+    *out = d;
+    d = NULL;
+done:
+    eo_free(stack);
+    eo_domain_free(d);
+    eo_dbuilder_free(b);
+    return rc;
+}
+
+const eo_dnode *eo_domain_root(const eo_domain *d) { return d->root; }
+int eo_domain_is_false(const eo_domain *d) { return d->root->kind == EO_D_FALSE; }
+int eo_domain_is_true(const eo_domain *d) { return d->root->kind == EO_D_TRUE; }
+const eo_model *eo_domain_model(const eo_domain *d) { return d->model; }
+
+/* Replace a leaf's values with a list copied into the domain's arena. */
+int eo_domain__set_list(eo_domain *d, eo_dnode *n, const eo_value *v, size_t nv)
+{
+    size_t i;
+    eo_value *l = eo_arena__alloc(&d->arena, (nv ? nv : 1) * sizeof *l);
+    if (l == NULL)
+        return EO_ENOMEM;
+    for (i = 0; i < nv; i++)
+        if (eo_arena__value(&d->arena, &l[i], &v[i]) != EO_OK)
+            return EO_ENOMEM;
+    n->vkind = EO_DV_LIST;
+    n->list = l;
+    n->nlist = nv;
+    return EO_OK;
+}

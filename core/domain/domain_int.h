@@ -1,0 +1,22 @@
+/*
+ * domain_int.h - the domain struct, shared by the domain files only.
+ */
+#ifndef EARNORM_DOMAIN_INT_H
+#define EARNORM_DOMAIN_INT_H
+
+#include "earnorm/domain.h"
+#include "../internal.h"
+
+struct eo_domain {
+    eo_arena arena;          /* every node, string and value of the tree */
+    eo_dnode *root;
+    const eo_model *model;   /* set by eo_domain_bind */
+};
+
+eo_dnode *eo_domain__node(eo_arena *a, eo_dkind kind);
+int eo_domain__set_list(eo_domain *d, eo_dnode *n, const eo_value *v, size_t nv);
+/* Append a leaf's text form ({path, op, value}) to b. */
+void eo_domain__leaf_str(eo_buf *b, const eo_dnode *n);
+void eo_domain__node_str(eo_buf *b, const eo_dnode *n);
+
+#endif

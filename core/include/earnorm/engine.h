@@ -1,0 +1,99 @@
+/*
+ * engine.h - the C host API: an engine is the core plus one Lua VM.
+ *
+ *   eo_engine *eng = NULL;
+ *   eo_error err;
+ *   eo_engine_config cfg = EO_ENGINE_CONFIG_INIT;
+ *   cfg.database_url = "sqlite://demo.db";
+ *   if (eo_engine_open(&eng, &cfg, &err) != EO_OK) { ... err.msg ... }
+ *   eo_engine_load_models(eng, "models", &err);
+ *   eo_engine_migrate(eng, &err);
+ *   eo_create_json(eng, "res.partner", "[{\"name\":\"Ann\"}]", &ids, &err);
+ *
+ * Calls go through the same Lua model API scripts use, so validators,
+ * computed fields and event handlers written in Lua run for C callers
+ * exactly as for Lua callers. JSON in and out is parsed and written by
+ * libbson: null is NULL, arrays are lists, objects are tables; Binary
+ * values come out as extended JSON ({"$binary": ...}).
+ *
+ * Threading: an engine belongs to one thread at a time. Open one engine
+ * per thread to work in parallel.
+ *
+ * Every function returns EO_OK or a negative EO_E* code and fills `err`
+ * (which may be NULL). Strings returned through `out` parameters are
+ * Owned by the caller: free them with eo_free.
+ */
+#ifndef EARNORM_ENGINE_H
+#define EARNORM_ENGINE_H
+
+#include "common.h"
+#include "error.h"
+
+EO_BEGIN_DECL
+
+typedef struct eo_engine eo_engine;
+
+typedef struct eo_engine_config {
+    const char *database_url;  /* NULL: $EARNORM_DATABASE_URL, else sqlite://earnorm.db */
+    const char *cache_url;     /* NULL: in-process cache only */
+    const char *models_path;   /* a directory or .lua file to load at open, or NULL */
+    int log_queries;           /* print each query to stderr */
+    size_t memory_limit;       /* bytes the Lua VM may use; 0 = no limit */
+    unsigned timeout_ms;       /* time limit of one call into Lua; 0 = none */
+} eo_engine_config;
+
+#define EO_ENGINE_CONFIG_INIT { NULL, NULL, NULL, 0, 0, 0 }
+
+/**
+ * Open an engine: a Lua VM with earnorm loaded and an environment
+ * connected to cfg->database_url.
+ * @param[out] out Owned; close with eo_engine_close.
+ * @return 0, EO_EINVAL (bad URL), EO_ECONN, EO_ENOMEM.
+ */
+EO_API int eo_engine_open(eo_engine **out, const eo_engine_config *cfg, eo_error *err);
+/** Close the environment and the VM. Accepts NULL. */
+EO_API void eo_engine_close(eo_engine *eng);
+
+/** Load model files: a directory (every *.lua, in name order) or one file. */
+EO_API int eo_engine_load_models(eo_engine *eng, const char *path, eo_error *err);
+/** Create or extend tables and indexes for every loaded model. */
+EO_API int eo_engine_migrate(eo_engine *eng, eo_error *err);
+
+/**
+ * Create records. @p vals_json is an object or an array of objects.
+ * @param[out] out_ids JSON array of the new ids.
+ */
+EO_API int eo_create_json(eo_engine *eng, const char *model, const char *vals_json,
+                          char **out_ids, eo_error *err);
+/**
+ * Search and read. @p domain_json: a domain as in Lua ("[]" for all);
+ * @p opts_json: {"fields": [...], "order": "...", "limit": n, "offset": n}
+ * or NULL. @param[out] out_rows JSON array of objects.
+ */
+EO_API int eo_search_read_json(eo_engine *eng, const char *model, const char *domain_json,
+                               const char *opts_json, char **out_rows, eo_error *err);
+/** Read fields of records by id. @p fields_json may be NULL (all fields). */
+EO_API int eo_read_json(eo_engine *eng, const char *model, const char *ids_json,
+                        const char *fields_json, char **out_rows, eo_error *err);
+/** Count the records matching a domain. */
+EO_API int eo_search_count_json(eo_engine *eng, const char *model, const char *domain_json,
+                                long long *out, eo_error *err);
+/** Write the same values on the records @p ids_json (a JSON array of ids). */
+EO_API int eo_write_json(eo_engine *eng, const char *model, const char *ids_json,
+                         const char *vals_json, eo_error *err);
+/** Delete the records @p ids_json. */
+EO_API int eo_unlink_json(eo_engine *eng, const char *model, const char *ids_json,
+                          eo_error *err);
+/**
+ * Run Lua code with the globals `env` and `orm`; its first result comes
+ * back as JSON (recordsets as id lists, nil as null).
+ */
+EO_API int eo_engine_eval(eo_engine *eng, const char *code, char **out_json, eo_error *err);
+/** Round-trip to the database: {"backend": ..., "ok": true, "latency_ms": ...}. */
+EO_API int eo_engine_ping(eo_engine *eng, char **out_json, eo_error *err);
+/** Statistics as JSON (queries per backend, record store figures). */
+EO_API int eo_engine_stats(eo_engine *eng, char **out_json, eo_error *err);
+
+EO_END_DECL
+
+#endif /* EARNORM_ENGINE_H */

@@ -1,0 +1,198 @@
+/*
+ * model.h - models and fields as C metadata: the schema registry.
+ *
+ * The Lua layer declares models; the binding registers them here. Everything
+ * the core does (conversion, built-in checks, SQL, migration) reads this
+ * metadata. Behaviour written in Lua (defaults computed by a function,
+ * compute methods, validators, events) is only marked here by flags; the
+ * binding runs it.
+ *
+ * eo_model and eo_field are visible structs so adapters and the binding can
+ * read them without a call per member. Treat every member as read-only and
+ * Borrowed from the registry: it lives as long as the registry does.
+ * A registry is not thread-safe while it is being built; once built, many
+ * threads may read it.
+ */
+#ifndef EARNORM_MODEL_H
+#define EARNORM_MODEL_H
+
+#include "common.h"
+#include "error.h"
+#include "value.h"
+
+EO_BEGIN_DECL
+
+typedef enum eo_ftype {
+    EO_FT_ID = 0,      /* the implicit primary key "id" */
+    EO_FT_CHAR,
+    EO_FT_TEXT,
+    EO_FT_INTEGER,
+    EO_FT_FLOAT,
+    EO_FT_BOOLEAN,
+    EO_FT_DATE,        /* "YYYY-MM-DD" */
+    EO_FT_DATETIME,    /* "YYYY-MM-DD HH:MM:SS[.ffffff]", UTC */
+    EO_FT_SELECTION,
+    EO_FT_JSON,        /* JSON text */
+    EO_FT_DECIMAL,     /* exact decimal text with `scale` digits after the point */
+    EO_FT_BINARY,
+    EO_FT_MANY2ONE,    /* the id of a record of `comodel` */
+    EO_FT_ONE2MANY,    /* not stored: the records of `comodel` whose `inverse` points here */
+    EO_FT_MANY2MANY    /* not stored in the table: a junction table or collection */
+} eo_ftype;
+
+/* Field flags. */
+#define EO_FF_REQUIRED   0x0001u
+#define EO_FF_UNIQUE     0x0002u
+#define EO_FF_INDEX      0x0004u
+#define EO_FF_READONLY   0x0008u
+#define EO_FF_COMPUTED   0x0010u  /* has a compute method (run by the binding) */
+#define EO_FF_STORED     0x0020u  /* has a column / document key */
+#define EO_FF_DEFAULT_FN 0x0040u  /* default given by a function (run by the binding) */
+#define EO_FF_NOPREFETCH 0x0080u  /* not loaded with the others (large binaries) */
+#define EO_FF_NOCOPY     0x0100u  /* copy() leaves it out */
+#define EO_FF_HAS_MIN    0x0200u
+#define EO_FF_HAS_MAX    0x0400u
+#define EO_FF_DEFAULT    0x0800u  /* has a static default value */
+
+typedef enum eo_ondelete {
+    EO_ONDELETE_SET_NULL = 0,
+    EO_ONDELETE_CASCADE,
+    EO_ONDELETE_RESTRICT
+} eo_ondelete;
+
+typedef struct eo_model eo_model;
+typedef struct eo_registry eo_registry;
+
+/** A field. Read-only; Borrowed from its model. */
+typedef struct eo_field {
+    char *name;            /* Lua-side name */
+    char *column;          /* column or document key; NULL when not stored */
+    eo_ftype type;
+    int index;             /* position in its model's fields[] */
+    eo_model *model;       /* owner */
+    unsigned flags;        /* EO_FF_* */
+    char *string;          /* label, never NULL */
+    char *help;            /* may be NULL */
+    int size;              /* Char: maximum length in characters, 0 = none */
+    double min, max;       /* with EO_FF_HAS_MIN / EO_FF_HAS_MAX */
+    char **choices;        /* Selection values */
+    size_t nchoices;
+    int precision, scale;  /* Decimal digits (total, after the point) */
+    char *comodel_name;    /* relational fields */
+    eo_model *comodel;     /* resolved by eo_registry_resolve, else NULL */
+    char *inverse;         /* One2many: the Many2one on comodel */
+    char *relation;        /* Many2many: junction table */
+    char *column1, *column2; /* Many2many: columns for this model and comodel */
+    int ondelete;          /* eo_ondelete, Many2one */
+    eo_value def;          /* static default (Owned by the field) */
+    char **depends;        /* computed: field names it depends on */
+    size_t ndepends;
+    intptr_t binding_ref;  /* opaque slot for the binding */
+} eo_field;
+
+/** A model. Read-only; Borrowed from its registry. */
+struct eo_model {
+    char *name;            /* "res.partner" */
+    char *table;           /* "res_partner" */
+    char *description;     /* never NULL */
+    char *order;           /* default order, "id" when none was given */
+    char *parent_name;     /* field used by child_of / parent_of, "parent_id" */
+    char *rec_name;        /* field used as display name, "name" if present */
+    eo_field **fields;     /* fields[0] is "id" */
+    size_t nfields;
+    eo_registry *registry;
+    int abstract;          /* no table */
+    intptr_t binding_ref;  /* opaque slot for the binding */
+    void *index_;          /* private: name lookup */
+};
+
+/** What eo_model_add_field takes. Strings are copied. Zero means "not set". */
+typedef struct eo_field_spec {
+    const char *name;
+    eo_ftype type;
+    unsigned flags;            /* EO_FF_* (STORED is computed for you) */
+    int store;                 /* computed fields: 1 to store */
+    const char *string;
+    const char *help;
+    int size;
+    double min, max;           /* with EO_FF_HAS_MIN / EO_FF_HAS_MAX in flags */
+    const char *const *choices;
+    size_t nchoices;
+    int precision, scale;
+    const char *comodel;
+    const char *inverse;
+    const char *relation, *column1, *column2;
+    int ondelete;
+    const eo_value *def;       /* static default, or NULL */
+    const char *const *depends;
+    size_t ndepends;
+} eo_field_spec;
+
+/** Create an empty registry. @param[out] out Owned; free with eo_registry_free. */
+EO_API int eo_registry_new(eo_registry **out, eo_error *err);
+/** Free a registry and every model in it. Accepts NULL. */
+EO_API void eo_registry_free(eo_registry *reg);
+
+/**
+ * Add a model named @p name ("res.partner"). The name must be dotted
+ * lowercase words; it gives the table name with dots turned into '_'.
+ * @param[out] out Borrowed from @p reg.
+ * @return 0, EO_EINVAL (bad name) or EO_ECONFLICT (already defined).
+ */
+EO_API int eo_registry_add_model(eo_model **out, eo_registry *reg,
+                                 const char *name, eo_error *err);
+
+/** The model named @p name, or NULL. Borrowed. */
+EO_API eo_model *eo_registry_find(const eo_registry *reg, const char *name);
+/** Number of models and the i-th in declaration order. Borrowed. */
+EO_API size_t eo_registry_count(const eo_registry *reg);
+EO_API eo_model *eo_registry_at(const eo_registry *reg, size_t i);
+/** Bumped whenever a model or field is added: caches compare it. */
+EO_API unsigned eo_registry_version(const eo_registry *reg);
+
+/**
+ * Resolve relational fields (comodel pointers, inverses, junction names).
+ * Call after all models are declared; may be called again after more.
+ * @return 0, or EO_ENOTFOUND naming the model and field whose comodel or
+ *         inverse is missing.
+ */
+EO_API int eo_registry_resolve(eo_registry *reg, eo_error *err);
+
+/** Set model attributes; strings are copied. NULL leaves one unchanged. */
+EO_API int eo_model_set(eo_model *m, const char *description,
+                        const char *order, const char *parent_name,
+                        const char *rec_name, eo_error *err);
+
+/**
+ * Add a field described by @p spec.
+ * @param[out] out Borrowed from the model (may be NULL).
+ * @return 0, EO_EINVAL naming the field (bad name, '.' or '$' in the name,
+ *         bad option), or EO_ECONFLICT (defined twice).
+ */
+EO_API int eo_model_add_field(eo_field **out, eo_model *m,
+                              const eo_field_spec *spec, eo_error *err);
+
+/** The field called @p name (length @p len), or NULL. Borrowed. */
+EO_API eo_field *eo_model_field(const eo_model *m, const char *name, size_t len);
+
+/** Name of a field type as in Lua ("Char", "Many2one"). Static. */
+EO_API const char *eo_ftype_name(eo_ftype t);
+/** Field type from its Lua name, or -1. */
+EO_API int eo_ftype_from_name(const char *name);
+
+/**
+ * Convert @p in to the canonical value for @p f (see value kinds in
+ * eo_ftype) and run the built-in checks that look at one value: type, size,
+ * min/max, choices. Text results may point into @p in or into @p scratch
+ * (which must outlive the result; pass a zeroed eo_value_scratch).
+ * NULL passes (required is checked by the caller).
+ * @return 0, EO_EINVAL (wrong type, named) or EO_EVALIDATE (a rule refused it).
+ */
+typedef struct eo_value_scratch { char buf[64]; } eo_value_scratch;
+EO_API int eo_field_convert(const eo_field *f, const eo_value *in,
+                            eo_value *out, eo_value_scratch *scratch,
+                            eo_error *err);
+
+EO_END_DECL
+
+#endif /* EARNORM_MODEL_H */

@@ -1,0 +1,85 @@
+/*
+ * query.h - what the ORM asks of an adapter: a search, a count or a
+ * grouping over one model, with a bound domain, an order and a window.
+ */
+#ifndef EARNORM_QUERY_H
+#define EARNORM_QUERY_H
+
+#include "common.h"
+#include "domain.h"
+#include "error.h"
+#include "model.h"
+
+EO_BEGIN_DECL
+
+/** One ORDER BY term. NULL sorts as the smallest value on every backend. */
+typedef struct eo_order_item {
+    const eo_field *field;
+    int desc;                  /* 1 for descending */
+} eo_order_item;
+
+/**
+ * Parse an order text ("age desc, name") against @p m.
+ * @param[out] out Owned array (eo_free); *n set to its length.
+ * @return 0 or EO_EINVAL naming the unknown or unsortable field.
+ */
+EO_API int eo_order_parse(eo_order_item **out, size_t *n, const eo_model *m,
+                          const char *text, eo_error *err);
+
+/** A search. All members Borrowed for the call. */
+typedef struct eo_query {
+    const eo_model *model;
+    const eo_domain *domain;        /* bound; NULL = everything */
+    const eo_field *const *fields;  /* columns to return, in order */
+    size_t nfields;
+    const eo_order_item *order;
+    size_t norder;
+    int64_t limit;                  /* < 0: none */
+    int64_t offset;
+} eo_query;
+
+typedef enum eo_agg {
+    EO_AGG_COUNT = 0, EO_AGG_SUM, EO_AGG_AVG, EO_AGG_MIN, EO_AGG_MAX,
+    EO_AGG_COUNT_DISTINCT
+} eo_agg;
+
+typedef enum eo_granularity {
+    EO_GRAN_NONE = 0, EO_GRAN_DAY, EO_GRAN_WEEK, EO_GRAN_MONTH,
+    EO_GRAN_QUARTER, EO_GRAN_YEAR
+} eo_granularity;
+
+typedef struct eo_group_key {
+    const eo_field *field;
+    eo_granularity gran;        /* dates: bucket size */
+    const char *name;           /* result key: "kind", "birthday:month" */
+} eo_group_key;
+
+typedef struct eo_group_agg {
+    const eo_field *field;      /* NULL for COUNT(*) */
+    eo_agg agg;
+    const char *name;           /* result key */
+} eo_group_agg;
+
+/**
+ * A grouping. The adapter returns one row per group: the keys in order,
+ * then the record count, then each aggregate. Groups come ordered by the
+ * keys unless `order` says otherwise.
+ */
+typedef struct eo_group_query {
+    const eo_model *model;
+    const eo_domain *domain;
+    const eo_group_key *keys;
+    size_t nkeys;
+    const eo_group_agg *aggs;
+    size_t naggs;
+    int64_t limit, offset;
+    int order_by_count_desc;    /* 1: biggest groups first */
+} eo_group_query;
+
+/** Row callback: @p row holds one value per requested column, Borrowed until return. */
+typedef int (*eo_row_fn)(void *payload, const eo_value *row, size_t ncols,
+                         eo_error *err);
+
+EO_END_DECL
+
+#endif /* EARNORM_QUERY_H */

@@ -1,0 +1,148 @@
+/*
+ * sys/adapter.h - the interface for adapter authors.
+ *
+ * An adapter connects the ORM to one kind of database. It implements the
+ * vtable below and nothing else; the ORM above never branches on the
+ * backend. Adapters receive bound, normalized domains (child_of/parent_of
+ * already resolved to id lists) and canonical values (see model.h) and must
+ * pass every value to the server as a bound parameter or a BSON value,
+ * never spliced into query text.
+ *
+ * A connection struct embeds eo_conn as its first member. After each
+ * statement an adapter calls eo_conn_trace so statistics and the query log
+ * see it. A fatal driver error sets conn->broken; the owner discards a
+ * broken connection instead of reusing it.
+ *
+ * Threading: a connection is used by one thread at a time.
+ */
+#ifndef EARNORM_SYS_ADAPTER_H
+#define EARNORM_SYS_ADAPTER_H
+
+#include "../common.h"
+#include "../error.h"
+#include "../model.h"
+#include "../query.h"
+#include "../value.h"
+
+EO_BEGIN_DECL
+
+typedef struct eo_adapter eo_adapter;
+typedef struct eo_conn eo_conn;
+
+/** What a statement was, for statistics. */
+typedef enum eo_qkind {
+    EO_Q_SELECT = 0, EO_Q_INSERT, EO_Q_UPDATE, EO_Q_DELETE, EO_Q_DDL,
+    EO_Q_TXN, EO_Q_OTHER, EO_Q__COUNT
+} eo_qkind;
+
+/** Called after each statement (statistics, query log). */
+typedef void (*eo_trace_fn)(void *payload, const eo_conn *c, eo_qkind kind,
+                            const char *text, const eo_value *params,
+                            size_t nparams, uint64_t ns, int64_t rows);
+
+/** The part of every connection the core reads and writes. */
+struct eo_conn {
+    const eo_adapter *adapter;
+    int broken;              /* a fatal error happened: do not reuse */
+    int txn_depth;           /* 0 outside a transaction, 1 in BEGIN, >1 in savepoints */
+    eo_trace_fn trace;       /* set by the owner; may be NULL */
+    void *trace_payload;
+};
+
+/** Report a statement to the connection's tracer. */
+static inline void eo_conn_trace(const eo_conn *c, eo_qkind kind, const char *text,
+                                 const eo_value *params, size_t nparams,
+                                 uint64_t ns, int64_t rows)
+{
+    if (c->trace)
+        c->trace(c->trace_payload, c, kind, text, params, nparams, ns, rows);
+}
+
+/** A parsed database URL: scheme://user:password@host:port/database?options */
+typedef struct eo_url {
+    const char *text;        /* the whole URL */
+    char scheme[32];
+    char *user, *password, *host, *path; /* Owned by eo_url_free; may be NULL */
+    int port;                /* 0 when absent */
+    char **keys, **vals;     /* query options */
+    size_t nopts;
+} eo_url;
+
+EO_API int eo_url_parse(eo_url *out, const char *text, eo_error *err);
+EO_API void eo_url_free(eo_url *u);
+/** The value of option @p key, or NULL. Borrowed. */
+EO_API const char *eo_url_opt(const eo_url *u, const char *key);
+
+/** Transaction isolation levels an adapter may offer. */
+typedef enum eo_isolation {
+    EO_ISO_DEFAULT = 0, EO_ISO_READ_COMMITTED, EO_ISO_REPEATABLE_READ,
+    EO_ISO_SERIALIZABLE
+} eo_isolation;
+
+typedef enum eo_savepoint_op { EO_SP_CREATE = 0, EO_SP_RELEASE, EO_SP_ROLLBACK } eo_savepoint_op;
+
+/** One line of what migrate did or would do. */
+typedef void (*eo_migrate_note_fn)(void *payload, const char *line);
+
+/** Capabilities (eo_adapter.caps). */
+#define EO_CAP_TRANSACTIONS 0x01u
+#define EO_CAP_SAVEPOINTS   0x02u
+#define EO_CAP_SUBQUERIES   0x04u  /* can compile `any` to a subquery itself */
+#define EO_CAP_GROUP        0x08u  /* group() runs on the server */
+
+struct eo_adapter {
+    const char *name;        /* "sqlite" */
+    const char *scheme;      /* URL scheme it answers ("sqlite") */
+    eo_idkind idkind;
+    unsigned caps;           /* EO_CAP_* */
+
+    int (*open)(eo_conn **out, const eo_url *url, eo_error *err);
+    void (*close)(eo_conn *c);
+    int (*ping)(eo_conn *c, eo_error *err);
+
+    int (*begin)(eo_conn *c, eo_isolation iso, eo_error *err);
+    int (*commit)(eo_conn *c, eo_error *err);
+    int (*rollback)(eo_conn *c, eo_error *err);
+    int (*savepoint)(eo_conn *c, eo_savepoint_op op, int depth, eo_error *err);
+
+    /**
+     * Create or extend the table/collection and indexes of @p m. Refuse
+     * destructive changes (a column's type, a field made required while
+     * records lack it) with EO_EINVAL naming the field. With @p dry_run,
+     * report what would be done and change nothing.
+     */
+    int (*migrate)(eo_conn *c, const eo_model *m, int dry_run,
+                   eo_migrate_note_fn note, void *payload, eo_error *err);
+
+    /**
+     * Insert @p nrows rows of @p ncols values (row-major) into @p m's
+     * columns @p cols; write the new ids to @p out_ids.
+     */
+    int (*insert)(eo_conn *c, const eo_model *m, const eo_field *const *cols,
+                  size_t ncols, const eo_value *vals, size_t nrows,
+                  eo_id *out_ids, eo_error *err);
+    /** Stream the rows of a search to @p fn. */
+    int (*select)(eo_conn *c, const eo_query *q, eo_row_fn fn, void *payload,
+                  eo_error *err);
+    int (*count)(eo_conn *c, const eo_query *q, int64_t *out, eo_error *err);
+    /** Set the same values on the records @p ids; *affected gets the count. */
+    int (*update)(eo_conn *c, const eo_model *m, const eo_id *ids, size_t nids,
+                  const eo_field *const *cols, const eo_value *vals,
+                  size_t ncols, int64_t *affected, eo_error *err);
+    int (*remove)(eo_conn *c, const eo_model *m, const eo_id *ids, size_t nids,
+                  int64_t *affected, eo_error *err);
+    /** Stream the groups of @p q to @p fn (see eo_group_query). */
+    int (*group)(eo_conn *c, const eo_group_query *q, eo_row_fn fn,
+                 void *payload, eo_error *err);
+    /** Describe how @p q would run. @param[out] out Owned text. */
+    int (*explain)(eo_conn *c, const eo_query *q, char **out, eo_error *err);
+};
+
+/** Register an adapter for its URL scheme (built-in ones are registered already). */
+EO_API int eo_adapter_register(const eo_adapter *a, eo_error *err);
+/** The adapter for a URL scheme, or NULL. */
+EO_API const eo_adapter *eo_adapter_find(const char *scheme);
+
+EO_END_DECL
+
+#endif /* EARNORM_SYS_ADAPTER_H */

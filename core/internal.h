@@ -1,0 +1,129 @@
+/*
+ * internal.h - private declarations shared between core files.
+ *
+ * Nothing here is installed. Names are eo_<module>__<verb> or short helper
+ * types (eo_buf, eo_strmap) that never leave the core.
+ */
+#ifndef EARNORM_INTERNAL_H
+#define EARNORM_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "earnorm/alloc.h"
+#include "earnorm/error.h"
+#include "earnorm/value.h"
+
+#define EO_UNUSED(x) ((void)(x))
+#define EO_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Defensive checks that "cannot happen" (SQLite's ALWAYS/NEVER). */
+#ifdef NDEBUG
+#define EO_ALWAYS(x) (x)
+#define EO_NEVER(x) (x)
+#else
+#include <assert.h>
+#define EO_ALWAYS(x) ((x) ? 1 : (assert(0), 0))
+#define EO_NEVER(x) ((x) ? (assert(0), 1) : 0)
+#endif
+
+/* ---- eo_buf: a growable byte buffer, always NUL-terminated ---- */
+typedef struct eo_buf {
+    char *p;      /* bytes, NUL-terminated when len > 0 or after any append */
+    size_t len;   /* bytes used, without the NUL */
+    size_t cap;   /* bytes allocated */
+    int oom;      /* set once an append failed; later appends are no-ops */
+} eo_buf;
+
+#define EO_BUF_INIT { NULL, 0, 0, 0 }
+
+void eo_buf__free(eo_buf *b);
+void eo_buf__reset(eo_buf *b);
+int eo_buf__grow(eo_buf *b, size_t extra);
+int eo_buf__put(eo_buf *b, const char *p, size_t n);
+int eo_buf__puts(eo_buf *b, const char *s);
+int eo_buf__putc(eo_buf *b, char c);
+int eo_buf__printf(eo_buf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Detach the bytes (Owned by the caller, eo_free); the buffer is reset. */
+char *eo_buf__detach(eo_buf *b);
+
+/* ---- eo_vec: a growable array of fixed-size items ---- */
+typedef struct eo_vec {
+    void *items;
+    size_t len, cap, isize;
+} eo_vec;
+
+#define EO_VEC_INIT(T) { NULL, 0, 0, sizeof(T) }
+int eo_vec__push(eo_vec *v, const void *item);
+void *eo_vec__at(const eo_vec *v, size_t i);
+void eo_vec__free(eo_vec *v);
+int eo_vec__reserve(eo_vec *v, size_t n);
+
+/* ---- eo_strmap: string keys (copied) to pointers, open addressing ---- */
+typedef struct eo_strmap_ent { char *key; size_t klen; uint64_t hash; void *val; } eo_strmap_ent;
+typedef struct eo_strmap {
+    eo_strmap_ent *ents;
+    size_t cap, len;
+} eo_strmap;
+
+void eo_strmap__free(eo_strmap *m);
+void *eo_strmap__get(const eo_strmap *m, const char *key, size_t klen);
+int eo_strmap__put(eo_strmap *m, const char *key, size_t klen, void *val);
+uint64_t eo_hash__bytes(const void *p, size_t n);
+
+/* ---- eo_idmap: eo_id to size_t slot, open addressing ---- */
+typedef struct eo_idmap {
+    eo_id *keys;
+    size_t *vals;      /* slot + 1; 0 marks an empty bucket, SIZE_MAX a tombstone */
+    size_t cap, len, used;
+} eo_idmap;
+
+void eo_idmap__free(eo_idmap *m);
+/* Returns 1 and fills *slot when found, 0 otherwise. */
+int eo_idmap__get(const eo_idmap *m, eo_id id, size_t *slot);
+int eo_idmap__put(eo_idmap *m, eo_id id, size_t slot);
+int eo_idmap__del(eo_idmap *m, eo_id id);
+
+/* Set err's driver domain and native code after eo_error_set. */
+static inline void eo_error__native(eo_error *err, int domain, int native)
+{
+    if (err) {
+        err->domain = domain;
+        err->native = native;
+    }
+}
+
+/* Put `prefix` before err's message (truncating the end). */
+void eo_error__prefix(eo_error *err, const char *prefix);
+
+/* Monotonic clock in nanoseconds. */
+uint64_t eo_clock__ns(void);
+
+
+/* ---- eo_arena: bump allocation freed all at once ---- */
+typedef struct eo_arena_chunk eo_arena_chunk;
+typedef struct eo_arena {
+    eo_arena_chunk *head;   /* newest chunk first */
+} eo_arena;
+
+void *eo_arena__alloc(eo_arena *a, size_t n);
+char *eo_arena__strndup(eo_arena *a, const char *s, size_t n);
+/* Copy a value's bytes into the arena (the result is not `owned`). */
+int eo_arena__value(eo_arena *a, eo_value *out, const eo_value *src);
+/* Move every chunk of `from` into `into`; `from` is left empty. */
+void eo_arena__adopt(eo_arena *into, eo_arena *from);
+void eo_arena__free(eo_arena *a);
+
+/* convert.c: conversion with or without the value checks (size, range,
+ * choices). Domains convert without checks: a filter may ask for values no
+ * record may hold. */
+#include "earnorm/model.h"
+int eo_field__convert(const eo_field *f, const eo_value *in, eo_value *out,
+                      eo_value_scratch *sc, int checks, eo_error *err);
+
+#endif /* EARNORM_INTERNAL_H */

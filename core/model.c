@@ -1,0 +1,490 @@
+/*
+ * model.c - the schema registry: models, fields, name checks, resolution.
+ *
+ * It records what models look like and nothing else: it does not touch a
+ * database (migrate.c does) and does not run Lua. Field order is
+ * declaration order, with the implicit "id" first.
+ */
+#include <ctype.h>
+#include <stdio.h>
+
+#include "earnorm/model.h"
+#include "internal.h"
+
+struct eo_registry {
+    eo_model **models;
+    size_t nmodels, cap;
+    eo_strmap by_name;
+    unsigned version;
+};
+
+static const char *const type_names[] = {
+    "Id", "Char", "Text", "Integer", "Float", "Boolean", "Date", "Datetime",
+    "Selection", "Json", "Decimal", "Binary", "Many2one", "One2many",
+    "Many2many",
+};
+
+const char *eo_ftype_name(eo_ftype t)
+{
+    if ((size_t)t < EO_ARRAY_SIZE(type_names))
+        return type_names[t];
+    return "?";
+}
+
+int eo_ftype_from_name(const char *name)
+{
+    size_t i;
+    for (i = 0; i < EO_ARRAY_SIZE(type_names); i++)
+        if (strcmp(type_names[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+int eo_registry_new(eo_registry **out, eo_error *err)
+{
+    eo_registry *reg = eo_calloc(1, sizeof *reg);
+    *out = NULL;
+    if (reg == NULL)
+        return eo_error_set(err, EO_ENOMEM, "out of memory creating a registry");
+    *out = reg;
+    return EO_OK;
+}
+
+static void free_strv(char **v, size_t n)
+{
+    size_t i;
+    if (v == NULL)
+        return;
+    for (i = 0; i < n; i++)
+        eo_free(v[i]);
+    eo_free(v);
+}
+
+static void field_free(eo_field *f)
+{
+    if (f == NULL)
+        return;
+    eo_free(f->name);
+    eo_free(f->column);
+    eo_free(f->string);
+    eo_free(f->help);
+    free_strv(f->choices, f->nchoices);
+    eo_free(f->comodel_name);
+    eo_free(f->inverse);
+    eo_free(f->relation);
+    eo_free(f->column1);
+    eo_free(f->column2);
+    eo_value_clear(&f->def);
+    free_strv(f->depends, f->ndepends);
+    eo_free(f);
+}
+
+static void model_free(eo_model *m)
+{
+    size_t i;
+    if (m == NULL)
+        return;
+    for (i = 0; i < m->nfields; i++)
+        field_free(m->fields[i]);
+    eo_free(m->fields);
+    if (m->index_) {
+        eo_strmap__free(m->index_);
+        eo_free(m->index_);
+    }
+    eo_free(m->name);
+    eo_free(m->table);
+    eo_free(m->description);
+    eo_free(m->order);
+    eo_free(m->parent_name);
+    eo_free(m->rec_name);
+    eo_free(m);
+}
+
+void eo_registry_free(eo_registry *reg)
+{
+    size_t i;
+    if (reg == NULL)
+        return;
+    for (i = 0; i < reg->nmodels; i++)
+        model_free(reg->models[i]);
+    eo_free(reg->models);
+    eo_strmap__free(&reg->by_name);
+    eo_free(reg);
+}
+
+static int valid_model_name(const char *s)
+{
+    int prev_dot = 1;
+    if (*s == '\0')
+        return 0;
+    for (; *s; s++) {
+        if (*s == '.') {
+            if (prev_dot)
+                return 0;
+            prev_dot = 1;
+        } else if (islower((unsigned char)*s) || *s == '_' ||
+                   (!prev_dot && isdigit((unsigned char)*s))) {
+            prev_dot = 0;
+        } else {
+            return 0;
+        }
+    }
+    return !prev_dot;
+}
+
+/* Field names become SQL identifiers and BSON keys: no '.', no '$', no quotes. */
+static const char *bad_field_name(const char *s)
+{
+    const char *p;
+    if (*s == '\0')
+        return "a field name cannot be empty";
+    if (strchr(s, '.'))
+        return "'.' is not allowed in a field name (it separates relation paths)";
+    if (s[0] == '$' || strchr(s, '$'))
+        return "'$' is not allowed in a field name (MongoDB reserves it for operators)";
+    if (!(isalpha((unsigned char)s[0]) || s[0] == '_'))
+        return "a field name starts with a letter or '_'";
+    for (p = s; *p; p++)
+        if (!(isalnum((unsigned char)*p) || *p == '_'))
+            return "a field name holds only letters, digits and '_'";
+    if (strlen(s) > 60)
+        return "a field name is at most 60 characters";
+    return NULL;
+}
+
+static int add_field_raw(eo_model *m, eo_field *f, eo_error *err)
+{
+    eo_field **fields = eo_realloc(m->fields, (m->nfields + 1) * sizeof *fields);
+    if (fields == NULL)
+        return eo_error_set(err, EO_ENOMEM, "out of memory adding field %s", f->name);
+    m->fields = fields;
+    if (eo_strmap__put(m->index_, f->name, strlen(f->name), f) != EO_OK)
+        return eo_error_set(err, EO_ENOMEM, "out of memory adding field %s", f->name);
+    f->index = (int)m->nfields;
+    f->model = m;
+    m->fields[m->nfields++] = f;
+    m->registry->version++;
+    return EO_OK;
+}
+
+int eo_registry_add_model(eo_model **out, eo_registry *reg, const char *name,
+                          eo_error *err)
+{
+    eo_model *m = NULL;
+    eo_field *id = NULL;
+    char *p;
+    int rc = EO_OK;
+
+    *out = NULL;
+    if (!valid_model_name(name)) {
+        rc = eo_error_set(err, EO_EINVAL,
+                          "invalid model name '%s': use lowercase words separated by dots, like \"res.partner\"",
+                          name);
+        eo_error_where(err, name, NULL);
+        goto done;
+    }
+    if (eo_strmap__get(&reg->by_name, name, strlen(name)) != NULL) {
+        rc = eo_error_set(err, EO_ECONFLICT, "model %s is already defined", name);
+        eo_error_where(err, name, NULL);
+        goto done;
+    }
+    m = eo_calloc(1, sizeof *m);
+    if (m == NULL)
+        goto oom;
+    m->registry = reg;
+    m->name = eo_strdup(name);
+    m->table = eo_strdup(name);
+    m->description = eo_strdup(name);
+    m->order = eo_strdup("id");
+    m->parent_name = eo_strdup("parent_id");
+    m->index_ = eo_calloc(1, sizeof(eo_strmap));
+    id = eo_calloc(1, sizeof *id);
+    if (!m->name || !m->table || !m->description || !m->order ||
+        !m->parent_name || !m->index_ || !id)
+        goto oom;
+    for (p = m->table; *p; p++)
+        if (*p == '.')
+            *p = '_';
+    id->name = eo_strdup("id");
+    id->column = eo_strdup("id");
+    id->string = eo_strdup("ID");
+    if (!id->name || !id->column || !id->string)
+        goto oom;
+    id->type = EO_FT_ID;
+    id->flags = EO_FF_STORED | EO_FF_READONLY | EO_FF_NOCOPY;
+    if ((rc = add_field_raw(m, id, err)) != EO_OK)
+        goto done;
+    id = NULL;
+    if (reg->nmodels == reg->cap) {
+        size_t cap = reg->cap ? reg->cap * 2 : 16;
+        eo_model **v = eo_realloc(reg->models, cap * sizeof *v);
+        if (v == NULL)
+            goto oom;
+        reg->models = v;
+        reg->cap = cap;
+    }
+    if (eo_strmap__put(&reg->by_name, name, strlen(name), m) != EO_OK)
+        goto oom;
+    reg->models[reg->nmodels++] = m;
+    reg->version++;
+    *out = m;
+    m = NULL;
+    goto done;
+oom:
+    rc = eo_error_set(err, EO_ENOMEM, "out of memory defining model %s", name);
+done:
+    field_free(id);
+    model_free(m);
+    return rc;
+}
+
+eo_model *eo_registry_find(const eo_registry *reg, const char *name)
+{
+    return eo_strmap__get(&reg->by_name, name, strlen(name));
+}
+
+size_t eo_registry_count(const eo_registry *reg) { return reg->nmodels; }
+eo_model *eo_registry_at(const eo_registry *reg, size_t i)
+{
+    return i < reg->nmodels ? reg->models[i] : NULL;
+}
+unsigned eo_registry_version(const eo_registry *reg) { return reg->version; }
+
+static int set_str(char **dst, const char *src)
+{
+    char *c;
+    if (src == NULL)
+        return EO_OK;
+    c = eo_strdup(src);
+    if (c == NULL)
+        return EO_ENOMEM;
+    eo_free(*dst);
+    *dst = c;
+    return EO_OK;
+}
+
+int eo_model_set(eo_model *m, const char *description, const char *order,
+                 const char *parent_name, const char *rec_name, eo_error *err)
+{
+    if (set_str(&m->description, description) || set_str(&m->order, order) ||
+        set_str(&m->parent_name, parent_name) || set_str(&m->rec_name, rec_name))
+        return eo_error_set(err, EO_ENOMEM, "out of memory");
+    m->registry->version++;
+    return EO_OK;
+}
+
+eo_field *eo_model_field(const eo_model *m, const char *name, size_t len)
+{
+    return eo_strmap__get(m->index_, name, len);
+}
+
+static char **copy_strv(const char *const *v, size_t n)
+{
+    char **c;
+    size_t i;
+    if (n == 0)
+        return NULL;
+    c = eo_calloc(n, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    for (i = 0; i < n; i++) {
+        if ((c[i] = eo_strdup(v[i])) == NULL) {
+            free_strv(c, n);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+static int field_error(eo_error *err, int code, const eo_model *m,
+                       const char *field, const char *what)
+{
+    eo_error_set(err, code, "%s.%s: %s", m->name, field, what);
+    eo_error_where(err, m->name, field);
+    return code;
+}
+
+int eo_model_add_field(eo_field **out, eo_model *m, const eo_field_spec *spec,
+                       eo_error *err)
+{
+    eo_field *f = NULL;
+    const char *why;
+    int rc = EO_OK, stored;
+
+    if (out)
+        *out = NULL;
+    if ((why = bad_field_name(spec->name)) != NULL)
+        return field_error(err, EO_EINVAL, m, spec->name, why);
+    if (eo_model_field(m, spec->name, strlen(spec->name)) != NULL)
+        return field_error(err, EO_ECONFLICT, m, spec->name, "field defined twice");
+    if (spec->type <= EO_FT_ID || spec->type > EO_FT_MANY2MANY)
+        return field_error(err, EO_EINVAL, m, spec->name, "unknown field type");
+    if (spec->type == EO_FT_SELECTION && spec->nchoices == 0)
+        return field_error(err, EO_EINVAL, m, spec->name,
+                           "a Selection needs choices = { ... }");
+    if ((spec->type == EO_FT_MANY2ONE || spec->type == EO_FT_ONE2MANY ||
+         spec->type == EO_FT_MANY2MANY) &&
+        (spec->comodel == NULL || *spec->comodel == '\0'))
+        return field_error(err, EO_EINVAL, m, spec->name,
+                           "a relational field needs the comodel name as its first argument");
+    if (spec->type == EO_FT_ONE2MANY && (spec->inverse == NULL || !*spec->inverse))
+        return field_error(err, EO_EINVAL, m, spec->name,
+                           "a One2many needs the inverse Many2one field name as its second argument");
+    if (spec->type == EO_FT_DECIMAL &&
+        (spec->precision < 0 || spec->precision > 18 || spec->scale < 0 ||
+         spec->scale > spec->precision))
+        return field_error(err, EO_EINVAL, m, spec->name,
+                           "digits must be { precision <= 18, scale <= precision }");
+    if (spec->size < 0)
+        return field_error(err, EO_EINVAL, m, spec->name, "size must be positive");
+    if ((spec->flags & EO_FF_UNIQUE) &&
+        (spec->type == EO_FT_ONE2MANY || spec->type == EO_FT_MANY2MANY))
+        return field_error(err, EO_EINVAL, m, spec->name,
+                           "unique applies to stored fields only");
+
+    f = eo_calloc(1, sizeof *f);
+    if (f == NULL)
+        goto oom;
+    f->type = spec->type;
+    f->flags = spec->flags & ~EO_FF_STORED;
+    stored = spec->type != EO_FT_ONE2MANY && spec->type != EO_FT_MANY2MANY &&
+             (!(spec->flags & EO_FF_COMPUTED) || spec->store);
+    if (stored)
+        f->flags |= EO_FF_STORED;
+    if ((spec->flags & EO_FF_COMPUTED) && !spec->store)
+        f->flags |= EO_FF_READONLY;
+    if (spec->type == EO_FT_BINARY)
+        f->flags |= EO_FF_NOPREFETCH;
+    if (spec->type == EO_FT_ONE2MANY)
+        f->flags |= EO_FF_NOCOPY;
+    f->name = eo_strdup(spec->name);
+    f->string = eo_strdup(spec->string ? spec->string : spec->name);
+    if (!f->name || !f->string)
+        goto oom;
+    if (stored && (f->column = eo_strdup(spec->name)) == NULL)
+        goto oom;
+    if (spec->help && (f->help = eo_strdup(spec->help)) == NULL)
+        goto oom;
+    f->size = spec->size;
+    f->min = spec->min;
+    f->max = spec->max;
+    if (spec->nchoices) {
+        if ((f->choices = copy_strv(spec->choices, spec->nchoices)) == NULL)
+            goto oom;
+        f->nchoices = spec->nchoices;
+    }
+    f->precision = spec->type == EO_FT_DECIMAL && spec->precision == 0 ? 18 : spec->precision;
+    f->scale = spec->type == EO_FT_DECIMAL && spec->precision == 0 ? 2 : spec->scale;
+    if (spec->comodel && (f->comodel_name = eo_strdup(spec->comodel)) == NULL)
+        goto oom;
+    if (spec->inverse && (f->inverse = eo_strdup(spec->inverse)) == NULL)
+        goto oom;
+    if (spec->relation && (f->relation = eo_strdup(spec->relation)) == NULL)
+        goto oom;
+    if (spec->column1 && (f->column1 = eo_strdup(spec->column1)) == NULL)
+        goto oom;
+    if (spec->column2 && (f->column2 = eo_strdup(spec->column2)) == NULL)
+        goto oom;
+    f->ondelete = spec->ondelete;
+    if (spec->ndepends) {
+        if ((f->depends = copy_strv(spec->depends, spec->ndepends)) == NULL)
+            goto oom;
+        f->ndepends = spec->ndepends;
+    }
+    if (spec->def && spec->def->type != EO_VNULL) {
+        eo_value_scratch scratch;
+        eo_value conv;
+        memset(&scratch, 0, sizeof scratch);
+        if ((rc = eo_field_convert(f, spec->def, &conv, &scratch, err)) != EO_OK) {
+            /* the message already names the field; say it was the default */
+            eo_error__prefix(err, "invalid default: ");
+            goto done;
+        }
+        if (eo_value_copy(&f->def, &conv) != EO_OK)
+            goto oom;
+        f->flags |= EO_FF_DEFAULT;
+    }
+    if ((rc = add_field_raw(m, f, err)) != EO_OK)
+        goto done;
+    if (m->rec_name == NULL && strcmp(f->name, "name") == 0 &&
+        (m->rec_name = eo_strdup("name")) == NULL)
+        goto oom;
+    if (out)
+        *out = f;
+    f = NULL;
+    goto done;
+oom:
+    rc = field_error(err, EO_ENOMEM, m, spec->name, "out of memory");
+done:
+    if (f && f->model == NULL)
+        field_free(f);
+    return rc;
+}
+
+static int resolve_field(eo_registry *reg, eo_model *m, eo_field *f, eo_error *err)
+{
+    eo_field *inv;
+    char buf[256];
+    if (f->comodel_name == NULL)
+        return EO_OK;
+    f->comodel = eo_registry_find(reg, f->comodel_name);
+    if (f->comodel == NULL) {
+        eo_error_set(err, EO_ENOTFOUND,
+                     "%s.%s refers to model %s, which is not defined",
+                     m->name, f->name, f->comodel_name);
+        eo_error_where(err, m->name, f->name);
+        return EO_ENOTFOUND;
+    }
+    if (f->type == EO_FT_ONE2MANY) {
+        inv = eo_model_field(f->comodel, f->inverse, strlen(f->inverse));
+        if (inv == NULL || inv->type != EO_FT_MANY2ONE || inv->comodel_name == NULL ||
+            strcmp(inv->comodel_name, m->name) != 0) {
+            eo_error_set(err, EO_ENOTFOUND,
+                         "%s.%s: inverse field %s.%s must be a Many2one to %s",
+                         m->name, f->name, f->comodel_name, f->inverse, m->name);
+            eo_error_where(err, m->name, f->name);
+            return EO_ENOTFOUND;
+        }
+    }
+    if (f->type == EO_FT_MANY2MANY) {
+        /* junction named from both tables in a fixed (sorted) order */
+        if (f->relation == NULL) {
+            const char *a = m->table, *b = f->comodel->table;
+            if (strcmp(a, b) > 0) {
+                const char *t = a;
+                a = b;
+                b = t;
+            }
+            snprintf(buf, sizeof buf, "%s_%s_rel", a, b);
+            if ((f->relation = eo_strdup(buf)) == NULL)
+                return eo_error_set(err, EO_ENOMEM, "out of memory");
+        }
+        if (f->column1 == NULL) {
+            snprintf(buf, sizeof buf, "%s_id", m->table);
+            if ((f->column1 = eo_strdup(buf)) == NULL)
+                return eo_error_set(err, EO_ENOMEM, "out of memory");
+        }
+        if (f->column2 == NULL) {
+            if (f->comodel == m)
+                snprintf(buf, sizeof buf, "%s_id2", m->table);
+            else
+                snprintf(buf, sizeof buf, "%s_id", f->comodel->table);
+            if ((f->column2 = eo_strdup(buf)) == NULL)
+                return eo_error_set(err, EO_ENOMEM, "out of memory");
+        }
+    }
+    return EO_OK;
+}
+
+int eo_registry_resolve(eo_registry *reg, eo_error *err)
+{
+    size_t i, j;
+    int rc;
+    for (i = 0; i < reg->nmodels; i++) {
+        eo_model *m = reg->models[i];
+        for (j = 0; j < m->nfields; j++)
+            if ((rc = resolve_field(reg, m, m->fields[j], err)) != EO_OK)
+                return rc;
+    }
+    return EO_OK;
+}

@@ -1,0 +1,215 @@
+/*
+ * write.c - writing and deleting records.
+ *
+ * A write sets the same values on a set of records: converted and checked
+ * in C, sent as one UPDATE per chunk of ids, then copied into the record
+ * store so the next read needs no query. Computed values that depend on
+ * the written fields are forgotten; the binding recomputes stored ones.
+ *
+ * Unlink applies each referencing Many2one's ondelete rule first
+ * (restrict refuses, set null clears, cascade deletes), all inside the
+ * same transaction, so a deep cascade is all or nothing.
+ */
+#include <stdio.h>
+
+#include "orm_int.h"
+
+#define CHUNK 10000
+
+static int distinct(const eo_id *ids, size_t n, size_t *out)
+{
+    eo_idmap seen;
+    size_t i, c = 0;
+    memset(&seen, 0, sizeof seen);
+    for (i = 0; i < n; i++) {
+        if (eo_idmap__get(&seen, ids[i], &(size_t){ 0 }))
+            continue;
+        if (eo_idmap__put(&seen, ids[i], 0) != EO_OK) {
+            eo_idmap__free(&seen);
+            return EO_ENOMEM;
+        }
+        c++;
+    }
+    eo_idmap__free(&seen);
+    *out = c;
+    return EO_OK;
+}
+
+int eo_orm_write(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
+                 const eo_kv *kvs, size_t nkv, unsigned flags, eo_error *err)
+{
+    const eo_field **cols = NULL;
+    eo_value *vals = NULL;
+    eo_value_scratch *sc = NULL;
+    size_t i, ncols = 0, start, want;
+    int64_t affected, total = 0;
+    int rc, began = 0;
+
+    if ((rc = eo_env__ready(env, err)) != EO_OK)
+        return rc;
+    if (n == 0 || nkv == 0)
+        return EO_OK;
+    cols = eo_malloc(nkv * sizeof *cols);
+    vals = eo_malloc(nkv * sizeof *vals);
+    sc = eo_malloc(nkv * sizeof *sc);
+    if (cols == NULL || vals == NULL || sc == NULL)
+        goto oom;
+    for (i = 0; i < nkv; i++) {
+        const eo_field *f = kvs[i].field;
+        if ((rc = eo_orm__settable(f, flags, err)) != EO_OK)
+            goto done;
+        if (!(f->flags & EO_FF_STORED))
+            continue;
+        if ((rc = eo_field_convert(f, &kvs[i].value, &vals[ncols], &sc[ncols], err)) != EO_OK)
+            goto done;
+        if (vals[ncols].type == EO_VNULL && (f->flags & EO_FF_REQUIRED) &&
+            !(flags & EO_W_COMPUTE)) {
+            rc = eo_error_set(err, EO_EVALIDATE, "%s.%s: required field cannot be emptied",
+                              m->name, f->name);
+            eo_error_where(err, m->name, f->name);
+            goto done;
+        }
+        if (f->type == EO_FT_MANY2ONE &&
+            (rc = eo_orm__check_refs(env, f, &vals[ncols], 1, 1, err)) != EO_OK)
+            goto done;
+        cols[ncols++] = f;
+    }
+    if ((rc = distinct(ids, n, &want)) != EO_OK)
+        goto oom;
+    if (ncols) {
+        if ((rc = eo_env__atomic_begin(env, err)) != EO_OK)
+            goto done;
+        began = 1;
+        for (start = 0; start < n; start += CHUNK) {
+            size_t k = n - start < CHUNK ? n - start : CHUNK;
+            if ((rc = env->adapter->update(env->conn, m, ids + start, k, cols, vals, ncols,
+                                           &affected, err)) != EO_OK)
+                goto done;
+            total += affected;
+        }
+        /* chunks never share ids unless the caller repeated some */
+        if (total < (int64_t)want && n <= CHUNK) {
+            rc = eo_error_set(err, EO_ENOTFOUND,
+                              "%s: %lld of %zu records to write do not exist (deleted?)",
+                              m->name, (long long)((int64_t)want - total), want);
+            eo_error_where(err, m->name, NULL);
+            goto done;
+        }
+    }
+    /* the store now holds what the database holds */
+    for (i = 0; i < n; i++) {
+        size_t j;
+        for (j = 0; j < ncols; j++)
+            if (eo_store__set(env->store, m, ids[i], cols[j], &vals[j]) != EO_OK)
+                eo_store__forget(env->store, m, ids[i], cols[j]);
+    }
+    eo_orm__invalidate_dependents(env, m, ids, n, kvs, nkv);
+    goto done;
+oom:
+    rc = eo_error_set(err, EO_ENOMEM, "out of memory writing %s", m->name);
+done:
+    if (began)
+        rc = eo_env__atomic_end(env, rc, err);
+    eo_free(cols);
+    eo_free(vals);
+    eo_free(sc);
+    return rc;
+}
+
+static int unlink_rec(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
+                      int depth, eo_error *err);
+
+/* Apply ondelete of every Many2one pointing at m to the records ids. */
+static int ondelete(eo_env *env, const eo_model *m, const eo_id *ids, size_t n, int depth,
+                    eo_error *err)
+{
+    size_t mi, fi, i, nm = eo_registry_count(env->reg);
+    eo_value *vals = NULL;
+    char (*hex)[25] = NULL;
+    int rc = EO_OK;
+
+    vals = eo_malloc(n * sizeof *vals);
+    if (env->adapter->idkind == EO_IDOID)
+        hex = eo_malloc(n * sizeof *hex);
+    if (vals == NULL || (env->adapter->idkind == EO_IDOID && hex == NULL)) {
+        rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (i = 0; i < n; i++)
+        vals[i] = eo_id_to_value(ids[i], env->adapter->idkind, hex ? hex[i] : NULL);
+    for (mi = 0; mi < nm && rc == EO_OK; mi++) {
+        const eo_model *om = eo_registry_at(env->reg, mi);
+        if (om->abstract)
+            continue;
+        for (fi = 0; fi < om->nfields && rc == EO_OK; fi++) {
+            const eo_field *f = om->fields[fi];
+            eo_ids refs = { 0 };
+            if (f->type != EO_FT_MANY2ONE || f->comodel != m)
+                continue;
+            rc = eo_orm__ids_where_in(env, om, f, vals, n, &refs, err);
+            if (rc == EO_OK && refs.n > 0) {
+                if (f->ondelete == EO_ONDELETE_RESTRICT) {
+                    char idbuf[32];
+                    eo_value first;
+                    char hx[25];
+                    first = eo_id_to_value(refs.v[0], env->adapter->idkind, hx);
+                    if (first.type == EO_VINT)
+                        snprintf(idbuf, sizeof idbuf, "%lld", (long long)first.u.i);
+                    else
+                        snprintf(idbuf, sizeof idbuf, "%s", hx);
+                    rc = eo_error_set(err, EO_ECONFLICT,
+                                      "cannot delete %s records: %zu %s record%s refer to them through %s (ondelete=restrict), e.g. %s(%s)",
+                                      m->name, refs.n, om->name, refs.n == 1 ? "" : "s",
+                                      f->name, om->name, idbuf);
+                    eo_error_where(err, om->name, f->name);
+                } else if (f->ondelete == EO_ONDELETE_CASCADE) {
+                    if (depth > 64)
+                        rc = eo_error_set(err, EO_EINVAL, "ondelete cascade deeper than 64 levels");
+                    else
+                        rc = unlink_rec(env, om, refs.v, refs.n, depth + 1, err);
+                } else {
+                    eo_kv kv;
+                    kv.field = f;
+                    kv.value = eo_null();
+                    rc = eo_orm_write(env, om, refs.v, refs.n, &kv, 1, EO_W_COMPUTE, err);
+                }
+            }
+            eo_ids_free(&refs);
+        }
+    }
+done:
+    eo_free(vals);
+    eo_free(hex);
+    return rc;
+}
+
+static int unlink_rec(eo_env *env, const eo_model *m, const eo_id *ids, size_t n, int depth,
+                      eo_error *err)
+{
+    size_t i, start;
+    int64_t affected;
+    int rc;
+    if ((rc = ondelete(env, m, ids, n, depth, err)) != EO_OK)
+        return rc;
+    for (start = 0; start < n; start += CHUNK) {
+        size_t k = n - start < CHUNK ? n - start : CHUNK;
+        if ((rc = env->adapter->remove(env->conn, m, ids + start, k, &affected, err)) != EO_OK)
+            return rc;
+    }
+    for (i = 0; i < n; i++)
+        eo_store__forget(env->store, m, ids[i], NULL);
+    return EO_OK;
+}
+
+int eo_orm_unlink(eo_env *env, const eo_model *m, const eo_id *ids, size_t n, eo_error *err)
+{
+    int rc;
+    if ((rc = eo_env__ready(env, err)) != EO_OK)
+        return rc;
+    if (n == 0)
+        return EO_OK;
+    if ((rc = eo_env__atomic_begin(env, err)) != EO_OK)
+        return rc;
+    rc = unlink_rec(env, m, ids, n, 0, err);
+    return eo_env__atomic_end(env, rc, err);
+}

@@ -1,0 +1,638 @@
+/*
+ * sql.c - compiling queries to SQL text with bound parameters.
+ *
+ * Shared by the SQL adapters; a dialect struct says where they differ
+ * (placeholders, ILIKE, long lists, NULL ordering). Every value becomes a
+ * parameter; identifiers come from the registry, which only admits
+ * [A-Za-z0-9_] names, and are quoted anyway.
+ *
+ * Semantics every backend shares (MongoDB's compiler matches them):
+ *   - `!=`, `not in`, `not like` match NULL (two-valued logic, as Odoo);
+ *   - `like`/`ilike` match a literal substring (% and _ in the value are
+ *     not wildcards); `=like`/`=ilike` take the value as a pattern;
+ *   - NULL sorts as the smallest value.
+ */
+#include <stdio.h>
+
+#include "sql.h"
+
+void eo_sqlq__init(eo_sqlq *q, const eo_sql_dialect *d)
+{
+    memset(q, 0, sizeof *q);
+    q->params.isize = sizeof(eo_sqlparam);
+    q->d = d;
+}
+
+void eo_sqlq__free(eo_sqlq *q)
+{
+    eo_buf__free(&q->sql);
+    eo_vec__free(&q->params);
+    eo_arena__free(&q->arena);
+}
+
+void eo_sqlq__reset(eo_sqlq *q)
+{
+    eo_buf__reset(&q->sql);
+    q->params.len = 0;
+    eo_arena__free(&q->arena);
+}
+
+int eo_sql__ident(eo_buf *b, const char *name)
+{
+    const char *p;
+    eo_buf__putc(b, '"');
+    for (p = name; *p; p++) {
+        if (*p == '"')
+            eo_buf__putc(b, '"');
+        eo_buf__putc(b, *p);
+    }
+    return eo_buf__putc(b, '"');
+}
+
+int eo_sql__param(eo_sqlq *q, const eo_value *v, const eo_field *f, eo_sqlp_kind kind)
+{
+    eo_sqlparam p;
+    p.v = *v;
+    p.field = f;
+    p.kind = kind;
+    if (eo_vec__push(&q->params, &p) != EO_OK)
+        return EO_ENOMEM;
+    if (q->d->dollar_params)
+        return eo_buf__printf(&q->sql, "$%zu", q->params.len);
+    return eo_buf__putc(&q->sql, '?');
+}
+
+static int oom(eo_error *err)
+{
+    return eo_error_set(err, EO_ENOMEM, "out of memory compiling a query");
+}
+
+static void col(eo_sqlq *q, const eo_field *f)
+{
+    eo_sql__ident(&q->sql, f->column ? f->column : f->name);
+}
+
+/* Append a JSON array of values (ids, integers, text) for json_each/ANY. */
+static int json_list(eo_sqlq *q, const eo_value *vals, size_t n, const eo_field *f)
+{
+    eo_buf b = EO_BUF_INIT;
+    size_t i, k;
+    char *p;
+    eo_value v;
+    eo_buf__putc(&b, q->d->any_array ? '{' : '[');
+    for (i = 0; i < n; i++) {
+        const eo_value *x = &vals[i];
+        if (i)
+            eo_buf__putc(&b, ',');
+        switch (x->type) {
+        case EO_VINT: eo_buf__printf(&b, "%lld", (long long)x->u.i); break;
+        case EO_VFLOAT: eo_buf__printf(&b, "%.17g", x->u.f); break;
+        case EO_VBOOL: eo_buf__puts(&b, x->u.b ? "1" : "0"); break;
+        case EO_VTEXT:
+            eo_buf__putc(&b, '"');
+            for (k = 0; k < x->u.s.n; k++) {
+                unsigned char c = (unsigned char)x->u.s.p[k];
+                if (c == '"' || c == '\\')
+                    eo_buf__printf(&b, "\\%c", c);
+                else if (c < 0x20)
+                    eo_buf__printf(&b, "\\u%04x", c);
+                else
+                    eo_buf__putc(&b, (char)c);
+            }
+            eo_buf__putc(&b, '"');
+            break;
+        default: eo_buf__puts(&b, "null"); break;
+        }
+    }
+    eo_buf__putc(&b, q->d->any_array ? '}' : ']');
+    if (b.oom) {
+        eo_buf__free(&b);
+        return EO_ENOMEM;
+    }
+    p = eo_arena__strndup(&q->arena, b.p, b.len);
+    v = eo_text(p, b.len);
+    eo_buf__free(&b);
+    if (p == NULL)
+        return EO_ENOMEM;
+    return eo_sql__param(q, &v, f, EO_SQLP_LIST);
+}
+
+static int list_jsonable(const eo_field *f)
+{
+    /* decimals and dates need per-value conversion by the adapter */
+    return f->type == EO_FT_ID || f->type == EO_FT_MANY2ONE || f->type == EO_FT_INTEGER ||
+           f->type == EO_FT_CHAR || f->type == EO_FT_TEXT || f->type == EO_FT_SELECTION;
+}
+
+/* col IN (...) over non-NULL values; long lists through one parameter */
+static int in_list(eo_sqlq *q, const eo_field *f, const eo_value *vals, size_t n, int neg)
+{
+    size_t i;
+    col(q, f);
+    eo_buf__puts(&q->sql, neg ? " NOT IN (" : " IN (");
+    if (n > 32 && list_jsonable(f) && (q->d->json_each || q->d->any_array)) {
+        if (q->d->json_each) {
+            eo_buf__puts(&q->sql, "SELECT value FROM json_each(");
+            if (json_list(q, vals, n, f) != EO_OK)
+                return EO_ENOMEM;
+            eo_buf__putc(&q->sql, ')');
+        } else {
+            eo_buf__puts(&q->sql, "SELECT unnest(");
+            if (json_list(q, vals, n, f) != EO_OK)
+                return EO_ENOMEM;
+            eo_buf__puts(&q->sql, "::text[])");
+        }
+    } else {
+        for (i = 0; i < n; i++) {
+            if (i)
+                eo_buf__puts(&q->sql, ", ");
+            if (eo_sql__param(q, &vals[i], f, EO_SQLP_FIELD) != EO_OK)
+                return EO_ENOMEM;
+        }
+    }
+    return eo_buf__putc(&q->sql, ')');
+}
+
+int eo_sql__ids_in(eo_sqlq *q, const eo_model *m, const eo_id *ids, size_t n,
+                   eo_idkind kind, eo_error *err)
+{
+    eo_value *vals;
+    char (*hex)[25] = NULL;
+    size_t i;
+    vals = eo_arena__alloc(&q->arena, (n ? n : 1) * sizeof *vals);
+    if (kind == EO_IDOID)
+        hex = eo_arena__alloc(&q->arena, (n ? n : 1) * sizeof *hex);
+    if (vals == NULL || (kind == EO_IDOID && hex == NULL))
+        return oom(err);
+    for (i = 0; i < n; i++)
+        vals[i] = eo_id_to_value(ids[i], kind, hex ? hex[i] : NULL);
+    if (n == 0)
+        return eo_buf__puts(&q->sql, "1=0") ? oom(err) : EO_OK;
+    if (in_list(q, m->fields[0], vals, n, 0) != EO_OK)
+        return oom(err);
+    return q->sql.oom ? oom(err) : EO_OK;
+}
+
+/* Literal substring pattern: escape the wildcard characters. */
+static int like_pattern(eo_sqlq *q, const eo_value *v, int glob, int exact)
+{
+    eo_buf b = EO_BUF_INIT;
+    size_t i;
+    char *p;
+    eo_value pv;
+    if (!exact)
+        eo_buf__putc(&b, glob ? '*' : '%');
+    for (i = 0; i < v->u.s.n; i++) {
+        char c = v->u.s.p[i];
+        if (exact) {
+            /* =like: the user's pattern; translate to GLOB when needed */
+            if (glob && c == '%')
+                eo_buf__putc(&b, '*');
+            else if (glob && c == '_')
+                eo_buf__putc(&b, '?');
+            else if (glob && (c == '*' || c == '?' || c == '['))
+                eo_buf__printf(&b, "[%c]", c);
+            else
+                eo_buf__putc(&b, c);
+        } else if (glob) {
+            if (c == '*' || c == '?' || c == '[')
+                eo_buf__printf(&b, "[%c]", c);
+            else
+                eo_buf__putc(&b, c);
+        } else {
+            if (c == '%' || c == '_' || c == '\\')
+                eo_buf__putc(&b, '\\');
+            eo_buf__putc(&b, c);
+        }
+    }
+    if (!exact)
+        eo_buf__putc(&b, glob ? '*' : '%');
+    if (b.oom) {
+        eo_buf__free(&b);
+        return EO_ENOMEM;
+    }
+    p = eo_arena__strndup(&q->arena, b.p ? b.p : "", b.len);
+    pv = eo_text(p, b.len);
+    eo_buf__free(&b);
+    if (p == NULL)
+        return EO_ENOMEM;
+    return eo_sql__param(q, &pv, NULL, EO_SQLP_RAW);
+}
+
+static void like_col(eo_sqlq *q, const eo_field *f, int lower)
+{
+    if (lower)
+        eo_buf__puts(&q->sql, "lower(");
+    col(q, f);
+    if (q->d->cast_like && f->type != EO_FT_CHAR && f->type != EO_FT_TEXT &&
+        f->type != EO_FT_SELECTION)
+        eo_buf__puts(&q->sql, "::text");
+    if (lower)
+        eo_buf__putc(&q->sql, ')');
+}
+
+static int like(eo_sqlq *q, const eo_dnode *n)
+{
+    const eo_field *f = n->field;
+    int ci = n->op == EO_OP_ILIKE || n->op == EO_OP_NOT_ILIKE || n->op == EO_OP_EQILIKE;
+    int neg = n->op == EO_OP_NOT_LIKE || n->op == EO_OP_NOT_ILIKE;
+    int exact = n->op == EO_OP_EQLIKE || n->op == EO_OP_EQILIKE;
+    int glob = !ci && q->d->glob;
+    int lower = ci && !q->d->ilike;
+    int rc;
+    if (neg)
+        eo_buf__putc(&q->sql, '(');
+    like_col(q, f, lower);
+    if (neg)
+        eo_buf__puts(&q->sql, " NOT");
+    if (glob)
+        eo_buf__puts(&q->sql, " GLOB ");
+    else if (ci && q->d->ilike)
+        eo_buf__puts(&q->sql, " ILIKE ");
+    else
+        eo_buf__puts(&q->sql, " LIKE ");
+    if (lower)
+        eo_buf__puts(&q->sql, "lower(");
+    if ((rc = like_pattern(q, &n->value, glob, exact)) != EO_OK)
+        return rc;
+    if (lower)
+        eo_buf__putc(&q->sql, ')');
+    if (!glob && !exact)
+        eo_buf__puts(&q->sql, " ESCAPE '\\'");
+    if (neg) {
+        eo_buf__puts(&q->sql, " OR ");
+        col(q, f);
+        eo_buf__puts(&q->sql, " IS NULL)");
+    }
+    return EO_OK;
+}
+
+static int leaf_set(eo_sqlq *q, const eo_dnode *n, int neg)
+{
+    /* in / not in with a possible NULL among the values */
+    const eo_field *f = n->field;
+    eo_value *vals = n->list;
+    size_t nv = n->nlist, i, k = 0;
+    int has_null = 0;
+    eo_value *nn;
+    if (nv == 0) /* an empty list was resolved late (child_of): constant */
+        return eo_buf__puts(&q->sql, neg ? "1=1" : "1=0");
+    nn = eo_arena__alloc(&q->arena, nv * sizeof *nn);
+    if (nn == NULL)
+        return EO_ENOMEM;
+    for (i = 0; i < nv; i++) {
+        if (vals[i].type == EO_VNULL)
+            has_null = 1;
+        else
+            nn[k++] = vals[i];
+    }
+    if (!neg) {
+        if (k == 0)
+            goto isnull;
+        if (has_null)
+            eo_buf__putc(&q->sql, '(');
+        if (in_list(q, f, nn, k, 0) != EO_OK)
+            return EO_ENOMEM;
+        if (has_null) {
+            eo_buf__puts(&q->sql, " OR ");
+            goto isnull_close;
+        }
+        return EO_OK;
+    }
+    /* not in: NULL passes unless NULL is listed */
+    if (k == 0) {
+        col(q, f);
+        return eo_buf__puts(&q->sql, " IS NOT NULL");
+    }
+    eo_buf__putc(&q->sql, '(');
+    if (in_list(q, f, nn, k, 1) != EO_OK)
+        return EO_ENOMEM;
+    if (has_null) {
+        eo_buf__puts(&q->sql, " AND ");
+        col(q, f);
+        return eo_buf__puts(&q->sql, " IS NOT NULL)");
+    }
+    eo_buf__puts(&q->sql, " OR ");
+    col(q, f);
+    return eo_buf__puts(&q->sql, " IS NULL)");
+isnull:
+    col(q, f);
+    return eo_buf__puts(&q->sql, " IS NULL");
+isnull_close:
+    col(q, f);
+    return eo_buf__puts(&q->sql, " IS NULL)");
+}
+
+static int any_sub(eo_sqlq *q, const eo_dnode *n, eo_error *err)
+{
+    const eo_field *f = n->field;
+    const eo_model *cm = f->comodel;
+    int neg = n->op == EO_OP_NOT_ANY;
+    int rc;
+    switch (f->type) {
+    case EO_FT_MANY2ONE:
+        if (neg) {
+            eo_buf__putc(&q->sql, '(');
+            col(q, f);
+            eo_buf__puts(&q->sql, " IS NULL OR ");
+        }
+        col(q, f);
+        eo_buf__puts(&q->sql, neg ? " NOT IN (SELECT " : " IN (SELECT ");
+        eo_sql__ident(&q->sql, "id");
+        eo_buf__puts(&q->sql, " FROM ");
+        eo_sql__ident(&q->sql, cm->table);
+        eo_buf__puts(&q->sql, " WHERE ");
+        if ((rc = eo_sql__where(q, cm, n->sub, err)) != EO_OK)
+            return rc;
+        eo_buf__puts(&q->sql, neg ? "))" : ")");
+        return EO_OK;
+    case EO_FT_ONE2MANY: {
+        const eo_field *inv = eo_model_field(cm, f->inverse, strlen(f->inverse));
+        eo_sql__ident(&q->sql, "id");
+        eo_buf__puts(&q->sql, neg ? " NOT IN (SELECT " : " IN (SELECT ");
+        col(q, inv);
+        eo_buf__puts(&q->sql, " FROM ");
+        eo_sql__ident(&q->sql, cm->table);
+        eo_buf__puts(&q->sql, " WHERE ");
+        col(q, inv);
+        eo_buf__puts(&q->sql, " IS NOT NULL AND (");
+        if ((rc = eo_sql__where(q, cm, n->sub, err)) != EO_OK)
+            return rc;
+        eo_buf__puts(&q->sql, "))");
+        return EO_OK;
+    }
+    case EO_FT_MANY2MANY:
+        eo_sql__ident(&q->sql, "id");
+        eo_buf__puts(&q->sql, neg ? " NOT IN (SELECT " : " IN (SELECT ");
+        eo_sql__ident(&q->sql, f->column1);
+        eo_buf__puts(&q->sql, " FROM ");
+        eo_sql__ident(&q->sql, f->relation);
+        eo_buf__puts(&q->sql, " WHERE ");
+        eo_sql__ident(&q->sql, f->column2);
+        eo_buf__puts(&q->sql, " IN (SELECT ");
+        eo_sql__ident(&q->sql, "id");
+        eo_buf__puts(&q->sql, " FROM ");
+        eo_sql__ident(&q->sql, cm->table);
+        eo_buf__puts(&q->sql, " WHERE ");
+        if ((rc = eo_sql__where(q, cm, n->sub, err)) != EO_OK)
+            return rc;
+        eo_buf__puts(&q->sql, "))");
+        return EO_OK;
+    default:
+        return eo_error_set(err, EO_EINVAL, "'any' on a non-relational field");
+    }
+}
+
+static int leaf(eo_sqlq *q, const eo_dnode *n, eo_error *err)
+{
+    const eo_field *f = n->field;
+    static const char *const cmp[] = { " = ", " != ", " > ", " >= ", " < ", " <= " };
+    if (f == NULL)
+        return eo_error_set(err, EO_EINVAL, "domain leaf on '%s' is not bound", n->path);
+    switch (n->op) {
+    case EO_OP_EQ:
+    case EO_OP_NE:
+        if (n->value.type == EO_VNULL) {
+            col(q, f);
+            return eo_buf__puts(&q->sql, n->op == EO_OP_EQ ? " IS NULL" : " IS NOT NULL")
+                       ? oom(err) : EO_OK;
+        }
+        if (n->op == EO_OP_NE)
+            eo_buf__putc(&q->sql, '(');
+        col(q, f);
+        eo_buf__puts(&q->sql, cmp[n->op]);
+        if (eo_sql__param(q, &n->value, f, EO_SQLP_FIELD) != EO_OK)
+            return oom(err);
+        if (n->op == EO_OP_NE) {
+            eo_buf__puts(&q->sql, " OR ");
+            col(q, f);
+            eo_buf__puts(&q->sql, " IS NULL)");
+        }
+        return EO_OK;
+    case EO_OP_GT:
+    case EO_OP_GE:
+    case EO_OP_LT:
+    case EO_OP_LE:
+        col(q, f);
+        eo_buf__puts(&q->sql, cmp[n->op]);
+        return eo_sql__param(q, &n->value, f, EO_SQLP_FIELD) ? oom(err) : EO_OK;
+    case EO_OP_IN:
+    case EO_OP_NOT_IN:
+        return leaf_set(q, n, n->op == EO_OP_NOT_IN) ? oom(err) : EO_OK;
+    case EO_OP_LIKE:
+    case EO_OP_ILIKE:
+    case EO_OP_NOT_LIKE:
+    case EO_OP_NOT_ILIKE:
+    case EO_OP_EQLIKE:
+    case EO_OP_EQILIKE:
+        return like(q, n) ? oom(err) : EO_OK;
+    case EO_OP_ANY:
+    case EO_OP_NOT_ANY:
+        return any_sub(q, n, err);
+    default:
+        return eo_error_set(err, EO_EINVAL,
+                            "operator '%s' must be resolved before compiling", eo_dop_name(n->op));
+    }
+}
+
+int eo_sql__where(eo_sqlq *q, const eo_model *m, const eo_dnode *n, eo_error *err)
+{
+    size_t i;
+    int rc;
+    EO_UNUSED(m);
+    switch (n->kind) {
+    case EO_D_TRUE: eo_buf__puts(&q->sql, "1=1"); break;
+    case EO_D_FALSE: eo_buf__puts(&q->sql, "1=0"); break;
+    case EO_D_LEAF:
+        if ((rc = leaf(q, n, err)) != EO_OK)
+            return rc;
+        break;
+    case EO_D_NOT:
+        /* NOT over a leaf that could be NULL: NULL counts as "not matching" */
+        eo_buf__puts(&q->sql, "NOT COALESCE((");
+        if ((rc = eo_sql__where(q, m, n->kids[0], err)) != EO_OK)
+            return rc;
+        eo_buf__printf(&q->sql, "), %s)", q->d->lit_false);
+        break;
+    case EO_D_AND:
+    case EO_D_OR:
+        eo_buf__putc(&q->sql, '(');
+        for (i = 0; i < n->nkids; i++) {
+            if (i)
+                eo_buf__puts(&q->sql, n->kind == EO_D_AND ? " AND " : " OR ");
+            if ((rc = eo_sql__where(q, m, n->kids[i], err)) != EO_OK)
+                return rc;
+        }
+        eo_buf__putc(&q->sql, ')');
+        break;
+    }
+    return q->sql.oom ? oom(err) : EO_OK;
+}
+
+static int where_clause(eo_sqlq *q, const eo_model *m, const eo_domain *d, eo_error *err)
+{
+    if (d == NULL || eo_domain_is_true(d))
+        return EO_OK;
+    eo_buf__puts(&q->sql, " WHERE ");
+    return eo_sql__where(q, m, eo_domain_root(d), err);
+}
+
+static void order_by(eo_sqlq *q, const eo_order_item *o, size_t n)
+{
+    size_t i;
+    if (n == 0)
+        return;
+    eo_buf__puts(&q->sql, " ORDER BY ");
+    for (i = 0; i < n; i++) {
+        if (i)
+            eo_buf__puts(&q->sql, ", ");
+        col(q, o[i].field);
+        eo_buf__puts(&q->sql, o[i].desc ? " DESC" : " ASC");
+        if (q->d->nulls_first_kw)
+            eo_buf__puts(&q->sql, o[i].desc ? " NULLS LAST" : " NULLS FIRST");
+    }
+}
+
+static int window(eo_sqlq *q, int64_t limit, int64_t offset)
+{
+    eo_value v;
+    if (limit >= 0) {
+        eo_buf__puts(&q->sql, " LIMIT ");
+        v = eo_int(limit);
+        if (eo_sql__param(q, &v, NULL, EO_SQLP_RAW) != EO_OK)
+            return EO_ENOMEM;
+    } else if (offset > 0 && !q->d->dollar_params) {
+        eo_buf__puts(&q->sql, " LIMIT -1"); /* SQLite needs LIMIT before OFFSET */
+    }
+    if (offset > 0) {
+        eo_buf__puts(&q->sql, " OFFSET ");
+        v = eo_int(offset);
+        if (eo_sql__param(q, &v, NULL, EO_SQLP_RAW) != EO_OK)
+            return EO_ENOMEM;
+    }
+    return EO_OK;
+}
+
+int eo_sql__select(eo_sqlq *q, const eo_query *qr, eo_error *err)
+{
+    size_t i;
+    int rc;
+    eo_buf__puts(&q->sql, "SELECT ");
+    for (i = 0; i < qr->nfields; i++) {
+        if (i)
+            eo_buf__puts(&q->sql, ", ");
+        col(q, qr->fields[i]);
+    }
+    eo_buf__puts(&q->sql, " FROM ");
+    eo_sql__ident(&q->sql, qr->model->table);
+    if ((rc = where_clause(q, qr->model, qr->domain, err)) != EO_OK)
+        return rc;
+    order_by(q, qr->order, qr->norder);
+    if (window(q, qr->limit, qr->offset) != EO_OK || q->sql.oom)
+        return oom(err);
+    return EO_OK;
+}
+
+int eo_sql__count(eo_sqlq *q, const eo_query *qr, eo_error *err)
+{
+    int rc;
+    eo_buf__puts(&q->sql, "SELECT count(*) FROM ");
+    eo_sql__ident(&q->sql, qr->model->table);
+    if ((rc = where_clause(q, qr->model, qr->domain, err)) != EO_OK)
+        return rc;
+    return q->sql.oom ? oom(err) : EO_OK;
+}
+
+static void group_key(eo_sqlq *q, const eo_group_key *k)
+{
+    const char *fmt = NULL;
+    int pg = q->d->dollar_params;
+    switch (k->gran) {
+    case EO_GRAN_NONE: col(q, k->field); return;
+    case EO_GRAN_DAY: fmt = pg ? "to_char(%s, 'YYYY-MM-DD')" : "strftime('%%Y-%%m-%%d', %s)"; break;
+    case EO_GRAN_WEEK: fmt = pg ? "to_char(%s, 'IYYY-\"W\"IW')" : "strftime('%%Y-W%%W', %s)"; break;
+    case EO_GRAN_MONTH: fmt = pg ? "to_char(%s, 'YYYY-MM')" : "strftime('%%Y-%%m', %s)"; break;
+    case EO_GRAN_QUARTER:
+        fmt = pg ? "to_char(%s, 'YYYY-\"Q\"Q')"
+                 : "(strftime('%%Y', %s) || '-Q' || ((CAST(strftime('%%m', %s) AS INTEGER) + 2) / 3))";
+        break;
+    case EO_GRAN_YEAR: fmt = pg ? "to_char(%s, 'YYYY')" : "strftime('%%Y', %s)"; break;
+    }
+    {
+        eo_buf c = EO_BUF_INIT;
+        eo_sql__ident(&c, k->field->column);
+        eo_buf__printf(&q->sql, fmt, c.p, c.p);
+        eo_buf__free(&c);
+    }
+}
+
+int eo_sql__group(eo_sqlq *q, const eo_group_query *g, eo_error *err)
+{
+    static const char *const fn[] = { "count", "sum", "avg", "min", "max", "count" };
+    size_t i;
+    int rc;
+    eo_buf__puts(&q->sql, "SELECT ");
+    for (i = 0; i < g->nkeys; i++) {
+        group_key(q, &g->keys[i]);
+        eo_buf__puts(&q->sql, ", ");
+    }
+    eo_buf__puts(&q->sql, "count(*)");
+    for (i = 0; i < g->naggs; i++) {
+        const eo_group_agg *a = &g->aggs[i];
+        eo_buf__printf(&q->sql, ", %s(", fn[a->agg]);
+        if (a->agg == EO_AGG_COUNT_DISTINCT)
+            eo_buf__puts(&q->sql, "DISTINCT ");
+        if (a->field) {
+            /* booleans sum as integers everywhere */
+            if (a->field->type == EO_FT_BOOLEAN && q->d->dollar_params)
+                eo_buf__puts(&q->sql, "CAST(");
+            col(q, a->field);
+            if (a->field->type == EO_FT_BOOLEAN && q->d->dollar_params)
+                eo_buf__puts(&q->sql, " AS INTEGER)");
+        } else {
+            eo_buf__putc(&q->sql, '*');
+        }
+        eo_buf__putc(&q->sql, ')');
+    }
+    eo_buf__puts(&q->sql, " FROM ");
+    eo_sql__ident(&q->sql, g->model->table);
+    if ((rc = where_clause(q, g->model, g->domain, err)) != EO_OK)
+        return rc;
+    if (g->nkeys) {
+        eo_buf__puts(&q->sql, " GROUP BY ");
+        for (i = 0; i < g->nkeys; i++)
+            eo_buf__printf(&q->sql, "%s%zu", i ? ", " : "", i + 1);
+        eo_buf__puts(&q->sql, " ORDER BY ");
+        if (g->order_by_count_desc)
+            eo_buf__printf(&q->sql, "%zu DESC, ", g->nkeys + 1);
+        for (i = 0; i < g->nkeys; i++)
+            eo_buf__printf(&q->sql, "%s%zu%s", i ? ", " : "", i + 1,
+                           q->d->nulls_first_kw ? " NULLS FIRST" : "");
+    }
+    if (window(q, g->limit, g->offset) != EO_OK || q->sql.oom)
+        return oom(err);
+    return EO_OK;
+}
+
+const char *eo_sql__coltype(const eo_sql_dialect *d, const eo_field *f)
+{
+    int pg = d->dollar_params;
+    if (!(f->flags & EO_FF_STORED))
+        return NULL;
+    switch (f->type) {
+    case EO_FT_ID: return pg ? "BIGSERIAL" : "INTEGER";
+    case EO_FT_CHAR:
+    case EO_FT_SELECTION: return pg ? "VARCHAR" : "TEXT";
+    case EO_FT_TEXT: return "TEXT";
+    case EO_FT_INTEGER: return pg ? "BIGINT" : "INTEGER";
+    case EO_FT_FLOAT: return pg ? "DOUBLE PRECISION" : "REAL";
+    case EO_FT_BOOLEAN: return pg ? "BOOLEAN" : "INTEGER";
+    case EO_FT_DATE: return pg ? "DATE" : "TEXT";
+    case EO_FT_DATETIME: return pg ? "TIMESTAMPTZ" : "TEXT";
+    case EO_FT_JSON: return pg ? "JSONB" : "TEXT";
+    case EO_FT_DECIMAL: return pg ? "NUMERIC" : "INTEGER"; /* SQLite: scaled integer */
+    case EO_FT_BINARY: return pg ? "BYTEA" : "BLOB";
+    case EO_FT_MANY2ONE: return pg ? "BIGINT" : "INTEGER";
+    default: return NULL;
+    }
+}

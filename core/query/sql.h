@@ -1,0 +1,63 @@
+/*
+ * sql.h - SQL text and parameters from queries, shared by SQL adapters.
+ */
+#ifndef EARNORM_QUERY_SQL_H
+#define EARNORM_QUERY_SQL_H
+
+#include "earnorm/query.h"
+#include "earnorm/sys/adapter.h"
+#include "../internal.h"
+
+typedef struct eo_sql_dialect {
+    const char *name;
+    int dollar_params;      /* 1: $1, $2 (PostgreSQL); 0: ? (SQLite) */
+    int ilike;              /* 1: ILIKE exists; 0: lower(x) LIKE lower(?) */
+    int glob;               /* 1: case-sensitive like through GLOB (SQLite) */
+    int json_each;          /* 1: long lists as IN (SELECT value FROM json_each(?)) */
+    int any_array;          /* 1: long lists as = ANY(?) */
+    int nulls_first_kw;     /* 1: say NULLS FIRST/LAST to sort NULL lowest */
+    int cast_like;          /* 1: cast non-text columns to text for LIKE */
+    const char *lit_true, *lit_false;
+} eo_sql_dialect;
+
+typedef enum eo_sqlp_kind {
+    EO_SQLP_FIELD = 0,      /* a value of `field`: the adapter converts it */
+    EO_SQLP_RAW,            /* bind as it is (patterns, limits) */
+    EO_SQLP_LIST            /* text: a JSON array (json_each) or an array literal (ANY) of field values */
+} eo_sqlp_kind;
+
+typedef struct eo_sqlparam {
+    eo_value v;
+    const eo_field *field;
+    eo_sqlp_kind kind;
+} eo_sqlparam;
+
+typedef struct eo_sqlq {
+    eo_buf sql;
+    eo_vec params;          /* of eo_sqlparam */
+    eo_arena arena;         /* bytes of generated parameter values */
+    const eo_sql_dialect *d;
+} eo_sqlq;
+
+void eo_sqlq__init(eo_sqlq *q, const eo_sql_dialect *d);
+void eo_sqlq__free(eo_sqlq *q);
+void eo_sqlq__reset(eo_sqlq *q);
+
+int eo_sql__ident(eo_buf *b, const char *name);
+/* Appends a placeholder and records its parameter. */
+int eo_sql__param(eo_sqlq *q, const eo_value *v, const eo_field *f, eo_sqlp_kind kind);
+
+/* SELECT cols FROM t WHERE ... ORDER BY ... LIMIT ... OFFSET ... */
+int eo_sql__select(eo_sqlq *q, const eo_query *qr, eo_error *err);
+int eo_sql__count(eo_sqlq *q, const eo_query *qr, eo_error *err);
+int eo_sql__group(eo_sqlq *q, const eo_group_query *g, eo_error *err);
+/* WHERE body for a bound domain on m ("1=1" for TRUE). */
+int eo_sql__where(eo_sqlq *q, const eo_model *m, const eo_dnode *n, eo_error *err);
+/* "id" IN (...) for an id array, lists past 32 through json_each or ANY. */
+int eo_sql__ids_in(eo_sqlq *q, const eo_model *m, const eo_id *ids, size_t n,
+                   eo_idkind kind, eo_error *err);
+
+/* The column type a field gets in this dialect, NULL when not stored. */
+const char *eo_sql__coltype(const eo_sql_dialect *d, const eo_field *f);
+
+#endif

@@ -1,0 +1,199 @@
+/*
+ * map.c - open-addressing hash maps: string keys and record ids.
+ *
+ * Both keep the load factor under 3/4 and grow by doubling. The id map is
+ * the record store's index, so lookups there are on the hot path of every
+ * field read.
+ */
+#include "../internal.h"
+
+uint64_t eo_hash__bytes(const void *p, size_t n)
+{
+    /* FNV-1a, 64 bit */
+    const unsigned char *s = p;
+    uint64_t h = 1469598103934665603ULL;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        h ^= s[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+void eo_strmap__free(eo_strmap *m)
+{
+    size_t i;
+    for (i = 0; i < m->cap; i++)
+        eo_free(m->ents[i].key);
+    eo_free(m->ents);
+    m->ents = NULL;
+    m->cap = m->len = 0;
+}
+
+void *eo_strmap__get(const eo_strmap *m, const char *key, size_t klen)
+{
+    uint64_t h;
+    size_t i;
+    if (m->cap == 0)
+        return NULL;
+    h = eo_hash__bytes(key, klen);
+    for (i = h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        const eo_strmap_ent *e = &m->ents[i];
+        if (e->key == NULL)
+            return NULL;
+        if (e->hash == h && e->klen == klen && memcmp(e->key, key, klen) == 0)
+            return e->val;
+    }
+}
+
+static int strmap_grow(eo_strmap *m)
+{
+    size_t cap = m->cap ? m->cap * 2 : 16, i;
+    eo_strmap_ent *ents = eo_calloc(cap, sizeof *ents);
+    if (ents == NULL)
+        return EO_ENOMEM;
+    for (i = 0; i < m->cap; i++) {
+        eo_strmap_ent *e = &m->ents[i];
+        size_t j;
+        if (e->key == NULL)
+            continue;
+        for (j = e->hash & (cap - 1); ents[j].key; j = (j + 1) & (cap - 1))
+            ;
+        ents[j] = *e;
+    }
+    eo_free(m->ents);
+    m->ents = ents;
+    m->cap = cap;
+    return EO_OK;
+}
+
+int eo_strmap__put(eo_strmap *m, const char *key, size_t klen, void *val)
+{
+    uint64_t h;
+    size_t i;
+    if ((m->len + 1) * 4 > m->cap * 3 && strmap_grow(m) != EO_OK)
+        return EO_ENOMEM;
+    h = eo_hash__bytes(key, klen);
+    for (i = h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        eo_strmap_ent *e = &m->ents[i];
+        if (e->key == NULL) {
+            e->key = eo_strndup(key, klen);
+            if (e->key == NULL)
+                return EO_ENOMEM;
+            e->klen = klen;
+            e->hash = h;
+            e->val = val;
+            m->len++;
+            return EO_OK;
+        }
+        if (e->hash == h && e->klen == klen && memcmp(e->key, key, klen) == 0) {
+            e->val = val;
+            return EO_OK;
+        }
+    }
+}
+
+#define TOMB SIZE_MAX
+
+void eo_idmap__free(eo_idmap *m)
+{
+    eo_free(m->keys);
+    eo_free(m->vals);
+    m->keys = NULL;
+    m->vals = NULL;
+    m->cap = m->len = m->used = 0;
+}
+
+int eo_idmap__get(const eo_idmap *m, eo_id id, size_t *slot)
+{
+    size_t i;
+    if (m->cap == 0)
+        return 0;
+    for (i = eo_id_hash(id) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        size_t v = m->vals[i];
+        if (v == 0)
+            return 0;
+        if (v != TOMB && eo_id_equal(m->keys[i], id)) {
+            *slot = v - 1;
+            return 1;
+        }
+    }
+}
+
+static int idmap_rehash(eo_idmap *m, size_t cap)
+{
+    eo_id *keys = eo_malloc(cap * sizeof *keys);
+    size_t *vals = eo_calloc(cap, sizeof *vals), i;
+    if (keys == NULL || vals == NULL) {
+        eo_free(keys);
+        eo_free(vals);
+        return EO_ENOMEM;
+    }
+    for (i = 0; i < m->cap; i++) {
+        size_t j;
+        if (m->vals[i] == 0 || m->vals[i] == TOMB)
+            continue;
+        for (j = eo_id_hash(m->keys[i]) & (cap - 1); vals[j]; j = (j + 1) & (cap - 1))
+            ;
+        keys[j] = m->keys[i];
+        vals[j] = m->vals[i];
+    }
+    eo_free(m->keys);
+    eo_free(m->vals);
+    m->keys = keys;
+    m->vals = vals;
+    m->cap = cap;
+    m->used = m->len;
+    return EO_OK;
+}
+
+int eo_idmap__put(eo_idmap *m, eo_id id, size_t slot)
+{
+    size_t i, tomb = SIZE_MAX;
+    if ((m->used + 1) * 4 > m->cap * 3) {
+        size_t cap = m->cap ? m->cap : 16;
+        while ((m->len + 1) * 2 > cap)
+            cap *= 2;
+        if (idmap_rehash(m, cap) != EO_OK)
+            return EO_ENOMEM;
+    }
+    for (i = eo_id_hash(id) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        size_t v = m->vals[i];
+        if (v == 0) {
+            if (tomb != SIZE_MAX)
+                i = tomb;
+            else
+                m->used++;
+            m->keys[i] = id;
+            m->vals[i] = slot + 1;
+            m->len++;
+            return EO_OK;
+        }
+        if (v == TOMB) {
+            if (tomb == SIZE_MAX)
+                tomb = i;
+            continue;
+        }
+        if (eo_id_equal(m->keys[i], id)) {
+            m->vals[i] = slot + 1;
+            return EO_OK;
+        }
+    }
+}
+
+int eo_idmap__del(eo_idmap *m, eo_id id)
+{
+    size_t i;
+    if (m->cap == 0)
+        return 0;
+    for (i = eo_id_hash(id) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        size_t v = m->vals[i];
+        if (v == 0)
+            return 0;
+        if (v != TOMB && eo_id_equal(m->keys[i], id)) {
+            m->vals[i] = TOMB;
+            m->len--;
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,65 @@
+--- The `earnorm` interpreter's Lua side: the global env, and the
+-- subcommands (migrate, explain, stats). bindings/cli/main.c parses the
+-- command line and calls these.
+local M = {}
+
+--- Load models and install the globals `orm` and `env`. The env connects
+-- on first use, so a script that never touches it creates no database.
+function M.setup(opts)
+  local orm = require "earnorm"
+  _G.orm = orm
+  if opts.models then orm.load_models(opts.models) end
+  local real
+  local function get()
+    if not real then
+      real = orm.connect{ database = opts.db, log_queries = opts.log_queries }
+    end
+    return real
+  end
+  _G.env = setmetatable({}, {
+    __name = "earnorm.Env",
+    __index = function(_, k) return get()[k] end,
+    __newindex = function(_, k, v) get()[k] = v end,
+    __tostring = function() return tostring(get()) end,
+  })
+end
+
+function M.migrate(opts)
+  local stmts = env:migrate{ dry_run = opts.dry_run }
+  for _, s in ipairs(stmts) do print(s) end
+  local n = 0
+  for _, s in ipairs(stmts) do if s:sub(1, 2) ~= "--" then n = n + 1 end end
+  print(string.format("-- %s: %d statement%s%s", tostring(env.url), n, n == 1 and "" or "s",
+                      opts.dry_run and " (dry run: nothing changed)" or ""))
+end
+
+--- Parse a domain written as a Lua table or as JSON.
+local function parse_domain(text)
+  if text == nil or text == "" then return {} end
+  local chunk = load("return " .. text, "=domain", "t", { null = orm.null })
+  if chunk then
+    local ok, v = pcall(chunk)
+    if ok and type(v) == "table" then return v end
+  end
+  local ok, v = pcall(orm.json.decode, text)
+  if ok and type(v) == "table" then return v end
+  error("cannot read the domain " .. text .. " (write a Lua table or JSON)", 0)
+end
+
+function M.explain(model, domain, opts)
+  print(env:explain(model, parse_domain(domain), opts))
+end
+
+function M.stats()
+  local p = env:ping()
+  print(string.format("backend: %s  reachable: %s  latency: %.3f ms%s", p.backend,
+                      tostring(p.ok), p.latency_ms, p.error and ("  error: " .. p.error) or ""))
+  local s = env:stats()
+  print(string.format("queries: %d (select %d, insert %d, update %d, delete %d)", s.queries,
+                      s.by_kind.select, s.by_kind.insert, s.by_kind.update, s.by_kind.delete))
+  print(string.format("record store: %d records, %d hits, %d misses", s.store.records,
+                      s.store.hits, s.store.misses))
+  return p.ok
+end
+
+return M

@@ -1,0 +1,30 @@
+--- EarnORM: the public Lua API.
+--
+--   local orm = require "earnorm"
+--   local Partner = orm.model("res.partner", { name = orm.fields.Char{ required = true } })
+--   local env = orm.connect("sqlite://demo.db")
+--
+-- Everything here is a thin layer over the private C module earnorm.core:
+-- data stays in C, Lua holds references.
+local core = require "earnorm.core"
+local errors = require "earnorm.errors"
+local fields = require "earnorm.fields"
+local model = require "earnorm.model"
+local envmod = require "earnorm.env"
+
+local M = {}
+
+M.VERSION = core.VERSION
+M.fields = fields
+M.null = core.null
+M.model = model.define
+M.models = model.registry
+M.connect = envmod.connect
+M.load_models = model.load_models
+M.Error = errors.Error
+M.ValidationError = errors.ValidationError
+M.is_error = errors.is_error
+M.is_recordset = core.is_recordset
+M.json = { encode = core.json_encode, decode = core.json_decode }
+
+return M

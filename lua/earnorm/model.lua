@@ -1,0 +1,195 @@
+--- Model declaration: orm.model(name, spec) registers a model's metadata in
+-- C and returns its class, a table where methods are defined:
+--
+--   local Partner = orm.model("res.partner", { name = f.Char{}, ... })
+--   function Partner:greet() return "hi " .. self.name end
+--   Partner:constrains({ "age" }, function(recs) ... end)
+--   Partner:on("before_create", function(model, vals_list) ... end)
+--
+-- Attributes: _description, _order, _rec_name, _parent_name, _inherit
+-- (extend a model in place when the names match, otherwise start a new
+-- model from a copy of the parent's fields and methods), _abstract.
+local core = require "earnorm.core"
+local fields = require "earnorm.fields"
+local Recordset = require "earnorm.recordset"
+
+local M = {}
+
+--- Every declared model's class, by name.
+M.registry = {}
+
+local ATTRS = { _description = true, _order = true, _rec_name = true, _parent_name = true,
+                _inherit = true, _abstract = true, _table = true }
+local EVENTS = { before_create = true, after_create = true, before_write = true,
+                 after_write = true, before_unlink = true, after_unlink = true,
+                 link = true, unlink_rel = true }
+
+local ClassAPI = {}
+
+--- Register an event handler: before_create(model, vals_list),
+-- after_create(records, vals_list), before_write(records, vals),
+-- after_write(records, vals), before_unlink(records), after_unlink(records).
+-- An error in a before_ handler aborts the operation: nothing is written.
+function ClassAPI:on(event, fn)
+  if not EVENTS[event] then
+    error(core.new_error("EINVAL", string.format("%s: unknown event '%s'", self._name,
+                                                 tostring(event)), self._name), 2)
+  end
+  if type(fn) ~= "function" then
+    error(core.new_error("EINVAL", string.format("%s: handler for '%s' must be a function",
+                                                 self._name, event), self._name), 2)
+  end
+  local list = self._handlers[event] or {}
+  list[#list + 1] = fn
+  self._handlers[event] = list
+  return fn
+end
+
+--- Remove a handler registered with on().
+function ClassAPI:off(event, fn)
+  local list = self._handlers[event]
+  if not list then return false end
+  for i = #list, 1, -1 do
+    if list[i] == fn then table.remove(list, i); return true end
+  end
+  return false
+end
+
+--- Add a validator run after create, and after write when one of the
+-- fields changed. It receives the records; it raises
+-- orm.ValidationError (or any error) to refuse them.
+function ClassAPI:constrains(names, fn)
+  if type(names) == "string" then names = { names } end
+  if type(names) ~= "table" or type(fn) ~= "function" then
+    error(core.new_error("EINVAL", self._name .. ": constrains(fields, fn) needs a list of field names and a function", self._name), 2)
+  end
+  local set = {}
+  for _, n in ipairs(names) do
+    if not self._fields[n] then
+      error(core.new_error("EINVAL", string.format("%s: constrains names unknown field '%s'",
+                                                   self._name, tostring(n)), self._name, n), 2)
+    end
+    set[n] = true
+  end
+  self._constraints[#self._constraints + 1] = { fields = set, names = names, fn = fn }
+  return fn
+end
+
+setmetatable(ClassAPI, { __index = Recordset.methods })
+
+local function field_list(name, spec, into)
+  -- fields in the order they were written (see fields.lua)
+  local list = {}
+  for k, v in pairs(spec) do
+    if type(k) == "string" and k:sub(1, 1) == "_" and ATTRS[k] then
+      -- attribute
+    elseif fields.is_field(v) then
+      list[#list + 1] = { name = k, spec = v }
+    else
+      error(core.new_error("EINVAL", string.format(
+        "%s.%s: expected a field declaration (orm.fields.Char{...} and the like) or a known attribute, got %s",
+        name, tostring(k), type(v)), name, type(k) == "string" and k or nil), 3)
+    end
+  end
+  table.sort(list, function(a, b) return a.spec._seq < b.spec._seq end)
+  for _, e in ipairs(list) do into[#into + 1] = e end
+  return into
+end
+
+local function index_fields(cls, list)
+  for _, e in ipairs(list) do
+    local s = e.spec
+    cls._fields[e.name] = s
+    cls._field_order[#cls._field_order + 1] = e.name
+    if type(s.default) == "function" then cls._default_fns[e.name] = s.default end
+    if s.compute then
+      cls._computes[e.name] = s
+      if s.store then cls._stored_computes[#cls._stored_computes + 1] = e.name end
+    end
+  end
+end
+
+local function new_class(name)
+  local cls = setmetatable({
+    _name = name, _fields = {}, _field_order = {}, _handlers = {}, _constraints = {},
+    _default_fns = {}, _computes = {}, _stored_computes = {},
+  }, { __index = ClassAPI, __tostring = function() return "model " .. name end })
+  return cls
+end
+
+--- Declare a model (see the module comment). Returns its class.
+function M.define(name, spec)
+  if type(name) == "table" and spec == nil then
+    spec = name
+    name = spec._inherit
+  end
+  if type(name) ~= "string" then
+    error(core.new_error("EINVAL", "orm.model(name, spec): the name must be a string like \"res.partner\""), 2)
+  end
+  spec = spec or {}
+  if type(spec) ~= "table" then
+    error(core.new_error("EINVAL", name .. ": orm.model's spec must be a table", name), 2)
+  end
+  local inherit = spec._inherit
+  local existing = M.registry[name]
+  if existing then
+    if inherit ~= name then
+      error(core.new_error("ECONFLICT", string.format(
+        "model %s is already defined (to add fields to it, declare it again with _inherit = %q)",
+        name, name), name), 2)
+    end
+    -- extension in place: new fields, same class
+    local list = field_list(name, spec, {})
+    core.define_model(name, spec, list, existing)
+    index_fields(existing, list)
+    return existing
+  end
+  local cls = new_class(name)
+  local list = {}
+  if inherit then
+    local parent = M.registry[inherit]
+    if not parent then
+      error(core.new_error("ENOTFOUND", string.format("%s: _inherit names unknown model %s",
+                                                      name, tostring(inherit)), name), 2)
+    end
+    -- a new model starting from the parent's fields and methods
+    for _, fname in ipairs(parent._field_order) do
+      if spec[fname] == nil then list[#list + 1] = { name = fname, spec = parent._fields[fname] } end
+    end
+    for k, v in pairs(parent) do
+      if type(v) == "function" then cls[k] = v end
+    end
+    for _, c in ipairs(parent._constraints) do cls._constraints[#cls._constraints + 1] = c end
+    for ev, hs in pairs(parent._handlers) do
+      cls._handlers[ev] = { table.unpack(hs) }
+    end
+    local attrs = {}
+    for k, v in pairs(spec) do attrs[k] = v end
+    for _, k in ipairs({ "_order", "_rec_name", "_parent_name", "_description" }) do
+      if attrs[k] == nil then attrs[k] = parent[k] end
+    end
+    spec = attrs
+  end
+  field_list(name, spec, list)
+  core.define_model(name, spec, list, cls)
+  for _, k in ipairs({ "_order", "_rec_name", "_parent_name", "_description" }) do
+    cls[k] = spec[k]
+  end
+  index_fields(cls, list)
+  M.registry[name] = cls
+  return cls
+end
+
+--- Load model files: a directory (every *.lua in name order) or one file.
+-- Each runs in a sandbox (see earnorm.sandbox) and returns its model.
+function M.load_models(path)
+  local sandbox = require "earnorm.sandbox"
+  local files = core.list_lua_files(path)
+  local loaded = {}
+  for _, file in ipairs(files) do
+    loaded[#loaded + 1] = sandbox.run_model_file(file)
+  end
+  return loaded
+end
+
+return M
