@@ -368,10 +368,11 @@ static int l_define_model(lua_State *L)
     if (m == NULL) {
         if ((rc = eo_registry_add_model(&m, reg, name, &err)) != EO_OK)
             return eo_lua_raise(L, &err);
-        if ((rc = set_attrs(L, 2, m, &err)) != EO_OK)
-            return eo_lua_raise(L, &err);
         lua_pushvalue(L, 4);
         m->binding_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        if ((rc = add_fields(L, 3, m, &err)) != EO_OK || (rc = set_attrs(L, 2, m, &err)) != EO_OK)
+            return eo_lua_raise(L, &err);
+        return 0;
     }
     if ((rc = add_fields(L, 3, m, &err)) != EO_OK)
         return eo_lua_raise(L, &err);

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# make test: build (plain and ASan+UBSan), start the services, run every
+# suite in both builds, stop the services, and end with one line
+# "N passed, N failed" counting individual test cases (TAP lines).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BUILD="${BUILD:-build}"
+ASAN_BUILD="${ASAN_BUILD:-build-asan}"
+JOBS="${JOBS:-2}"
+GEN=$(command -v ninja >/dev/null 2>&1 && echo Ninja || echo "Unix Makefiles")
+
+fail_setup() {
+    echo "run-tests: $*" >&2
+    echo "0 passed, 1 failed"
+    exit 1
+}
+
+scripts/install-deps.sh || fail_setup "installing dependencies failed"
+
+for spec in "$BUILD:RelWithDebInfo:OFF" "$ASAN_BUILD:Debug:ON"; do
+    IFS=: read -r dir type san <<<"$spec"
+    cmake -S . -B "$dir" -G "$GEN" -DCMAKE_BUILD_TYPE="$type" -DEARNORM_SANITIZE="$san" >/dev/null ||
+        fail_setup "cmake failed for $dir"
+    cmake --build "$dir" --parallel || fail_setup "build failed in $dir"
+done
+
+# The services every backend suite needs; a service that cannot start is a
+# failure, never a skip.
+services_up=0
+if env_lines=$(scripts/services.sh start); then
+    eval "$env_lines"
+    services_up=1
+else
+    echo "run-tests: the test services did not start" >&2
+fi
+trap 'scripts/services.sh stop >/dev/null 2>&1 || true' EXIT
+
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+
+status=0
+for dir in "$BUILD" "$ASAN_BUILD"; do
+    rm -rf "$dir/tests/work"
+    echo "== ctest in $dir"
+    (cd "$dir" && ctest --output-on-failure -j "$JOBS" --timeout 600) || status=1
+    # every test's full output: the TAP lines counted below
+    cp "$dir/Testing/Temporary/LastTest.log" "$dir/test.log" 2>/dev/null
+done
+
+passed=0
+failed=0
+for dir in "$BUILD" "$ASAN_BUILD"; do
+    if [ -f "$dir/test.log" ]; then
+        p=$(grep -cE '^ok( |$)' "$dir/test.log")
+        f=$(grep -cE '^not ok( |$)' "$dir/test.log")
+        passed=$((passed + p))
+        failed=$((failed + f))
+    else
+        failed=$((failed + 1))
+    fi
+done
+if [ "$services_up" -eq 0 ]; then
+    failed=$((failed + 1))
+fi
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+    failed=1 # ctest failed in a way no test reported
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

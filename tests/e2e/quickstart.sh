@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Run examples/quickstart.lua with the earnorm interpreter, as `make demo`
+# does, and check its output (TAP).
+set -u
+bin="$1"
+src="$2"
+rm -f qs.db qs.db-wal qs.db-shm
+out=$("$bin" --db sqlite://qs.db --models "$src/models" "$src/examples/quickstart.lua" 2>&1)
+rc=$?
+echo "$out" | sed 's/^/# /'
+n=0
+check() {
+    n=$((n + 1))
+    if echo "$out" | grep -Eq -- "$2"; then echo "ok $n - $1"; else echo "not ok $n - $1"; fi
+}
+n=$((n + 1)); if [ "$rc" -eq 0 ]; then echo "ok $n - exits 0"; else echo "not ok $n - exits $rc"; fi
+check "migrates" '^migrate:	CREATE TABLE "res_partner"'
+check "creates" '^created res.partner\(1\) and res.partner\(2, 3, 4\)$'
+check "stored computed field" '^computed display:	Ann <ann@example.com>$'
+check "search with a domain" '^search: 1 records, first Cy$'
+check "mapped" '^adults:	Ann, Cy$'
+check "many2one read" "^Bob's parent:	Ann$"
+check "json field" '^JSON field:	gold	12$'
+check "group" '^group kind=person count=3 avg age=37.33'
+check "failed batch names the record" 'maximum 150 \(record 2 of 2\)$'
+check "failed batch writes nothing" '^Dee was not written:	true$'
+check "validator" '^validator:	false	EVALIDATE: a company has no age$'
+check "transaction rollback" '^rolled back:	true$'
+check "stats" '^stats: [0-9]+ queries on sqlite'
+[ -f qs.db ] && echo "ok $((n + 1)) - database file written" || echo "not ok $((n + 1)) - database file written"
+n=$((n + 1))
+echo "1..$n"
+[ "$rc" -eq 0 ]
