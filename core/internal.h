@@ -89,6 +89,18 @@ int eo_idmap__get(const eo_idmap *m, eo_id id, size_t *slot);
 int eo_idmap__put(eo_idmap *m, eo_id id, size_t slot);
 int eo_idmap__del(eo_idmap *m, eo_id id);
 
+/* ---- eo_vset: a set of values (pointers Borrowed), by eo_value_equal ---- */
+typedef struct eo_vset {
+    const eo_value **slots;
+    size_t cap, len;
+} eo_vset;
+
+uint64_t eo_value__hash(const eo_value *v);
+/* 1 when added, 0 when already there, EO_ENOMEM */
+int eo_vset__add(eo_vset *s, const eo_value *v);
+int eo_vset__has(const eo_vset *s, const eo_value *v);
+void eo_vset__free(eo_vset *s);
+
 /* Set err's driver domain and native code after eo_error_set. */
 static inline void eo_error__native(eo_error *err, int domain, int native)
 {

@@ -371,15 +371,23 @@ static eo_dnode *pair(binder *b, eo_dkind kind, eo_dnode *x, eo_dnode *y)
 static eo_dnode *simplify_leaf(binder *b, eo_dnode *n)
 {
     if (n->vkind == EO_DV_LIST && (n->op == EO_OP_IN || n->op == EO_OP_NOT_IN)) {
-        /* drop duplicate values, keeping first occurrences */
-        size_t i, j, k = 0;
+        /* drop duplicate values, keeping first occurrences (hashed: lists of
+         * prefetched ids hold thousands) */
+        eo_vset seen = { 0 };
+        size_t i, k = 0;
         for (i = 0; i < n->nlist; i++) {
-            for (j = 0; j < k; j++)
-                if (eo_value_equal(&n->list[j], &n->list[i]))
-                    break;
-            if (j == k)
-                n->list[k++] = n->list[i];
+            int added;
+            n->list[k] = n->list[i];
+            added = eo_vset__add(&seen, &n->list[k]);
+            if (added < 0) {
+                eo_vset__free(&seen);
+                oom(b);
+                return NULL;
+            }
+            if (added)
+                k++;
         }
+        eo_vset__free(&seen);
         n->nlist = k;
         if (k == 0)
             return mk(b, n->op == EO_OP_IN ? EO_D_FALSE : EO_D_TRUE);
@@ -452,13 +460,45 @@ static void leaf_set(const eo_dnode *n, const eo_value **vals, size_t *nv)
     }
 }
 
-static int in_set(const eo_value *v, const eo_value *set, size_t n)
+/*
+ * Keep the values of acc that are (keep = 1) or are not (keep = 0) in set;
+ * writes them to out (may be acc). Hashed: id lists hold thousands.
+ * Returns the count kept, or -1 when out of memory.
+ */
+static long filter_set(eo_value *out, const eo_value *acc, size_t nacc, const eo_value *set,
+                       size_t nset, int keep)
 {
-    size_t i;
-    for (i = 0; i < n; i++)
-        if (eo_value_equal(v, &set[i]))
-            return 1;
-    return 0;
+    eo_vset hs = { 0 };
+    size_t k, o = 0;
+    for (k = 0; k < nset; k++)
+        if (eo_vset__add(&hs, &set[k]) < 0) {
+            eo_vset__free(&hs);
+            return -1;
+        }
+    for (k = 0; k < nacc; k++)
+        if (eo_vset__has(&hs, &acc[k]) == keep)
+            out[o++] = acc[k];
+    eo_vset__free(&hs);
+    return (long)o;
+}
+
+/* Append to acc the values of add it lacks; acc has room. -1 on OOM. */
+static int unite_set(eo_value *acc, size_t *nacc, const eo_value *add, size_t nadd)
+{
+    eo_vset hs = { 0 };
+    size_t k;
+    int rc = 0;
+    for (k = 0; k < *nacc && rc >= 0; k++)
+        rc = eo_vset__add(&hs, &acc[k]);
+    for (k = 0; k < nadd && rc >= 0; k++) {
+        rc = eo_vset__add(&hs, &add[k]);
+        if (rc == 1) {
+            acc[*nacc] = add[k];
+            (*nacc)++;
+        }
+    }
+    eo_vset__free(&hs);
+    return rc < 0 ? -1 : 0;
 }
 
 static int is_set_leaf(const eo_dnode *n, int positive)
@@ -502,7 +542,7 @@ static eo_dnode *set_leaf(binder *b, const eo_dnode *like, const eo_value *vals,
  */
 static int merge_sets(binder *b, eo_dnode *n, int *folded)
 {
-    size_t i, j, k;
+    size_t i, j;
     int is_and = n->kind == EO_D_AND;
     *folded = 0;
     for (i = 0; i < n->nkids; i++) {
@@ -537,25 +577,21 @@ static int merge_sets(binder *b, eo_dnode *n, int *folded)
             if (is_set_leaf(c, 1)) {
                 leaf_set(c, &cv, &ncv);
                 if (is_and) {
-                    size_t o = 0;
-                    for (k = 0; k < nacc; k++)
-                        if (in_set(&acc[k], cv, ncv))
-                            acc[o++] = acc[k];
-                    nacc = o;
-                } else {
-                    for (k = 0; k < ncv; k++)
-                        if (!in_set(&cv[k], acc, nacc))
-                            acc[nacc++] = cv[k];
+                    long o = filter_set(acc, acc, nacc, cv, ncv, 1);
+                    if (o < 0)
+                        return oom(b);
+                    nacc = (size_t)o;
+                } else if (unite_set(acc, &nacc, cv, ncv) < 0) {
+                    return oom(b);
                 }
                 n->kids[j] = NULL;
                 changed = 1;
             } else if (is_and && is_set_leaf(c, 0)) {
-                size_t o = 0;
+                long o;
                 leaf_set(c, &cv, &ncv);
-                for (k = 0; k < nacc; k++)
-                    if (!in_set(&acc[k], cv, ncv))
-                        acc[o++] = acc[k];
-                nacc = o;
+                if ((o = filter_set(acc, acc, nacc, cv, ncv, 0)) < 0)
+                    return oom(b);
+                nacc = (size_t)o;
                 n->kids[j] = NULL;
                 changed = 1;
             }
@@ -579,7 +615,8 @@ static int merge_sets(binder *b, eo_dnode *n, int *folded)
             for (j = i + 1; j < n->nkids; j++) {
                 eo_dnode *a = n->kids[j];
                 const eo_value *av, *cv;
-                size_t na, nc, o = 0;
+                size_t na, nc;
+                long o;
                 eo_value *acc;
                 if (a == NULL || !is_set_leaf(a, 1) || strcmp(a->path, c->path) != 0)
                     continue;
@@ -588,14 +625,13 @@ static int merge_sets(binder *b, eo_dnode *n, int *folded)
                 acc = eo_arena__alloc(&b->d->arena, na * sizeof *acc);
                 if (acc == NULL)
                     return oom(b);
-                for (k = 0; k < na; k++)
-                    if (!in_set(&av[k], cv, nc))
-                        acc[o++] = av[k];
+                if ((o = filter_set(acc, av, na, cv, nc, 0)) < 0)
+                    return oom(b);
                 if (o == 0) {
                     *folded = 1;
                     return EO_OK;
                 }
-                if ((n->kids[j] = set_leaf(b, a, acc, o, 1)) == NULL)
+                if ((n->kids[j] = set_leaf(b, a, acc, (size_t)o, 1)) == NULL)
                     return oom(b);
                 n->kids[i] = NULL;
                 break;

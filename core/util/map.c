@@ -197,3 +197,68 @@ int eo_idmap__del(eo_idmap *m, eo_id id)
         }
     }
 }
+
+uint64_t eo_value__hash(const eo_value *v)
+{
+    uint64_t h = 0x9E3779B97F4A7C15ULL * (uint64_t)(v->type + 1);
+    switch (v->type) {
+    case EO_VNULL: break;
+    case EO_VBOOL: h ^= (uint64_t)v->u.b; break;
+    case EO_VINT: h ^= eo_id_hash(eo_id_num(v->u.i)); break;
+    case EO_VFLOAT: {
+        uint64_t bits;
+        double d = v->u.f == 0 ? 0 : v->u.f; /* -0.0 equals 0.0 */
+        memcpy(&bits, &d, sizeof bits);
+        h ^= eo_id_hash(eo_id_num((int64_t)bits));
+        break;
+    }
+    case EO_VTEXT:
+    case EO_VBLOB: h ^= eo_hash__bytes(v->u.s.p, v->u.s.n); break;
+    }
+    return h;
+}
+
+void eo_vset__free(eo_vset *s)
+{
+    eo_free(s->slots);
+    s->slots = NULL;
+    s->cap = s->len = 0;
+}
+
+int eo_vset__has(const eo_vset *s, const eo_value *v)
+{
+    size_t i;
+    if (s->cap == 0)
+        return 0;
+    for (i = eo_value__hash(v) & (s->cap - 1); s->slots[i]; i = (i + 1) & (s->cap - 1))
+        if (eo_value_equal(s->slots[i], v))
+            return 1;
+    return 0;
+}
+
+int eo_vset__add(eo_vset *s, const eo_value *v)
+{
+    size_t i;
+    if ((s->len + 1) * 2 > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16, j;
+        const eo_value **slots = eo_calloc(cap, sizeof *slots);
+        if (slots == NULL)
+            return EO_ENOMEM;
+        for (j = 0; j < s->cap; j++) {
+            if (s->slots[j] == NULL)
+                continue;
+            for (i = eo_value__hash(s->slots[j]) & (cap - 1); slots[i]; i = (i + 1) & (cap - 1))
+                ;
+            slots[i] = s->slots[j];
+        }
+        eo_free(s->slots);
+        s->slots = slots;
+        s->cap = cap;
+    }
+    for (i = eo_value__hash(v) & (s->cap - 1); s->slots[i]; i = (i + 1) & (s->cap - 1))
+        if (eo_value_equal(s->slots[i], v))
+            return 0;
+    s->slots[i] = v;
+    s->len++;
+    return 1;
+}
