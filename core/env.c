@@ -103,7 +103,7 @@ int eo_env_open(eo_env **out, eo_registry *reg, const eo_env_config *cfg, eo_err
     env->adapter = eo_adapter_find(url.scheme);
     if (env->adapter == NULL) {
         rc = eo_error_set(err, EO_EINVAL,
-                          "no database adapter for '%s://' in %s (known: sqlite)",
+                          "no database adapter for '%s://' in %s (known: sqlite, postgresql)",
                           url.scheme, env->url);
         goto done;
     }

@@ -13,6 +13,7 @@
 #include "../internal.h"
 
 extern const eo_adapter eo_sqlite_adapter;
+extern const eo_adapter eo_postgres_adapter;
 
 #define MAX_ADAPTERS 16
 static const eo_adapter *adapters[MAX_ADAPTERS];
@@ -22,6 +23,7 @@ static void builtins(void)
 {
     if (nadapters == 0) {
         adapters[nadapters++] = &eo_sqlite_adapter;
+        adapters[nadapters++] = &eo_postgres_adapter;
     }
 }
 

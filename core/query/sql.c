@@ -94,14 +94,14 @@ static int json_list(eo_sqlq *q, const eo_value *vals, size_t n, const eo_field 
                 unsigned char c = (unsigned char)x->u.s.p[k];
                 if (c == '"' || c == '\\')
                     eo_buf__printf(&b, "\\%c", c);
-                else if (c < 0x20)
+                else if (c < 0x20 && !q->d->any_array)
                     eo_buf__printf(&b, "\\u%04x", c);
                 else
                     eo_buf__putc(&b, (char)c);
             }
             eo_buf__putc(&b, '"');
             break;
-        default: eo_buf__puts(&b, "null"); break;
+        default: eo_buf__puts(&b, q->d->any_array ? "NULL" : "null"); break;
         }
     }
     eo_buf__putc(&b, q->d->any_array ? '}' : ']');
@@ -128,20 +128,24 @@ static int list_jsonable(const eo_field *f)
 static int in_list(eo_sqlq *q, const eo_field *f, const eo_value *vals, size_t n, int neg)
 {
     size_t i;
+    int big = n > 32 && list_jsonable(f);
+    if (big && q->d->any_array) {
+        /* PostgreSQL: [NOT] (col = ANY($n::bigint[])) */
+        int ints = f->type == EO_FT_ID || f->type == EO_FT_MANY2ONE || f->type == EO_FT_INTEGER;
+        eo_buf__puts(&q->sql, neg ? "NOT (" : "(");
+        col(q, f);
+        eo_buf__puts(&q->sql, " = ANY(");
+        if (json_list(q, vals, n, f) != EO_OK)
+            return EO_ENOMEM;
+        return eo_buf__puts(&q->sql, ints ? "::bigint[]))" : "::text[]))");
+    }
     col(q, f);
     eo_buf__puts(&q->sql, neg ? " NOT IN (" : " IN (");
-    if (n > 32 && list_jsonable(f) && (q->d->json_each || q->d->any_array)) {
-        if (q->d->json_each) {
-            eo_buf__puts(&q->sql, "SELECT value FROM json_each(");
-            if (json_list(q, vals, n, f) != EO_OK)
-                return EO_ENOMEM;
-            eo_buf__putc(&q->sql, ')');
-        } else {
-            eo_buf__puts(&q->sql, "SELECT unnest(");
-            if (json_list(q, vals, n, f) != EO_OK)
-                return EO_ENOMEM;
-            eo_buf__puts(&q->sql, "::text[])");
-        }
+    if (big && q->d->json_each) {
+        eo_buf__puts(&q->sql, "SELECT value FROM json_each(");
+        if (json_list(q, vals, n, f) != EO_OK)
+            return EO_ENOMEM;
+        eo_buf__putc(&q->sql, ')');
     } else {
         for (i = 0; i < n; i++) {
             if (i)

@@ -1,0 +1,1115 @@
+/*
+ * postgres.c - the PostgreSQL adapter (libpq).
+ *
+ * One PGconn per connection, a cache of server-side prepared statements
+ * keyed by SQL text (bounded, least recently used deallocated), every value
+ * a text parameter (bytea in binary). Sessions are set to UTC and ISO dates
+ * at connect, so timestamptz reads back as "YYYY-MM-DD HH:MM:SS".
+ *
+ * Types: Json is jsonb, Decimal numeric(p, s), Datetime timestamptz,
+ * Binary bytea, Boolean boolean, ids bigserial. Bulk create reserves ids
+ * from the table's sequence in one query and sends the rows with COPY;
+ * small batches use one multi-row INSERT ... RETURNING.
+ *
+ * Errors map by SQLSTATE: 23505 unique -> EO_ECONFLICT naming the field,
+ * 40001/40P01 (serialization, deadlock) -> EO_ECONFLICT (retryable),
+ * class 08 and a lost connection -> EO_ECONN with the connection marked
+ * broken.
+ */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "earnorm/sys/adapter.h"
+#include "../internal.h"
+#include "../query/sql.h"
+
+extern const eo_adapter eo_postgres_adapter;
+
+static const eo_sql_dialect dialect = {
+    "postgresql", 1, 1, 0, 0, 1, 1, 1, "TRUE", "FALSE",
+};
+
+#define CACHE_MAX 256
+#define COPY_MIN 16      /* batches this big go through COPY */
+
+typedef struct pstmt {
+    char *sql;
+    char name[24];
+    uint64_t used;
+} pstmt;
+
+typedef struct pg_conn {
+    eo_conn base;
+    PGconn *pg;
+    pstmt cache[CACHE_MAX];
+    size_t ncache;
+    uint64_t clock, serial;
+} pg_conn;
+
+static void quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message; /* NOTICEs (IF NOT EXISTS ...) are not errors */
+}
+
+static int conn_error(pg_conn *c, eo_error *err, const char *what)
+{
+    c->base.broken = 1;
+    eo_error_set(err, EO_ECONN, "postgresql: %s: %s", what,
+                 c->pg ? PQerrorMessage(c->pg) : "no connection");
+    eo_error__native(err, EO_DOMAIN_PG, 0);
+    return EO_ECONN;
+}
+
+/* The field of m whose unique index is named `constraint`. */
+static const eo_field *field_of_index(const eo_model *m, const char *constraint)
+{
+    size_t i;
+    char name[200];
+    if (m == NULL || constraint == NULL)
+        return NULL;
+    for (i = 1; i < m->nfields; i++) {
+        const eo_field *f = m->fields[i];
+        if (f->column == NULL)
+            continue;
+        snprintf(name, sizeof name, "%s__%s_uniq", m->table, f->column);
+        if (strcmp(name, constraint) == 0)
+            return f;
+    }
+    return NULL;
+}
+
+/* Map a failed result to an eo_error; `m` names fields when known. */
+static int result_error(pg_conn *c, PGresult *res, const eo_model *m, eo_error *err)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+    int code = EO_ERROR;
+    char *nl;
+
+    if (PQstatus(c->pg) == CONNECTION_BAD || state == NULL ||
+        (state[0] == '0' && state[1] == '8') || strcmp(state, "57P01") == 0 ||
+        strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0) {
+        if (PQstatus(c->pg) == CONNECTION_BAD || state != NULL)
+            return conn_error(c, err, "connection lost");
+    }
+    if (msg == NULL)
+        msg = PQerrorMessage(c->pg);
+    if (strcmp(state, "23505") == 0) {
+        const eo_field *f = field_of_index(m, PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME));
+        if (f != NULL) {
+            /* DETAIL: Key (email)=(ann@x) already exists. */
+            const char *v = detail ? strstr(detail, ")=(") : NULL;
+            const char *e = v ? strstr(v + 3, ") already exists") : NULL;
+            if (v && e)
+                eo_error_set(err, EO_ECONFLICT, "%s.%s: duplicate value '%.*s': it must be unique",
+                             m->name, f->name, (int)(e - v - 3 > 80 ? 80 : e - v - 3), v + 3);
+            else
+                eo_error_set(err, EO_ECONFLICT, "%s.%s: duplicate value: it must be unique",
+                             m->name, f->name);
+            eo_error_where(err, m->name, f->name);
+            eo_error__native(err, EO_DOMAIN_PG, 23505);
+            return EO_ECONFLICT;
+        }
+        code = EO_ECONFLICT;
+    } else if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0) {
+        code = EO_ECONFLICT;
+    } else if (strcmp(state, "23502") == 0 || strcmp(state, "23503") == 0 ||
+               strcmp(state, "23514") == 0) {
+        code = EO_EVALIDATE;
+    } else if (state[0] == '2' && state[1] == '2') {
+        code = EO_EINVAL;
+    } else if (strcmp(state, "55P03") == 0) {
+        code = EO_EBUSY;
+    } else if (strcmp(state, "57014") == 0) {
+        code = EO_ETIMEOUT;
+    } else if (strcmp(state, "25P02") == 0) {
+        code = EO_ETXNSTATE;
+    }
+    eo_error_set(err, code, "postgresql: %s%s%s (SQLSTATE %s)", msg, detail ? ": " : "",
+                 detail ? detail : "", state);
+    if (err && (nl = strchr(err->msg, '\n')) != NULL)
+        *nl = ' ';
+    eo_error__native(err, EO_DOMAIN_PG, (int)strtol(state, NULL, 36));
+    if (m)
+        eo_error_where(err, m->name, NULL);
+    return code;
+}
+
+static int simple(pg_conn *c, const char *sql, eo_qkind kind, eo_error *err)
+{
+    uint64_t t0 = eo_clock__ns();
+    PGresult *res = PQexec(c->pg, sql);
+    int rc = EO_OK;
+    ExecStatusType st = PQresultStatus(res);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        rc = result_error(c, res, NULL, err);
+    PQclear(res);
+    eo_conn_trace(&c->base, kind, sql, NULL, 0, eo_clock__ns() - t0, -1);
+    return rc;
+}
+
+static const char *const OWN_OPTS[] = { "pool_min", "pool_max", "pool_timeout", "idle_timeout",
+                                        "max_lifetime", NULL };
+
+static int pg_open(eo_conn **out, const eo_url *url, eo_error *err)
+{
+    const char *keys[32], *vals[32];
+    char port[16];
+    size_t n = 0, i, k;
+    pg_conn *c;
+    int rc;
+
+    *out = NULL;
+    c = eo_calloc(1, sizeof *c);
+    if (c == NULL)
+        return eo_error_set(err, EO_ENOMEM, "out of memory opening %s", url->text);
+    c->base.adapter = &eo_postgres_adapter;
+    if (url->host && *url->host) {
+        keys[n] = "host";
+        vals[n++] = url->host;
+    }
+    if (url->port) {
+        snprintf(port, sizeof port, "%d", url->port);
+        keys[n] = "port";
+        vals[n++] = port;
+    }
+    if (url->user) {
+        keys[n] = "user";
+        vals[n++] = url->user;
+    }
+    if (url->password) {
+        keys[n] = "password";
+        vals[n++] = url->password;
+    }
+    if (url->path && *url->path) {
+        keys[n] = "dbname";
+        vals[n++] = url->path;
+    }
+    for (i = 0; i < url->nopts && n < 28; i++) {
+        int ours = 0;
+        for (k = 0; OWN_OPTS[k]; k++)
+            if (strcmp(OWN_OPTS[k], url->keys[i]) == 0)
+                ours = 1;
+        if (!ours) {
+            keys[n] = url->keys[i];
+            vals[n++] = url->vals[i];
+        }
+    }
+    if (eo_url_opt(url, "connect_timeout") == NULL) {
+        keys[n] = "connect_timeout";
+        vals[n++] = "10";
+    }
+    keys[n] = "application_name";
+    vals[n++] = "earnorm";
+    keys[n] = NULL;
+    vals[n] = NULL;
+    c->pg = PQconnectdbParams(keys, vals, 0);
+    if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
+        const char *m = c->pg ? PQerrorMessage(c->pg) : "out of memory";
+        char *nl;
+        eo_error_set(err, EO_ECONN, "postgresql: cannot connect to %s:%s: %s",
+                     url->host ? url->host : "localhost", url->port ? port : "5432", m);
+        if (err && (nl = strchr(err->msg, '\n')) != NULL)
+            *nl = '\0';
+        eo_error__native(err, EO_DOMAIN_PG, 0);
+        PQfinish(c->pg);
+        eo_free(c);
+        return EO_ECONN;
+    }
+    PQsetNoticeProcessor(c->pg, quiet, NULL);
+    if ((rc = simple(c, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; "
+                        "SET client_min_messages = warning; SET extra_float_digits = 3",
+                     EO_Q_OTHER, err)) != EO_OK) {
+        PQfinish(c->pg);
+        eo_free(c);
+        return rc;
+    }
+    *out = &c->base;
+    return EO_OK;
+}
+
+static void pg_close(eo_conn *base)
+{
+    pg_conn *c = (pg_conn *)base;
+    size_t i;
+    if (c == NULL)
+        return;
+    for (i = 0; i < c->ncache; i++)
+        eo_free(c->cache[i].sql);
+    PQfinish(c->pg);
+    eo_free(c);
+}
+
+/* The prepared statement for sql, preparing it (and evicting) as needed. */
+static int prepare(pg_conn *c, const char *sql, int nparams, const Oid *types,
+                   const char **name, eo_error *err)
+{
+    size_t i, victim = 0;
+    PGresult *res;
+    for (i = 0; i < c->ncache; i++) {
+        if (strcmp(c->cache[i].sql, sql) == 0) {
+            c->cache[i].used = ++c->clock;
+            *name = c->cache[i].name;
+            return EO_OK;
+        }
+    }
+    if (c->ncache == CACHE_MAX) {
+        char dealloc[48];
+        for (i = 1; i < c->ncache; i++)
+            if (c->cache[i].used < c->cache[victim].used)
+                victim = i;
+        snprintf(dealloc, sizeof dealloc, "DEALLOCATE %s", c->cache[victim].name);
+        res = PQexec(c->pg, dealloc);
+        PQclear(res);
+        eo_free(c->cache[victim].sql);
+        i = victim;
+    } else {
+        i = c->ncache++;
+    }
+    snprintf(c->cache[i].name, sizeof c->cache[i].name, "eo_%llu",
+             (unsigned long long)++c->serial);
+    c->cache[i].sql = eo_strdup(sql);
+    if (c->cache[i].sql == NULL) {
+        c->cache[i] = c->cache[--c->ncache];
+        return eo_error_set(err, EO_ENOMEM, "out of memory");
+    }
+    c->cache[i].used = ++c->clock;
+    res = PQprepare(c->pg, c->cache[i].name, sql, nparams, types);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        int rc = result_error(c, res, NULL, err);
+        PQclear(res);
+        eo_free(c->cache[i].sql);
+        c->cache[i] = c->cache[--c->ncache];
+        return rc;
+    }
+    PQclear(res);
+    *name = c->cache[i].name;
+    return EO_OK;
+}
+
+/* ---- values ---- */
+
+typedef char numbuf[64];
+
+/* A parameter as libpq text (or binary for bytea). */
+static void param_text(const eo_value *v, numbuf buf, const char **val, int *len, int *fmt)
+{
+    *fmt = 0;
+    *len = 0;
+    switch (v->type) {
+    case EO_VNULL: *val = NULL; return;
+    case EO_VBOOL: *val = v->u.b ? "true" : "false"; return;
+    case EO_VINT:
+        snprintf(buf, sizeof(numbuf), "%lld", (long long)v->u.i);
+        *val = buf;
+        return;
+    case EO_VFLOAT:
+        snprintf(buf, sizeof(numbuf), "%.17g", v->u.f);
+        *val = buf;
+        return;
+    case EO_VTEXT: *val = v->u.s.p; return; /* NUL-terminated: borrowed Lua strings and arena text are */
+    case EO_VBLOB:
+        *val = v->u.s.p;
+        *len = (int)v->u.s.n;
+        *fmt = 1;
+        return;
+    }
+}
+
+static const char *strip_tz(const char *s, size_t *n)
+{
+    /* "2024-01-02 03:04:05.123+00" -> without "+00" */
+    size_t len = strlen(s);
+    if (len > 3 && (s[len - 3] == '+' || s[len - 3] == '-') && len >= 22)
+        len -= 3;
+    *n = len;
+    return s;
+}
+
+typedef struct cell {
+    numbuf buf;
+    unsigned char *bytes; /* PQunescapeBytea result to PQfreemem */
+} cell;
+
+/* One column of a result, as the canonical value of field f (f NULL: by type OID). */
+static eo_value cell_value(PGresult *res, int row, int col, const eo_field *f, cell *cl)
+{
+    const char *s;
+    size_t n;
+    if (PQgetisnull(res, row, col))
+        return eo_null();
+    s = PQgetvalue(res, row, col);
+    if (f == NULL) {
+        Oid t = PQftype(res, col);
+        if (t == 20 || t == 21 || t == 23) /* int8, int2, int4 */
+            return eo_int(strtoll(s, NULL, 10));
+        if (t == 700 || t == 701 || t == 1700) /* float4, float8, numeric */
+            return eo_float(strtod(s, NULL));
+        if (t == 16)
+            return eo_bool(s[0] == 't');
+        return eo_text(s, (size_t)PQgetlength(res, row, col));
+    }
+    switch (f->type) {
+    case EO_FT_ID:
+    case EO_FT_INTEGER:
+    case EO_FT_MANY2ONE: return eo_int(strtoll(s, NULL, 10));
+    case EO_FT_FLOAT: return eo_float(strtod(s, NULL));
+    case EO_FT_BOOLEAN: return eo_bool(s[0] == 't');
+    case EO_FT_DATETIME:
+        s = strip_tz(s, &n);
+        return eo_text(s, n);
+    case EO_FT_BINARY: {
+        size_t blen = 0;
+        cl->bytes = PQunescapeBytea((const unsigned char *)s, &blen);
+        return eo_blob(cl->bytes ? (const char *)cl->bytes : "", blen);
+    }
+    default: return eo_text(s, (size_t)PQgetlength(res, row, col));
+    }
+}
+
+/* Run a compiled query with its parameters, stream rows to fn. */
+static int run(pg_conn *c, const eo_sqlq *q, eo_qkind kind, const eo_model *m,
+               const eo_field *const *fields, size_t ncols, eo_row_fn fn, void *payload,
+               int64_t *changes, eo_error *err)
+{
+    size_t np = q->params.len, i;
+    const char **vals = NULL, *name;
+    int *lens = NULL, *fmts = NULL;
+    numbuf *bufs = NULL;
+    eo_value *row = NULL, *tp = NULL;
+    cell *cells = NULL;
+    PGresult *res = NULL;
+    uint64_t t0 = eo_clock__ns();
+    int64_t nrows = -1;
+    int rc, r, nr;
+
+    vals = eo_calloc(np ? np : 1, sizeof *vals);
+    lens = eo_calloc(np ? np : 1, sizeof *lens);
+    fmts = eo_calloc(np ? np : 1, sizeof *fmts);
+    bufs = eo_calloc(np ? np : 1, sizeof *bufs);
+    tp = eo_calloc(np ? np : 1, sizeof *tp);
+    if (ncols) {
+        row = eo_calloc(ncols, sizeof *row);
+        cells = eo_calloc(ncols, sizeof *cells);
+    }
+    if (!vals || !lens || !fmts || !bufs || !tp || (ncols && (!row || !cells))) {
+        rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (i = 0; i < np; i++) {
+        const eo_sqlparam *p = eo_vec__at(&q->params, i);
+        tp[i] = p->v;
+        param_text(&p->v, bufs[i], &vals[i], &lens[i], &fmts[i]);
+    }
+    if ((rc = prepare(c, q->sql.p, (int)np, NULL, &name, err)) != EO_OK)
+        goto done;
+    res = PQexecPrepared(c->pg, name, (int)np, vals, lens, fmts, 0);
+    switch (PQresultStatus(res)) {
+    case PGRES_TUPLES_OK:
+        nr = PQntuples(res);
+        nrows = nr;
+        for (r = 0; r < nr && fn; r++) {
+            for (i = 0; i < ncols; i++) {
+                cells[i].bytes = NULL;
+                row[i] = cell_value(res, r, (int)i, fields ? fields[i] : NULL, &cells[i]);
+            }
+            rc = fn(payload, row, ncols, err);
+            for (i = 0; i < ncols; i++)
+                if (cells[i].bytes)
+                    PQfreemem(cells[i].bytes);
+            if (rc != EO_OK)
+                goto done;
+        }
+        break;
+    case PGRES_COMMAND_OK:
+        nrows = strtoll(PQcmdTuples(res), NULL, 10);
+        if (changes)
+            *changes = nrows;
+        break;
+    default:
+        rc = result_error(c, res, m, err);
+        goto done;
+    }
+done:
+    PQclear(res);
+    eo_conn_trace(&c->base, kind, q->sql.p ? q->sql.p : "", tp, np, eo_clock__ns() - t0, nrows);
+    eo_free(vals);
+    eo_free(lens);
+    eo_free(fmts);
+    eo_free(bufs);
+    eo_free(tp);
+    eo_free(row);
+    eo_free(cells);
+    return rc;
+}
+
+static int pg_select(eo_conn *base, const eo_query *qr, eo_row_fn fn, void *payload, eo_error *err)
+{
+    eo_sqlq q;
+    int rc;
+    eo_sqlq__init(&q, &dialect);
+    if ((rc = eo_sql__select(&q, qr, err)) == EO_OK)
+        rc = run((pg_conn *)base, &q, EO_Q_SELECT, qr->model, qr->fields, qr->nfields, fn, payload,
+                 NULL, err);
+    eo_sqlq__free(&q);
+    return rc;
+}
+
+static int count_row(void *payload, const eo_value *row, size_t ncols, eo_error *err)
+{
+    (void)ncols;
+    (void)err;
+    *(int64_t *)payload = row[0].type == EO_VINT ? row[0].u.i : 0;
+    return EO_OK;
+}
+
+static int pg_count(eo_conn *base, const eo_query *qr, int64_t *out, eo_error *err)
+{
+    eo_sqlq q;
+    int rc;
+    *out = 0;
+    eo_sqlq__init(&q, &dialect);
+    if ((rc = eo_sql__count(&q, qr, err)) == EO_OK)
+        rc = run((pg_conn *)base, &q, EO_Q_SELECT, qr->model, NULL, 1, count_row, out, NULL, err);
+    eo_sqlq__free(&q);
+    return rc;
+}
+
+/* ---- inserts ---- */
+
+typedef struct ids_ctx {
+    eo_id *out;
+    size_t n, cap;
+} ids_ctx;
+
+static int id_row(void *payload, const eo_value *row, size_t ncols, eo_error *err)
+{
+    ids_ctx *c = payload;
+    (void)ncols;
+    if (c->n >= c->cap || row[0].type != EO_VINT)
+        return eo_error_set(err, EO_ERROR, "postgresql: unexpected id row");
+    c->out[c->n++] = eo_id_num(row[0].u.i);
+    return EO_OK;
+}
+
+/* Append a COPY text-format field. */
+static void copy_field(eo_buf *b, const eo_value *v, const eo_field *f)
+{
+    size_t i;
+    char num[64];
+    switch (v->type) {
+    case EO_VNULL: eo_buf__puts(b, "\\N"); return;
+    case EO_VBOOL: eo_buf__putc(b, v->u.b ? 't' : 'f'); return;
+    case EO_VINT: eo_buf__printf(b, "%lld", (long long)v->u.i); return;
+    case EO_VFLOAT:
+        snprintf(num, sizeof num, "%.17g", v->u.f);
+        eo_buf__puts(b, num);
+        return;
+    case EO_VBLOB: {
+        static const char hex[] = "0123456789abcdef";
+        eo_buf__puts(b, "\\\\x");
+        for (i = 0; i < v->u.s.n; i++) {
+            unsigned char ch = (unsigned char)v->u.s.p[i];
+            eo_buf__putc(b, hex[ch >> 4]);
+            eo_buf__putc(b, hex[ch & 15]);
+        }
+        return;
+    }
+    case EO_VTEXT:
+        (void)f;
+        for (i = 0; i < v->u.s.n; i++) {
+            char ch = v->u.s.p[i];
+            switch (ch) {
+            case '\\': eo_buf__puts(b, "\\\\"); break;
+            case '\t': eo_buf__puts(b, "\\t"); break;
+            case '\n': eo_buf__puts(b, "\\n"); break;
+            case '\r': eo_buf__puts(b, "\\r"); break;
+            default: eo_buf__putc(b, ch); break;
+            }
+        }
+        return;
+    }
+}
+
+static int copy_rows(pg_conn *c, const eo_model *m, const eo_field *const *cols, size_t ncols,
+                     const eo_value *vals, size_t nrows, eo_id *out_ids, eo_error *err)
+{
+    eo_sqlq q;
+    eo_buf b = EO_BUF_INIT, sql = EO_BUF_INIT;
+    ids_ctx ic = { out_ids, 0, nrows };
+    eo_value n = eo_int((int64_t)nrows);
+    PGresult *res = NULL;
+    uint64_t t0;
+    size_t r, i;
+    int rc;
+
+    /* 1. reserve the ids from the table's sequence */
+    eo_sqlq__init(&q, &dialect);
+    eo_buf__puts(&q.sql, "SELECT nextval(pg_get_serial_sequence('");
+    eo_sql__ident(&q.sql, m->table);
+    eo_buf__puts(&q.sql, "', 'id')) FROM generate_series(1, ");
+    eo_sql__param(&q, &n, NULL, EO_SQLP_RAW);
+    eo_buf__puts(&q.sql, ")");
+    rc = q.sql.oom ? eo_error_set(err, EO_ENOMEM, "out of memory")
+                   : run(c, &q, EO_Q_SELECT, m, NULL, 1, id_row, &ic, NULL, err);
+    eo_sqlq__free(&q);
+    if (rc != EO_OK)
+        return rc;
+    if (ic.n != nrows)
+        return eo_error_set(err, EO_ERROR, "postgresql: reserved %zu ids for %zu rows", ic.n, nrows);
+
+    /* 2. COPY the rows with their ids */
+    eo_buf__puts(&sql, "COPY ");
+    eo_sql__ident(&sql, m->table);
+    eo_buf__puts(&sql, " (\"id\"");
+    for (i = 0; i < ncols; i++) {
+        eo_buf__puts(&sql, ", ");
+        eo_sql__ident(&sql, cols[i]->column);
+    }
+    eo_buf__puts(&sql, ") FROM STDIN");
+    if (sql.oom) {
+        eo_buf__free(&sql);
+        return eo_error_set(err, EO_ENOMEM, "out of memory");
+    }
+    t0 = eo_clock__ns();
+    res = PQexec(c->pg, sql.p);
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        rc = result_error(c, res, m, err);
+        goto done;
+    }
+    PQclear(res);
+    res = NULL;
+    for (r = 0; r < nrows; r++) {
+        const eo_value *row = vals + r * ncols;
+        eo_buf__printf(&b, "%lld", (long long)out_ids[r].num);
+        for (i = 0; i < ncols; i++) {
+            eo_buf__putc(&b, '\t');
+            copy_field(&b, &row[i], cols[i]);
+        }
+        eo_buf__putc(&b, '\n');
+        if (b.oom) {
+            PQputCopyEnd(c->pg, "out of memory");
+            rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+            goto finish;
+        }
+        if (b.len >= 65536 || r + 1 == nrows) {
+            if (PQputCopyData(c->pg, b.p, (int)b.len) != 1) {
+                rc = conn_error(c, err, "COPY");
+                goto done;
+            }
+            eo_buf__reset(&b);
+        }
+    }
+    if (PQputCopyEnd(c->pg, NULL) != 1) {
+        rc = conn_error(c, err, "COPY");
+        goto done;
+    }
+finish:
+    res = PQgetResult(c->pg);
+    if (rc == EO_OK && PQresultStatus(res) != PGRES_COMMAND_OK)
+        rc = result_error(c, res, m, err);
+    PQclear(res);
+    /* drain: libpq returns NULL when the command is over */
+    while ((res = PQgetResult(c->pg)) != NULL)
+        PQclear(res);
+done:
+    PQclear(res);
+    eo_buf__printf(&sql, "  -- %zu rows", nrows);
+    eo_conn_trace(&c->base, EO_Q_INSERT, sql.p, NULL, 0, eo_clock__ns() - t0, (int64_t)nrows);
+    eo_buf__free(&sql);
+    eo_buf__free(&b);
+    return rc;
+}
+
+static int pg_insert(eo_conn *base, const eo_model *m, const eo_field *const *cols, size_t ncols,
+                     const eo_value *vals, size_t nrows, eo_id *out_ids, eo_error *err)
+{
+    pg_conn *c = (pg_conn *)base;
+    eo_sqlq q;
+    ids_ctx ic = { out_ids, 0, nrows };
+    size_t r, i;
+    int rc;
+
+    if (nrows >= COPY_MIN && ncols > 0)
+        return copy_rows(c, m, cols, ncols, vals, nrows, out_ids, err);
+    eo_sqlq__init(&q, &dialect);
+    eo_buf__puts(&q.sql, "INSERT INTO ");
+    eo_sql__ident(&q.sql, m->table);
+    if (ncols == 0) {
+        eo_buf__puts(&q.sql, " DEFAULT VALUES");
+        if (nrows != 1) {
+            /* one statement per row: DEFAULT VALUES takes no row list */
+            rc = EO_OK;
+            for (r = 0; r < nrows && rc == EO_OK; r++) {
+                eo_sqlq one;
+                ids_ctx oc = { out_ids + r, 0, 1 };
+                eo_sqlq__init(&one, &dialect);
+                eo_buf__puts(&one.sql, q.sql.p);
+                eo_buf__puts(&one.sql, " RETURNING \"id\"");
+                rc = run(c, &one, EO_Q_INSERT, m, NULL, 1, id_row, &oc, NULL, err);
+                eo_sqlq__free(&one);
+            }
+            eo_sqlq__free(&q);
+            return rc;
+        }
+    } else {
+        eo_buf__puts(&q.sql, " (");
+        for (i = 0; i < ncols; i++) {
+            if (i)
+                eo_buf__puts(&q.sql, ", ");
+            eo_sql__ident(&q.sql, cols[i]->column);
+        }
+        eo_buf__puts(&q.sql, ") VALUES ");
+        for (r = 0; r < nrows; r++) {
+            eo_buf__puts(&q.sql, r ? ", (" : "(");
+            for (i = 0; i < ncols; i++) {
+                if (i)
+                    eo_buf__puts(&q.sql, ", ");
+                eo_sql__param(&q, &vals[r * ncols + i], cols[i], EO_SQLP_FIELD);
+            }
+            eo_buf__putc(&q.sql, ')');
+        }
+    }
+    eo_buf__puts(&q.sql, " RETURNING \"id\"");
+    if (q.sql.oom)
+        rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+    else
+        rc = run(c, &q, EO_Q_INSERT, m, NULL, 1, id_row, &ic, NULL, err);
+    eo_sqlq__free(&q);
+    return rc;
+}
+
+static int pg_update(eo_conn *base, const eo_model *m, const eo_id *ids, size_t nids,
+                     const eo_field *const *cols, const eo_value *vals, size_t ncols,
+                     int64_t *affected, eo_error *err)
+{
+    eo_sqlq q;
+    size_t i;
+    int rc;
+    *affected = 0;
+    eo_sqlq__init(&q, &dialect);
+    eo_buf__puts(&q.sql, "UPDATE ");
+    eo_sql__ident(&q.sql, m->table);
+    eo_buf__puts(&q.sql, " SET ");
+    for (i = 0; i < ncols; i++) {
+        if (i)
+            eo_buf__puts(&q.sql, ", ");
+        eo_sql__ident(&q.sql, cols[i]->column);
+        eo_buf__puts(&q.sql, " = ");
+        eo_sql__param(&q, &vals[i], cols[i], EO_SQLP_FIELD);
+    }
+    eo_buf__puts(&q.sql, " WHERE ");
+    if ((rc = eo_sql__ids_in(&q, m, ids, nids, EO_IDNUM, err)) == EO_OK)
+        rc = run((pg_conn *)base, &q, EO_Q_UPDATE, m, NULL, 0, NULL, NULL, affected, err);
+    eo_sqlq__free(&q);
+    return rc;
+}
+
+static int pg_remove(eo_conn *base, const eo_model *m, const eo_id *ids, size_t nids,
+                     int64_t *affected, eo_error *err)
+{
+    eo_sqlq q;
+    int rc;
+    *affected = 0;
+    eo_sqlq__init(&q, &dialect);
+    eo_buf__puts(&q.sql, "DELETE FROM ");
+    eo_sql__ident(&q.sql, m->table);
+    eo_buf__puts(&q.sql, " WHERE ");
+    if ((rc = eo_sql__ids_in(&q, m, ids, nids, EO_IDNUM, err)) == EO_OK)
+        rc = run((pg_conn *)base, &q, EO_Q_DELETE, m, NULL, 0, NULL, NULL, affected, err);
+    eo_sqlq__free(&q);
+    return rc;
+}
+
+/* ---- groups ---- */
+
+static int pg_group(eo_conn *base, const eo_group_query *g, eo_row_fn fn, void *payload,
+                    eo_error *err)
+{
+    eo_sqlq q;
+    size_t ncols = g->nkeys + 1 + g->naggs, i;
+    const eo_field **types = eo_calloc(ncols, sizeof *types);
+    int rc;
+    eo_sqlq__init(&q, &dialect);
+    if (types == NULL) {
+        rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+        goto done;
+    }
+    /* keys read as their field's type; aggregates by the column's type OID,
+     * except where SQL widens: sum(bigint) is numeric, decimals stay exact */
+    for (i = 0; i < g->nkeys; i++)
+        types[i] = g->keys[i].gran == EO_GRAN_NONE ? g->keys[i].field : NULL;
+    for (i = 0; i < g->naggs; i++) {
+        const eo_group_agg *a = &g->aggs[i];
+        eo_ftype t = a->field ? a->field->type : EO_FT_ID;
+        if (a->field == NULL || a->agg == EO_AGG_COUNT || a->agg == EO_AGG_COUNT_DISTINCT ||
+            a->agg == EO_AGG_AVG || t == EO_FT_BOOLEAN)
+            continue;
+        if (a->agg == EO_AGG_SUM && t == EO_FT_FLOAT)
+            continue;
+        types[g->nkeys + 1 + i] = a->field;
+    }
+    if ((rc = eo_sql__group(&q, g, err)) == EO_OK)
+        rc = run((pg_conn *)base, &q, EO_Q_SELECT, g->model, types, ncols, fn, payload, NULL, err);
+done:
+    eo_sqlq__free(&q);
+    eo_free(types);
+    return rc;
+}
+
+static int plan_row(void *payload, const eo_value *row, size_t ncols, eo_error *err)
+{
+    eo_buf *b = payload;
+    (void)err;
+    if (ncols >= 1 && row[0].type == EO_VTEXT)
+        eo_buf__printf(b, "  %.*s\n", (int)row[0].u.s.n, row[0].u.s.p);
+    return b->oom ? EO_ENOMEM : EO_OK;
+}
+
+static int pg_explain(eo_conn *base, const eo_query *qr, char **out, eo_error *err)
+{
+    eo_sqlq q;
+    eo_buf b = EO_BUF_INIT, ex = EO_BUF_INIT;
+    int rc;
+    *out = NULL;
+    eo_sqlq__init(&q, &dialect);
+    if ((rc = eo_sql__select(&q, qr, err)) != EO_OK)
+        goto done;
+    eo_buf__printf(&b, "sql: %s\nplan:\n", q.sql.p);
+    eo_buf__puts(&ex, "EXPLAIN ");
+    eo_buf__put(&ex, q.sql.p, q.sql.len);
+    eo_buf__free(&q.sql);
+    q.sql = ex;
+    ex.p = NULL;
+    if ((rc = run((pg_conn *)base, &q, EO_Q_OTHER, qr->model, NULL, 1, plan_row, &b, NULL, err)) !=
+        EO_OK)
+        goto done;
+    if (b.oom) {
+        rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+        goto done;
+    }
+    *out = eo_buf__detach(&b);
+done:
+    eo_buf__free(&b);
+    eo_sqlq__free(&q);
+    return rc;
+}
+
+static int pg_ping(eo_conn *base, eo_error *err)
+{
+    pg_conn *c = (pg_conn *)base;
+    if (PQstatus(c->pg) != CONNECTION_OK)
+        return conn_error(c, err, "ping");
+    return simple(c, "SELECT 1", EO_Q_OTHER, err);
+}
+
+static int pg_begin(eo_conn *base, eo_isolation iso, eo_error *err)
+{
+    static const char *const sql[] = {
+        "BEGIN", "BEGIN ISOLATION LEVEL READ COMMITTED", "BEGIN ISOLATION LEVEL REPEATABLE READ",
+        "BEGIN ISOLATION LEVEL SERIALIZABLE",
+    };
+    return simple((pg_conn *)base, sql[iso], EO_Q_TXN, err);
+}
+
+static int pg_commit(eo_conn *base, eo_error *err)
+{
+    return simple((pg_conn *)base, "COMMIT", EO_Q_TXN, err);
+}
+
+static int pg_rollback(eo_conn *base, eo_error *err)
+{
+    return simple((pg_conn *)base, "ROLLBACK", EO_Q_TXN, err);
+}
+
+static int pg_savepoint(eo_conn *base, eo_savepoint_op op, int depth, eo_error *err)
+{
+    char sql[64];
+    static const char *const fmt[] = { "SAVEPOINT eo_sp%d", "RELEASE SAVEPOINT eo_sp%d",
+                                       "ROLLBACK TO SAVEPOINT eo_sp%d" };
+    snprintf(sql, sizeof sql, fmt[op], depth);
+    return simple((pg_conn *)base, sql, EO_Q_TXN, err);
+}
+
+/* ---- migration ---- */
+
+typedef struct colinfo {
+    char name[128];
+    char type[64];
+    int nullable;
+} colinfo;
+
+static int col_row(void *payload, const eo_value *row, size_t ncols, eo_error *err)
+{
+    eo_vec *v = payload;
+    colinfo ci;
+    (void)ncols;
+    memset(&ci, 0, sizeof ci);
+    snprintf(ci.name, sizeof ci.name, "%.*s", (int)row[0].u.s.n, row[0].u.s.p);
+    snprintf(ci.type, sizeof ci.type, "%.*s", (int)row[1].u.s.n, row[1].u.s.p);
+    ci.nullable = row[2].type == EO_VTEXT && row[2].u.s.n == 3; /* "YES" */
+    return eo_vec__push(v, &ci) ? eo_error_set(err, EO_ENOMEM, "out of memory") : EO_OK;
+}
+
+static int name_row(void *payload, const eo_value *row, size_t ncols, eo_error *err)
+{
+    eo_vec *v = payload;
+    colinfo ci;
+    (void)ncols;
+    memset(&ci, 0, sizeof ci);
+    snprintf(ci.name, sizeof ci.name, "%.*s", (int)row[0].u.s.n, row[0].u.s.p);
+    return eo_vec__push(v, &ci) ? eo_error_set(err, EO_ENOMEM, "out of memory") : EO_OK;
+}
+
+/* Column type for DDL, and the name information_schema reports. */
+static const char *coltype(const eo_field *f, char *buf, size_t cap, const char **reported)
+{
+    switch (f->type) {
+    case EO_FT_CHAR:
+    case EO_FT_SELECTION: *reported = "character varying"; return "VARCHAR";
+    case EO_FT_TEXT: *reported = "text"; return "TEXT";
+    case EO_FT_INTEGER:
+    case EO_FT_MANY2ONE: *reported = "bigint"; return "BIGINT";
+    case EO_FT_FLOAT: *reported = "double precision"; return "DOUBLE PRECISION";
+    case EO_FT_BOOLEAN: *reported = "boolean"; return "BOOLEAN";
+    case EO_FT_DATE: *reported = "date"; return "DATE";
+    case EO_FT_DATETIME: *reported = "timestamp with time zone"; return "TIMESTAMPTZ";
+    case EO_FT_JSON: *reported = "jsonb"; return "JSONB";
+    case EO_FT_DECIMAL:
+        *reported = "numeric";
+        snprintf(buf, cap, "NUMERIC(%d, %d)", f->precision, f->scale);
+        return buf;
+    case EO_FT_BINARY: *reported = "bytea"; return "BYTEA";
+    default: *reported = NULL; return NULL;
+    }
+}
+
+static int run_text(pg_conn *c, const char *sql, const char *arg, size_t ncols, eo_row_fn fn,
+                    void *payload, eo_qkind kind, eo_error *err)
+{
+    eo_sqlq q;
+    int rc;
+    eo_sqlq__init(&q, &dialect);
+    eo_buf__puts(&q.sql, sql);
+    if (arg) {
+        eo_sqlparam p;
+        p.v = eo_cstr(arg);
+        p.field = NULL;
+        p.kind = EO_SQLP_RAW;
+        eo_vec__push(&q.params, &p);
+    }
+    rc = q.sql.oom ? eo_error_set(err, EO_ENOMEM, "out of memory")
+                   : run(c, &q, kind, NULL, NULL, ncols, fn, payload, NULL, err);
+    eo_sqlq__free(&q);
+    return rc;
+}
+
+static int ddl(pg_conn *c, const char *sql, int dry, eo_migrate_note_fn note, void *payload,
+               eo_error *err)
+{
+    if (note)
+        note(payload, sql);
+    return dry ? EO_OK : simple(c, sql, EO_Q_DDL, err);
+}
+
+static int refuse(eo_error *err, const eo_field *f, const char *what)
+{
+    eo_error_set(err, EO_EINVAL, "%s.%s: %s", f->model->name, f->name, what);
+    eo_error_where(err, f->model->name, f->name);
+    return EO_EINVAL;
+}
+
+static int pg_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note_fn note,
+                      void *payload, eo_error *err)
+{
+    pg_conn *c = (pg_conn *)base;
+    eo_vec cols = EO_VEC_INIT(colinfo), idx = EO_VEC_INIT(colinfo);
+    eo_buf b = EO_BUF_INIT;
+    int64_t nrows = 0;
+    char tbuf[64], what[400];
+    const char *rep;
+    size_t i, j;
+    int rc;
+
+    if ((rc = run_text(c,
+                       "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+                       "WHERE table_schema = current_schema() AND table_name = $1",
+                       m->table, 3, col_row, &cols, EO_Q_SELECT, err)) != EO_OK)
+        goto done;
+    if (cols.len == 0) {
+        eo_buf__puts(&b, "CREATE TABLE ");
+        eo_sql__ident(&b, m->table);
+        eo_buf__puts(&b, " (\"id\" BIGSERIAL PRIMARY KEY");
+        for (i = 1; i < m->nfields; i++) {
+            const eo_field *f = m->fields[i];
+            const char *t = (f->flags & EO_FF_STORED) ? coltype(f, tbuf, sizeof tbuf, &rep) : NULL;
+            if (t == NULL)
+                continue;
+            eo_buf__puts(&b, ", ");
+            eo_sql__ident(&b, f->column);
+            eo_buf__printf(&b, " %s", t);
+            if ((f->flags & EO_FF_REQUIRED) && !(f->flags & EO_FF_COMPUTED))
+                eo_buf__puts(&b, " NOT NULL");
+        }
+        eo_buf__putc(&b, ')');
+        if (b.oom || (rc = ddl(c, b.p, dry, note, payload, err)) != EO_OK)
+            goto done;
+    } else {
+        eo_buf__puts(&b, "SELECT count(*) FROM ");
+        eo_sql__ident(&b, m->table);
+        if ((rc = run_text(c, b.p, NULL, 1, count_row, &nrows, EO_Q_SELECT, err)) != EO_OK)
+            goto done;
+        for (i = 1; i < m->nfields; i++) {
+            const eo_field *f = m->fields[i];
+            const char *t = (f->flags & EO_FF_STORED) ? coltype(f, tbuf, sizeof tbuf, &rep) : NULL;
+            const colinfo *have = NULL;
+            int required = (f->flags & EO_FF_REQUIRED) && !(f->flags & EO_FF_COMPUTED);
+            if (t == NULL)
+                continue;
+            for (j = 0; j < cols.len; j++)
+                if (strcmp(((colinfo *)eo_vec__at(&cols, j))->name, f->column) == 0)
+                    have = eo_vec__at(&cols, j);
+            if (have && strcmp(have->type, rep) != 0) {
+                snprintf(what, sizeof what,
+                         "column is %s but the field needs %s; migrate does not change a column's type (data could be lost): convert it by hand",
+                         have->type, rep);
+                rc = refuse(err, f, what);
+                goto done;
+            }
+            if (!have) {
+                if (required && nrows > 0 && !(f->flags & EO_FF_DEFAULT)) {
+                    snprintf(what, sizeof what,
+                             "a new required field without a default, and %lld existing records would have no value; give it a default or make it optional first",
+                             (long long)nrows);
+                    rc = refuse(err, f, what);
+                    goto done;
+                }
+                eo_buf__reset(&b);
+                eo_buf__puts(&b, "ALTER TABLE ");
+                eo_sql__ident(&b, m->table);
+                eo_buf__puts(&b, " ADD COLUMN ");
+                eo_sql__ident(&b, f->column);
+                eo_buf__printf(&b, " %s", t);
+                if (b.oom || (rc = ddl(c, b.p, dry, note, payload, err)) != EO_OK)
+                    goto done;
+            }
+            if (!dry && (f->flags & EO_FF_DEFAULT) && nrows > 0 && (!have || required)) {
+                eo_sqlq q;
+                int64_t changed = 0;
+                eo_sqlq__init(&q, &dialect);
+                eo_buf__puts(&q.sql, "UPDATE ");
+                eo_sql__ident(&q.sql, m->table);
+                eo_buf__puts(&q.sql, " SET ");
+                eo_sql__ident(&q.sql, f->column);
+                eo_buf__puts(&q.sql, " = ");
+                eo_sql__param(&q, &f->def, f, EO_SQLP_FIELD);
+                eo_buf__puts(&q.sql, " WHERE ");
+                eo_sql__ident(&q.sql, f->column);
+                eo_buf__puts(&q.sql, " IS NULL");
+                rc = run(c, &q, EO_Q_UPDATE, m, NULL, 0, NULL, NULL, &changed, err);
+                eo_sqlq__free(&q);
+                if (rc != EO_OK)
+                    goto done;
+                if (note && changed > 0) {
+                    snprintf(what, sizeof what, "-- %s.%s: existing records set to the default",
+                             m->name, f->name);
+                    note(payload, what);
+                }
+                continue;
+            }
+            if (required && have && have->nullable) {
+                int64_t nulls = 0;
+                eo_buf__reset(&b);
+                eo_buf__puts(&b, "SELECT count(*) FROM ");
+                eo_sql__ident(&b, m->table);
+                eo_buf__puts(&b, " WHERE ");
+                eo_sql__ident(&b, f->column);
+                eo_buf__puts(&b, " IS NULL");
+                if ((rc = run_text(c, b.p, NULL, 1, count_row, &nulls, EO_Q_SELECT, err)) != EO_OK)
+                    goto done;
+                if (nulls > 0) {
+                    snprintf(what, sizeof what,
+                             "the field is now required but %lld records have no value; fill them or give the field a default",
+                             (long long)nulls);
+                    rc = refuse(err, f, what);
+                    goto done;
+                }
+            }
+        }
+        for (j = 0; j < cols.len && note; j++) {
+            const colinfo *ci = eo_vec__at(&cols, j);
+            const eo_field *f = eo_model_field(m, ci->name, strlen(ci->name));
+            if (f == NULL || !(f->flags & EO_FF_STORED)) {
+                snprintf(what, sizeof what, "-- %s: column %s has no field; kept (migrate never drops data)",
+                         m->table, ci->name);
+                note(payload, what);
+            }
+        }
+    }
+    if ((rc = run_text(c,
+                       "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1",
+                       m->table, 1, name_row, &idx, EO_Q_SELECT, err)) != EO_OK)
+        goto done;
+    for (i = 1; i < m->nfields; i++) {
+        const eo_field *f = m->fields[i];
+        int k;
+        if (!(f->flags & EO_FF_STORED))
+            continue;
+        for (k = 0; k < 2; k++) {
+            char name[200];
+            int want = k == 0 ? (f->flags & EO_FF_UNIQUE) != 0
+                              : (f->flags & (EO_FF_INDEX | EO_FF_UNIQUE)) == EO_FF_INDEX ||
+                                    (f->type == EO_FT_MANY2ONE && !(f->flags & EO_FF_UNIQUE));
+            int have = 0;
+            snprintf(name, sizeof name, "%s__%s_%s", m->table, f->column, k == 0 ? "uniq" : "idx");
+            for (j = 0; j < idx.len; j++)
+                if (strcmp(((colinfo *)eo_vec__at(&idx, j))->name, name) == 0)
+                    have = 1;
+            if (want == have)
+                continue;
+            eo_buf__reset(&b);
+            if (want) {
+                eo_buf__puts(&b, k == 0 ? "CREATE UNIQUE INDEX " : "CREATE INDEX ");
+                eo_sql__ident(&b, name);
+                eo_buf__puts(&b, " ON ");
+                eo_sql__ident(&b, m->table);
+                eo_buf__puts(&b, " (");
+                eo_sql__ident(&b, f->column);
+                eo_buf__putc(&b, ')');
+            } else {
+                eo_buf__puts(&b, "DROP INDEX ");
+                eo_sql__ident(&b, name);
+            }
+            if (b.oom) {
+                rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+                goto done;
+            }
+            rc = ddl(c, b.p, dry, note, payload, err);
+            if (rc != EO_OK && want && k == 0) {
+                eo_error_set(err, EO_ECONFLICT,
+                             "%s.%s: cannot make it unique: some records share a value", m->name,
+                             f->name);
+                eo_error_where(err, m->name, f->name);
+                rc = EO_ECONFLICT;
+            }
+            if (rc != EO_OK)
+                goto done;
+        }
+    }
+done:
+    eo_vec__free(&cols);
+    eo_vec__free(&idx);
+    eo_buf__free(&b);
+    return rc;
+}
+
+const eo_adapter eo_postgres_adapter = {
+    "postgresql", "postgresql", EO_IDNUM,
+    EO_CAP_TRANSACTIONS | EO_CAP_SAVEPOINTS | EO_CAP_SUBQUERIES | EO_CAP_GROUP,
+    pg_open, pg_close, pg_ping, pg_begin, pg_commit, pg_rollback, pg_savepoint,
+    pg_migrate, pg_insert, pg_select, pg_count, pg_update, pg_remove, pg_group, pg_explain,
+};
