@@ -239,18 +239,24 @@ static void repl(lua_State *L)
         } else {
             lua_pop(L, 2);
             for (;;) {
+                /* stack: code */
                 code = lua_tolstring(L, -1, &len);
                 status = luaL_loadbuffer(L, code, len, "=stdin");
                 if (!incomplete(L, status))
                     break;
+                /* a 5.4 luaL_Buffer keeps a slot on the stack: join the
+                 * lines with lua_concat rather than luaL_addvalue */
+                lua_pushliteral(L, "\n");
                 luaL_buffinit(L, &b);
-                luaL_addvalue(&b);
-                luaL_addchar(&b, '\n');
                 if (!readline_into(&b, ">> ")) {
+                    /* end of input inside a statement: report it */
                     luaL_pushresult(&b);
+                    lua_pop(L, 2);
+                    status = luaL_loadbuffer(L, code, len, "=stdin");
                     break;
                 }
                 luaL_pushresult(&b);
+                lua_concat(L, 3); /* stack: code .. "\n" .. line */
             }
         }
         lua_remove(L, top + 1); /* the code text */
@@ -372,6 +378,22 @@ static int collect(int argc, char **argv, opts *o, int start)
     return argc;
 }
 
+/* LUA_INIT_5_4 or LUA_INIT: "@file" runs a file, anything else is code (lua.c) */
+static int handle_luainit(lua_State *L)
+{
+    const char *name = "=LUA_INIT_5_4";
+    const char *init = getenv(name + 1);
+    if (init == NULL) {
+        name = "=LUA_INIT";
+        init = getenv(name + 1);
+    }
+    if (init == NULL)
+        return EO_OK;
+    if (init[0] == '@')
+        return dofile(L, init + 1);
+    return dostring(L, init, name);
+}
+
 static int run_lua_opts(lua_State *L, char **argv, int from, int to)
 {
     int i;
@@ -432,10 +454,13 @@ static int subcommand(lua_State *L, const char *cmd, int argc, char **argv)
     for (i = 2; i < argc; i++)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
             return subcommand_help(cmd);
-    rest = collect(argc, argv, &o, 2);
-    if (rest < 0)
-        return EXIT_FAILURE;
-    /* positional arguments may follow options: gather them */
+    /* options may come before or after positional arguments (explain
+     * MODEL DOMAIN --db URL): collect stops at each positional; skip it */
+    for (rest = 2; rest < argc; rest++) {
+        rest = collect(argc, argv, &o, rest);
+        if (rest < 0)
+            return EXIT_FAILURE;
+    }
     if (setup(L, &o) != EO_OK)
         return EXIT_FAILURE;
     if (strcmp(cmd, "shell") == 0) {
@@ -496,31 +521,32 @@ int main(int argc, char **argv)
     opts o;
     int script, status = EXIT_SUCCESS;
 
-    if (argv[0] && argv[0][0])
-        progname = "earnorm";
-    if (eo_vm_new(&vm, NULL, &err) != EO_OK) {
+    eo_vm_config vc;
+    int subcmd = argc > 1 && (strcmp(argv[1], "migrate") == 0 || strcmp(argv[1], "shell") == 0 ||
+                              strcmp(argv[1], "explain") == 0 || strcmp(argv[1], "stats") == 0);
+
+    memset(&o, 0, sizeof o);
+    memset(&vc, 0, sizeof vc);
+    script = subcmd ? 0 : collect(argc, argv, &o, 1);
+    if (script == -2) {
+        usage(stdout);
+        return EXIT_SUCCESS;
+    }
+    if (script < 0) {
+        usage(stderr);
+        return EXIT_FAILURE;
+    }
+    vc.ignore_env = o.ignore_env;
+    if (eo_vm_new(&vm, &vc, &err) != EO_OK) {
         fprintf(stderr, "%s: %s\n", progname, err.msg);
         return EXIT_FAILURE;
     }
     L = eo_vm_state(vm);
     lua_gc(L, LUA_GCGEN, 0, 0);
-    if (argc > 1 && (strcmp(argv[1], "migrate") == 0 || strcmp(argv[1], "shell") == 0 ||
-                     strcmp(argv[1], "explain") == 0 || strcmp(argv[1], "stats") == 0)) {
+    if (subcmd) {
         status = subcommand(L, argv[1], argc, argv);
         eo_vm_free(vm);
         return status;
-    }
-    memset(&o, 0, sizeof o);
-    script = collect(argc, argv, &o, 1);
-    if (script == -2) {
-        usage(stdout);
-        eo_vm_free(vm);
-        return EXIT_SUCCESS;
-    }
-    if (script < 0) {
-        usage(stderr);
-        eo_vm_free(vm);
-        return EXIT_FAILURE;
     }
     if (o.version)
         print_version();
@@ -528,6 +554,10 @@ int main(int argc, char **argv)
         lua_warning(L, "@on", 0);
     createargtable(L, argv, argc, script);
     if (setup(L, &o) != EO_OK) {
+        eo_vm_free(vm);
+        return EXIT_FAILURE;
+    }
+    if (!o.ignore_env && handle_luainit(L) != EO_OK) {
         eo_vm_free(vm);
         return EXIT_FAILURE;
     }

@@ -45,13 +45,15 @@ static int leaf(lua_State *L, int t, lua_Integer pos, eo_dbuilder *b, eo_idkind 
 
     if (len != 3) {
         lua_rawgeti(L, t, 1);
-        path = lua_tostring(L, -1);
+        path = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+        rc = eo_error_set(err, EO_EINVAL,
+                          "domain leaf %lld%s%s%s has %zu element%s, expected 3: {field, operator, value}%s",
+                          (long long)pos, path ? " (" : "", path ? path : "", path ? ")" : "",
+                          len, len == 1 ? "" : "s",
+                          len == 2 ? " (a nil value ends a Lua list: use orm.null for NULL)" : "");
+        eo_error_where(err, NULL, path);
         lua_pop(L, 1);
-        return eo_error_set(err, EO_EINVAL,
-                            "domain leaf %lld%s%s%s has %zu element%s, expected 3: {field, operator, value}%s",
-                            (long long)pos, path ? " (" : "", path ? path : "", path ? ")" : "",
-                            len, len == 1 ? "" : "s",
-                            len == 2 ? " (a nil value ends a Lua list: use orm.null for NULL)" : "");
+        return rc;
     }
     lua_rawgeti(L, t, 1);
     lua_rawgeti(L, t, 2);
@@ -69,6 +71,7 @@ static int leaf(lua_State *L, int t, lua_Integer pos, eo_dbuilder *b, eo_idkind 
     vt = lua_type(L, -1);
     if (eo_dop_parse(&dop, op, strlen(op)) != EO_OK) {
         rc = eo_dbuilder_leaf(b, path, op, &(eo_value){ 0 }, err); /* names the operator */
+        eo_error_where(err, NULL, path);
     } else if (dop == EO_OP_ANY || dop == EO_OP_NOT_ANY) {
         eo_domain *sub = NULL;
         if (vt != LUA_TTABLE)

@@ -23,6 +23,7 @@ typedef struct eo_vm eo_vm;
 typedef struct eo_vm_config {
     size_t memory_limit;      /* bytes; 0 = none */
     unsigned timeout_ms;      /* per eo_lua_pcall; 0 = none */
+    int ignore_env;           /* like lua -E: LUA_PATH and LUA_CPATH are not read */
 } eo_vm_config;
 
 /* New VM with the standard libraries and earnorm preloaded. Owned. */

@@ -92,7 +92,15 @@ static int group_row(void *payload, const eo_value *row, size_t ncols, eo_error 
         const eo_group_key *k = &g->keys[i];
         eo_lua_push_value(L, &row[i]);
         lua_setfield(L, -3, k->name);
-        if (k->gran == EO_GRAN_NONE || row[i].type == EO_VNULL) {
+        if (k->field->type == EO_FT_BOOLEAN && row[i].type != EO_VNULL &&
+            !(row[i].type == EO_VBOOL ? row[i].u.b : row[i].u.i != 0)) {
+            /* "= false" also matches NULL, which groups apart: "in {false}" does not */
+            lua_createtable(L, 1, 0);
+            lua_pushboolean(L, 0);
+            lua_rawseti(L, -2, 1);
+            push_leaf(L, k->field->name, "in");
+            lua_rawseti(L, -2, ++dn);
+        } else if (k->gran == EO_GRAN_NONE || row[i].type == EO_VNULL) {
             if (row[i].type == EO_VNULL)
                 eo_lua_push_null(L);
             else

@@ -175,6 +175,13 @@ int eo_lua__recordset_value(lua_State *L, int idx, eo_idkind kind, eo_lua_scratc
     return 1;
 }
 
+/* earnorm/value.c: the model of the recordset at idx, NULL when it is none */
+const eo_model *eo_lua__recordset_model(lua_State *L, int idx)
+{
+    rset *rs = to_rs(L, idx);
+    return rs ? rs->m : NULL;
+}
+
 /* earnorm/value.c, domain.c: push a recordset's ids as a list */
 int eo_lua__recordset_ids(lua_State *L, int idx)
 {
@@ -347,19 +354,28 @@ static idarr *uncached(rset *rs, const eo_field *f, size_t from, size_t limit)
 static void call_compute(lua_State *L, int idx, rset *rs, const eo_field *f)
 {
     idarr *todo;
-    size_t from = rs->pfpos < rs->pf->n && eo_id_equal(rs->pf->v[rs->pfpos], rs_ids(rs)[0])
-                      ? rs->pfpos : 0;
+    eo_id id = rs_ids(rs)[0];
+    size_t from = rs->pfpos;
+    if (from >= rs->pf->n || !eo_id_equal(rs->pf->v[from], id)) {
+        /* a stale hint (a sorted or filtered recordset): find the record,
+         * so the window computed below starts with it */
+        for (from = 0; from < rs->pf->n && !eo_id_equal(rs->pf->v[from], id); from++)
+            ;
+        if (from == rs->pf->n)
+            from = 0;
+    }
     if (lua_rawgetp(L, LUA_REGISTRYINDEX, &hook_key) != LUA_TFUNCTION)
         eo_lua_raisef(L, EO_ERROR, rs->m->name, f->name, "no compute hook installed");
     todo = uncached(rs, f, from, 10000);
     if (todo == NULL)
         eo_lua_raisef(L, EO_ENOMEM, NULL, NULL, "out of memory");
-    if (todo->n == 0 || !eo_id_equal(rs_ids(rs)[0], rs_ids(rs)[0])) {
+    /* the record asked for must be computed, whatever the window holds */
+    if (todo->n == 0 || !eo_id_equal(todo->v[0], id)) {
         idarr_unref(todo);
         todo = idarr_new(1);
         if (todo == NULL)
             eo_lua_raisef(L, EO_ENOMEM, NULL, NULL, "out of memory");
-        todo->v[0] = rs_ids(rs)[0];
+        todo->v[0] = id;
     }
     push_new(L, idx, rs, rs->m, todo);
     lua_pushstring(L, f->name);
@@ -372,6 +388,11 @@ static void push_field(lua_State *L, int idx, rset *rs, const eo_field *f)
     const eo_value *v;
     eo_error err;
     eo_id id = rs_ids(rs)[0];
+    if (f->type == EO_FT_ID) {
+        /* the recordset holds it: no store lookup, no query */
+        push_id(L, rs, id);
+        return;
+    }
     if ((f->flags & EO_FF_COMPUTED) && !(f->flags & EO_FF_STORED)) {
         if (!eo_orm_cached(env, rs->m, id, f))
             call_compute(L, idx, rs, f);
@@ -761,6 +782,15 @@ static int64_t opt_window(lua_State *L, int idx, int64_t dflt, const char *what)
     return (int64_t)lua_tointeger(L, idx);
 }
 
+/* A domain for rs's model: shape errors know no model, so name it. */
+static int rs_domain(lua_State *L, int idx, rset *rs, eo_domain **out, eo_error *err)
+{
+    int rc = eo_lua_to_domain(L, idx, rs_kind(rs), out, err);
+    if (rc != EO_OK && err->model[0] == '\0')
+        eo_error_where(err, rs->m->name, NULL);
+    return rc;
+}
+
 static idarr *ids_to_arr(eo_ids *ids)
 {
     idarr *a = idarr_new(ids->n);
@@ -779,7 +809,7 @@ static int l_search(lua_State *L)
     eo_ids ids = { 0 };
     eo_error err;
     idarr *a;
-    int rc = eo_lua_to_domain(L, 2, rs_kind(rs), &d, &err);
+    int rc = rs_domain(L, 2, rs, &d, &err);
     if (rc == EO_OK)
         rc = eo_orm_search(rs_env(rs), rs->m, d, order, limit, offset, &ids, &err);
     eo_domain_free(d);
@@ -799,7 +829,7 @@ static int l_search_count(lua_State *L)
     eo_domain *d = NULL;
     eo_error err;
     int64_t n = 0;
-    int rc = eo_lua_to_domain(L, 2, rs_kind(rs), &d, &err);
+    int rc = rs_domain(L, 2, rs, &d, &err);
     if (rc == EO_OK)
         rc = eo_orm_search_count(rs_env(rs), rs->m, d, &n, &err);
     eo_domain_free(d);
@@ -905,7 +935,7 @@ static int l_search_read(lua_State *L)
     fl = field_list(L, 3, rs->m, &nf, 1, &err);
     if (fl == NULL)
         return eo_lua_raise(L, &err);
-    if ((rc = eo_lua_to_domain(L, 2, rs_kind(rs), &d, &err)) != EO_OK) {
+    if ((rc = rs_domain(L, 2, rs, &d, &err)) != EO_OK) {
         eo_free(fl);
         return eo_lua_raise(L, &err);
     }
@@ -1176,7 +1206,7 @@ static int l_filtered_domain(lua_State *L)
         }
     }
     memset(&keep, 0, sizeof keep);
-    rc = eo_lua_to_domain(L, 3, rs_kind(rs), &d, &err);
+    rc = rs_domain(L, 3, rs, &d, &err);
     if (rc == EO_OK)
         rc = eo_orm_search(rs_env(rs), rs->m, d, NULL, -1, 0, &found, &err);
     eo_domain_free(d);
@@ -1386,7 +1416,7 @@ static int l_explain(lua_State *L)
     eo_domain *d = NULL;
     char *text = NULL;
     eo_error err;
-    int rc = eo_lua_to_domain(L, 2, rs_kind(rs), &d, &err);
+    int rc = rs_domain(L, 2, rs, &d, &err);
     if (rc == EO_OK)
         rc = eo_orm_explain(rs_env(rs), rs->m, d, order, limit, offset, &text, &err);
     eo_domain_free(d);

@@ -80,6 +80,25 @@ char *eo_lua_scratch_keep(eo_lua_scratch *s, char *p)
 /* recordset.c */
 int eo_lua__recordset_value(lua_State *L, int idx, eo_idkind kind, eo_lua_scratch *s,
                             eo_value *out, eo_error *err);
+const eo_model *eo_lua__recordset_model(lua_State *L, int idx);
+
+/* A recordset is a value only for a Many2one to its own model. */
+static int check_record_for(lua_State *L, int idx, const eo_field *f, eo_error *err)
+{
+    const eo_model *rm = eo_lua__recordset_model(L, idx);
+    if (f == NULL || rm == NULL)
+        return EO_OK;
+    if (f->type != EO_FT_MANY2ONE && f->type != EO_FT_ID)
+        eo_error_set(err, EO_EINVAL, "%s.%s: expected a value for a %s field, got a %s recordset",
+                     f->model->name, f->name, eo_ftype_name(f->type), rm->name);
+    else if (f->type == EO_FT_MANY2ONE && f->comodel && f->comodel != rm)
+        eo_error_set(err, EO_EINVAL, "%s.%s: expected a %s record, got a %s record",
+                     f->model->name, f->name, f->comodel->name, rm->name);
+    else
+        return EO_OK;
+    eo_error_where(err, f->model->name, f->name);
+    return EO_EINVAL;
+}
 
 int eo_lua_to_value(lua_State *L, int idx, const eo_field *f, eo_idkind kind, eo_lua_scratch *s,
                     eo_value *out, eo_error *err)
@@ -123,7 +142,10 @@ int eo_lua_to_value(lua_State *L, int idx, const eo_field *f, eo_idkind kind, eo
     }
     case LUA_TUSERDATA:
     userdata: {
-        int r = eo_lua__recordset_value(L, idx, kind, s, out, err);
+        int r = check_record_for(L, idx, f, err);
+        if (r != EO_OK)
+            return r;
+        r = eo_lua__recordset_value(L, idx, kind, s, out, err);
         if (r != 1)
             return r < 0 ? r : eo_error_set(err, EO_EINVAL, "cannot use a %s as a value",
                                             luaL_typename(L, idx));

@@ -67,6 +67,11 @@ int eo_vm_new(eo_vm **out, const eo_vm_config *cfg, eo_error *err)
     }
     lua_pushlightuserdata(vm->L, vm);
     lua_rawsetp(vm->L, LUA_REGISTRYINDEX, &vm_key);
+    if (cfg && cfg->ignore_env) {
+        /* read by the package library when it opens (lua.c's -E) */
+        lua_pushboolean(vm->L, 1);
+        lua_setfield(vm->L, LUA_REGISTRYINDEX, "LUA_NOENV");
+    }
     luaL_openlibs(vm->L);
     eo_lua_preload(vm->L);
     *out = vm;

@@ -12,7 +12,10 @@ function M.setup(opts)
   local real
   local function get()
     if not real then
-      real = orm.connect{ database = opts.db, log_queries = opts.log_queries }
+      -- main.c already consulted $EARNORM_DATABASE_URL (unless -E): never
+      -- let orm.connect fall back to it behind the command line's back
+      real = orm.connect{ database = opts.db or "sqlite://earnorm.db",
+                          log_queries = opts.log_queries }
     end
     return real
   end

@@ -20,10 +20,22 @@ local function safe_require(name)
                       tostring(name)), 2)
 end
 
+-- Library tables a model file gets a copy of: what it sets in them (math.pi
+-- = 3, table.insert = nil) stays in its sandbox, as its globals do.
+local LIBS = { string = true, table = true, math = true, utf8 = true, coroutine = true }
+
 --- A fresh environment table for one model file.
 function M.new_env()
   local env = {}
-  for _, k in ipairs(ALLOWED) do env[k] = _G[k] end
+  for _, k in ipairs(ALLOWED) do
+    local v = _G[k]
+    if LIBS[k] then
+      local copy = {}
+      for name, fn in pairs(v) do copy[name] = fn end
+      v = copy
+    end
+    env[k] = v
+  end
   env.os = { time = os.time, date = os.date, clock = os.clock, difftime = os.difftime,
              getenv = os.getenv }
   env.require = safe_require

@@ -1,0 +1,430 @@
+-- Model files and model declarations: orm.load_models, the sandbox model
+-- files run in, declaration errors, and _inherit.
+--
+-- The model registry lives as long as the process, so every model here has
+-- a name of its own ("sbx.<case>...").
+local h = require "helper"
+local orm = require "earnorm"
+local f = orm.fields
+
+local function sh_quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+local function tmpdir()
+  local p = assert(io.popen("mktemp -d"))
+  local dir = p:read("l")
+  p:close()
+  assert(dir and dir ~= "", "mktemp -d failed")
+  return dir
+end
+
+local function rmdir(dir)
+  assert(dir:match("^/tmp/") or dir:match("^/var/"), "refusing to remove " .. dir)
+  os.execute("rm -rf " .. sh_quote(dir))
+end
+
+local function write_file(path, text)
+  local fh = assert(io.open(path, "wb"))
+  fh:write(text)
+  fh:close()
+end
+
+local function model_names(list)
+  local out = {}
+  for i, cls in ipairs(list) do out[i] = cls._name end
+  return out
+end
+
+describe("model files", function()
+  local dir
+  before_each(function() dir = tmpdir() end)
+  after_each(function() rmdir(dir) end)
+
+  -- Write files { name = text } into dir and load it.
+  local function load(files)
+    for name, text in pairs(files) do write_file(dir .. "/" .. name, text) end
+    return orm.load_models(dir)
+  end
+
+  local function load_error(files)
+    return h.error_of(load, files)
+  end
+
+  local function model_file(name, extra)
+    return string.format([[
+local orm = require "earnorm"
+return orm.model(%q, { name = orm.fields.Char{} %s })
+]], name, extra or "")
+  end
+
+  describe("orm.load_models", function()
+    it("loads every *.lua of a directory in name order and returns their models", function()
+      local loaded = load({
+        ["b_second.lua"] = model_file("sbx.order.b"),
+        ["10_first.lua"] = model_file("sbx.order.ten"),
+        ["a_first.lua"] = model_file("sbx.order.a"),
+        ["c_third.lua"] = model_file("sbx.order.c"),
+        ["notes.txt"] = "this is not Lua at all (",
+        [".hidden.lua"] = "error('hidden files are skipped')",
+        ["data.lua.bak"] = "error('only .lua files')",
+      })
+      local want = { "sbx.order.ten", "sbx.order.a", "sbx.order.b", "sbx.order.c" }
+      assert.are.same(want, model_names(loaded))
+      for i, n in ipairs(want) do
+        assert.is_not_nil(orm.models[n])
+        assert.are.equal(orm.models[n], loaded[i])
+      end
+    end)
+
+    it("name order lets a later file extend a model an earlier one declares", function()
+      local loaded = load({
+        ["2_extend.lua"] = [[
+local orm = require "earnorm"
+return orm.model("sbx.seq.base", { _inherit = "sbx.seq.base", extra = orm.fields.Integer{} })
+]],
+        ["1_base.lua"] = model_file("sbx.seq.base"),
+      })
+      assert.are.equal(2, #loaded)
+      assert.are.equal(loaded[1], loaded[2])
+      assert.is_not_nil(orm.models["sbx.seq.base"]._fields.extra)
+    end)
+
+    it("loads a single file", function()
+      write_file(dir .. "/one.lua", model_file("sbx.single"))
+      local loaded = orm.load_models(dir .. "/one.lua")
+      assert.are.same({ "sbx.single" }, model_names(loaded))
+    end)
+
+    it("an empty directory loads nothing; a missing path is an error", function()
+      assert.are.same({}, orm.load_models(dir))
+      local err = h.error_of(orm.load_models, dir .. "/nowhere")
+      assert.are.equal("ENOTFOUND", err.code)
+      assert.matches("does not exist", err.message, 1, true)
+      assert.matches("nowhere", err.message, 1, true)
+    end)
+  end)
+
+  describe("the sandbox", function()
+    it("reading an undefined global raises, naming it and the file:line", function()
+      local err = load_error({ ["m.lua"] = "local orm = require 'earnorm'\n\nreturn undefined_thing\n" })
+      assert.is_true(orm.is_error(err))
+      assert.matches("undefined global 'undefined_thing'", err.message, 1, true)
+      assert.matches(dir .. "/m.lua:3:", err.message, 1, true)
+    end)
+
+    it("a typo in a global inside a method is caught when the method runs", function()
+      load({ ["m.lua"] = [[
+local orm = require "earnorm"
+local M = orm.model("sbx.typo", { name = orm.fields.Char{} })
+function M:shout() return strnig.upper(self.name) end
+return M
+]] })
+      local err = h.error_of(orm.models["sbx.typo"].shout, orm.models["sbx.typo"])
+      assert.matches("undefined global 'strnig'", tostring(err), 1, true)
+    end)
+
+    it('refuses require "os" and require "io", and the private earnorm.core', function()
+      for _, mod in ipairs({ "os", "io", "debug", "earnorm.core", "package" }) do
+        local err = load_error({ ["m.lua"] = string.format("local m = require(%q)\nreturn m\n", mod) })
+        assert.matches(string.format('require("%s") is not allowed in a model file', mod), err.message, 1, true)
+        assert.matches(dir .. "/m.lua:1:", err.message, 1, true)
+      end
+    end)
+
+    it('require "earnorm" and its public modules work', function()
+      local loaded = load({ ["m.lua"] = [[
+local orm = require "earnorm"
+local fields = require "earnorm.fields"
+assert(orm.fields == fields)
+return orm.model("sbx.req", { name = fields.Char{} })
+]] })
+      assert.are.same({ "sbx.req" }, model_names(loaded))
+    end)
+
+    it("has no io, load, dofile, debug or package, and only a safe part of os", function()
+      for _, name in ipairs({ "io", "load", "loadfile", "dofile", "debug", "package", "collectgarbage" }) do
+        local err = load_error({ ["m.lua"] = "local x = " .. name .. "\nreturn x\n" })
+        assert.matches("undefined global '" .. name .. "'", err.message, 1, true)
+      end
+      local loaded = load({ ["m.lua"] = [[
+local orm = require "earnorm"
+assert(type(os.time()) == "number")
+assert(os.execute == nil and os.remove == nil and os.exit == nil)
+assert(string.format("%d", 3) == "3" and math.max(1, 2) == 2 and table.concat({ "a" }) == "a")
+assert(type(pairs) == "function" and type(pcall) == "function")
+return orm.model("sbx.safe_os", { name = orm.fields.Char{} })
+]] })
+      assert.are.same({ "sbx.safe_os" }, model_names(loaded))
+    end)
+
+    it("globals a model file sets stay in its sandbox", function()
+      load({ ["a.lua"] = "leaked_global = 42\nassert(leaked_global == 42)\nreturn nil\n" })
+      assert.is_nil(rawget(_G, "leaked_global"))
+    end)
+
+    it("changes to the standard library tables stay in the sandbox", function()
+      local pi, insert, upper = math.pi, table.insert, string.upper
+      load({ ["m.lua"] = [[
+math.pi = 3
+table.insert = nil
+string.upper = function() return "patched" end
+string.extra = true
+assert(math.pi == 3 and string.upper("x") == "patched")
+return nil
+]] })
+      assert.are.equal(pi, math.pi)
+      assert.are.equal(insert, table.insert)
+      assert.are.equal(upper, string.upper)
+      assert.are.equal("X", ("x"):upper())
+      assert.is_nil(string.extra)
+    end)
+
+    it("each file has a sandbox of its own", function()
+      local err = load_error({ ["a.lua"] = "shared = 1\nreturn nil\n",
+                               ["b.lua"] = "return shared + 1\n" })
+      assert.matches("undefined global 'shared'", err.message, 1, true)
+      assert.matches(dir .. "/b.lua:1:", err.message, 1, true)
+    end)
+
+    it("a syntax error names the file and line", function()
+      local err = load_error({ ["broken.lua"] = "local orm = require 'earnorm'\n\nlocal x = = 1\n" })
+      assert.is_true(orm.is_error(err))
+      assert.are.equal("EINVAL", err.code)
+      assert.matches(dir .. "/broken.lua:3:", err.message, 1, true)
+      assert.matches("unexpected symbol near '='", err.message, 1, true)
+    end)
+
+    it("a runtime error names the file and line", function()
+      local err = load_error({ ["rt.lua"] = "local orm = require 'earnorm'\nlocal t = nil\nreturn t.x\n" })
+      assert.is_true(orm.is_error(err))
+      assert.are.equal("ERROR", err.code)
+      assert.matches(dir .. "/rt.lua:3:", err.message, 1, true)
+      assert.matches("attempt to index a nil value", err.message, 1, true)
+      err = load_error({ ["e.lua"] = "error('custom stop')\n" })
+      assert.matches(dir .. "/e.lua:1: custom stop", err.message, 1, true)
+    end)
+
+    it("an earnorm error raised by a model file keeps its code", function()
+      local err = load_error({ ["v.lua"] = "local orm = require 'earnorm'\nerror(orm.ValidationError{ 'no', field = 'x' })\n" })
+      assert.are.equal("EVALIDATE", err.code)
+      assert.are.equal("x", err.field)
+    end)
+
+    it("a failing file stops the load; the files before it stay loaded", function()
+      local err = load_error({ ["1_ok.lua"] = model_file("sbx.partial.ok"),
+                               ["2_bad.lua"] = "return nope\n",
+                               ["3_never.lua"] = model_file("sbx.partial.never") })
+      assert.matches("2_bad.lua:1:", err.message, 1, true)
+      assert.is_not_nil(orm.models["sbx.partial.ok"])
+      assert.is_nil(orm.models["sbx.partial.never"])
+    end)
+  end)
+end)
+
+describe("model declarations", function()
+  it("refuse a field name with '.'", function()
+    local err = h.error_of(orm.model, "sbx.bad.dot", { ["a.b"] = f.Char{} })
+    assert.are.equal("EINVAL", err.code)
+    assert.are.equal("sbx.bad.dot", err.model)
+    assert.are.equal("a.b", err.field)
+    assert.matches("'.' is not allowed in a field name", err.message, 1, true)
+    assert.is_nil(orm.models["sbx.bad.dot"])
+  end)
+
+  it("refuse a field name with '$'", function()
+    local err = h.error_of(orm.model, "sbx.bad.dollar", { ["$set"] = f.Char{} })
+    assert.are.equal("EINVAL", err.code)
+    assert.are.equal("sbx.bad.dollar", err.model)
+    assert.are.equal("$set", err.field)
+    assert.matches("'$' is not allowed in a field name", err.message, 1, true)
+  end)
+
+  it("refuse other characters in a field name", function()
+    local err = h.error_of(orm.model, "sbx.bad.space", { ["Bad Name"] = f.Char{} })
+    assert.are.equal("EINVAL", err.code)
+    assert.are.equal("Bad Name", err.field)
+    assert.matches("letters, digits and '_'", err.message, 1, true)
+  end)
+
+  it("refuse an unknown option", function()
+    local err = h.error_of(orm.model, "sbx.bad.opt", { name = f.Char{ requird = true } })
+    assert.are.equal("EINVAL", err.code)
+    assert.are.equal("sbx.bad.opt", err.model)
+    assert.are.equal("name", err.field)
+    assert.matches("unknown option 'requird'", err.message, 1, true)
+    assert.is_nil(orm.models["sbx.bad.opt"])
+  end)
+
+  it("refuse a Selection without choices", function()
+    local err = h.error_of(orm.model, "sbx.bad.sel", { kind = f.Selection{} })
+    assert.are.equal("EINVAL", err.code)
+    assert.are.equal("kind", err.field)
+    assert.are.equal("sbx.bad.sel", err.model)
+    assert.matches("a Selection needs choices", err.message, 1, true)
+    err = h.error_of(orm.model, "sbx.bad.sel2", { kind = f.Selection{ choices = "a,b" } })
+    assert.are.equal("EINVAL", err.code)
+    assert.matches("choices must be a list", err.message, 1, true)
+  end)
+
+  it("refuse redefining a model without _inherit, and say how to extend it", function()
+    orm.model("sbx.redef", { name = f.Char{} })
+    local err = h.error_of(orm.model, "sbx.redef", { other = f.Char{} })
+    assert.are.equal("ECONFLICT", err.code)
+    assert.are.equal("sbx.redef", err.model)
+    assert.matches("model sbx.redef is already defined", err.message, 1, true)
+    assert.matches('_inherit = "sbx.redef"', err.message, 1, true)
+    assert.is_nil(orm.models["sbx.redef"]._fields.other)
+  end)
+
+  it("refuse a value that is not a field declaration, and an unknown attribute", function()
+    local err = h.error_of(orm.model, "sbx.bad.val", { name = "Char" })
+    assert.are.equal("EINVAL", err.code)
+    assert.are.equal("name", err.field)
+    assert.matches("expected a field declaration", err.message, 1, true)
+    err = h.error_of(orm.model, "sbx.bad.attr", { _ordr = "name", name = f.Char{} })
+    assert.are.equal("EINVAL", err.code)
+    assert.are.equal("_ordr", err.field)
+  end)
+
+  it("refuse a default of the wrong type, naming the model and field", function()
+    local err = h.error_of(orm.model, "sbx.bad.default", { n = f.Integer{ default = "abc" } })
+    assert.are.equal("EINVAL", err.code)
+    assert.are.equal("n", err.field)
+    assert.are.equal("sbx.bad.default", err.model)
+    assert.matches("invalid default", err.message, 1, true)
+    assert.matches("sbx.bad.default.n: expected an integer", err.message, 1, true)
+    assert.is_nil(orm.models["sbx.bad.default"])
+  end)
+
+  it("refuse an unknown _order field, _inherit of an unknown model, and bad options", function()
+    local err = h.error_of(orm.model, "sbx.bad.order", { _order = "nope", name = f.Char{} })
+    assert.are.equal("EINVAL", err.code)
+    assert.matches("cannot order by 'nope'", err.message, 1, true)
+    err = h.error_of(orm.model, "sbx.bad.inherit", { _inherit = "sbx.nowhere" })
+    assert.are.equal("ENOTFOUND", err.code)
+    assert.matches("_inherit names unknown model sbx.nowhere", err.message, 1, true)
+    err = h.error_of(orm.model, "sbx.bad.size", { s = f.Char{ size = 0 } })
+    assert.are.equal("s", err.field)
+    assert.matches("size must be a positive integer", err.message, 1, true)
+    err = h.error_of(orm.model, "sbx.bad.ondelete", { p = f.Many2one{ "sbx.bad.ondelete", ondelete = "explode" } })
+    assert.matches("ondelete must be", err.message, 1, true)
+  end)
+
+  it("a failed declaration leaves no half-declared model behind", function()
+    local err = h.error_of(orm.model, "sbx.half", { a = f.Char{}, b = f.Integer{}, c = f.Char{ bogus = 1 } })
+    assert.are.equal("c", err.field)
+    assert.is_nil(orm.models["sbx.half"])
+    local cls = orm.model("sbx.half", { a = f.Char{} })
+    assert.is_not_nil(cls._fields.a)
+    assert.is_nil(cls._fields.b)
+  end)
+
+  it("refuse constrains on an unknown field and an unknown event", function()
+    local M = orm.model("sbx.hooks", { name = f.Char{} })
+    local err = h.error_of(M.constrains, M, { "nmae" }, function() end)
+    assert.are.equal("EINVAL", err.code)
+    assert.are.equal("nmae", err.field)
+    assert.matches("constrains names unknown field 'nmae'", err.message, 1, true)
+    err = h.error_of(M.on, M, "before_party", function() end)
+    assert.are.equal("EINVAL", err.code)
+    assert.matches("unknown event 'before_party'", err.message, 1, true)
+  end)
+end)
+
+describe("_inherit", function()
+  local Base = orm.model("sbx.inh.base", {
+    _order = "name",
+    name = f.Char{ required = true },
+    n    = f.Integer{ default = 7 },
+  })
+  function Base:hello() return "hello " .. self.name end
+  Base:constrains({ "n" }, function(recs)
+    for rec in recs:each() do
+      if rec.n and rec.n < 0 then error(orm.ValidationError("n must not be negative")) end
+    end
+  end)
+
+  it("extends a model in place: a new field, new methods, and migrate adds the column", function()
+    local env = h.fresh_env()
+    local old = env["sbx.inh.base"]:create{ name = "old", n = 1 }
+    local Ext = orm.model("sbx.inh.base", { _inherit = "sbx.inh.base", extra = f.Char{ default = "dflt" } })
+    assert.are.equal(Base, Ext)
+    function Ext:bye() return "bye " .. self.name end
+    local stmts = table.concat(env:migrate(), "\n")
+    assert.matches("ADD COLUMN", stmts, 1, true)
+    assert.matches("extra", stmts, 1, true)
+    assert.are.same({}, env:migrate())  -- nothing left to do
+    local new = env["sbx.inh.base"]:create{ name = "new", extra = "given" }
+    env:invalidate()
+    assert.are.equal("given", new.extra)
+    assert.are.equal(1, old.n)           -- existing data kept
+    assert.are.equal("dflt", old.extra)  -- existing records get the default
+    assert.are.equal("bye new", new:bye())
+    assert.are.equal("hello old", old:hello())
+    assert.are.equal(1, env["sbx.inh.base"]:search_count{ { "extra", "=", "given" } })
+    -- the constraint still runs
+    local err = h.error_of(new.write, new, { n = -1 })
+    assert.are.equal("EVALIDATE", err.code)
+  end)
+
+  it("the table form orm.model{ _inherit = name } extends too", function()
+    local cls = orm.model{ _inherit = "sbx.inh.base", more = f.Integer{} }
+    assert.are.equal(Base, cls)
+    assert.is_not_nil(Base._fields.more)
+  end)
+
+  it("into a new model copies the fields, methods, constraints and order", function()
+    local Child = orm.model("sbx.inh.child", { _inherit = "sbx.inh.base", age = f.Integer{} })
+    assert.are_not.equal(Base, Child)
+    function Child:only_child() return "child " .. self.name end
+    local env = h.fresh_env()
+    local kids = env["sbx.inh.child"]:create{ { name = "b", age = 3 }, { name = "a" } }
+    env:invalidate()
+    assert.are.same({ 3 }, kids:mapped("age"))
+    assert.are.same({ 7, 7 }, kids:mapped("n"))            -- the parent's default
+    assert.are.equal("hello b", kids[1]:hello())           -- the parent's method
+    assert.are.equal("child a", kids[2]:only_child())
+    assert.are.same({ "a", "b" }, env["sbx.inh.child"]:search{}:mapped("name"))  -- the parent's _order
+    local err = h.error_of(kids[1].write, kids[1], { n = -5 })     -- the parent's constraint
+    assert.are.equal("EVALIDATE", err.code)
+    assert.matches("n must not be negative", err.message, 1, true)
+    err = h.error_of(env["sbx.inh.child"].create, env["sbx.inh.child"], { age = 1 })  -- required name
+    assert.are.equal("name", err.field)
+    -- separate tables: the parent is untouched
+    assert.are.equal(0, env["sbx.inh.base"]:search_count{})
+    assert.is_nil(Base._fields.age)
+    assert.is_nil(rawget(Base, "only_child"))
+    err = h.error_of(function() return env["sbx.inh.base"]:browse({}).age end)
+    assert.matches("has no field or method 'age'", err.message, 1, true)
+  end)
+
+  it("works from model files too", function()
+    local dir = tmpdir()
+    write_file(dir .. "/1_base.lua", [[
+local orm = require "earnorm"
+local M = orm.model("sbx.inh.file", { name = orm.fields.Char{} })
+function M:tag() return "base" end
+return M
+]])
+    write_file(dir .. "/2_ext.lua", [[
+local orm = require "earnorm"
+local M = orm.model("sbx.inh.file", { _inherit = "sbx.inh.file", color = orm.fields.Char{} })
+return M
+]])
+    write_file(dir .. "/3_new.lua", [[
+local orm = require "earnorm"
+return orm.model("sbx.inh.file2", { _inherit = "sbx.inh.file", size = orm.fields.Integer{} })
+]])
+    local ok, loaded = pcall(orm.load_models, dir)
+    rmdir(dir)
+    assert.is_true(ok, tostring(loaded))
+    assert.are.equal(3, #loaded)
+    local env = h.fresh_env()
+    local r = env["sbx.inh.file2"]:create{ name = "x", color = "red", size = 2 }
+    env:invalidate()
+    assert.are.equal("red", r.color)
+    assert.are.equal(2, r.size)
+    assert.are.equal("base", r:tag())
+  end)
+end)
