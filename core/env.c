@@ -65,59 +65,37 @@ static void trace(void *payload, const eo_conn *c, eo_qkind kind, const char *te
     }
 }
 
-static char *mask_url(const char *url)
-{
-    /* scheme://user:secret@host -> scheme://user:***@host */
-    const char *at = strchr(url, '@'), *colon;
-    const char *start = strstr(url, "://");
-    eo_buf b = EO_BUF_INIT;
-    if (at == NULL || start == NULL || at < start)
-        return eo_strdup(url);
-    colon = memchr(start + 3, ':', (size_t)(at - start - 3));
-    if (colon == NULL)
-        return eo_strdup(url);
-    eo_buf__put(&b, url, (size_t)(colon - url + 1));
-    eo_buf__puts(&b, "***");
-    eo_buf__puts(&b, at);
-    return b.oom ? (eo_buf__free(&b), NULL) : eo_buf__detach(&b);
-}
-
 int eo_env_open(eo_env **out, eo_registry *reg, const eo_env_config *cfg, eo_error *err)
 {
     eo_env *env = NULL;
-    eo_url url;
+    eo_conn *c = NULL;
     int rc;
     const char *text = cfg && cfg->database_url ? cfg->database_url : "sqlite://earnorm.db";
 
     *out = NULL;
-    memset(&url, 0, sizeof url);
-    if ((rc = eo_url_parse(&url, text, err)) != EO_OK)
-        return rc;
     env = eo_calloc(1, sizeof *env);
-    if (env == NULL || eo_store__new(&env->store) != EO_OK ||
-        (env->url = mask_url(text)) == NULL) {
+    if (env == NULL || eo_store__new(&env->store) != EO_OK) {
         rc = eo_error_set(err, EO_ENOMEM, "out of memory opening %s", text);
         goto done;
     }
     env->reg = reg;
-    env->adapter = eo_adapter_find(url.scheme);
-    if (env->adapter == NULL) {
-        rc = eo_error_set(err, EO_EINVAL,
-                          "no database adapter for '%s://' in %s (known: sqlite, postgresql)",
-                          url.scheme, env->url);
+    if (cfg && cfg->pool) {
+        env->pool = cfg->pool;
+        eo_pool_ref(env->pool);
+    } else if ((rc = eo_pool_new(&env->pool, text, cfg ? cfg->pool_config : NULL, err)) != EO_OK) {
         goto done;
     }
-    if ((rc = env->adapter->open(&env->conn, &url, err)) != EO_OK)
-        goto done;
-    env->conn->trace = trace;
-    env->conn->trace_payload = env;
+    env->adapter = eo_pool_adapter(env->pool);
     env->log_queries = cfg ? cfg->log_queries : 0;
     env->log_file = cfg ? cfg->log_file : NULL;
     env->prefetch_max = cfg && cfg->prefetch_max ? cfg->prefetch_max : 20000;
+    /* connect now: a bad host or password fails here, not at the first query */
+    if ((rc = eo_env__conn(env, &c, err)) != EO_OK)
+        goto done;
+    eo_env__done(env, c);
     *out = env;
     env = NULL;
 done:
-    eo_url_free(&url);
     eo_env_free(env);
     return rc;
 }
@@ -127,20 +105,123 @@ void eo_env_free(eo_env *env)
     if (env == NULL)
         return;
     if (env->conn) {
-        if (env->conn->txn_depth > 0 && !env->conn->broken)
-            env->adapter->rollback(env->conn, NULL);
-        env->adapter->close(env->conn);
+        /* an open transaction dies with its env: the pool rolls it back */
+        eo_pool_release(env->pool, env->conn);
+        env->conn = NULL;
     }
+    eo_pool_unref(env->pool);
     eo_store__free(env->store);
-    eo_free(env->url);
     eo_free(env);
+}
+
+int eo_env__conn(eo_env *env, eo_conn **out, eo_error *err)
+{
+    int rc;
+    if (env->conn) {
+        *out = env->conn;
+        return EO_OK;
+    }
+    if ((rc = eo_pool_acquire(env->pool, out, err)) != EO_OK)
+        return rc;
+    (*out)->trace = trace;
+    (*out)->trace_payload = env;
+    return EO_OK;
+}
+
+void eo_env__done(eo_env *env, eo_conn *c)
+{
+    if (c != NULL && c != env->conn)
+        eo_pool_release(env->pool, c);
+}
+
+int eo_env__select(eo_env *env, const eo_query *q, eo_row_fn fn, void *payload, eo_error *err)
+{
+    eo_conn *c;
+    int rc = eo_env__conn(env, &c, err);
+    if (rc != EO_OK)
+        return rc;
+    rc = env->adapter->select(c, q, fn, payload, err);
+    eo_env__done(env, c);
+    return rc;
+}
+
+int eo_env__count(eo_env *env, const eo_query *q, int64_t *out, eo_error *err)
+{
+    eo_conn *c;
+    int rc = eo_env__conn(env, &c, err);
+    if (rc != EO_OK)
+        return rc;
+    rc = env->adapter->count(c, q, out, err);
+    eo_env__done(env, c);
+    return rc;
+}
+
+int eo_env__insert(eo_env *env, const eo_model *m, const eo_field *const *cols, size_t ncols,
+                   const eo_value *vals, size_t nrows, eo_id *out_ids, eo_error *err)
+{
+    eo_conn *c;
+    int rc = eo_env__conn(env, &c, err);
+    if (rc != EO_OK)
+        return rc;
+    rc = env->adapter->insert(c, m, cols, ncols, vals, nrows, out_ids, err);
+    eo_env__done(env, c);
+    return rc;
+}
+
+int eo_env__update(eo_env *env, const eo_model *m, const eo_id *ids, size_t nids,
+                   const eo_field *const *cols, const eo_value *vals, size_t ncols,
+                   int64_t *affected, eo_error *err)
+{
+    eo_conn *c;
+    int rc = eo_env__conn(env, &c, err);
+    if (rc != EO_OK)
+        return rc;
+    rc = env->adapter->update(c, m, ids, nids, cols, vals, ncols, affected, err);
+    eo_env__done(env, c);
+    return rc;
+}
+
+int eo_env__remove(eo_env *env, const eo_model *m, const eo_id *ids, size_t nids,
+                   int64_t *affected, eo_error *err)
+{
+    eo_conn *c;
+    int rc = eo_env__conn(env, &c, err);
+    if (rc != EO_OK)
+        return rc;
+    rc = env->adapter->remove(c, m, ids, nids, affected, err);
+    eo_env__done(env, c);
+    return rc;
+}
+
+int eo_env__group(eo_env *env, const eo_group_query *q, eo_row_fn fn, void *payload,
+                  eo_error *err)
+{
+    eo_conn *c;
+    int rc = eo_env__conn(env, &c, err);
+    if (rc != EO_OK)
+        return rc;
+    rc = env->adapter->group(c, q, fn, payload, err);
+    eo_env__done(env, c);
+    return rc;
+}
+
+int eo_env__explain(eo_env *env, const eo_query *q, char **out, eo_error *err)
+{
+    eo_conn *c;
+    int rc = eo_env__conn(env, &c, err);
+    if (rc != EO_OK)
+        return rc;
+    rc = env->adapter->explain(c, q, out, err);
+    eo_env__done(env, c);
+    return rc;
 }
 
 eo_registry *eo_env_registry(const eo_env *env) { return env->reg; }
 const char *eo_env_backend(const eo_env *env) { return env->adapter->name; }
 eo_idkind eo_env_idkind(const eo_env *env) { return env->adapter->idkind; }
-const char *eo_env_url(const eo_env *env) { return env->url; }
-int eo_env_txn_depth(const eo_env *env) { return env->conn->txn_depth; }
+const char *eo_env_url(const eo_env *env) { return eo_pool_url(env->pool); }
+int eo_env_txn_depth(const eo_env *env) { return env->conn ? env->conn->txn_depth : 0; }
+eo_pool *eo_env_pool(const eo_env *env) { return env->pool; }
 
 int eo_env__ready(eo_env *env, eo_error *err)
 {
@@ -158,34 +239,54 @@ int eo_env_begin(eo_env *env, eo_isolation iso, eo_error *err)
 {
     eo_conn *c = env->conn;
     int rc;
-    if (c->txn_depth == 0) {
+    if (c == NULL) {
         if (!(env->adapter->caps & EO_CAP_TRANSACTIONS))
             return eo_error_set(err, EO_ENOTSUP, "%s: this server has no transactions",
                                 env->adapter->name);
-        rc = env->adapter->begin(c, iso, err);
-    } else {
-        if (iso != EO_ISO_DEFAULT)
-            return eo_error_set(err, EO_ETXNSTATE,
-                                "an isolation level can only be chosen for the outermost transaction");
-        rc = env->adapter->savepoint(c, EO_SP_CREATE, c->txn_depth + 1, err);
+        /* the transaction keeps one connection until it ends */
+        if ((rc = eo_env__conn(env, &c, err)) != EO_OK)
+            return rc;
+        if ((rc = env->adapter->begin(c, iso, err)) != EO_OK) {
+            eo_env__done(env, c);
+            return rc;
+        }
+        c->txn_depth = 1;
+        env->conn = c;
+        return EO_OK;
     }
-    if (rc == EO_OK)
+    if (iso != EO_ISO_DEFAULT)
+        return eo_error_set(err, EO_ETXNSTATE,
+                            "an isolation level can only be chosen for the outermost transaction");
+    if ((rc = env->adapter->savepoint(c, EO_SP_CREATE, c->txn_depth + 1, err)) == EO_OK)
         c->txn_depth++;
     return rc;
+}
+
+/* The outermost level ended: give the connection back. */
+static void unpin(eo_env *env)
+{
+    eo_conn *c = env->conn;
+    env->conn = NULL;
+    eo_pool_release(env->pool, c);
 }
 
 int eo_env_commit(eo_env *env, eo_error *err)
 {
     eo_conn *c = env->conn;
     int rc;
-    if (c->txn_depth == 0)
+    if (c == NULL)
         return eo_error_set(err, EO_ETXNSTATE, "commit outside a transaction");
-    if (c->txn_depth == 1)
-        rc = env->adapter->commit(c, err);
-    else
-        rc = env->adapter->savepoint(c, EO_SP_RELEASE, c->txn_depth, err);
+    if (c->txn_depth > 1) {
+        if ((rc = env->adapter->savepoint(c, EO_SP_RELEASE, c->txn_depth, err)) == EO_OK)
+            c->txn_depth--;
+        return rc;
+    }
+    rc = env->adapter->commit(c, err);
     if (rc == EO_OK)
-        c->txn_depth--;
+        c->txn_depth = 0;
+    else
+        eo_store__clear(env->store); /* the pool rolls back what did not commit */
+    unpin(env);
     return rc;
 }
 
@@ -193,17 +294,20 @@ int eo_env_rollback(eo_env *env, eo_error *err)
 {
     eo_conn *c = env->conn;
     int rc;
-    if (c->txn_depth == 0)
+    if (c == NULL)
         return eo_error_set(err, EO_ETXNSTATE, "rollback outside a transaction");
-    if (c->txn_depth == 1) {
-        rc = env->adapter->rollback(c, err);
-    } else {
+    if (c->txn_depth > 1) {
         rc = env->adapter->savepoint(c, EO_SP_ROLLBACK, c->txn_depth, err);
         if (rc == EO_OK)
             rc = env->adapter->savepoint(c, EO_SP_RELEASE, c->txn_depth, err);
+        /* the level is gone whatever the server said */
+        c->txn_depth--;
+    } else {
+        rc = c->broken ? EO_OK : env->adapter->rollback(c, err);
+        if (rc == EO_OK)
+            c->txn_depth = 0;
+        unpin(env);
     }
-    /* the level is gone whatever the server said: it aborts on failure */
-    c->txn_depth--;
     eo_store__clear(env->store);
     return rc;
 }
@@ -256,7 +360,11 @@ int eo_env_migrate(eo_env *env, int dry_run, eo_migrate_note_fn note, void *payl
         const eo_model *m = eo_registry_at(env->reg, i);
         if (m->abstract)
             continue;
-        rc = env->adapter->migrate(env->conn, m, dry_run, note, payload, err);
+        eo_conn *c;
+        if ((rc = eo_env__conn(env, &c, err)) != EO_OK)
+            break;
+        rc = env->adapter->migrate(c, m, dry_run, note, payload, err);
+        eo_env__done(env, c);
     }
     if (!dry_run)
         rc = eo_env__atomic_end(env, rc, err);
@@ -268,7 +376,12 @@ int eo_env_migrate(eo_env *env, int dry_run, eo_migrate_note_fn note, void *payl
 int eo_env_ping(eo_env *env, double *ms, eo_error *err)
 {
     uint64_t t0 = eo_clock__ns();
-    int rc = env->adapter->ping(env->conn, err);
+    eo_conn *c;
+    int rc = eo_env__conn(env, &c, err);
+    if (rc == EO_OK) {
+        rc = env->adapter->ping(c, err);
+        eo_env__done(env, c);
+    }
     if (ms)
         *ms = (double)(eo_clock__ns() - t0) / 1e6;
     return rc;

@@ -6,24 +6,46 @@
 
 #include "earnorm/env.h"
 #include "earnorm/orm.h"
+#include "earnorm/pool.h"
 #include "internal.h"
 #include "store.h"
 
 struct eo_env {
     eo_registry *reg;          /* Borrowed */
+    eo_pool *pool;             /* one reference held */
     const eo_adapter *adapter;
-    eo_conn *conn;             /* Owned */
+    eo_conn *conn;             /* pinned while a transaction is open, else NULL */
     eo_store *store;           /* Owned */
     eo_stats stats;
     int log_queries;
     FILE *log_file;
     size_t prefetch_max;
-    char *url;                 /* masked */
     unsigned resolved_version; /* registry version last resolved */
 };
 
 /* Resolve the registry when models were added since the last call. */
 int eo_env__ready(eo_env *env, eo_error *err);
+/*
+ * The connection for one statement: the pinned one inside a transaction,
+ * else one borrowed from the pool (give it back with eo_env__done).
+ */
+int eo_env__conn(eo_env *env, eo_conn **out, eo_error *err);
+void eo_env__done(eo_env *env, eo_conn *c);
+
+/* Adapter calls on the env's connection (eo_env__conn + call + done). */
+int eo_env__select(eo_env *env, const eo_query *q, eo_row_fn fn, void *payload, eo_error *err);
+int eo_env__count(eo_env *env, const eo_query *q, int64_t *out, eo_error *err);
+int eo_env__insert(eo_env *env, const eo_model *m, const eo_field *const *cols, size_t ncols,
+                   const eo_value *vals, size_t nrows, eo_id *out_ids, eo_error *err);
+int eo_env__update(eo_env *env, const eo_model *m, const eo_id *ids, size_t nids,
+                   const eo_field *const *cols, const eo_value *vals, size_t ncols,
+                   int64_t *affected, eo_error *err);
+int eo_env__remove(eo_env *env, const eo_model *m, const eo_id *ids, size_t nids,
+                   int64_t *affected, eo_error *err);
+int eo_env__group(eo_env *env, const eo_group_query *q, eo_row_fn fn, void *payload,
+                  eo_error *err);
+int eo_env__explain(eo_env *env, const eo_query *q, char **out, eo_error *err);
+
 /* Run `fn` atomically: a transaction, or a savepoint inside one. */
 int eo_env__atomic_begin(eo_env *env, eo_error *err);
 int eo_env__atomic_end(eo_env *env, int rc, eo_error *err);

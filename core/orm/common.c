@@ -80,7 +80,7 @@ int eo_orm__ids_where_in(eo_env *env, const eo_model *m, const eo_field *f,
     q.limit = -1;
     c.out = out;
     c.kind = env->adapter->idkind;
-    rc = env->adapter->select(env->conn, &q, collect_id, &c, err);
+    rc = eo_env__select(env, &q, collect_id, &c, err);
 done:
     eo_domain_free(d);
     return rc;

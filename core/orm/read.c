@@ -83,7 +83,7 @@ int eo_orm__load(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
     c.fields = fields;
     c.nfields = nf;
     env->stats.prefetches++;
-    rc = env->adapter->select(env->conn, &q, load_row, &c, err);
+    rc = eo_env__select(env, &q, load_row, &c, err);
 done:
     eo_domain_free(d);
     eo_free(fields);

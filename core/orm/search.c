@@ -68,7 +68,7 @@ int eo_orm_search(eo_env *env, const eo_model *m, eo_domain *d, const char *orde
         q.nfields = 1;
         c.out = out;
         c.kind = env->adapter->idkind;
-        rc = env->adapter->select(env->conn, &q, push_id, &c, err);
+        rc = eo_env__select(env, &q, push_id, &c, err);
     }
     eo_free(items);
     return rc;
@@ -87,7 +87,7 @@ int eo_orm_search_count(eo_env *env, const eo_model *m, eo_domain *d, int64_t *o
         return rc;
     q.order = NULL;
     q.norder = 0;
-    return env->adapter->count(env->conn, &q, out, err);
+    return eo_env__count(env, &q, out, err);
 }
 
 int eo_orm_search_rows(eo_env *env, const eo_model *m, eo_domain *d,
@@ -124,7 +124,7 @@ int eo_orm_search_rows(eo_env *env, const eo_model *m, eo_domain *d,
     }
     q.fields = fields;
     q.nfields = nfields;
-    rc = env->adapter->select(env->conn, &q, fn, payload, err);
+    rc = eo_env__select(env, &q, fn, payload, err);
 done:
     eo_free(all);
     eo_free(items);
@@ -176,7 +176,7 @@ int eo_orm_group(eo_env *env, eo_group_query *g, eo_domain *d, eo_row_fn fn, voi
     g->domain = d;
     if (d && eo_domain_is_false(d))
         return EO_OK;
-    return env->adapter->group(env->conn, g, fn, payload, err);
+    return eo_env__group(env, g, fn, payload, err);
 }
 
 int eo_orm_explain(eo_env *env, const eo_model *m, eo_domain *d, const char *order,
@@ -201,7 +201,7 @@ int eo_orm_explain(eo_env *env, const eo_model *m, eo_domain *d, const char *ord
     if (d && eo_domain_is_false(d)) {
         eo_buf__puts(&b, "plan: the domain can match nothing; no query is sent\n");
     } else {
-        if ((rc = env->adapter->explain(env->conn, &q, &plan, err)) != EO_OK)
+        if ((rc = eo_env__explain(env, &q, &plan, err)) != EO_OK)
             goto done;
         eo_buf__puts(&b, plan);
     }

@@ -82,7 +82,7 @@ int eo_orm_write(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
         began = 1;
         for (start = 0; start < n; start += CHUNK) {
             size_t k = n - start < CHUNK ? n - start : CHUNK;
-            if ((rc = env->adapter->update(env->conn, m, ids + start, k, cols, vals, ncols,
+            if ((rc = eo_env__update(env, m, ids + start, k, cols, vals, ncols,
                                            &affected, err)) != EO_OK)
                 goto done;
             total += affected;
@@ -193,7 +193,7 @@ static int unlink_rec(eo_env *env, const eo_model *m, const eo_id *ids, size_t n
         return rc;
     for (start = 0; start < n; start += CHUNK) {
         size_t k = n - start < CHUNK ? n - start : CHUNK;
-        if ((rc = env->adapter->remove(env->conn, m, ids + start, k, &affected, err)) != EO_OK)
+        if ((rc = eo_env__remove(env, m, ids + start, k, &affected, err)) != EO_OK)
             return rc;
     }
     for (i = 0; i < n; i++)

@@ -3,7 +3,9 @@
  * store, transactions, statistics and the query log.
  *
  * An environment belongs to one thread at a time. Several environments may
- * share a registry (read-only once built). The record store caches field
+ * share a registry (read-only once built) and a connection pool (thread-safe).
+ * Outside a transaction each statement borrows a connection from the pool;
+ * a transaction keeps one from begin to commit or rollback. The record store caches field
  * values of records this environment has read or written; it is cleared
  * when a transaction rolls back, because the database forgot what the
  * store remembers.
@@ -16,6 +18,7 @@
 #include "common.h"
 #include "error.h"
 #include "model.h"
+#include "pool.h"
 #include "sys/adapter.h"
 
 EO_BEGIN_DECL
@@ -27,9 +30,11 @@ typedef struct eo_env_config {
     int log_queries;            /* print each query with parameters and time */
     FILE *log_file;             /* where; NULL means stderr */
     size_t prefetch_max;        /* records loaded per prefetch; 0 = default (20000) */
+    eo_pool *pool;              /* share this pool (Borrowed; the env takes a reference), or NULL */
+    const eo_pool_config *pool_config; /* for the env's own pool; NULL = defaults */
 } eo_env_config;
 
-#define EO_ENV_CONFIG_INIT { NULL, 0, NULL, 0 }
+#define EO_ENV_CONFIG_INIT { NULL, 0, NULL, 0, NULL, NULL }
 
 /**
  * Open an environment on @p reg (Borrowed: it must outlive the env).
@@ -42,6 +47,8 @@ EO_API int eo_env_open(eo_env **out, eo_registry *reg,
 EO_API void eo_env_free(eo_env *env);
 
 EO_API eo_registry *eo_env_registry(const eo_env *env);
+/** The env's connection pool (its statistics, or to share it). Borrowed. */
+EO_API eo_pool *eo_env_pool(const eo_env *env);
 /** Backend name ("sqlite"). Static. */
 EO_API const char *eo_env_backend(const eo_env *env);
 EO_API eo_idkind eo_env_idkind(const eo_env *env);

@@ -47,6 +47,7 @@ struct eo_conn {
     int txn_depth;           /* 0 outside a transaction, 1 in BEGIN, >1 in savepoints */
     eo_trace_fn trace;       /* set by the owner; may be NULL */
     void *trace_payload;
+    uint64_t pool_born_ns;   /* set by the pool: when it was opened */
 };
 
 /** Report a statement to the connection's tracer. */
