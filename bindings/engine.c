@@ -71,6 +71,10 @@ int eo_engine_open(eo_engine **out, const eo_engine_config *cfg, eo_error *err)
     lua_setfield(L, -2, "database");
     lua_pushboolean(L, cfg && cfg->log_queries);
     lua_setfield(L, -2, "log_queries");
+    if (cfg && cfg->pool) {
+        lua_pushlightuserdata(L, cfg->pool);
+        lua_setfield(L, -2, "pool");
+    }
     if ((rc = call(eng, 1, 1, err)) != EO_OK)
         goto fail;
     lua_pushvalue(L, -1);

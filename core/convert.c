@@ -163,17 +163,16 @@ static void civil_from_days(int64_t z, int *y, int *m, int *d)
     *y = (int)(yoe + era * 400 + (*m <= 2));
 }
 
-static int format_epoch(double secs, char *buf, size_t cap)
+/* UTC text of whole seconds plus microseconds since 1970; -1 outside years 1..9999. */
+static int format_utc(int64_t whole, long usec, char *buf, size_t cap)
 {
-    int64_t whole = (int64_t)floor(secs);
-    int64_t days = whole >= 0 ? whole / 86400 : -((-whole + 86399) / 86400);
-    int64_t rem = whole - days * 86400;
-    long usec = (long)llround((secs - (double)whole) * 1e6);
+    int64_t days, rem;
     int y, m, d;
-    if (usec >= 1000000) {
-        usec -= 1000000;
-        rem++;
-    }
+    /* 0001-01-01 .. 9999-12-31 23:59:59; also keeps civil_from_days in range */
+    if (whole < -62135596800LL || whole >= 253402300800LL)
+        return -1;
+    days = whole >= 0 ? whole / 86400 : -((-whole + 86399) / 86400);
+    rem = whole - days * 86400;
     civil_from_days(days, &y, &m, &d);
     if (y < 1 || y > 9999)
         return -1;
@@ -184,6 +183,23 @@ static int format_epoch(double secs, char *buf, size_t cap)
         snprintf(buf, cap, "%04d-%02d-%02d %02d:%02d:%02d", y, m, d,
                  (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
     return 0;
+}
+
+static int format_epoch(double secs, char *buf, size_t cap)
+{
+    int64_t whole;
+    long usec;
+    /* NaN and huge values never reach the integer casts */
+    if (!(secs > -62135596801.0 && secs < 253402300801.0))
+        return -1;
+    whole = (int64_t)floor(secs);
+    usec = (long)llround((secs - (double)whole) * 1e6);
+    if (usec >= 1000000) {
+        /* rounding carries into the next second (and day, and year) */
+        usec -= 1000000;
+        whole++;
+    }
+    return format_utc(whole, usec, buf, cap);
 }
 
 /*
@@ -238,7 +254,8 @@ static int norm_datetime(const char *s, size_t n, char *buf, size_t cap)
     {
         int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
         secs -= sign * (oh * 3600 + om * 60);
-        return format_epoch((double)secs + (double)usec / 1e6, buf, cap);
+        /* integers all the way: a double loses microseconds near year 9999 */
+        return format_utc(secs, usec, buf, cap);
     }
 }
 
@@ -518,7 +535,7 @@ int eo_field__convert(const eo_field *f, const eo_value *in, eo_value *out,
     case EO_FT_MANY2ONE:
         if (in->type == EO_VINT || in->type == EO_VTEXT)
             return EO_OK;
-        if (in->type == EO_VFLOAT && in->u.f == floor(in->u.f)) {
+        if (in->type == EO_VFLOAT && in->u.f == floor(in->u.f) && fabs(in->u.f) < 9.2e18) {
             *out = eo_int((int64_t)in->u.f);
             return EO_OK;
         }

@@ -309,7 +309,7 @@ int eo_model_add_field(eo_field **out, eo_model *m, const eo_field_spec *spec,
 {
     eo_field *f = NULL;
     const char *why;
-    int rc = EO_OK, stored;
+    int rc = EO_OK, stored, added = 0;
 
     if (out)
         *out = NULL;
@@ -346,6 +346,7 @@ int eo_model_add_field(eo_field **out, eo_model *m, const eo_field_spec *spec,
     if (f == NULL)
         goto oom;
     f->type = spec->type;
+    f->model = m; /* so conversion messages name the model; not yet added */
     f->flags = spec->flags & ~EO_FF_STORED;
     stored = spec->type != EO_FT_ONE2MANY && spec->type != EO_FT_MANY2MANY &&
              (!(spec->flags & EO_FF_COMPUTED) || spec->store);
@@ -406,6 +407,7 @@ int eo_model_add_field(eo_field **out, eo_model *m, const eo_field_spec *spec,
     }
     if ((rc = add_field_raw(m, f, err)) != EO_OK)
         goto done;
+    added = 1;
     if (m->rec_name == NULL && strcmp(f->name, "name") == 0 &&
         (m->rec_name = eo_strdup("name")) == NULL)
         goto oom;
@@ -416,7 +418,7 @@ int eo_model_add_field(eo_field **out, eo_model *m, const eo_field_spec *spec,
 oom:
     rc = field_error(err, EO_ENOMEM, m, spec->name, "out of memory");
 done:
-    if (f && f->model == NULL)
+    if (f && !added)
         field_free(f);
     return rc;
 }

@@ -5,6 +5,7 @@
  * value that owns memory. Type conversion against a field lives in
  * convert.c, not here.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,8 +187,10 @@ int eo_id_from_value(eo_id *out, eo_idkind kind, const eo_value *v)
             long long n;
             memcpy(buf, v->u.s.p, v->u.s.n);
             buf[v->u.s.n] = '\0';
+            errno = 0;
             n = strtoll(buf, &end, 10);
-            if (*end == '\0') {
+            /* the whole text (no embedded NUL), in range: not clamped */
+            if (end == buf + v->u.s.n && end != buf && errno == 0) {
                 *out = eo_id_num(n);
                 return EO_OK;
             }

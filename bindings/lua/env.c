@@ -7,6 +7,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "rs.h"
 
@@ -57,6 +58,7 @@ static int l_connect(lua_State *L)
     eo_lua_ctx *ctx = eo_lua_ctx_get(L);
     envh **box, *h;
     eo_error err;
+    eo_pool_config pc = EO_POOL_CONFIG_INIT;
     if (lua_istable(L, 2)) {
         lua_getfield(L, 2, "log_queries");
         cfg.log_queries = lua_toboolean(L, -1);
@@ -64,6 +66,40 @@ static int l_connect(lua_State *L)
         if (lua_isinteger(L, -1) && lua_tointeger(L, -1) > 0)
             cfg.prefetch_max = (size_t)lua_tointeger(L, -1);
         lua_pop(L, 2);
+        lua_getfield(L, 2, "pool");
+        if (lua_islightuserdata(L, -1)) {
+            /* a C host shares its eo_pool (engine.h) */
+            cfg.pool = lua_touserdata(L, -1);
+        } else if (lua_istable(L, -1)) {
+            static const char *const keys[] = { "min", "max", "timeout", "idle_timeout",
+                                                "max_lifetime", "retries", NULL };
+            int k;
+            for (k = 0; keys[k]; k++) {
+                lua_Integer v;
+                lua_getfield(L, -1, keys[k]);
+                if (lua_isnil(L, -1)) {
+                    lua_pop(L, 1);
+                    continue;
+                }
+                if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0)
+                    return eo_lua_raisef(L, EO_EINVAL, NULL, NULL,
+                                         "orm.connect: pool.%s must be a non-negative integer", keys[k]);
+                v = lua_tointeger(L, -1);
+                lua_pop(L, 1);
+                switch (k) {
+                case 0: pc.min_size = (size_t)v; break;
+                case 1: pc.max_size = (size_t)v; break;
+                case 2: pc.acquire_timeout_ms = (unsigned)v; break;
+                case 3: pc.idle_timeout_ms = (unsigned)v; break;
+                case 4: pc.max_lifetime_ms = (unsigned)v; break;
+                default: pc.connect_retries = (unsigned)v; break;
+                }
+            }
+            cfg.pool_config = &pc;
+        } else if (!lua_isnil(L, -1)) {
+            return eo_lua_raisef(L, EO_EINVAL, NULL, NULL, "orm.connect: pool must be a table");
+        }
+        lua_pop(L, 1);
     }
     cfg.database_url = url;
     /* the box and its metatable exist before the env does */
@@ -109,8 +145,13 @@ static int l_migrate(lua_State *L)
     int dry = lua_toboolean(L, 2);
     eo_error err;
     lua_newtable(L);
-    if (eo_env_migrate(h->env, dry, note_line, L, &err) != EO_OK)
+    int rc;
+    eo_lua_critical(L, 1);
+    rc = eo_env_migrate(h->env, dry, note_line, L, &err);
+    eo_lua_critical(L, -1);
+    if (rc != EO_OK)
         return eo_lua_raise(L, &err);
+    eo_lua_check_memory(L);
     return 1;
 }
 
@@ -176,6 +217,25 @@ static int l_stats(lua_State *L)
     lua_setfield(L, -2, "query_time_ms");
     setint(L, "rows", s.rows);
     setint(L, "prefetches", s.prefetches);
+    {
+        eo_pool_stats ps;
+        eo_pool_get_stats(eo_env_pool(h->env), &ps);
+        lua_createtable(L, 0, 12);
+        setint(L, "size", ps.size);
+        setint(L, "in_use", ps.in_use);
+        setint(L, "idle", ps.idle);
+        setint(L, "max", ps.max_size);
+        setint(L, "acquires", ps.acquires);
+        setint(L, "waits", ps.waits);
+        lua_pushnumber(L, (double)ps.wait_ns / 1e6);
+        lua_setfield(L, -2, "wait_ms");
+        setint(L, "timeouts", ps.timeouts);
+        setint(L, "errors", ps.errors);
+        setint(L, "reconnects", ps.reconnects);
+        setint(L, "opened", ps.opened);
+        setint(L, "closed", ps.closed);
+        lua_setfield(L, -2, "pool");
+    }
     lua_createtable(L, 0, 3);
     setint(L, "hits", s.store_hits);
     setint(L, "misses", s.store_misses);
@@ -243,6 +303,19 @@ static int l_computing(lua_State *L)
     return 0;
 }
 
+/* core.sleep(ms): transaction retries back off */
+static int l_sleep(lua_State *L)
+{
+    lua_Integer ms = luaL_checkinteger(L, 1);
+    struct timespec ts;
+    if (ms > 0) {
+        ts.tv_sec = (time_t)(ms / 1000);
+        ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
 void eo_lua_open_env(lua_State *L)
 {
     static const luaL_Reg fns[] = {
@@ -251,6 +324,7 @@ void eo_lua_open_env(lua_State *L)
         { "txn_depth", l_txn_depth }, { "stats", l_stats }, { "reset_stats", l_reset_stats },
         { "ping", l_ping }, { "invalidate_all", l_invalidate_all }, { "set_log", l_set_log },
         { "env_url", l_env_url }, { "backend", l_backend }, { "computing", l_computing },
+        { "sleep", l_sleep },
         { NULL, NULL },
     };
     if (luaL_newmetatable(L, CENV)) {

@@ -31,6 +31,14 @@ int eo_vm_new(eo_vm **out, const eo_vm_config *cfg, eo_error *err);
 void eo_vm_free(eo_vm *vm);
 lua_State *eo_vm_state(eo_vm *vm);
 size_t eo_vm_memory(const eo_vm *vm);
+/*
+ * While C holds resources and pushes into Lua (rows streamed from a query),
+ * a failed allocation must not longjmp past it: eo_lua_critical(L, 1)
+ * suspends the memory limit, eo_lua_critical(L, -1) restores it, and
+ * eo_lua_check_memory raises EO_ENOMEM afterwards when the limit was passed.
+ */
+void eo_lua_critical(lua_State *L, int delta);
+int eo_lua_check_memory(lua_State *L);
 /* The VM of a state (NULL when the state was not made by eo_vm_new). */
 eo_vm *eo_lua_vm(lua_State *L);
 

@@ -302,7 +302,9 @@ int eo_lua__read_group(lua_State *L, const eo_model *m, eo_env *env, eo_idkind k
     c.g = &g;
     c.domain_idx = 2;
     c.i = 0;
+    eo_lua_critical(L, 1); /* rows are pushed while the query is open */
     rc = eo_orm_group(env, &g, d, group_row, &c, &err);
+    eo_lua_critical(L, -1);
 done:
     eo_domain_free(d);
     eo_free(keys);
@@ -312,5 +314,6 @@ done:
             eo_error_where(&err, m->name, NULL);
         return eo_lua_raise(L, &err);
     }
+    eo_lua_check_memory(L);
     return 1;
 }

@@ -310,8 +310,14 @@ static void push_typed(lua_State *L, int like, rset *rs, const eo_field *f, cons
     case EO_VNULL: lua_pushnil(L); return;
     case EO_VTEXT:
         if (f->type == EO_FT_JSON) {
-            if (eo_lua_json_decode(L, v->u.s.p, v->u.s.n, &err) != EO_OK)
+            if (eo_lua_json_decode(L, v->u.s.p, v->u.s.n, &err) != EO_OK) {
+                /* rows are pushed inside a query: never raise there; keep the text */
+                if (plain) {
+                    lua_pushlstring(L, v->u.s.p, v->u.s.n);
+                    return;
+                }
                 eo_lua_raise(L, &err);
+            }
             if (eo_lua_is_null(L, -1)) {
                 lua_pop(L, 1);
                 lua_pushnil(L);
@@ -944,11 +950,14 @@ static int l_search_read(lua_State *L)
     c.rs = rs;
     c.fields = fl;
     c.i = 0;
+    eo_lua_critical(L, 1); /* rows are pushed while the query is open */
     rc = eo_orm_search_rows(rs_env(rs), rs->m, d, fl, nf, order, limit, offset, push_row, &c, &err);
+    eo_lua_critical(L, -1);
     eo_free(fl);
     eo_domain_free(d);
     if (rc != EO_OK)
         return eo_lua_raise(L, &err);
+    eo_lua_check_memory(L);
     return 1;
 }
 
@@ -968,10 +977,13 @@ static int l_read(lua_State *L)
     c.rs = rs;
     c.fields = fl;
     c.i = 0;
+    eo_lua_critical(L, 1);
     rc = eo_orm_read_rows(rs_env(rs), rs->m, rs_ids(rs), rs->n, fl, nf, push_row, &c, &err);
+    eo_lua_critical(L, -1);
     eo_free(fl);
     if (rc != EO_OK)
         return eo_lua_raise(L, &err);
+    eo_lua_check_memory(L);
     return 1;
 }
 

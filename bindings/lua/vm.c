@@ -19,6 +19,7 @@ struct eo_vm {
     unsigned timeout_ms;  /* per eo_lua_pcall, 0 = none */
     uint64_t deadline;    /* monotonic ns; 0 = none */
     int timed_out;
+    int critical;         /* > 0: C holds resources; the limit waits (see eo_lua_critical) */
 };
 
 static const char vm_key = 'v';
@@ -42,7 +43,7 @@ static void *vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         vm->mem -= osize;
         return NULL;
     }
-    if (vm->limit && nsize > osize && vm->mem + (nsize - osize) > vm->limit)
+    if (vm->limit && !vm->critical && nsize > osize && vm->mem + (nsize - osize) > vm->limit)
         return NULL;
     p = eo_realloc(ptr, nsize);
     if (p != NULL)
@@ -96,6 +97,23 @@ eo_vm *eo_lua_vm(lua_State *L)
     vm = lua_touserdata(L, -1);
     lua_pop(L, 1);
     return vm;
+}
+
+void eo_lua_critical(lua_State *L, int delta)
+{
+    eo_vm *vm = eo_lua_vm(L);
+    if (vm)
+        vm->critical += delta;
+}
+
+int eo_lua_check_memory(lua_State *L)
+{
+    eo_vm *vm = eo_lua_vm(L);
+    if (vm && vm->limit && !vm->critical && vm->mem > vm->limit)
+        return eo_lua_raisef(L, EO_ENOMEM, NULL, NULL,
+                             "the result does not fit in the VM's memory limit (%zu bytes)",
+                             vm->limit);
+    return 0;
 }
 
 /* ---- per-state context: the schema registry ---- */

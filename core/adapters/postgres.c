@@ -12,7 +12,7 @@
  * small batches use one multi-row INSERT ... RETURNING.
  *
  * Errors map by SQLSTATE: 23505 unique -> EO_ECONFLICT naming the field,
- * 40001/40P01 (serialization, deadlock) -> EO_ECONFLICT (retryable),
+ * 40001/40P01 (serialization, deadlock) -> EO_EBUSY (try again),
  * class 08 and a lost connection -> EO_ECONN with the connection marked
  * broken.
  */
@@ -116,7 +116,7 @@ static int result_error(pg_conn *c, PGresult *res, const eo_model *m, eo_error *
         }
         code = EO_ECONFLICT;
     } else if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0) {
-        code = EO_ECONFLICT;
+        code = EO_EBUSY; /* serialization failure, deadlock: run it again */
     } else if (strcmp(state, "23502") == 0 || strcmp(state, "23503") == 0 ||
                strcmp(state, "23514") == 0) {
         code = EO_EVALIDATE;
@@ -377,7 +377,7 @@ static int run(pg_conn *c, const eo_sqlq *q, eo_qkind kind, const eo_model *m,
                int64_t *changes, eo_error *err)
 {
     size_t np = q->params.len, i;
-    const char **vals = NULL, *name;
+    const char **vals = NULL, *name = NULL; /* set by prepare(); gcc -O2 cannot tell */
     int *lens = NULL, *fmts = NULL;
     numbuf *bufs = NULL;
     eo_value *row = NULL, *tp = NULL;

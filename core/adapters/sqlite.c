@@ -268,10 +268,23 @@ static int bind_params(sq_conn *c, sqlite3_stmt *st, const eo_sqlq *q, eo_error 
     return EO_OK;
 }
 
-/* Values of a statement's parameters, for the trace. */
-static eo_value *trace_params(const eo_sqlq *q)
+/* Report a compiled statement to the tracer. The tracer reads its values
+ * as one array, while q->params holds eo_sqlparam records: copy them out. */
+static void trace_query(sq_conn *c, eo_qkind kind, const eo_sqlq *q, uint64_t ns, int64_t rows)
 {
-    return q->params.len ? &((eo_sqlparam *)q->params.items)[0].v : NULL;
+    eo_value few[20], *vals = few;
+    size_t i, n = q->params.len;
+    if (c->base.trace == NULL)
+        return;
+    if (n > 20 && (vals = eo_malloc(n * sizeof *vals)) == NULL) {
+        vals = few; /* out of memory: trace the first ones only */
+        n = 20;
+    }
+    for (i = 0; i < n; i++)
+        vals[i] = ((const eo_sqlparam *)eo_vec__at(&q->params, i))->v;
+    eo_conn_trace(&c->base, kind, q->sql.p, n ? vals : NULL, n, ns, rows);
+    if (vals != few)
+        eo_free(vals);
 }
 
 typedef char decbuf[48];
@@ -363,8 +376,7 @@ static int run_rows(sq_conn *c, eo_sqlq *q, eo_qkind kind, const eo_field *const
     }
 done:
     release(st, ent);
-    eo_conn_trace(&c->base, kind, q->sql.p, trace_params(q), q->params.len,
-                  eo_clock__ns() - t0, nrows);
+    trace_query(c, kind, q, eo_clock__ns() - t0, nrows);
     eo_free(row);
     eo_free(scratch);
     return rc;
@@ -769,7 +781,10 @@ static int run_plain(sq_conn *c, const char *sql, const eo_value *params, size_t
     eo_buf__puts(&q.sql, sql);
     for (i = 0; i < np; i++) {
         eo_sqlparam p = { params[i], NULL, EO_SQLP_RAW };
-        eo_vec__push(&q.params, &p);
+        /* a missing parameter would run the cached statement with the
+         * previous call's binding still in place */
+        if (eo_vec__push(&q.params, &p) != EO_OK)
+            q.sql.oom = 1;
     }
     if (q.sql.oom)
         rc = eo_error_set(err, EO_ENOMEM, "out of memory");
@@ -792,6 +807,15 @@ static int ddl(sq_conn *c, const char *sql, int dry, eo_migrate_note_fn note, vo
     if (dry)
         return EO_OK;
     return exec_sql(c, sql, EO_Q_DDL, err);
+}
+
+/* EO_OK when the statement in b was built whole; a failed append would
+ * otherwise run a truncated (or NULL) statement, or skip one silently. */
+static int built(const eo_buf *b, eo_error *err)
+{
+    if (b->oom || b->p == NULL)
+        return eo_error_set(err, EO_ENOMEM, "out of memory");
+    return EO_OK;
 }
 
 static int refuse(eo_error *err, const eo_field *f, const char *fmt, const char *a, const char *b)
@@ -833,18 +857,19 @@ static int sq_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
                 eo_buf__puts(&b, " NOT NULL");
         }
         eo_buf__putc(&b, ')');
-        if (b.oom || (rc = ddl(c, b.p, dry, note, payload, err)) != EO_OK)
+        if ((rc = built(&b, err)) != EO_OK || (rc = ddl(c, b.p, dry, note, payload, err)) != EO_OK)
             goto done;
     } else {
         eo_buf__puts(&b, "PRAGMA table_info(");
         eo_sql__ident(&b, m->table);
         eo_buf__putc(&b, ')');
-        if ((rc = run_plain(c, b.p, NULL, 0, 6, cols_row, &cols, EO_Q_OTHER, err)) != EO_OK)
+        if ((rc = built(&b, err)) != EO_OK ||
+            (rc = run_plain(c, b.p, NULL, 0, 6, cols_row, &cols, EO_Q_OTHER, err)) != EO_OK)
             goto done;
         eo_buf__reset(&b);
         eo_buf__puts(&b, "SELECT count(*) FROM ");
         eo_sql__ident(&b, m->table);
-        if ((rc = count_of(c, b.p, &nrows, err)) != EO_OK)
+        if ((rc = built(&b, err)) != EO_OK || (rc = count_of(c, b.p, &nrows, err)) != EO_OK)
             goto done;
         for (i = 1; i < m->nfields; i++) {
             const eo_field *f = m->fields[i];
@@ -878,7 +903,8 @@ static int sq_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
                                 n, "");
                     goto done;
                 }
-                if (b.oom || (rc = ddl(c, b.p, dry, note, payload, err)) != EO_OK)
+                if ((rc = built(&b, err)) != EO_OK ||
+                    (rc = ddl(c, b.p, dry, note, payload, err)) != EO_OK)
                     goto done;
                 nulls = nrows;
             } else if (dry) {
@@ -927,7 +953,7 @@ static int sq_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
                 eo_buf__puts(&b, " WHERE ");
                 eo_sql__ident(&b, f->column);
                 eo_buf__puts(&b, " IS NULL");
-                if ((rc = count_of(c, b.p, &nulls, err)) != EO_OK)
+                if ((rc = built(&b, err)) != EO_OK || (rc = count_of(c, b.p, &nulls, err)) != EO_OK)
                     goto done;
                 if (nulls > 0) {
                     char n[32];
@@ -956,7 +982,8 @@ static int sq_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
         eo_buf__puts(&b, "PRAGMA index_list(");
         eo_sql__ident(&b, m->table);
         eo_buf__putc(&b, ')');
-        if ((rc = run_plain(c, b.p, NULL, 0, 5, names_row, &idx, EO_Q_OTHER, err)) != EO_OK)
+        if ((rc = built(&b, err)) != EO_OK ||
+            (rc = run_plain(c, b.p, NULL, 0, 5, names_row, &idx, EO_Q_OTHER, err)) != EO_OK)
             goto done;
     }
     for (i = 1; i < m->nfields; i++) {

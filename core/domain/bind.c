@@ -12,6 +12,7 @@
  * talks to a database: child_of and parent_of stay leaves for the ORM layer
  * to resolve, because they need queries.
  */
+#include <math.h>
 #include <stdio.h>
 
 #include "domain_int.h"
@@ -97,7 +98,8 @@ static int convert_one(binder *b, const eo_model *m, const eo_dnode *n,
             *out = *in;
             return EO_OK;
         }
-        if (in->type == EO_VFLOAT && in->u.f == (double)(int64_t)in->u.f) {
+        /* range first: casting a huge double to int64_t is undefined */
+        if (in->type == EO_VFLOAT && in->u.f == floor(in->u.f) && fabs(in->u.f) < 9.2e18) {
             *out = eo_int((int64_t)in->u.f);
             return EO_OK;
         }

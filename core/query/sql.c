@@ -565,7 +565,10 @@ static void group_key(eo_sqlq *q, const eo_group_key *k)
     {
         eo_buf c = EO_BUF_INIT;
         eo_sql__ident(&c, k->field->column);
-        eo_buf__printf(&q->sql, fmt, c.p, c.p);
+        if (c.oom)
+            q->sql.oom = 1; /* no "(null)" in the SQL: the caller reports ENOMEM */
+        else
+            eo_buf__printf(&q->sql, fmt, c.p, c.p);
         eo_buf__free(&c);
     }
 }

@@ -68,8 +68,8 @@ int eo_error_set(eo_error *err, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
-    /* messages are one line */
-    while ((nl = strchr(err->msg, '\n')) != NULL)
+    /* messages are one line (drivers indent their continuation lines) */
+    while ((nl = strpbrk(err->msg, "\n\t\r")) != NULL)
         *nl = ' ';
     return code;
 }

@@ -17,13 +17,15 @@ local EnvMT = {
   __index = function(self, key)
     local m = Env[key]
     if m ~= nil then return m end
-    if type(key) == "string" then return self:model(key) end
+    -- private fields start with "_" (model names never do)
+    if type(key) == "string" and key:sub(1, 1) ~= "_" then return self:model(key) end
     return nil
   end,
   __tostring = function(self) return "earnorm.Env(" .. tostring(self.url) .. ")" end,
 }
 
---- orm.connect(url) or orm.connect{ database = url, log_queries = bool, prefetch = n }
+--- orm.connect(url) or orm.connect{ database = url, log_queries = bool, prefetch = n,
+--   pool = { min =, max =, timeout = ms, idle_timeout = ms, max_lifetime = ms, retries = n } }
 function M.connect(opts)
   if type(opts) == "string" then opts = { database = opts } end
   opts = opts or {}
@@ -33,7 +35,7 @@ function M.connect(opts)
   local url = opts.database or opts.url or os.getenv("EARNORM_DATABASE_URL") or "sqlite://earnorm.db"
   local log = opts.log_queries
   if log == nil then log = os.getenv("EARNORM_LOG_QUERIES") == "1" end
-  local c = core.connect(url, { log_queries = log, prefetch = opts.prefetch })
+  local c = core.connect(url, { log_queries = log, prefetch = opts.prefetch, pool = opts.pool })
   return setmetatable({
     _c = c, _models = {}, url = core.env_url(c), backend = core.backend(c), context = {},
   }, EnvMT)
@@ -64,28 +66,185 @@ function Env:migrate(opts)
 end
 
 local ISOLATION = { ["read committed"] = 1, ["repeatable read"] = 2, ["serializable"] = 3 }
+local TXN_EVENTS = { before_commit = true, after_commit = true, after_rollback = true }
+
+-- Handlers of every env's transactions (orm.on) and of one env's (env:on).
+local global = { before_commit = {}, after_commit = {}, after_rollback = {} }
+
+local function add_handler(set, event, fn, level)
+  if not TXN_EVENTS[event] then
+    error(core.new_error("EINVAL", string.format(
+      "unknown transaction event '%s' (before_commit, after_commit, after_rollback)",
+      tostring(event))), level + 1)
+  end
+  if type(fn) ~= "function" then
+    error(core.new_error("EINVAL", "a transaction handler must be a function"), level + 1)
+  end
+  set[event][#set[event] + 1] = fn
+  return fn
+end
+
+--- orm.on(event, fn): a handler for the transactions of every env.
+function M.on(event, fn) return add_handler(global, event, fn, 2) end
+
+--- env:on(event, fn): a handler for every transaction of this env.
+function Env:on(event, fn)
+  local own = self._handlers
+  if not own then
+    own = { before_commit = {}, after_commit = {}, after_rollback = {} }
+    self._handlers = own
+  end
+  return add_handler(own, event, fn, 2)
+end
+
+local function frames(env)
+  local f = env._frames
+  if not f then
+    f = {}
+    env._frames = f
+  end
+  return f
+end
+
+local function current(env, what)
+  local f = frames(env)
+  local top = f[#f]
+  if not top then
+    error(core.new_error("ETXNSTATE", what .. " outside a transaction (use env:transaction or env:begin)"), 3)
+  end
+  return top
+end
+
+--- Handlers for the current transaction only: run when it (the outermost
+-- level) commits or rolls back. Registered in a savepoint that rolls back,
+-- they are dropped (after_rollback ones run then).
+function Env:on_commit(fn) return add_handler(current(self, "on_commit"), "after_commit", fn, 2) end
+function Env:before_commit(fn) return add_handler(current(self, "before_commit"), "before_commit", fn, 2) end
+function Env:on_rollback(fn) return add_handler(current(self, "on_rollback"), "after_rollback", fn, 2) end
+
+-- Run every handler of `event` from the given sets; returns the first error.
+local function run_all(sets, event, env)
+  local first
+  for _, set in ipairs(sets) do
+    for _, h in ipairs({ table.unpack(set[event] or {}) }) do
+      local ok, err = pcall(h, env)
+      if not ok and first == nil then first = err end
+    end
+  end
+  return first
+end
+
+local function handler_error(err, event)
+  if core.is_error(err) then return err end
+  return core.new_error("ERROR", string.format("error in %s handler: %s", event, tostring(err)),
+                        nil, nil, "LUA")
+end
+
+local function isolation_of(opts, level)
+  if opts == nil or opts.isolation == nil then return 0 end
+  local iso = ISOLATION[opts.isolation]
+  if not iso then
+    error(core.new_error("EINVAL", string.format(
+      "unknown isolation level '%s' (use \"read committed\", \"repeatable read\" or \"serializable\")",
+      tostring(opts.isolation))), level + 1)
+  end
+  return iso
+end
+
+--- Begin a transaction (a savepoint when one is open). Prefer env:transaction.
+function Env:begin(opts)
+  local iso = isolation_of(opts, 2)
+  core.begin(self._c, iso)
+  local f = frames(self)
+  f[#f + 1] = { before_commit = {}, after_commit = {}, after_rollback = {} }
+end
+
+--- Roll back the innermost level; after_rollback handlers run.
+function Env:rollback()
+  local f = frames(self)
+  local top = current(self, "rollback")
+  local ok, err = pcall(core.rollback, self._c)
+  f[#f] = nil
+  local sets = { top }
+  if #f == 0 then sets = { top, self._handlers or {}, global } end
+  run_all(sets, "after_rollback", self)
+  if not ok then error(err, 0) end
+end
+
+--- Commit the innermost level. At the outermost: before_commit handlers
+-- (an error rolls everything back and is raised), COMMIT, then
+-- after_commit handlers, which see the committed data.
+function Env:commit()
+  local f = frames(self)
+  local top = current(self, "commit")
+  if #f > 1 then
+    core.commit(self._c) -- RELEASE SAVEPOINT
+    f[#f] = nil
+    local parent = f[#f]
+    for event, list in pairs(top) do
+      for _, h in ipairs(list) do parent[event][#parent[event] + 1] = h end
+    end
+    return
+  end
+  local sets = { top, self._handlers or {}, global }
+  local err = run_all(sets, "before_commit", self)
+  if err ~= nil then
+    self:rollback()
+    error(handler_error(err, "before_commit"), 0)
+  end
+  local ok, cerr = pcall(core.commit, self._c)
+  f[#f] = nil
+  if not ok then
+    -- the server refused the commit: the transaction is gone
+    run_all(sets, "after_rollback", self)
+    error(cerr, 0)
+  end
+  err = run_all(sets, "after_commit", self)
+  if err ~= nil then error(handler_error(err, "after_commit"), 0) end
+end
+
+local function retryable(err)
+  -- serialization failures, deadlocks and a busy database: try again
+  return core.is_error(err) and err.code == "EBUSY"
+end
 
 --- Run fn(env) in a transaction: commit when it returns, roll back and
 -- re-raise when it fails. Nested calls become savepoints.
+-- opts.isolation: "read committed" | "repeatable read" | "serializable";
+-- opts.retries: run fn again (with backoff) after a serialization failure
+-- or deadlock, up to this many times (outermost transactions only).
 function Env:transaction(fn, opts)
   opts = opts or {}
-  local iso = 0
-  if opts.isolation ~= nil then
-    iso = ISOLATION[opts.isolation]
-    if not iso then
-      error(core.new_error("EINVAL", string.format(
-        "unknown isolation level '%s' (use \"read committed\", \"repeatable read\" or \"serializable\")",
-        tostring(opts.isolation))), 2)
+  local retries = opts.retries or 0
+  if type(retries) ~= "number" or retries < 0 then
+    error(core.new_error("EINVAL", "transaction retries must be a non-negative number"), 2)
+  end
+  isolation_of(opts, 2)
+  local depth = #frames(self)
+  local outermost = depth == 0
+  local delay = 10
+  for attempt = 0, retries do
+    self:begin(opts)
+    local res = table.pack(pcall(fn, self))
+    local err
+    if res[1] then
+      local ok, cerr = pcall(self.commit, self)
+      if ok then return table.unpack(res, 2, res.n) end
+      err = cerr
+    else
+      err = res[2]
+      -- undo our level, and any fn left open
+      while #frames(self) > depth do
+        if not pcall(self.rollback, self) then frames(self)[#frames(self)] = nil end
+      end
     end
+    if not (outermost and attempt < retries and retryable(err)) then
+      error(err, 0)
+    end
+    -- back off with jitter before the next attempt
+    core.sleep(delay // 2 + math.random(0, delay // 2))
+    delay = math.min(delay * 2, 1000)
   end
-  core.begin(self._c, iso)
-  local res = table.pack(pcall(fn, self))
-  if res[1] then
-    core.commit(self._c)
-    return table.unpack(res, 2, res.n)
-  end
-  core.rollback(self._c)
-  error(res[2], 0)
 end
 
 function Env:stats() return core.stats(self._c) end
@@ -95,6 +254,7 @@ function Env:close() core.close(self._c) end
 function Env:invalidate() core.invalidate_all(self._c) end
 function Env:set_log(on) core.set_log(self._c, on and true or false) end
 function Env:in_transaction() return core.txn_depth(self._c) > 0 end
+function Env:transaction_depth() return core.txn_depth(self._c) end
 
 --- How a search would run: the normalized domain and the backend's plan.
 function Env:explain(name, domain, opts)

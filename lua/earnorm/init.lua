@@ -20,6 +20,7 @@ M.null = core.null
 M.model = model.define
 M.models = model.registry
 M.connect = envmod.connect
+M.on = envmod.on
 M.load_models = model.load_models
 M.Error = errors.Error
 M.ValidationError = errors.ValidationError

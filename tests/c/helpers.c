@@ -3,28 +3,35 @@
  */
 #include "helpers.h"
 
-static void add(eo_model *m, eo_field_spec *s)
-{
-    eo_error err;
-    int rc = eo_model_add_field(NULL, m, s, &err);
-    if (rc != EO_OK)
-        fail_msg("fixture field %s: %s", s->name, err.msg);
-}
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-eo_registry *th_registry(void)
+int th_registry_build(eo_registry **out, eo_error *err)
 {
     eo_registry *reg = NULL;
     eo_model *p = NULL, *t = NULL;
-    eo_error err;
     eo_field_spec s;
     static const char *const kinds[] = { "person", "company" };
     eo_value dtrue = eo_bool(1), dperson = eo_cstr("person");
+    int rc;
 
-    if (eo_registry_new(&reg, &err) != EO_OK || eo_registry_add_model(&p, reg, "res.partner", &err) != EO_OK ||
-        eo_registry_add_model(&t, reg, "res.tag", &err) != EO_OK)
-        fail_msg("fixture: %s", err.msg);
+    *out = NULL;
+    if ((rc = eo_registry_new(&reg, err)) != EO_OK)
+        return rc;
+    if ((rc = eo_registry_add_model(&p, reg, "res.partner", err)) != EO_OK ||
+        (rc = eo_registry_add_model(&t, reg, "res.tag", err)) != EO_OK)
+        goto done;
 
-#define F(...) do { memset(&s, 0, sizeof s); __VA_ARGS__; add(p, &s); } while (0)
+#define F(...)                                                                       \
+    do {                                                                             \
+        memset(&s, 0, sizeof s);                                                     \
+        __VA_ARGS__;                                                                 \
+        if ((rc = eo_model_add_field(NULL, p, &s, err)) != EO_OK)                    \
+            goto done;                                                               \
+    } while (0)
     F(s.name = "name"; s.type = EO_FT_CHAR; s.flags = EO_FF_REQUIRED | EO_FF_INDEX; s.size = 32);
     F(s.name = "email"; s.type = EO_FT_CHAR; s.flags = EO_FF_UNIQUE);
     F(s.name = "age"; s.type = EO_FT_INTEGER; s.flags = EO_FF_HAS_MIN | EO_FF_HAS_MAX; s.min = 0; s.max = 150);
@@ -41,13 +48,96 @@ eo_registry *th_registry(void)
     memset(&s, 0, sizeof s);
     s.name = "name";
     s.type = EO_FT_CHAR;
-    add(t, &s);
-    if (eo_registry_resolve(reg, &err) != EO_OK)
-        fail_msg("fixture resolve: %s", err.msg);
+    if ((rc = eo_model_add_field(NULL, t, &s, err)) != EO_OK)
+        goto done;
+    if ((rc = eo_registry_resolve(reg, err)) != EO_OK)
+        goto done;
+    *out = reg;
+    reg = NULL;
+done:
+    eo_registry_free(reg);
+    return rc;
+}
+
+eo_registry *th_registry(void)
+{
+    eo_registry *reg = NULL;
+    eo_error err;
+    if (th_registry_build(&reg, &err) != EO_OK)
+        fail_msg("fixture: %s", err.msg);
     return reg;
 }
 
 eo_model *th_partner(eo_registry *reg)
 {
     return eo_registry_find(reg, "res.partner");
+}
+
+const eo_field *th_field(const eo_model *m, const char *name)
+{
+    const eo_field *f = eo_model_field(m, name, strlen(name));
+    if (f == NULL)
+        fail_msg("fixture: %s has no field %s", m->name, name);
+    return f;
+}
+
+char *th_norm(const eo_model *m, const char *json)
+{
+    eo_domain *d = NULL;
+    eo_error err;
+    char *s = NULL;
+    if (eo_domain_from_json(&d, json, strlen(json), &err) != EO_OK)
+        fail_msg("parse %s: %s", json, err.msg);
+    if (eo_domain_bind(d, m, &err) != EO_OK) {
+        eo_domain_free(d);
+        fail_msg("bind %s: %s", json, err.msg);
+    }
+    if (eo_domain_to_string(&s, d, &err) != EO_OK) {
+        eo_domain_free(d);
+        fail_msg("to_string %s: %s", json, err.msg);
+    }
+    eo_domain_free(d);
+    return s;
+}
+
+void th_tmpdir(char *buf, size_t cap)
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(buf, cap, "%s/earnorm-test-XXXXXX", base && *base ? base : "/tmp");
+    if (mkdtemp(buf) == NULL)
+        fail_msg("mkdtemp %s failed", buf);
+}
+
+void th_rmtree(const char *path)
+{
+    DIR *d = opendir(path);
+    struct dirent *e;
+    char sub[4096];
+    struct stat st;
+    if (d == NULL) {
+        unlink(path);
+        return;
+    }
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+        if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+            th_rmtree(sub);
+        else
+            unlink(sub);
+    }
+    closedir(d);
+    rmdir(path);
+}
+
+void th_write_file(char *out, size_t cap, const char *dir, const char *name, const char *text)
+{
+    FILE *f;
+    snprintf(out, cap, "%s/%s", dir, name);
+    f = fopen(out, "w");
+    if (f == NULL)
+        fail_msg("cannot write %s", out);
+    fputs(text, f);
+    fclose(f);
 }

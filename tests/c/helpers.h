@@ -8,6 +8,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -21,6 +23,23 @@
  * Many2one res.partner) and res.tag (name Char). Owned by the caller. */
 eo_registry *th_registry(void);
 eo_model *th_partner(eo_registry *reg);
+/* The same registry, reporting failures instead of failing the test (for
+ * out-of-memory loops). */
+int th_registry_build(eo_registry **out, eo_error *err);
+
+/* The field `name` of m; fails the test when missing. */
+const eo_field *th_field(const eo_model *m, const char *name);
+
+/* Parse `json` as a domain, bind it to m and render the normalized tree.
+ * Fails the test on any error. Owned: eo_free. */
+char *th_norm(const eo_model *m, const char *json);
+
+/* A fresh temporary directory (mkdtemp) written into buf; th_rmtree removes
+ * it with everything in it. */
+void th_tmpdir(char *buf, size_t cap);
+void th_rmtree(const char *path);
+/* Write `text` into dir/name; the full path goes into out. */
+void th_write_file(char *out, size_t cap, const char *dir, const char *name, const char *text);
 
 /* Fail unless rc is EO_OK, printing err. */
 #define assert_eo_ok(rc, err)                                                        \
@@ -31,16 +50,17 @@ eo_model *th_partner(eo_registry *reg);
                      (err)->msg);                                                    \
     } while (0)
 
-/* Fail unless rc is `code` and err->msg contains `needle`. */
-#define assert_eo_error(rc, err, code, needle)                                       \
+/* Fail unless rc is `code` and err->msg contains `needle`. (The macro's
+ * parameter is not called `code`: that would rewrite `(err)->code`.) */
+#define assert_eo_error(rc, err, want, needle)                                       \
     do {                                                                             \
         int rc_ = (rc);                                                              \
-        if (rc_ != (code))                                                           \
-            fail_msg("%s: expected %s, got %s: %s", #rc, eo_code_name(code),         \
+        if (rc_ != (want))                                                           \
+            fail_msg("%s: expected %s, got %s: %s", #rc, eo_code_name(want),         \
                      eo_code_name(rc_), (err)->msg);                                 \
-        if ((err)->code != (code))                                                   \
+        if ((err)->code != (want))                                                   \
             fail_msg("err->code is %s, expected %s", eo_code_name((err)->code),      \
-                     eo_code_name(code));                                            \
+                     eo_code_name(want));                                            \
         if (strstr((err)->msg, (needle)) == NULL)                                    \
             fail_msg("message \"%s\" lacks \"%s\"", (err)->msg, (needle));           \
     } while (0)

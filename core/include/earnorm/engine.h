@@ -28,6 +28,7 @@
 
 #include "common.h"
 #include "error.h"
+#include "pool.h"
 
 EO_BEGIN_DECL
 
@@ -40,9 +41,10 @@ typedef struct eo_engine_config {
     int log_queries;           /* print each query to stderr */
     size_t memory_limit;       /* bytes the Lua VM may use; 0 = no limit */
     unsigned timeout_ms;       /* time limit of one call into Lua; 0 = none */
+    eo_pool *pool;             /* share this pool (engines on several threads); NULL = own pool */
 } eo_engine_config;
 
-#define EO_ENGINE_CONFIG_INIT { NULL, NULL, NULL, 0, 0, 0 }
+#define EO_ENGINE_CONFIG_INIT { NULL, NULL, NULL, 0, 0, 0, NULL }
 
 /**
  * Open an engine: a Lua VM with earnorm loaded and an environment

@@ -1,0 +1,545 @@
+/*
+ * test_engine.c - the C host API (engine.h): an engine on a temp SQLite
+ * file with a Lua model file, the JSON calls, and Lua validators and
+ * events running for C callers.
+ */
+#include <bson/bson.h>
+#include <sys/stat.h>
+
+#include "helpers.h"
+
+static const char *const MODEL =
+    "-- a contact, with a validator and a before_create event\n"
+    "local orm = require \"earnorm\"\n"
+    "local f = orm.fields\n"
+    "local P = orm.model(\"res.partner\", {\n"
+    "  _order = \"name\",\n"
+    "  name  = f.Char{ required = true, size = 64 },\n"
+    "  email = f.Char{ unique = true },\n"
+    "  age   = f.Integer{ min = 0, max = 150 },\n"
+    "  kind  = f.Selection{ choices = { \"person\", \"company\" }, default = \"person\" },\n"
+    "  nick  = f.Char{},\n"
+    "})\n"
+    "P:constrains({ \"age\", \"kind\" }, function(recs)\n"
+    "  for rec in recs:each() do\n"
+    "    if rec.kind == \"company\" and rec.age ~= nil then\n"
+    "      error(orm.ValidationError{ \"a company has no age\", field = \"age\" })\n"
+    "    end\n"
+    "  end\n"
+    "end)\n"
+    "P:on(\"before_create\", function(_, vals_list)\n"
+    "  for _, vals in ipairs(vals_list) do\n"
+    "    if vals.name == \"boom\" then error(\"before_create refused boom\") end\n"
+    "    if type(vals.email) == \"string\" then vals.email = vals.email:lower() end\n"
+    "    if vals.nick == nil and vals.name then vals.nick = \"nick-\" .. vals.name end\n"
+    "  end\n"
+    "end)\n"
+    "return P\n";
+
+typedef struct fx {
+    char dir[512];
+    char models[600];
+    char url[700];
+    eo_engine *eng;
+} fx;
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    char path[700];
+    th_tmpdir(f->dir, sizeof f->dir);
+    snprintf(f->models, sizeof f->models, "%s/models", f->dir);
+    if (mkdir(f->models, 0700) != 0)
+        return -1;
+    th_write_file(path, sizeof path, f->models, "res_partner.lua", MODEL);
+    snprintf(f->url, sizeof f->url, "sqlite://%s/engine.db", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    eo_engine_close(f->eng);
+    th_rmtree(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Open, load the models directory and migrate. */
+static eo_engine *ready(fx *f)
+{
+    eo_engine_config cfg = EO_ENGINE_CONFIG_INIT;
+    eo_error err;
+    cfg.database_url = f->url;
+    assert_eo_ok(eo_engine_open(&f->eng, &cfg, &err), &err);
+    assert_eo_ok(eo_engine_load_models(f->eng, f->models, &err), &err);
+    assert_eo_ok(eo_engine_migrate(f->eng, &err), &err);
+    return f->eng;
+}
+
+/* ---- reading JSON results with libbson ---------------------------- */
+
+/* The value at a dotted path ("0.name") of JSON text, as text: strings
+ * bare, numbers printed, "null", "true"/"false"; "<missing>" when absent.
+ * Owned (free()). */
+static char *jget(const char *json, const char *path)
+{
+    char *wrapped, *out = NULL, full[256];
+    bson_t *doc;
+    bson_error_t berr;
+    bson_iter_t it, found;
+    size_t n = strlen(json) + 16;
+    wrapped = malloc(n);
+    snprintf(wrapped, n, "{\"v\": %s}", json);
+    doc = bson_new_from_json((const uint8_t *)wrapped, -1, &berr);
+    free(wrapped);
+    if (doc == NULL)
+        fail_msg("not JSON (%s): %s", berr.message, json);
+    snprintf(full, sizeof full, *path ? "v.%s" : "v", path);
+    if (!bson_iter_init(&it, doc) || !bson_iter_find_descendant(&it, full, &found)) {
+        out = strdup("<missing>");
+    } else {
+        char buf[128];
+        switch (bson_iter_type(&found)) {
+        case BSON_TYPE_UTF8: out = strdup(bson_iter_utf8(&found, NULL)); break;
+        case BSON_TYPE_INT32: snprintf(buf, sizeof buf, "%d", bson_iter_int32(&found)); out = strdup(buf); break;
+        case BSON_TYPE_INT64:
+            snprintf(buf, sizeof buf, "%lld", (long long)bson_iter_int64(&found));
+            out = strdup(buf);
+            break;
+        case BSON_TYPE_DOUBLE: snprintf(buf, sizeof buf, "%g", bson_iter_double(&found)); out = strdup(buf); break;
+        case BSON_TYPE_BOOL: out = strdup(bson_iter_bool(&found) ? "true" : "false"); break;
+        case BSON_TYPE_NULL: out = strdup("null"); break;
+        case BSON_TYPE_ARRAY:
+        case BSON_TYPE_DOCUMENT: {
+            bson_iter_t sub;
+            int k = 0;
+            bson_iter_recurse(&found, &sub);
+            while (bson_iter_next(&sub))
+                k++;
+            snprintf(buf, sizeof buf, "<%d items>", k);
+            out = strdup(buf);
+            break;
+        }
+        default: out = strdup("<other>"); break;
+        }
+    }
+    bson_destroy(doc);
+    return out;
+}
+
+#define assert_jget(json, path, want)                                                \
+    do {                                                                             \
+        char *g_ = jget((json), (path));                                             \
+        if (strcmp(g_, (want)) != 0) {                                               \
+            char c_[256];                                                            \
+            snprintf(c_, sizeof c_, "%s", g_);                                       \
+            free(g_);                                                                \
+            fail_msg("%s in %s is %s, expected %s", (path), (json), c_, (want));    \
+        }                                                                            \
+        free(g_);                                                                    \
+    } while (0)
+
+static long long count(eo_engine *eng, const char *domain)
+{
+    long long n = -1;
+    eo_error err;
+    assert_eo_ok(eo_search_count_json(eng, "res.partner", domain, &n, &err), &err);
+    return n;
+}
+
+/* ---- success paths ------------------------------------------------- */
+
+static void test_engine__create_search_read(void **state)
+{
+    fx *f = *state;
+    eo_engine *eng = ready(f);
+    char *ids = NULL, *rows = NULL;
+    eo_error err;
+    assert_eo_ok(eo_create_json(eng, "res.partner",
+                                "[{\"name\": \"Ann\", \"age\": 31, \"email\": \"ANN@EXAMPLE.COM\"},"
+                                " {\"name\": \"Bob\", \"age\": 17}]",
+                                &ids, &err), &err);
+    assert_non_null(ids);
+    assert_jget(ids, "", "<2 items>");
+    assert_jget(ids, "0", "1");
+    assert_jget(ids, "1", "2");
+    assert_eo_ok(eo_search_read_json(eng, "res.partner", "[[\"age\", \">\", 18]]",
+                                     "{\"fields\": [\"name\", \"age\", \"email\", \"nick\"], \"order\": \"name\", \"limit\": 10}",
+                                     &rows, &err), &err);
+    assert_jget(rows, "", "<1 items>");
+    assert_jget(rows, "0.name", "Ann");
+    assert_jget(rows, "0.age", "31");
+    assert_jget(rows, "0.id", "1");
+    /* the before_create event ran for a C caller */
+    assert_jget(rows, "0.email", "ann@example.com");
+    assert_jget(rows, "0.nick", "nick-Ann");
+    eo_free(rows);
+    /* order, limit and offset */
+    assert_eo_ok(eo_search_read_json(eng, "res.partner", "[]",
+                                     "{\"fields\": [\"name\"], \"order\": \"age\", \"limit\": 1, \"offset\": 1}",
+                                     &rows, &err), &err);
+    assert_jget(rows, "", "<1 items>");
+    assert_jget(rows, "0.name", "Ann");
+    eo_free(rows);
+    /* NULL options and an empty domain */
+    assert_eo_ok(eo_search_read_json(eng, "res.partner", "", NULL, &rows, &err), &err);
+    assert_jget(rows, "", "<2 items>");
+    assert_jget(rows, "1.kind", "person"); /* default, in _order = name */
+    eo_free(rows);
+    eo_free(ids);
+    assert_int_equal(count(eng, "[]"), 2);
+    assert_int_equal(count(eng, "[[\"name\", \"ilike\", \"b\"]]"), 1);
+    assert_int_equal(count(eng, NULL), 2);
+}
+
+static void test_engine__read_write_unlink(void **state)
+{
+    fx *f = *state;
+    eo_engine *eng = ready(f);
+    char *ids = NULL, *rows = NULL;
+    eo_error err;
+    assert_eo_ok(eo_create_json(eng, "res.partner", "[{\"name\": \"Ann\"}, {\"name\": \"Bob\"}, {\"name\": \"Cy\"}]",
+                                &ids, &err), &err);
+    assert_eo_ok(eo_read_json(eng, "res.partner", "[3, 1]", "[\"name\"]", &rows, &err), &err);
+    assert_jget(rows, "", "<2 items>");
+    assert_jget(rows, "0.name", "Cy"); /* in the order asked */
+    assert_jget(rows, "1.name", "Ann");
+    eo_free(rows);
+    assert_eo_ok(eo_write_json(eng, "res.partner", "[1, 2]", "{\"age\": 40, \"nick\": null}", &err), &err);
+    assert_int_equal(count(eng, "[[\"age\", \"=\", 40]]"), 2);
+    assert_int_equal(count(eng, "[[\"nick\", \"=\", null]]"), 2);
+    assert_eo_ok(eo_read_json(eng, "res.partner", "[2]", NULL, &rows, &err), &err);
+    assert_jget(rows, "0.age", "40");
+    assert_jget(rows, "0.nick", "<missing>"); /* null leaves the key out */
+    assert_jget(rows, "0.kind", "person");
+    eo_free(rows);
+    assert_eo_ok(eo_unlink_json(eng, "res.partner", ids, &err), &err);
+    assert_int_equal(count(eng, "[]"), 0);
+    eo_free(ids);
+}
+
+static void test_engine__models_path_in_config(void **state)
+{
+    fx *f = *state;
+    eo_engine_config cfg = EO_ENGINE_CONFIG_INIT;
+    eo_error err;
+    char *ids = NULL;
+    cfg.database_url = f->url;
+    cfg.models_path = f->models;
+    assert_eo_ok(eo_engine_open(&f->eng, &cfg, &err), &err);
+    assert_eo_ok(eo_engine_migrate(f->eng, &err), &err);
+    assert_eo_ok(eo_create_json(f->eng, "res.partner", "{\"name\": \"Solo\"}", &ids, &err), &err);
+    assert_jget(ids, "0", "1");
+    eo_free(ids);
+    /* data persists in the file across engines */
+    eo_engine_close(f->eng);
+    f->eng = NULL;
+    assert_eo_ok(eo_engine_open(&f->eng, &cfg, &err), &err);
+    assert_int_equal(count(f->eng, "[]"), 1);
+}
+
+static void test_engine__eval(void **state)
+{
+    fx *f = *state;
+    eo_engine *eng = ready(f);
+    char *out = NULL;
+    eo_error err;
+    assert_eo_ok(eo_create_json(eng, "res.partner", "[{\"name\": \"A\"}, {\"name\": \"B\"}]", NULL, &err), &err);
+    assert_eo_ok(eo_engine_eval(eng, "return env['res.partner']:search_count{}", &out, &err), &err);
+    assert_jget(out, "", "2");
+    eo_free(out);
+    assert_eo_ok(eo_engine_eval(eng, "return { n = 1 + 1, s = 'x', list = { 1, 2, 3 } }", &out, &err), &err);
+    assert_jget(out, "n", "2");
+    assert_jget(out, "s", "x");
+    assert_jget(out, "list", "<3 items>");
+    eo_free(out);
+    /* a recordset comes back as its ids */
+    assert_eo_ok(eo_engine_eval(eng, "return env['res.partner']:search({}, { order = 'name desc' })", &out, &err),
+                 &err);
+    assert_jget(out, "", "<2 items>");
+    assert_jget(out, "0", "2");
+    eo_free(out);
+    assert_eo_ok(eo_engine_eval(eng, "return nil", &out, &err), &err);
+    assert_jget(out, "", "null");
+    eo_free(out);
+    assert_eo_ok(eo_engine_eval(eng, "x = 1", NULL, &err), &err);
+}
+
+static void test_engine__ping_and_stats(void **state)
+{
+    fx *f = *state;
+    eo_engine *eng = ready(f);
+    char *out = NULL;
+    eo_error err;
+    assert_eo_ok(eo_engine_ping(eng, &out, &err), &err);
+    assert_jget(out, "backend", "sqlite");
+    assert_jget(out, "ok", "true");
+    {
+        char *lat = jget(out, "latency_ms");
+        assert_string_not_equal(lat, "<missing>");
+        free(lat);
+    }
+    eo_free(out);
+    assert_eo_ok(eo_create_json(eng, "res.partner", "{\"name\": \"A\"}", NULL, &err), &err);
+    assert_eo_ok(eo_engine_stats(eng, &out, &err), &err);
+    assert_non_null(strstr(out, "queries"));
+    eo_free(out);
+}
+
+/* ---- Lua code for C callers ---------------------------------------- */
+
+static void test_engine__validator_runs_for_c(void **state)
+{
+    fx *f = *state;
+    eo_engine *eng = ready(f);
+    char *ids = (char *)1;
+    eo_error err;
+    assert_eo_error(eo_create_json(eng, "res.partner", "{\"name\": \"Corp\", \"kind\": \"company\", \"age\": 3}",
+                                   &ids, &err), &err, EO_EVALIDATE, "a company has no age");
+    assert_null(ids);
+    assert_string_equal(err.field, "age");
+    assert_int_equal(count(eng, "[]"), 0);
+    /* a batch with one bad record writes nothing */
+    assert_eo_error(eo_create_json(eng, "res.partner",
+                                   "[{\"name\": \"Ok\"}, {\"name\": \"Corp\", \"kind\": \"company\", \"age\": 3}]",
+                                   &ids, &err), &err, EO_EVALIDATE, "a company has no age");
+    assert_int_equal(count(eng, "[]"), 0);
+    /* on write too, and the record keeps its values */
+    assert_eo_ok(eo_create_json(eng, "res.partner", "{\"name\": \"Corp\", \"kind\": \"company\"}", NULL, &err),
+                 &err);
+    assert_eo_error(eo_write_json(eng, "res.partner", "[1]", "{\"age\": 5}", &err), &err, EO_EVALIDATE,
+                    "a company has no age");
+    assert_int_equal(count(eng, "[[\"age\", \"=\", null]]"), 1);
+}
+
+static void test_engine__event_error_aborts(void **state)
+{
+    fx *f = *state;
+    eo_engine *eng = ready(f);
+    char *ids = NULL;
+    eo_error err;
+    int rc;
+    rc = eo_create_json(eng, "res.partner", "[{\"name\": \"fine\"}, {\"name\": \"boom\"}]", &ids, &err);
+    assert_int_not_equal(rc, EO_OK);
+    assert_int_equal(err.code, rc);
+    assert_non_null(strstr(err.msg, "before_create refused boom"));
+    assert_non_null(strstr(err.msg, "res.partner"));
+    assert_null(ids);
+    assert_int_equal(count(eng, "[]"), 0);
+    /* the engine is still usable */
+    assert_eo_ok(eo_create_json(eng, "res.partner", "{\"name\": \"fine\"}", &ids, &err), &err);
+    eo_free(ids);
+    assert_int_equal(count(eng, "[]"), 1);
+}
+
+/* ---- error paths --------------------------------------------------- */
+
+static void test_engine__unknown_model(void **state)
+{
+    fx *f = *state;
+    eo_engine *eng = ready(f);
+    char *out = (char *)1;
+    long long n = 7;
+    eo_error err;
+    assert_eo_error(eo_create_json(eng, "res.nope", "{\"name\": \"x\"}", &out, &err), &err, EO_ENOTFOUND,
+                    "unknown model 'res.nope'");
+    assert_null(out);
+    assert_eo_error(eo_search_read_json(eng, "res.nope", "[]", NULL, &out, &err), &err, EO_ENOTFOUND,
+                    "unknown model 'res.nope'");
+    assert_eo_error(eo_search_count_json(eng, "res.nope", "[]", &n, &err), &err, EO_ENOTFOUND,
+                    "unknown model 'res.nope'");
+    assert_int_equal(n, 0);
+    assert_eo_error(eo_read_json(eng, "res.nope", "[1]", NULL, &out, &err), &err, EO_ENOTFOUND, "res.nope");
+    assert_eo_error(eo_write_json(eng, "res.nope", "[1]", "{}", &err), &err, EO_ENOTFOUND, "res.nope");
+    assert_eo_error(eo_unlink_json(eng, "res.nope", "[1]", &err), &err, EO_ENOTFOUND, "res.nope");
+}
+
+static void test_engine__unknown_field(void **state)
+{
+    fx *f = *state;
+    eo_engine *eng = ready(f);
+    char *out = NULL;
+    eo_error err;
+    assert_eo_error(eo_create_json(eng, "res.partner", "{\"name\": \"X\", \"agee\": 3}", &out, &err), &err,
+                    EO_EINVAL, "res.partner has no field 'agee'");
+    assert_string_equal(err.field, "agee");
+    assert_eo_error(eo_search_read_json(eng, "res.partner", "[[\"agee\", \"=\", 1]]", NULL, &out, &err), &err,
+                    EO_EINVAL, "no field 'agee'");
+    assert_eo_error(eo_search_read_json(eng, "res.partner", "[]", "{\"fields\": [\"agee\"]}", &out, &err), &err,
+                    EO_EINVAL, "agee");
+    assert_eo_ok(eo_create_json(eng, "res.partner", "{\"name\": \"X\"}", NULL, &err), &err);
+    assert_eo_error(eo_write_json(eng, "res.partner", "[1]", "{\"agee\": 3}", &err), &err, EO_EINVAL,
+                    "res.partner has no field 'agee'");
+    assert_eo_error(eo_read_json(eng, "res.partner", "[1]", "[\"agee\"]", &out, &err), &err, EO_EINVAL, "agee");
+    assert_int_equal(count(eng, "[]"), 1);
+}
+
+static void test_engine__invalid_json(void **state)
+{
+    fx *f = *state;
+    eo_engine *eng = ready(f);
+    char *out = (char *)1;
+    long long n;
+    eo_error err;
+    assert_eo_error(eo_create_json(eng, "res.partner", "{\"name\": ", &out, &err), &err, EO_EINVAL, "values: ");
+    assert_null(out);
+    assert_eo_error(eo_search_read_json(eng, "res.partner", "[[\"age\", \">\"", NULL, &out, &err), &err,
+                    EO_EINVAL, "domain: ");
+    assert_eo_error(eo_search_read_json(eng, "res.partner", "[]", "{\"limit\": }", &out, &err), &err, EO_EINVAL,
+                    "options: ");
+    assert_eo_error(eo_search_count_json(eng, "res.partner", "[[1, 2", &n, &err), &err, EO_EINVAL, "domain: ");
+    assert_eo_error(eo_write_json(eng, "res.partner", "[1", "{}", &err), &err, EO_EINVAL, "ids: ");
+    assert_eo_error(eo_unlink_json(eng, "res.partner", "oops", &err), &err, EO_EINVAL, "ids: ");
+    /* well-formed JSON, malformed domain */
+    assert_eo_error(eo_search_read_json(eng, "res.partner", "[[\"age\", \"=~\", 1]]", NULL, &out, &err), &err,
+                    EO_EINVAL, "unknown operator '=~'");
+    assert_eo_error(eo_search_read_json(eng, "res.partner", "[\"|\", [\"age\", \"=\", 1]]", NULL, &out, &err),
+                    &err, EO_EINVAL, "unbalanced domain");
+}
+
+static void test_engine__builtin_checks(void **state)
+{
+    fx *f = *state;
+    eo_engine *eng = ready(f);
+    eo_error err;
+    assert_eo_ok(eo_create_json(eng, "res.partner", "{\"name\": \"Ann\", \"email\": \"a@x.org\"}", NULL, &err),
+                 &err);
+    assert_eo_error(eo_create_json(eng, "res.partner", "{\"name\": \"Bob\", \"email\": \"A@X.ORG\"}", NULL, &err),
+                    &err, EO_ECONFLICT, "res.partner.email: duplicate value 'a@x.org'");
+    assert_eo_error(eo_create_json(eng, "res.partner", "{\"age\": 3}", NULL, &err), &err, EO_EVALIDATE,
+                    "res.partner.name: required field missing");
+    assert_eo_error(eo_create_json(eng, "res.partner", "{\"name\": \"C\", \"age\": 200}", NULL, &err), &err,
+                    EO_EVALIDATE, "200 is more than the maximum 150");
+    assert_eo_error(eo_create_json(eng, "res.partner", "{\"name\": \"C\", \"kind\": \"alien\"}", NULL, &err),
+                    &err, EO_EVALIDATE, "'alien' is not one of: person, company");
+    assert_eo_error(eo_create_json(eng, "res.partner", "{\"name\": \"C\", \"age\": \"old\"}", NULL, &err), &err,
+                    EO_EINVAL, "res.partner.age: expected an integer");
+    assert_eo_error(eo_write_json(eng, "res.partner", "[99]", "{\"age\": 3}", &err), &err, EO_ENOTFOUND,
+                    "do not exist");
+    assert_int_equal(count(eng, "[]"), 1);
+}
+
+static void test_engine__model_file_syntax_error(void **state)
+{
+    fx *f = *state;
+    eo_engine_config cfg = EO_ENGINE_CONFIG_INIT;
+    eo_error err;
+    char path[700];
+    th_write_file(path, sizeof path, f->dir, "bad.lua",
+                  "local orm = require \"earnorm\"\n"
+                  "local x = 1\n"
+                  "local y = = 2\n"
+                  "return x\n");
+    cfg.database_url = f->url;
+    assert_eo_ok(eo_engine_open(&f->eng, &cfg, &err), &err);
+    assert_eo_error(eo_engine_load_models(f->eng, path, &err), &err, EO_EINVAL, "bad.lua:3:");
+    /* a runtime error in a model file names it too */
+    th_write_file(path, sizeof path, f->dir, "bad2.lua", "local orm = require \"earnorm\"\n\nreturn nope.x\n");
+    assert_int_not_equal(eo_engine_load_models(f->eng, path, &err), EO_OK);
+    assert_non_null(strstr(err.msg, "bad2.lua:3:"));
+    assert_non_null(strstr(err.msg, "undefined global 'nope'"));
+    /* and a path that does not exist */
+    snprintf(path, sizeof path, "%s/missing-dir", f->dir);
+    assert_eo_error(eo_engine_load_models(f->eng, path, &err), &err, EO_ENOTFOUND, "does not exist");
+    /* good models still load afterwards */
+    assert_eo_ok(eo_engine_load_models(f->eng, f->models, &err), &err);
+}
+
+static void test_engine__eval_errors(void **state)
+{
+    fx *f = *state;
+    eo_engine *eng = ready(f);
+    char *out = (char *)1;
+    eo_error err;
+    int rc;
+    rc = eo_engine_eval(eng, "local t = nil\nreturn t.x", &out, &err);
+    assert_int_equal(rc, EO_ERROR);
+    assert_int_equal(err.code, EO_ERROR);
+    assert_non_null(strstr(err.msg, "attempt to index"));
+    assert_null(out);
+    rc = eo_engine_eval(eng, "error('custom failure')", &out, &err);
+    assert_int_equal(rc, EO_ERROR);
+    assert_non_null(strstr(err.msg, "custom failure"));
+    /* an earnorm error keeps its code */
+    assert_eo_error(eo_engine_eval(eng, "return env['res.nope']", &out, &err), &err, EO_ENOTFOUND,
+                    "unknown model 'res.nope'");
+    assert_eo_error(eo_engine_eval(eng, "return env['res.partner']:create{ age = 3 }", &out, &err), &err,
+                    EO_EVALIDATE, "required field missing");
+    /* syntax */
+    assert_eo_error(eo_engine_eval(eng, "return )", &out, &err), &err, EO_EINVAL, "eval:1:");
+    /* still usable */
+    assert_eo_ok(eo_engine_eval(eng, "return 40 + 2", &out, &err), &err);
+    assert_jget(out, "", "42");
+    eo_free(out);
+}
+
+static void test_engine__open_errors(void **state)
+{
+    fx *f = *state;
+    eo_engine_config cfg = EO_ENGINE_CONFIG_INIT;
+    eo_engine *eng = (eo_engine *)1;
+    eo_error err;
+    char url[700];
+    cfg.database_url = "nosuch://somewhere/db";
+    assert_eo_error(eo_engine_open(&eng, &cfg, &err), &err, EO_EINVAL, "no database adapter for 'nosuch://'");
+    assert_null(eng);
+    cfg.database_url = "not a url";
+    assert_eo_error(eo_engine_open(&eng, &cfg, &err), &err, EO_EINVAL, "invalid database URL");
+    snprintf(url, sizeof url, "sqlite://%s/no/such/dir/x.db", f->dir);
+    cfg.database_url = url;
+    assert_eo_error(eo_engine_open(&eng, &cfg, &err), &err, EO_ECONN, "cannot open");
+    cfg.database_url = f->url;
+    snprintf(url, sizeof url, "%s/none", f->dir);
+    cfg.models_path = url;
+    assert_eo_error(eo_engine_open(&eng, &cfg, &err), &err, EO_ENOTFOUND, "does not exist");
+    assert_null(eng);
+    eo_engine_close(NULL);
+}
+
+static void test_engine__many_failures_then_success(void **state)
+{
+    fx *f = *state;
+    eo_engine *eng = ready(f);
+    char *out = NULL;
+    eo_error err;
+    int i;
+    /* errors on every path leave the VM balanced */
+    for (i = 0; i < 300; i++) {
+        assert_int_not_equal(eo_create_json(eng, "res.partner", "{\"agee\": 1}", &out, &err), EO_OK);
+        assert_int_not_equal(eo_search_read_json(eng, "res.partner", "[x", NULL, &out, &err), EO_OK);
+        assert_int_not_equal(eo_engine_eval(eng, "error('x')", &out, &err), EO_OK);
+    }
+    assert_eo_ok(eo_engine_eval(eng, "local n = 0 for _ in pairs(_G) do n = n + 1 end return n > 0", &out, &err),
+                 &err);
+    assert_jget(out, "", "true");
+    eo_free(out);
+    assert_eo_ok(eo_create_json(eng, "res.partner", "{\"name\": \"last\"}", &out, &err), &err);
+    eo_free(out);
+    assert_int_equal(count(eng, "[]"), 1);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_engine__create_search_read),
+        T(test_engine__read_write_unlink),
+        T(test_engine__models_path_in_config),
+        T(test_engine__eval),
+        T(test_engine__ping_and_stats),
+        T(test_engine__validator_runs_for_c),
+        T(test_engine__event_error_aborts),
+        T(test_engine__unknown_model),
+        T(test_engine__unknown_field),
+        T(test_engine__invalid_json),
+        T(test_engine__builtin_checks),
+        T(test_engine__model_file_syntax_error),
+        T(test_engine__eval_errors),
+        T(test_engine__open_errors),
+        T(test_engine__many_failures_then_success),
+    };
+    return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
+}
