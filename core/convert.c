@@ -51,6 +51,17 @@ static const char *show(const eo_value *v, char *buf, size_t cap)
     return buf;
 }
 
+/* The shortest text that reads back as d: 0.1 is "0.1", not "0.10000000000000001". */
+static void shortest(double d, char *buf, size_t cap)
+{
+    int prec;
+    for (prec = 15; prec <= 17; prec++) {
+        snprintf(buf, cap, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            return;
+    }
+}
+
 static int text_to_cstr(const eo_value *v, char *buf, size_t cap)
 {
     if (v->u.s.n >= cap || memchr(v->u.s.p, '\0', v->u.s.n))
@@ -215,7 +226,7 @@ static int norm_datetime(const char *s, size_t n, char *buf, size_t cap)
     if (parse_date(s, n, &y, &mo, &d))
         return -1;
     if (i < n) {
-        if ((s[i] != ' ' && s[i] != 'T') || n < i + 6 || digits(s + i + 1, 2, &h) ||
+        if ((s[i] != ' ' && s[i] != 'T' && s[i] != 't') || n < i + 6 || digits(s + i + 1, 2, &h) ||
             s[i + 3] != ':' || digits(s + i + 4, 2, &mi))
             return -1;
         i += 6;
@@ -372,7 +383,7 @@ int eo_field__convert(const eo_field *f, const eo_value *in, eo_value *out,
             snprintf(sc->buf, sizeof sc->buf, "%lld", (long long)in->u.i);
             *out = eo_cstr(sc->buf);
         } else if (in->type == EO_VFLOAT) {
-            snprintf(sc->buf, sizeof sc->buf, "%.17g", in->u.f);
+            shortest(in->u.f, sc->buf, sizeof sc->buf);
             *out = eo_cstr(sc->buf);
         } else if (in->type != EO_VTEXT) {
             return fail(err, EO_EINVAL, f, "expected a string, got %s %s",
@@ -480,7 +491,7 @@ int eo_field__convert(const eo_field *f, const eo_value *in, eo_value *out,
             if (in->type == EO_VINT)
                 snprintf(sc->buf, sizeof sc->buf, "%lld", (long long)in->u.i);
             else if (in->type == EO_VFLOAT)
-                snprintf(sc->buf, sizeof sc->buf, "%.17g", in->u.f);
+                shortest(in->u.f, sc->buf, sizeof sc->buf);
             else
                 snprintf(sc->buf, sizeof sc->buf, "%s", in->u.b ? "true" : "false");
             *out = eo_cstr(sc->buf);

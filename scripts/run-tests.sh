@@ -20,6 +20,7 @@ scripts/install-deps.sh || fail_setup "installing dependencies failed"
 
 for spec in "$BUILD:RelWithDebInfo:OFF" "$ASAN_BUILD:Debug:ON"; do
     IFS=: read -r dir type san <<<"$spec"
+    rm -rf "$dir/tests/work" # fresh scratch dirs: configuring makes them again
     cmake -S . -B "$dir" -G "$GEN" -DCMAKE_BUILD_TYPE="$type" -DEARNORM_SANITIZE="$san" >/dev/null ||
         fail_setup "cmake failed for $dir"
     cmake --build "$dir" --parallel || fail_setup "build failed in $dir"
@@ -41,8 +42,8 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
 status=0
 for dir in "$BUILD" "$ASAN_BUILD"; do
-    rm -rf "$dir/tests/work"
     echo "== ctest in $dir"
+    rm -f "$dir/Testing/Temporary/LastTestsFailed.log" "$dir/test.log" # a stale list would count
     (cd "$dir" && ctest --output-on-failure -j "$JOBS" --timeout 600) || status=1
     # every test's full output: the TAP lines counted below
     cp "$dir/Testing/Temporary/LastTest.log" "$dir/test.log" 2>/dev/null
@@ -56,6 +57,16 @@ for dir in "$BUILD" "$ASAN_BUILD"; do
         f=$(grep -cE '^not ok( |$)' "$dir/test.log")
         passed=$((passed + p))
         failed=$((failed + f))
+        # a failed test that printed no "not ok" (it did not even start) counts once
+        if [ -f "$dir/Testing/Temporary/LastTestsFailed.log" ]; then
+            while IFS=: read -r _ name; do
+                [ -n "$name" ] || continue
+                if ! awk -v t="$name" '$0 ~ "Testing: "t"$" {on=1} on && /^not ok/ {found=1} $0 ~ "^\""t"\" end time" {on=0} END {exit !found}' "$dir/test.log"; then
+                    echo "run-tests: $name failed without a TAP line (see $dir/test.log)" >&2
+                    failed=$((failed + 1))
+                fi
+            done <"$dir/Testing/Temporary/LastTestsFailed.log"
+        fi
     else
         failed=$((failed + 1))
     fi

@@ -116,11 +116,42 @@ done:
     return rc;
 }
 
-static int unlink_rec(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
-                      int depth, eo_error *err);
+/*
+ * The records one unlink deletes, cascades included, per model: a record
+ * already on its way out is neither restricted, set to null, nor deleted
+ * twice (so cycles end, and a parent deleted with its children is not
+ * refused by their restrict).
+ */
+typedef struct doomed {
+    const eo_model *m;
+    eo_idmap ids;
+} doomed;
+
+typedef struct unlink_ctx {
+    eo_vec sets; /* of doomed */
+} unlink_ctx;
+
+static eo_idmap *doomed_of(unlink_ctx *u, const eo_model *m)
+{
+    size_t i;
+    doomed d;
+    for (i = 0; i < u->sets.len; i++) {
+        doomed *x = eo_vec__at(&u->sets, i);
+        if (x->m == m)
+            return &x->ids;
+    }
+    memset(&d, 0, sizeof d);
+    d.m = m;
+    if (eo_vec__push(&u->sets, &d) != EO_OK)
+        return NULL;
+    return &((doomed *)eo_vec__at(&u->sets, u->sets.len - 1))->ids;
+}
+
+static int unlink_rec(eo_env *env, unlink_ctx *u, const eo_model *m, const eo_id *ids, size_t n,
+                      eo_error *err);
 
 /* Apply ondelete of every Many2one pointing at m to the records ids. */
-static int ondelete(eo_env *env, const eo_model *m, const eo_id *ids, size_t n, int depth,
+static int ondelete(eo_env *env, unlink_ctx *u, const eo_model *m, const eo_id *ids, size_t n,
                     eo_error *err)
 {
     size_t mi, fi, i, nm = eo_registry_count(env->reg);
@@ -144,36 +175,46 @@ static int ondelete(eo_env *env, const eo_model *m, const eo_id *ids, size_t n, 
         for (fi = 0; fi < om->nfields && rc == EO_OK; fi++) {
             const eo_field *f = om->fields[fi];
             eo_ids refs = { 0 };
+            eo_idmap *gone;
+            size_t k = 0;
             if (f->type != EO_FT_MANY2ONE || f->comodel != m)
                 continue;
             rc = eo_orm__ids_where_in(env, om, f, vals, n, &refs, err);
-            if (rc == EO_OK && refs.n > 0) {
-                if (f->ondelete == EO_ONDELETE_RESTRICT) {
-                    char idbuf[32];
-                    eo_value first;
-                    char hx[25];
-                    first = eo_id_to_value(refs.v[0], env->adapter->idkind, hx);
-                    if (first.type == EO_VINT)
-                        snprintf(idbuf, sizeof idbuf, "%lld", (long long)first.u.i);
-                    else
-                        snprintf(idbuf, sizeof idbuf, "%s", hx);
-                    rc = eo_error_set(err, EO_ECONFLICT,
-                                      "cannot delete %s records: %zu %s record%s refer to them through %s (ondelete=restrict), e.g. %s(%s)",
-                                      m->name, refs.n, om->name, refs.n == 1 ? "" : "s",
-                                      f->name, om->name, idbuf);
-                    eo_error_where(err, om->name, f->name);
-                } else if (f->ondelete == EO_ONDELETE_CASCADE) {
-                    if (depth > 64)
-                        rc = eo_error_set(err, EO_EINVAL, "ondelete cascade deeper than 64 levels");
-                    else
-                        rc = unlink_rec(env, om, refs.v, refs.n, depth + 1, err);
-                } else {
-                    eo_kv kv;
-                    kv.field = f;
-                    kv.value = eo_null();
-                    rc = eo_orm_write(env, om, refs.v, refs.n, &kv, 1, EO_W_COMPUTE, err);
-                }
+            if (rc != EO_OK)
+                goto next;
+            if ((gone = doomed_of(u, om)) == NULL) {
+                rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+                goto next;
             }
+            for (i = 0; i < refs.n; i++)
+                if (!eo_idmap__get(gone, refs.v[i], &(size_t){ 0 }))
+                    refs.v[k++] = refs.v[i];
+            refs.n = k;
+            if (refs.n == 0)
+                goto next;
+            if (f->ondelete == EO_ONDELETE_RESTRICT) {
+                char idbuf[32];
+                eo_value first;
+                char hx[25];
+                first = eo_id_to_value(refs.v[0], env->adapter->idkind, hx);
+                if (first.type == EO_VINT)
+                    snprintf(idbuf, sizeof idbuf, "%lld", (long long)first.u.i);
+                else
+                    snprintf(idbuf, sizeof idbuf, "%s", hx);
+                rc = eo_error_set(err, EO_ECONFLICT,
+                                  "cannot delete %s records: %zu %s record%s refer to them through %s (ondelete=restrict), e.g. %s(%s)",
+                                  m->name, refs.n, om->name, refs.n == 1 ? "" : "s", f->name,
+                                  om->name, idbuf);
+                eo_error_where(err, om->name, f->name);
+            } else if (f->ondelete == EO_ONDELETE_CASCADE) {
+                rc = unlink_rec(env, u, om, refs.v, refs.n, err);
+            } else {
+                eo_kv kv;
+                kv.field = f;
+                kv.value = eo_null();
+                rc = eo_orm_write(env, om, refs.v, refs.n, &kv, 1, EO_W_COMPUTE, err);
+            }
+        next:
             eo_ids_free(&refs);
         }
     }
@@ -183,13 +224,20 @@ done:
     return rc;
 }
 
-static int unlink_rec(eo_env *env, const eo_model *m, const eo_id *ids, size_t n, int depth,
+static int unlink_rec(eo_env *env, unlink_ctx *u, const eo_model *m, const eo_id *ids, size_t n,
                       eo_error *err)
 {
+    eo_idmap *gone = doomed_of(u, m);
     size_t i, start;
     int64_t affected;
     int rc;
-    if ((rc = ondelete(env, m, ids, n, depth, err)) != EO_OK)
+    if (gone == NULL)
+        return eo_error_set(err, EO_ENOMEM, "out of memory");
+    for (i = 0; i < n; i++)
+        if (eo_idmap__put(gone, ids[i], 0) != EO_OK)
+            return eo_error_set(err, EO_ENOMEM, "out of memory");
+    /* what points here goes first: children before parents */
+    if ((rc = ondelete(env, u, m, ids, n, err)) != EO_OK)
         return rc;
     for (start = 0; start < n; start += CHUNK) {
         size_t k = n - start < CHUNK ? n - start : CHUNK;
@@ -203,6 +251,8 @@ static int unlink_rec(eo_env *env, const eo_model *m, const eo_id *ids, size_t n
 
 int eo_orm_unlink(eo_env *env, const eo_model *m, const eo_id *ids, size_t n, eo_error *err)
 {
+    unlink_ctx u;
+    size_t i;
     int rc;
     if ((rc = eo_env__ready(env, err)) != EO_OK)
         return rc;
@@ -210,6 +260,11 @@ int eo_orm_unlink(eo_env *env, const eo_model *m, const eo_id *ids, size_t n, eo
         return EO_OK;
     if ((rc = eo_env__atomic_begin(env, err)) != EO_OK)
         return rc;
-    rc = unlink_rec(env, m, ids, n, 0, err);
+    memset(&u, 0, sizeof u);
+    u.sets.isize = sizeof(doomed);
+    rc = unlink_rec(env, &u, m, ids, n, err);
+    for (i = 0; i < u.sets.len; i++)
+        eo_idmap__free(&((doomed *)eo_vec__at(&u.sets, i))->ids);
+    eo_vec__free(&u.sets);
     return eo_env__atomic_end(env, rc, err);
 }

@@ -154,6 +154,13 @@ orm.model("beh.cat", {
   parent_id = f.Many2one{ "beh.cat", ondelete = "cascade" },
 })
 
+-- ondelete = restrict, pointing at a partner and at itself.
+orm.model("beh.lock", {
+  name       = f.Char{},
+  partner_id = f.Many2one{ "beh.partner", ondelete = "restrict" },
+  parent_id  = f.Many2one{ "beh.lock", ondelete = "restrict" },
+})
+
 -- A table for the record-count tests.
 orm.model("beh.item", {
   _order = "seq",
@@ -963,6 +970,41 @@ describe("behaviour on " .. h.backend, function()
       C:create{ name = "grandkid", parent_id = kid }
       root:unlink()
       assert.are.equal(0, C:search_count{})
+    end)
+
+    it("ondelete cascade ends on cycles and goes deep, all at once", function()
+      local C = env["beh.cat"]
+      local x = C:create{ name = "x" }
+      local y = C:create{ name = "y", parent_id = x }
+      x:write{ parent_id = y } -- a cycle
+      x:unlink()
+      assert.are.equal(0, C:search_count{})
+      local prev = C:create{ name = "level 0" }
+      for i = 1, 60 do prev = C:create{ name = "level " .. i, parent_id = prev } end
+      assert.are.equal(61, C:search_count{})
+      C:search{ { "name", "=", "level 0" } }:unlink()
+      assert.are.equal(0, C:search_count{})
+    end)
+
+    it("ondelete restrict refuses, naming the referencing model and field", function()
+      local L = env["beh.lock"]
+      L:create{ name = "holds a", partner_id = a }
+      local before = P:search_count{}
+      local err = h.error_of(function() a:unlink() end)
+      assert.are.equal("ECONFLICT", err.code)
+      assert.matches("beh.lock", err.message, 1, true)
+      assert.matches("partner_id", err.message, 1, true)
+      assert.matches("restrict", err.message, 1, true)
+      assert.are.equal("beh.lock", err.model)
+      assert.are.equal("partner_id", err.field)
+      assert.are.equal(before, P:search_count{})
+      -- a parent deleted together with its children is not held back by them
+      local top = L:create{ name = "top" }
+      local child = L:create{ name = "child", parent_id = top }
+      assert.has_error(function() top:unlink() end)
+      ;(top | child):unlink()
+      assert.are.equal(0, L:search_count{ { "name", "in", { "top", "child" } } })
+      L:search{}:unlink()
     end)
 
     it("calls the model's methods on recordsets", function()
