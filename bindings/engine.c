@@ -224,6 +224,27 @@ int eo_unlink_json(eo_engine *eng, const char *model, const char *ids_json, eo_e
     return host_call(eng, "unlink", model, j, w, 1, NULL, err);
 }
 
+int eo_engine_begin(eo_engine *eng, const char *isolation, eo_error *err)
+{
+    lua_State *L = eo_vm_state(eng->vm);
+    host_fn(eng, "begin");
+    if (isolation)
+        lua_pushstring(L, isolation);
+    else
+        lua_pushnil(L);
+    return call(eng, 2, 0, err);
+}
+
+int eo_engine_commit(eo_engine *eng, eo_error *err)
+{
+    return host_call(eng, "commit", NULL, NULL, NULL, 0, NULL, err);
+}
+
+int eo_engine_rollback(eo_engine *eng, eo_error *err)
+{
+    return host_call(eng, "rollback", NULL, NULL, NULL, 0, NULL, err);
+}
+
 int eo_engine_ping(eo_engine *eng, char **out_json, eo_error *err)
 {
     return host_call(eng, "ping", NULL, NULL, NULL, 0, out_json, err);

@@ -29,6 +29,9 @@ function M.unlink(env, model, ids)
 end
 
 function M.migrate(env) return env:migrate() end
+function M.begin(env, isolation) env:begin{ isolation = isolation }; return true end
+function M.commit(env) env:commit(); return true end
+function M.rollback(env) env:rollback(); return true end
 function M.ping(env) return env:ping() end
 function M.stats(env) return env:stats() end
 

@@ -91,6 +91,15 @@ EO_API int eo_unlink_json(eo_engine *eng, const char *model, const char *ids_jso
  * back as JSON (recordsets as id lists, nil as null).
  */
 EO_API int eo_engine_eval(eo_engine *eng, const char *code, char **out_json, eo_error *err);
+/**
+ * Transactions for C callers: begin (a savepoint when one is open), commit,
+ * rollback. @p isolation: NULL, "read committed", "repeatable read" or
+ * "serializable". The transaction events of the Lua side run as usual.
+ */
+EO_API int eo_engine_begin(eo_engine *eng, const char *isolation, eo_error *err);
+EO_API int eo_engine_commit(eo_engine *eng, eo_error *err);
+EO_API int eo_engine_rollback(eo_engine *eng, eo_error *err);
+
 /** Round-trip to the database: {"backend": ..., "ok": true, "latency_ms": ...}. */
 EO_API int eo_engine_ping(eo_engine *eng, char **out_json, eo_error *err);
 /** Statistics as JSON (queries per backend, record store figures). */
