@@ -231,7 +231,7 @@ int eo_env__ready(eo_env *env, eo_error *err)
         return EO_OK;
     if ((rc = eo_registry_resolve(env->reg, err)) != EO_OK)
         return rc;
-    env->resolved_version = v;
+    env->resolved_version = eo_registry_version(env->reg); /* resolving may add junctions */
     return EO_OK;
 }
 
@@ -364,6 +364,17 @@ int eo_env_migrate(eo_env *env, int dry_run, eo_migrate_note_fn note, void *payl
         if ((rc = eo_env__conn(env, &c, err)) != EO_OK)
             break;
         rc = env->adapter->migrate(c, m, dry_run, note, payload, err);
+        eo_env__done(env, c);
+    }
+    /* constraints between tables, now that every table exists */
+    for (i = 0; i < n && rc == EO_OK && env->adapter->migrate_constraints; i++) {
+        const eo_model *m = eo_registry_at(env->reg, i);
+        eo_conn *c;
+        if (m->abstract)
+            continue;
+        if ((rc = eo_env__conn(env, &c, err)) != EO_OK)
+            break;
+        rc = env->adapter->migrate_constraints(c, m, dry_run, note, payload, err);
         eo_env__done(env, c);
     }
     if (!dry_run)

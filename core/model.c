@@ -423,6 +423,8 @@ done:
     return rc;
 }
 
+static int junction(eo_registry *reg, eo_model *m, eo_field *f, eo_error *err);
+
 static int resolve_field(eo_registry *reg, eo_model *m, eo_field *f, eo_error *err)
 {
     eo_field *inv;
@@ -474,7 +476,66 @@ static int resolve_field(eo_registry *reg, eo_model *m, eo_field *f, eo_error *e
             if ((f->column2 = eo_strdup(buf)) == NULL)
                 return eo_error_set(err, EO_ENOMEM, "out of memory");
         }
+        if (f->junction == NULL)
+            return junction(reg, m, f, err);
     }
+    return EO_OK;
+}
+
+/* The junction model of a Many2many field, declared on first need. */
+static int junction(eo_registry *reg, eo_model *m, eo_field *f, eo_error *err)
+{
+    eo_model *j = eo_registry_find(reg, f->relation);
+    eo_field_spec s;
+    int rc;
+    if (j != NULL) {
+        /* shared with the field of the other side: same two columns */
+        const eo_field *a, *b;
+        if (!j->junction || j->nfields != 3) {
+            eo_error_set(err, EO_ECONFLICT,
+                         "%s.%s: relation %s is the name of a model, not of a junction table",
+                         m->name, f->name, f->relation);
+            eo_error_where(err, m->name, f->name);
+            return EO_ECONFLICT;
+        }
+        a = eo_model_field(j, f->column1, strlen(f->column1));
+        b = eo_model_field(j, f->column2, strlen(f->column2));
+        if (a == NULL || b == NULL || a == b || a->comodel_name == NULL ||
+            b->comodel_name == NULL || strcmp(a->comodel_name, m->name) != 0 ||
+            strcmp(b->comodel_name, f->comodel->name) != 0) {
+            eo_error_set(err, EO_ECONFLICT,
+                         "%s.%s: junction %s has columns (%s, %s) that do not match %s and %s",
+                         m->name, f->name, f->relation, j->fields[1]->name, j->fields[2]->name,
+                         f->column1, f->column2);
+            eo_error_where(err, m->name, f->name);
+            return EO_ECONFLICT;
+        }
+        f->junction = j;
+        return EO_OK;
+    }
+    if (strcmp(f->column1, f->column2) == 0) {
+        eo_error_set(err, EO_EINVAL, "%s.%s: column1 and column2 must differ", m->name, f->name);
+        eo_error_where(err, m->name, f->name);
+        return EO_EINVAL;
+    }
+    if ((rc = eo_registry_add_model(&j, reg, f->relation, err)) != EO_OK)
+        return rc;
+    j->junction = 1;
+    memset(&s, 0, sizeof s);
+    s.type = EO_FT_MANY2ONE;
+    s.flags = EO_FF_REQUIRED | EO_FF_INDEX;
+    s.ondelete = EO_ONDELETE_CASCADE;
+    s.name = f->column1;
+    s.comodel = m->name;
+    if ((rc = eo_model_add_field(NULL, j, &s, err)) != EO_OK)
+        return rc;
+    s.name = f->column2;
+    s.comodel = f->comodel->name;
+    if ((rc = eo_model_add_field(NULL, j, &s, err)) != EO_OK)
+        return rc;
+    j->fields[1]->comodel = m;
+    j->fields[2]->comodel = f->comodel;
+    f->junction = j;
     return EO_OK;
 }
 

@@ -1100,9 +1100,82 @@ static int pg_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
                 goto done;
         }
     }
+    if (m->junction) {
+        /* a pair is linked once */
+        char name[200];
+        int have = 0;
+        snprintf(name, sizeof name, "%s__pair_uniq", m->table);
+        for (j = 0; j < idx.len; j++)
+            if (strcmp(((colinfo *)eo_vec__at(&idx, j))->name, name) == 0)
+                have = 1;
+        if (!have) {
+            eo_buf__reset(&b);
+            eo_sql__pair_index(&b, m);
+            if (b.oom || (rc = ddl(c, b.p, dry, note, payload, err)) != EO_OK)
+                goto done;
+        }
+    }
 done:
     eo_vec__free(&cols);
     eo_vec__free(&idx);
+    eo_buf__free(&b);
+    return rc;
+}
+
+/* Foreign keys, once every table exists: <table>__<column>_fkey. */
+static int pg_migrate_constraints(eo_conn *base, const eo_model *m, int dry,
+                                  eo_migrate_note_fn note, void *payload, eo_error *err)
+{
+    pg_conn *c = (pg_conn *)base;
+    eo_vec have = EO_VEC_INIT(colinfo);
+    eo_buf b = EO_BUF_INIT;
+    size_t i, j;
+    int rc;
+    if ((rc = run_text(c,
+                       "SELECT conname FROM pg_constraint WHERE contype = 'f' AND conrelid = "
+                       "(SELECT oid FROM pg_class WHERE relname = $1 AND relnamespace = "
+                       "(SELECT oid FROM pg_namespace WHERE nspname = current_schema()))",
+                       m->table, 1, name_row, &have, EO_Q_SELECT, err)) != EO_OK)
+        goto done;
+    for (i = 1; i < m->nfields; i++) {
+        const eo_field *f = m->fields[i];
+        char name[200];
+        int found = 0;
+        if (f->type != EO_FT_MANY2ONE || !(f->flags & EO_FF_STORED) || f->comodel == NULL)
+            continue;
+        snprintf(name, sizeof name, "%s__%s_fkey", m->table, f->column);
+        for (j = 0; j < have.len; j++)
+            if (strcmp(((colinfo *)eo_vec__at(&have, j))->name, name) == 0)
+                found = 1;
+        if (found)
+            continue;
+        eo_buf__reset(&b);
+        eo_buf__puts(&b, "ALTER TABLE ");
+        eo_sql__ident(&b, m->table);
+        eo_buf__puts(&b, " ADD CONSTRAINT ");
+        eo_sql__ident(&b, name);
+        eo_buf__puts(&b, " FOREIGN KEY (");
+        eo_sql__ident(&b, f->column);
+        eo_buf__putc(&b, ')');
+        eo_sql__references(&b, f);
+        if (b.oom) {
+            rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+            goto done;
+        }
+        if ((rc = ddl(c, b.p, dry, note, payload, err)) != EO_OK) {
+            char what[300];
+            snprintf(what, sizeof what,
+                     "cannot add its foreign key to %s: some records point to %s records that do not exist",
+                     f->comodel->name, f->comodel->name);
+            rc = refuse(err, f, what);
+            eo_error__native(err, EO_DOMAIN_PG, 23503);
+            if (err)
+                err->code = rc = EO_ECONFLICT;
+            goto done;
+        }
+    }
+done:
+    eo_vec__free(&have);
     eo_buf__free(&b);
     return rc;
 }
@@ -1112,4 +1185,5 @@ const eo_adapter eo_postgres_adapter = {
     EO_CAP_TRANSACTIONS | EO_CAP_SAVEPOINTS | EO_CAP_SUBQUERIES | EO_CAP_GROUP,
     pg_open, pg_close, pg_ping, pg_begin, pg_commit, pg_rollback, pg_savepoint,
     pg_migrate, pg_insert, pg_select, pg_count, pg_update, pg_remove, pg_group, pg_explain,
+    pg_migrate_constraints,
 };

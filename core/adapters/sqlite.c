@@ -855,6 +855,7 @@ static int sq_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
             eo_buf__printf(&b, " %s", t);
             if ((f->flags & EO_FF_REQUIRED) && !(f->flags & EO_FF_COMPUTED))
                 eo_buf__puts(&b, " NOT NULL");
+            eo_sql__references(&b, f); /* SQLite checks it when the row is written */
         }
         eo_buf__putc(&b, ')');
         if ((rc = built(&b, err)) != EO_OK || (rc = ddl(c, b.p, dry, note, payload, err)) != EO_OK)
@@ -895,6 +896,7 @@ static int sq_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
                 eo_buf__puts(&b, " ADD COLUMN ");
                 eo_sql__ident(&b, f->column);
                 eo_buf__printf(&b, " %s", t);
+                eo_sql__references(&b, f);
                 if (required && nrows > 0 && !(f->flags & EO_FF_DEFAULT)) {
                     char n[32];
                     snprintf(n, sizeof n, "%lld", (long long)nrows);
@@ -1032,6 +1034,21 @@ static int sq_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
                 goto done;
         }
     }
+    if (m->junction) {
+        /* a pair is linked once */
+        char name[200];
+        int have = 0;
+        snprintf(name, sizeof name, "%s__pair_uniq", m->table);
+        for (j = 0; j < idx.len; j++)
+            if (strcmp(((colinfo *)eo_vec__at(&idx, j))->name, name) == 0)
+                have = 1;
+        if (!have) {
+            eo_buf__reset(&b);
+            eo_sql__pair_index(&b, m);
+            if ((rc = built(&b, err)) != EO_OK || (rc = ddl(c, b.p, dry, note, payload, err)) != EO_OK)
+                goto done;
+        }
+    }
 done:
     eo_vec__free(&cols);
     eo_vec__free(&idx);
@@ -1044,4 +1061,5 @@ const eo_adapter eo_sqlite_adapter = {
     EO_CAP_TRANSACTIONS | EO_CAP_SAVEPOINTS | EO_CAP_SUBQUERIES | EO_CAP_GROUP,
     sq_open, sq_close, sq_ping, sq_begin, sq_commit, sq_rollback, sq_savepoint,
     sq_migrate, sq_insert, sq_select, sq_count, sq_update, sq_remove, sq_group, sq_explain,
+    NULL, /* foreign keys are declared with the columns */
 };

@@ -33,6 +33,8 @@ void eo_ids_free(eo_ids *ids)
     ids->n = ids->cap = 0;
 }
 
+static int id_values(eo_env *env, const eo_ids *ids, eo_value **vals, char (**hex)[25]);
+
 typedef struct collect_ctx {
     eo_ids *out;
     eo_idkind kind;
@@ -50,14 +52,15 @@ static int collect_id(void *payload, const eo_value *row, size_t ncols, eo_error
     return EO_OK;
 }
 
-int eo_orm__ids_where_in(eo_env *env, const eo_model *m, const eo_field *f,
-                         const eo_value *vals, size_t n, eo_ids *out, eo_error *err)
+int eo_orm__select_in(eo_env *env, const eo_model *m, const eo_field *f, const eo_value *vals,
+                      size_t n, const eo_field *const *fields, size_t nfields, int ordered,
+                      eo_row_fn fn, void *payload, eo_error *err)
 {
     eo_dbuilder *b = NULL;
     eo_domain *d = NULL;
+    eo_order_item *order = NULL;
+    size_t norder = 0;
     eo_query q;
-    const eo_field *idf = m->fields[0];
-    collect_ctx c;
     int rc;
 
     if (n == 0)
@@ -72,18 +75,41 @@ int eo_orm__ids_where_in(eo_env *env, const eo_model *m, const eo_field *f,
         return rc;
     if ((rc = eo_domain_bind(d, m, err)) != EO_OK)
         goto done;
+    if (ordered && (rc = eo_order_parse(&order, &norder, m, m->order, err)) != EO_OK)
+        goto done;
     memset(&q, 0, sizeof q);
     q.model = m;
     q.domain = d;
-    q.fields = &idf;
-    q.nfields = 1;
+    q.fields = fields;
+    q.nfields = nfields;
+    q.order = order;
+    q.norder = norder;
     q.limit = -1;
-    c.out = out;
-    c.kind = env->adapter->idkind;
-    rc = eo_env__select(env, &q, collect_id, &c, err);
+    if (!eo_domain_is_false(d))
+        rc = eo_env__select(env, &q, fn, payload, err);
 done:
+    eo_free(order);
     eo_domain_free(d);
     return rc;
+}
+
+int eo_orm__ids_where_in(eo_env *env, const eo_model *m, const eo_field *f,
+                         const eo_value *vals, size_t n, eo_ids *out, eo_error *err)
+{
+    const eo_field *idf = m->fields[0];
+    collect_ctx c;
+    c.out = out;
+    c.kind = env->adapter->idkind;
+    return eo_orm__select_in(env, m, f, vals, n, &idf, 1, 0, collect_id, &c, err);
+}
+
+int eo_orm__id_values(eo_env *env, const eo_id *ids, size_t n, eo_value **vals,
+                      char (**hex)[25])
+{
+    eo_ids tmp;
+    tmp.v = (eo_id *)ids;
+    tmp.n = tmp.cap = n;
+    return id_values(env, &tmp, vals, hex);
 }
 
 static int id_values(eo_env *env, const eo_ids *ids, eo_value **vals, char (**hex)[25])

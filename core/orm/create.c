@@ -137,6 +137,14 @@ int eo_orm_create(eo_env *env, const eo_model *m, size_t nrows, eo_create_row_fn
         if ((rc = eo_env__insert(env, m, p.cols, p.ncols, block, nchunk,
                                        out_ids + start, err)) != EO_OK)
             goto done;
+        /* new records join the x2many values of what they point to */
+        for (j = 0; j < p.ncols; j++) {
+            eo_value none = eo_null();
+            if (!eo_orm__has_dependents(env, p.cols[j]))
+                continue;
+            for (i = 0; i < nchunk; i++)
+                eo_orm__relation_changed(env, p.cols[j], &none, &block[i * p.ncols + j]);
+        }
     }
     goto done;
 oom:

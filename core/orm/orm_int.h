@@ -10,6 +10,29 @@
 int eo_domain__set_list(eo_domain *d, eo_dnode *n, const eo_value *v, size_t nv);
 /* Bind d to m when not bound yet and resolve child_of / parent_of leaves. */
 int eo_orm__prepare(eo_env *env, const eo_model *m, eo_domain *d, eo_error *err);
+/* Stream `fields` of m's records whose field f has one of vals (ordered:
+ * by m's order), in one query. */
+int eo_orm__select_in(eo_env *env, const eo_model *m, const eo_field *f, const eo_value *vals,
+                      size_t n, const eo_field *const *fields, size_t nfields, int ordered,
+                      eo_row_fn fn, void *payload, eo_error *err);
+/* ids as values (hex is the text of ObjectIds); both Owned, eo_free them. */
+int eo_orm__id_values(eo_env *env, const eo_id *ids, size_t n, eo_value **vals,
+                      char (**hex)[25]);
+/* read.c: the ids of the prefetch window around id (from hint) lacking f, id included. */
+int eo_orm__missing(eo_env *env, const eo_model *m, const eo_field *f, const eo_id *pre,
+                    size_t npre, size_t hint, eo_id id, eo_ids *out);
+/* x2many.c: does any One2many or Many2many hang on Many2one f? */
+int eo_orm__has_dependents(eo_env *env, const eo_field *f);
+/* x2many.c: load f (One2many / Many2many) of ids into the store */
+int eo_orm__load_x2many(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
+                        const eo_field *f, eo_error *err);
+/* x2many.c: forget cached x2many values that a change of Many2one field f
+ * (on records of f's model) affects: the One2many fields it is the inverse
+ * of, and the Many2many fields whose junction column it is, on the old and
+ * new targets. oldv NULL: the old target is unknown (forget everywhere);
+ * a NULL value: there was none. */
+void eo_orm__relation_changed(eo_env *env, const eo_field *f, const eo_value *oldv,
+                              const eo_value *newv);
 /* Ids of m's records whose field f has one of the values (a one-leaf search). */
 int eo_orm__ids_where_in(eo_env *env, const eo_model *m, const eo_field *f,
                          const eo_value *vals, size_t n, eo_ids *out, eo_error *err);

@@ -92,8 +92,8 @@ done:
     return rc;
 }
 
-static int missing(eo_env *env, const eo_model *m, const eo_field *f, const eo_id *pre,
-                   size_t npre, size_t hint, eo_id id, eo_ids *out)
+int eo_orm__missing(eo_env *env, const eo_model *m, const eo_field *f, const eo_id *pre,
+                    size_t npre, size_t hint, eo_id id, eo_ids *out)
 {
     size_t i, lo, hi, max = env->prefetch_max;
     int have_id = 0;
@@ -143,7 +143,7 @@ int eo_orm_get(eo_env *env, const eo_model *m, eo_id id, const eo_field *f,
                             m->name, f->name);
     if ((rc = eo_env__ready(env, err)) != EO_OK)
         return rc;
-    if (missing(env, m, f, prefetch, nprefetch, hint, id, &todo) != EO_OK) {
+    if (eo_orm__missing(env, m, f, prefetch, nprefetch, hint, id, &todo) != EO_OK) {
         eo_ids_free(&todo);
         return eo_error_set(err, EO_ENOMEM, "out of memory");
     }
@@ -201,6 +201,22 @@ int eo_orm_read_rows(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
                 if ((rc = eo_orm__load(env, m, todo.v, todo.n, fields[j], err)) != EO_OK)
                     goto done;
             }
+        }
+        for (j = 0; j < nfields; j++) {
+            const eo_field *f = fields[j];
+            eo_ids lack = { 0 };
+            if (f->type != EO_FT_ONE2MANY && f->type != EO_FT_MANY2MANY)
+                continue;
+            for (i = start; i < end; i++)
+                if (!eo_store__has(env->store, m, ids[i], f) && eo_ids_push(&lack, ids[i]) != EO_OK) {
+                    eo_ids_free(&lack);
+                    rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+                    goto done;
+                }
+            rc = eo_orm__load_x2many(env, m, lack.v, lack.n, f, err);
+            eo_ids_free(&lack);
+            if (rc != EO_OK)
+                goto done;
         }
         if (todo.n && (rc = eo_orm__load(env, m, todo.v, todo.n, NULL, err)) != EO_OK)
             goto done;

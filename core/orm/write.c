@@ -96,6 +96,15 @@ int eo_orm_write(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
             goto done;
         }
     }
+    /* x2many values built on a written Many2one change for the old and new targets */
+    for (i = 0; i < ncols; i++) {
+        size_t k;
+        if (!eo_orm__has_dependents(env, cols[i]))
+            continue;
+        for (k = 0; k < n; k++)
+            eo_orm__relation_changed(env, cols[i], eo_store__get(env->store, m, ids[k], cols[i]),
+                                     &vals[i]);
+    }
     /* the store now holds what the database holds */
     for (i = 0; i < n; i++) {
         size_t j;
@@ -239,6 +248,15 @@ static int unlink_rec(eo_env *env, unlink_ctx *u, const eo_model *m, const eo_id
     /* what points here goes first: children before parents */
     if ((rc = ondelete(env, u, m, ids, n, err)) != EO_OK)
         return rc;
+    /* x2many values that listed these records */
+    for (i = 1; i < m->nfields; i++) {
+        size_t k;
+        if (!eo_orm__has_dependents(env, m->fields[i]))
+            continue;
+        for (k = 0; k < n; k++)
+            eo_orm__relation_changed(env, m->fields[i],
+                                     eo_store__get(env->store, m, ids[k], m->fields[i]), NULL);
+    }
     for (start = 0; start < n; start += CHUNK) {
         size_t k = n - start < CHUNK ? n - start : CHUNK;
         if ((rc = eo_env__remove(env, m, ids + start, k, &affected, err)) != EO_OK)

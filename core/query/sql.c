@@ -643,3 +643,32 @@ const char *eo_sql__coltype(const eo_sql_dialect *d, const eo_field *f)
     default: return NULL;
     }
 }
+
+void eo_sql__references(eo_buf *b, const eo_field *f)
+{
+    /* restrict is NO ACTION: checked at the end of the statement, so a
+     * parent deleted together with its children passes (the engine applies
+     * ondelete itself first; the key is a second line of defence) */
+    static const char *const actions[] = { "SET NULL", "CASCADE", "NO ACTION" };
+    if (f->type != EO_FT_MANY2ONE || f->comodel == NULL)
+        return;
+    eo_buf__puts(b, " REFERENCES ");
+    eo_sql__ident(b, f->comodel->table);
+    eo_buf__puts(b, " (\"id\") ON DELETE ");
+    eo_buf__puts(b, actions[f->ondelete >= 0 && f->ondelete <= 2 ? f->ondelete : 0]);
+}
+
+void eo_sql__pair_index(eo_buf *b, const eo_model *m)
+{
+    char name[200];
+    snprintf(name, sizeof name, "%s__pair_uniq", m->table);
+    eo_buf__puts(b, "CREATE UNIQUE INDEX ");
+    eo_sql__ident(b, name);
+    eo_buf__puts(b, " ON ");
+    eo_sql__ident(b, m->table);
+    eo_buf__puts(b, " (");
+    eo_sql__ident(b, m->fields[1]->column);
+    eo_buf__puts(b, ", ");
+    eo_sql__ident(b, m->fields[2]->column);
+    eo_buf__putc(b, ')');
+}

@@ -57,6 +57,11 @@ int eo_sql__where(eo_sqlq *q, const eo_model *m, const eo_dnode *n, eo_error *er
 int eo_sql__ids_in(eo_sqlq *q, const eo_model *m, const eo_id *ids, size_t n,
                    eo_idkind kind, eo_error *err);
 
+/* " REFERENCES comodel ("id") ON DELETE ..." for a Many2one (nothing otherwise). */
+void eo_sql__references(eo_buf *b, const eo_field *f);
+/* CREATE UNIQUE INDEX <table>__pair_uniq ON junction (column1, column2) */
+void eo_sql__pair_index(eo_buf *b, const eo_model *m);
+
 /* The column type a field gets in this dialect, NULL when not stored. */
 const char *eo_sql__coltype(const eo_sql_dialect *d, const eo_field *f);
 

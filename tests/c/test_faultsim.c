@@ -196,7 +196,15 @@ static void reg_check(void *p)
     reg_ctx *c = p;
     eo_model *m = eo_registry_find(c->reg, "res.partner");
     const eo_field *tags = eo_model_field(m, "tag_ids", 7);
-    assert_int_equal(eo_registry_count(c->reg), 2);
+    const eo_model *j = eo_registry_find(c->reg, "res_partner_res_tag_rel");
+    /* resolving declared the Many2many's junction model */
+    assert_int_equal(eo_registry_count(c->reg), 3);
+    assert_non_null(j);
+    assert_true(j->junction);
+    assert_ptr_equal(tags->junction, j);
+    assert_string_equal(j->fields[1]->name, "res_partner_id");
+    assert_string_equal(j->fields[2]->name, "res_tag_id");
+    assert_int_equal(j->fields[1]->ondelete, EO_ONDELETE_CASCADE);
     assert_int_equal(m->nfields, 15);
     assert_string_equal(m->description, "Contact");
     assert_string_equal(tags->relation, "res_partner_res_tag_rel");

@@ -53,6 +53,7 @@ typedef enum eo_ftype {
 #define EO_FF_HAS_MIN    0x0200u
 #define EO_FF_HAS_MAX    0x0400u
 #define EO_FF_DEFAULT    0x0800u  /* has a static default value */
+#define EO_FF_SINGLE     0x1000u  /* One2many read as at most one record (One2one's inverse side) */
 
 typedef enum eo_ondelete {
     EO_ONDELETE_SET_NULL = 0,
@@ -81,7 +82,8 @@ typedef struct eo_field {
     char *comodel_name;    /* relational fields */
     eo_model *comodel;     /* resolved by eo_registry_resolve, else NULL */
     char *inverse;         /* One2many: the Many2one on comodel */
-    char *relation;        /* Many2many: junction table */
+    char *relation;        /* Many2many: junction table (also the junction model's name) */
+    eo_model *junction;    /* Many2many: the junction model, made by eo_registry_resolve */
     char *column1, *column2; /* Many2many: columns for this model and comodel */
     int ondelete;          /* eo_ondelete, Many2one */
     eo_value def;          /* static default (Owned by the field) */
@@ -102,6 +104,8 @@ struct eo_model {
     size_t nfields;
     eo_registry *registry;
     int abstract;          /* no table */
+    int junction;          /* made by the registry for Many2many fields: fields[1..2]
+                              are the two Many2one columns, unique as a pair */
     intptr_t binding_ref;  /* opaque slot for the binding */
     void *index_;          /* private: name lookup */
 };
@@ -152,7 +156,9 @@ EO_API unsigned eo_registry_version(const eo_registry *reg);
 
 /**
  * Resolve relational fields (comodel pointers, inverses, junction names).
- * Call after all models are declared; may be called again after more.
+ * For each Many2many it also declares the junction model (named after the
+ * relation, with the two Many2one columns, ondelete cascade) unless it
+ * exists already. Call after all models are declared; may be called again.
  * @return 0, or EO_ENOTFOUND naming the model and field whose comodel or
  *         inverse is missing.
  */

@@ -106,6 +106,30 @@ EO_API int eo_orm_get(eo_env *env, const eo_model *m, eo_id id,
                       const eo_field *f, const eo_id *prefetch, size_t nprefetch,
                       size_t hint, const eo_value **out, eo_error *err);
 
+/**
+ * x2many (One2many, Many2many): the ids record @p id is linked to through
+ * @p f, in the comodel's order. On a miss the field is loaded for the
+ * records of @p prefetch around @p hint (one query for a One2many, two for
+ * a Many2many). @param[out] out Borrowed until the next call on @p env.
+ */
+EO_API int eo_orm_get_ids(eo_env *env, const eo_model *m, eo_id id, const eo_field *f,
+                          const eo_id *prefetch, size_t nprefetch, size_t hint,
+                          const eo_id **out, size_t *n, eo_error *err);
+/**
+ * Link @p targets to record @p id through x2many @p f: a One2many sets
+ * their inverse Many2one, a Many2many adds junction rows. Targets already
+ * linked are left alone; @p added (may be NULL) gets the new ones.
+ */
+EO_API int eo_orm_link(eo_env *env, const eo_model *m, eo_id id, const eo_field *f,
+                       const eo_id *targets, size_t n, eo_ids *added, eo_error *err);
+/**
+ * Undo links: a One2many clears the inverse (deletes the targets when the
+ * inverse is required), a Many2many removes junction rows. @p removed (may
+ * be NULL) gets the targets that were linked.
+ */
+EO_API int eo_orm_unlink_rel(eo_env *env, const eo_model *m, eo_id id, const eo_field *f,
+                             const eo_id *targets, size_t n, eo_ids *removed, eo_error *err);
+
 /** Put a value in the record store without writing it (non-stored computed fields). */
 EO_API int eo_orm_cache_set(eo_env *env, const eo_model *m, eo_id id,
                             const eo_field *f, const eo_value *v, eo_error *err);

@@ -137,6 +137,12 @@ struct eo_adapter {
                  void *payload, eo_error *err);
     /** Describe how @p q would run. @param[out] out Owned text. */
     int (*explain)(eo_conn *c, const eo_query *q, char **out, eo_error *err);
+    /**
+     * Second pass of migrate, once every model's table exists: constraints
+     * between tables (foreign keys). NULL when migrate did them already.
+     */
+    int (*migrate_constraints)(eo_conn *c, const eo_model *m, int dry_run,
+                               eo_migrate_note_fn note, void *payload, eo_error *err);
 };
 
 /** Register an adapter for its URL scheme (built-in ones are registered already). */
