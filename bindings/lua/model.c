@@ -18,7 +18,7 @@ static const char *const options[] = {
     "type", "_seq", "string", "help", "required", "readonly", "index", "unique",
     "default", "compute", "depends", "store", "copy", "prefetch", "size", "min", "max",
     "digits", "choices", "comodel", "inverse", "relation", "column1", "column2",
-    "ondelete", NULL,
+    "ondelete", "single", NULL,
 };
 
 typedef struct fspec {
@@ -86,6 +86,8 @@ static int read_spec(lua_State *L, int t, const char *model, const char *name, f
         fs->s.flags |= EO_FF_INDEX;
     if (opt_bool(L, t, "readonly"))
         fs->s.flags |= EO_FF_READONLY;
+    if (opt_bool(L, t, "single"))
+        fs->s.flags |= EO_FF_SINGLE;
     fs->s.store = opt_bool(L, t, "store");
     lua_getfield(L, t, "copy");
     if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1))

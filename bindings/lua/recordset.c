@@ -237,13 +237,27 @@ static derived *derive(rset *rs, const eo_field *f, eo_id want, size_t *pos)
     memset(&seen, 0, sizeof seen);
     for (i = 0; i < pf->n; i++) {
         const eo_value *v = eo_orm_peek(env, rs->m, pf->v[i], f);
-        eo_id id;
-        if (v == NULL || v->type == EO_VNULL || eo_id_from_value(&id, kind, v) != EO_OK)
+        const eo_id *list;
+        size_t k, nlist;
+        eo_id one;
+        if (v == NULL || v->type == EO_VNULL)
             continue;
-        if (eo_idmap__get(&seen, id, &(size_t){ 0 }))
-            continue;
-        if (eo_idmap__put(&seen, id, tmp.len) != EO_OK || eo_vec__push(&tmp, &id) != EO_OK)
-            goto fail;
+        if (f->type == EO_FT_MANY2ONE) {
+            if (eo_id_from_value(&one, kind, v) != EO_OK)
+                continue;
+            list = &one;
+            nlist = 1;
+        } else {
+            /* x2many: the packed ids the store holds */
+            list = (const eo_id *)(const void *)v->u.s.p;
+            nlist = v->u.s.n / sizeof(eo_id);
+        }
+        for (k = 0; k < nlist; k++) {
+            if (eo_idmap__get(&seen, list[k], &(size_t){ 0 }))
+                continue;
+            if (eo_idmap__put(&seen, list[k], tmp.len) != EO_OK || eo_vec__push(&tmp, &list[k]) != EO_OK)
+                goto fail;
+        }
     }
     if (!eo_idmap__get(&seen, want, &(size_t){ 0 })) {
         if (eo_idmap__put(&seen, want, tmp.len) != EO_OK || eo_vec__push(&tmp, &want) != EO_OK)
@@ -302,6 +316,17 @@ static void push_typed(lua_State *L, int like, rset *rs, const eo_field *f, cons
                        int plain)
 {
     eo_error err;
+    if ((f->type == EO_FT_ONE2MANY || f->type == EO_FT_MANY2MANY) && v->type == EO_VBLOB) {
+        /* plain rows hold x2many values as lists of ids */
+        const eo_id *list = (const eo_id *)(const void *)v->u.s.p;
+        size_t i, n = v->u.s.n / sizeof(eo_id);
+        lua_createtable(L, (int)n, 0);
+        for (i = 0; i < n; i++) {
+            push_id(L, rs, list[i]);
+            lua_rawseti(L, -2, (lua_Integer)i + 1);
+        }
+        return;
+    }
     if (f->type == EO_FT_MANY2ONE && !plain) {
         push_related(L, like, rs, f, v);
         return;
@@ -388,6 +413,34 @@ static void call_compute(lua_State *L, int idx, rset *rs, const eo_field *f)
     lua_call(L, 2, 0);
 }
 
+/* The records of an x2many field: prefetched with those of its neighbours. */
+static void push_x2many(lua_State *L, int idx, rset *rs, const eo_field *f, eo_id id)
+{
+    const eo_id *list;
+    size_t n, pos = 0;
+    eo_error err;
+    idarr *a;
+    derived *d = NULL;
+    if (f->comodel == NULL)
+        eo_lua_raisef(L, EO_ENOTFOUND, rs->m->name, f->name, "%s.%s: model %s is not defined",
+                      rs->m->name, f->name, f->comodel_name);
+    if (eo_orm_get_ids(rs_env(rs), rs->m, id, f, rs->pf->v, rs->pf->n, rs->pfpos, &list, &n,
+                       &err) != EO_OK)
+        eo_lua_raise(L, &err);
+    if ((f->flags & EO_FF_SINGLE) && n > 1)
+        n = 1; /* One2one's inverse side: at most one record */
+    a = idarr_new(n);
+    if (a == NULL)
+        eo_lua_raisef(L, EO_ENOMEM, NULL, NULL, "out of memory");
+    memcpy(a->v, list, n * sizeof(eo_id));
+    if (n > 0 && (d = derive(rs, f, a->v[0], &pos)) == NULL) {
+        idarr_unref(a);
+        eo_lua_raisef(L, EO_ENOMEM, NULL, NULL, "out of memory");
+    }
+    push_rs(L, idx, 0, rs->h, f->comodel, a, 0, n, d ? d->ids : NULL, pos);
+    idarr_unref(a);
+}
+
 static void push_field(lua_State *L, int idx, rset *rs, const eo_field *f)
 {
     eo_env *env = rs_env(rs);
@@ -417,9 +470,10 @@ static void push_field(lua_State *L, int idx, rset *rs, const eo_field *f)
         push_typed(L, idx, rs, f, v, 0);
         return;
     }
-    if (f->type == EO_FT_ONE2MANY || f->type == EO_FT_MANY2MANY)
-        eo_lua_raisef(L, EO_ENOTSUP, rs->m->name, f->name, "%s.%s: x2many fields are not readable yet",
-                      rs->m->name, f->name);
+    if (f->type == EO_FT_ONE2MANY || f->type == EO_FT_MANY2MANY) {
+        push_x2many(L, idx, rs, f, id);
+        return;
+    }
     if (eo_orm_get(env, rs->m, id, f, rs->pf->v, rs->pf->n, rs->pfpos, &v, &err) != EO_OK)
         eo_lua_raise(L, &err);
     push_typed(L, idx, rs, f, v, 0);
@@ -453,7 +507,8 @@ static int rs_index(lua_State *L)
             return 1;
         }
         if (rs->n == 0) {
-            if (f->type == EO_FT_MANY2ONE && f->comodel)
+            if ((f->type == EO_FT_MANY2ONE || f->type == EO_FT_ONE2MANY ||
+                 f->type == EO_FT_MANY2MANY) && f->comodel)
                 push_empty(L, 1, rs, f->comodel);
             else
                 lua_pushnil(L);
@@ -1242,6 +1297,66 @@ static int l_filtered_domain(lua_State *L)
     return 1;
 }
 
+/* The related ids of every record of rs through f (Many2one or x2many),
+ * without duplicates, in first-seen order: one load for the whole set. */
+static int related(rset *rs, const eo_field *f, eo_ids *out, eo_error *err)
+{
+    eo_idmap seen;
+    size_t i, k;
+    int rc = EO_OK;
+    memset(&seen, 0, sizeof seen);
+    for (i = 0; rc == EO_OK && i < rs->n; i++) {
+        const eo_id *list;
+        size_t n;
+        eo_id one;
+        if (f->type == EO_FT_MANY2ONE) {
+            const eo_value *v;
+            rc = eo_orm_get(rs_env(rs), rs->m, rs_ids(rs)[i], f, rs_ids(rs), rs->n, i, &v, err);
+            if (rc != EO_OK || v->type == EO_VNULL || eo_id_from_value(&one, rs_kind(rs), v) != EO_OK)
+                continue;
+            list = &one;
+            n = 1;
+        } else {
+            rc = eo_orm_get_ids(rs_env(rs), rs->m, rs_ids(rs)[i], f, rs_ids(rs), rs->n, i, &list, &n,
+                                err);
+            if (rc != EO_OK)
+                break;
+        }
+        for (k = 0; k < n && rc == EO_OK; k++) {
+            if (eo_idmap__get(&seen, list[k], &(size_t){ 0 }))
+                continue;
+            if (eo_idmap__put(&seen, list[k], 0) != EO_OK || eo_ids_push(out, list[k]) != EO_OK)
+                rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+        }
+    }
+    eo_idmap__free(&seen);
+    return rc;
+}
+
+static int is_relational(const eo_field *f)
+{
+    return f->type == EO_FT_MANY2ONE || f->type == EO_FT_ONE2MANY || f->type == EO_FT_MANY2MANY;
+}
+
+/* Push the related records of rs through f as one recordset. */
+static int push_related_all(lua_State *L, rset *rs, const eo_field *f)
+{
+    eo_ids ids = { 0 };
+    eo_error err;
+    idarr *a;
+    if (f->comodel == NULL)
+        return eo_lua_raisef(L, EO_ENOTFOUND, rs->m->name, f->name, "%s.%s: model %s is not defined",
+                             rs->m->name, f->name, f->comodel_name);
+    if (related(rs, f, &ids, &err) != EO_OK) {
+        eo_ids_free(&ids);
+        return eo_lua_raise(L, &err);
+    }
+    if ((a = ids_to_arr(&ids)) == NULL)
+        return eo_lua_raisef(L, EO_ENOMEM, NULL, NULL, "out of memory");
+    push_new(L, 1, rs, f->comodel, a);
+    return 1;
+}
+
 /* core.mapped(rs, field): related records (a recordset) or a list of values */
 static int l_mapped(lua_State *L)
 {
@@ -1252,34 +1367,8 @@ static int l_mapped(lua_State *L)
     lua_Integer k = 0;
     if (f == NULL)
         return eo_lua_raisef(L, EO_EINVAL, rs->m->name, name, "%s has no field '%s'", rs->m->name, name);
-    if (f->type == EO_FT_MANY2ONE) {
-        eo_idmap seen;
-        idarr *a = idarr_new(rs->n);
-        size_t n = 0;
-        eo_error err;
-        int rc = a ? EO_OK : eo_error_set(&err, EO_ENOMEM, "out of memory");
-        memset(&seen, 0, sizeof seen);
-        for (i = 0; rc == EO_OK && i < rs->n; i++) {
-            const eo_value *v;
-            eo_id id;
-            rc = eo_orm_get(rs_env(rs), rs->m, rs_ids(rs)[i], f, rs_ids(rs), rs->n, i, &v, &err);
-            if (rc != EO_OK || v->type == EO_VNULL || eo_id_from_value(&id, rs_kind(rs), v) != EO_OK)
-                continue;
-            if (eo_idmap__get(&seen, id, &(size_t){ 0 }))
-                continue;
-            if (eo_idmap__put(&seen, id, 0) != EO_OK)
-                rc = eo_error_set(&err, EO_ENOMEM, "out of memory");
-            a->v[n++] = id;
-        }
-        eo_idmap__free(&seen);
-        if (rc != EO_OK) {
-            idarr_unref(a);
-            return eo_lua_raise(L, &err);
-        }
-        a->n = n;
-        push_new(L, 1, rs, f->comodel, a);
-        return 1;
-    }
+    if (is_relational(f))
+        return push_related_all(L, rs, f);
     lua_createtable(L, (int)rs->n, 0);
     for (i = 0; i < rs->n; i++) {
         push_record(L, 1, rs, i);
@@ -1293,6 +1382,91 @@ static int l_mapped(lua_State *L)
     }
     return 1;
 }
+
+/* core.prefetch(rs, field): load field for every record of rs in as few
+ * queries as the prefetch size allows; relational fields return the
+ * related records (to go on along a path), others nothing. */
+static int l_prefetch(lua_State *L)
+{
+    rset *rs = check_rs(L, 1);
+    size_t len, i;
+    const char *name = luaL_checklstring(L, 2, &len);
+    const eo_field *f = eo_model_field(rs->m, name, len);
+    eo_error err;
+    if (f == NULL)
+        return eo_lua_raisef(L, EO_EINVAL, rs->m->name, name, "%s has no field '%s'", rs->m->name, name);
+    if (is_relational(f))
+        return push_related_all(L, rs, f);
+    if (!(f->flags & EO_FF_STORED))
+        return 0; /* computed on read */
+    for (i = 0; i < rs->n; i++) {
+        const eo_value *v;
+        if (eo_orm_get(rs_env(rs), rs->m, rs_ids(rs)[i], f, rs_ids(rs), rs->n, i, &v, &err) != EO_OK &&
+            err.code != EO_ENOTFOUND)
+            return eo_lua_raise(L, &err);
+    }
+    return 0;
+}
+
+/* core.link(rs, field, ids) / core.unlink_rel(rs, field, ids): on the single
+ * record rs; return the records actually linked / unlinked */
+static int rel_change(lua_State *L, int link)
+{
+    rset *rs = check_rs(L, 1);
+    const eo_field *f;
+    eo_ids targets = { 0 }, done = { 0 };
+    eo_error err;
+    size_t i, n;
+    idarr *a;
+    int rc = EO_OK;
+    size_t len;
+    const char *name = luaL_checklstring(L, 2, &len);
+    f = eo_model_field(rs->m, name, len);
+    if (f == NULL || (f->type != EO_FT_ONE2MANY && f->type != EO_FT_MANY2MANY))
+        return eo_lua_raisef(L, EO_EINVAL, rs->m->name, name, "%s.%s is not a One2many or Many2many field",
+                             rs->m->name, name);
+    if (rs->n != 1)
+        return eo_lua_raisef(L, EO_EINVAL, rs->m->name, name, "%s: expected one record, got %zu",
+                             rs->m->name, rs->n);
+    luaL_checktype(L, 3, LUA_TTABLE);
+    n = lua_rawlen(L, 3);
+    for (i = 1; i <= n && rc == EO_OK; i++) {
+        eo_value v = eo_null();
+        eo_id id;
+        size_t sl;
+        lua_rawgeti(L, 3, (lua_Integer)i);
+        if (lua_isinteger(L, -1))
+            v = eo_int(lua_tointeger(L, -1));
+        else if (lua_type(L, -1) == LUA_TSTRING) {
+            const char *p = lua_tolstring(L, -1, &sl);
+            v = eo_text(p, sl);
+        }
+        if (eo_id_from_value(&id, rs_kind(rs), &v) != EO_OK)
+            rc = eo_error_set(&err, EO_EINVAL, "%s.%s: item %zu is not an id of %s", rs->m->name,
+                              name, i, f->comodel_name);
+        else if (eo_ids_push(&targets, id) != EO_OK)
+            rc = eo_error_set(&err, EO_ENOMEM, "out of memory");
+        lua_pop(L, 1);
+    }
+    if (rc == EO_OK && link)
+        rc = eo_orm_link(rs_env(rs), rs->m, rs_ids(rs)[0], f, targets.v, targets.n, &done, &err);
+    else if (rc == EO_OK)
+        rc = eo_orm_unlink_rel(rs_env(rs), rs->m, rs_ids(rs)[0], f, targets.v, targets.n, &done, &err);
+    eo_ids_free(&targets);
+    if (rc != EO_OK) {
+        eo_ids_free(&done);
+        if (!err.model[0])
+            eo_error_where(&err, rs->m->name, f->name);
+        return eo_lua_raise(L, &err);
+    }
+    if ((a = ids_to_arr(&done)) == NULL)
+        return eo_lua_raisef(L, EO_ENOMEM, NULL, NULL, "out of memory");
+    push_new(L, 1, rs, f->comodel, a);
+    return 1;
+}
+
+static int l_link(lua_State *L) { return rel_change(L, 1); }
+static int l_unlink_rel(lua_State *L) { return rel_change(L, 0); }
 
 static int l_class(lua_State *L)
 {
@@ -1483,6 +1657,7 @@ void eo_lua_open_recordset(lua_State *L)
         { "invalidate", l_invalidate }, { "uncached", l_uncached },
         { "flush_computed", l_flush_computed }, { "set_compute_hook", l_set_compute_hook },
         { "explain", l_explain }, { "read_group", l_read_group },
+        { "prefetch", l_prefetch }, { "link", l_link }, { "unlink_rel", l_unlink_rel },
         { NULL, NULL },
     };
     if (luaL_newmetatable(L, RS)) {

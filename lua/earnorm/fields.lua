@@ -36,8 +36,20 @@ for _, t in ipairs(TYPES) do
   end
 end
 
---- One2one: a unique Many2one.
+--- One2one{ "model" }: a unique Many2one. Its other side is
+-- One2one{ "model", inverse = "field" }: the one record (or none) whose
+-- One2one `field` points here.
 function M.One2one(opts)
+  opts = opts or {}
+  if opts.inverse then
+    local spec = {}
+    for k, v in pairs(opts) do spec[k] = v end
+    spec[2] = spec.inverse
+    spec.inverse = nil
+    local f = M.One2many(spec)
+    f.single = true
+    return f
+  end
   local f = M.Many2one(opts)
   f.unique = true
   return f

@@ -16,6 +16,7 @@ local M = {}
 
 M.VERSION = core.VERSION
 M.fields = fields
+M.Command = require "earnorm.command"
 M.null = core.null
 M.model = model.define
 M.models = model.registry

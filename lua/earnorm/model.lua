@@ -102,6 +102,7 @@ local function index_fields(cls, list)
     cls._fields[e.name] = s
     cls._field_order[#cls._field_order + 1] = e.name
     if type(s.default) == "function" then cls._default_fns[e.name] = s.default end
+    if s.type == "One2many" or s.type == "Many2many" then cls._x2many[e.name] = s end
     if s.compute then
       cls._computes[e.name] = s
       if s.store then cls._stored_computes[#cls._stored_computes + 1] = e.name end
@@ -112,7 +113,7 @@ end
 local function new_class(name)
   local cls = setmetatable({
     _name = name, _fields = {}, _field_order = {}, _handlers = {}, _constraints = {},
-    _default_fns = {}, _computes = {}, _stored_computes = {},
+    _default_fns = {}, _computes = {}, _stored_computes = {}, _x2many = {},
   }, { __index = ClassAPI, __tostring = function() return "model " .. name end })
   return cls
 end

@@ -111,6 +111,118 @@ local function has_handlers(cls, a, b)
   return (x and #x > 0) or (y and #y > 0)
 end
 
+-- ---------------------------------------------------------------------
+-- x2many values: commands as Odoo's Command (see earnorm.command)
+
+local CREATE, UPDATE, DELETE, UNLINK, LINK, CLEAR, SET = 0, 1, 2, 3, 4, 5, 6
+
+local function as_id(x, cls, name)
+  if core.is_recordset(x) then
+    if #x ~= 1 then
+      fail("EINVAL", string.format("%s.%s: a command takes one record, got %s", cls._name, name,
+                                   tostring(x)), cls._name, name)
+    end
+    return x.id
+  end
+  if math.type(x) == "integer" or type(x) == "string" then return x end
+  fail("EINVAL", string.format("%s.%s: expected a record or an id, got %s", cls._name, name, type(x)),
+       cls._name, name)
+end
+
+local function id_list(list, cls, name)
+  if core.is_recordset(list) then return list.ids end
+  local out = {}
+  for i, x in ipairs(list) do out[i] = as_id(x, cls, name) end
+  return out
+end
+
+--- The commands a value stands for: a recordset or a list of ids is SET,
+-- orm.null / false / {} is CLEAR, a list of {op, id, value} is itself.
+local function commands_of(value, cls, name)
+  if value == core.null or value == false then return { { CLEAR, 0, 0 } } end
+  if core.is_recordset(value) then return { { SET, 0, value.ids } } end
+  if type(value) ~= "table" then
+    fail("EINVAL", string.format("%s.%s: expected records, a list of ids or commands, got %s",
+                                 cls._name, name, type(value)), cls._name, name)
+  end
+  if #value == 0 then return { { CLEAR, 0, 0 } } end
+  local first = value[1]
+  if type(first) == "table" and not core.is_recordset(first) then
+    for i, c in ipairs(value) do
+      if type(c) ~= "table" or math.type(c[1]) ~= "integer" or c[1] < 0 or c[1] > 6 then
+        fail("EINVAL", string.format("%s.%s: item %d is not a command (use orm.Command)", cls._name,
+                                     name, i), cls._name, name)
+      end
+    end
+    return value
+  end
+  return { { SET, 0, id_list(value, cls, name) } }
+end
+
+local function linked(cls, rec, name, recs, event)
+  if #recs > 0 then run_handlers(cls, event, rec, name, recs) end
+end
+
+-- Apply the commands of x2many field `name` to the single record rec.
+local function apply_x2many(cls, rec, name, value)
+  local spec = cls._fields[name]
+  local env = rec.env
+  local comodel = env[spec.comodel]
+  for _, c in ipairs(commands_of(value, cls, name)) do
+    local op, arg, vals = c[1], c[2], c[3]
+    if op == CREATE then
+      local v = {}
+      for k, x in pairs(vals or {}) do v[k] = x end
+      if spec.type == "One2many" then v[spec.inverse] = rec.id end
+      local new = comodel:create(v)
+      if spec.type == "Many2many" then
+        linked(cls, rec, name, core.link(rec, name, { new.id }), "link")
+      else
+        linked(cls, rec, name, new, "link")
+      end
+    elseif op == UPDATE then
+      comodel:browse(as_id(arg, cls, name)):write(vals or {})
+    elseif op == DELETE then
+      comodel:browse(as_id(arg, cls, name)):unlink()
+    elseif op == UNLINK then
+      linked(cls, rec, name, core.unlink_rel(rec, name, { as_id(arg, cls, name) }), "unlink_rel")
+    elseif op == LINK then
+      linked(cls, rec, name, core.link(rec, name, { as_id(arg, cls, name) }), "link")
+    elseif op == CLEAR then
+      linked(cls, rec, name, core.unlink_rel(rec, name, rec[name].ids), "unlink_rel")
+    else -- SET
+      local want = id_list(vals or {}, cls, name)
+      local keep = {}
+      for _, id in ipairs(want) do keep[id] = true end
+      local drop = {}
+      for _, id in ipairs(rec[name].ids) do
+        if not keep[id] then drop[#drop + 1] = id end
+      end
+      linked(cls, rec, name, core.unlink_rel(rec, name, drop), "unlink_rel")
+      linked(cls, rec, name, core.link(rec, name, want), "link")
+    end
+  end
+end
+
+-- Split x2many values off a vals table: returns plain vals (a copy when
+-- needed) and the x2many part, or nil when there is none.
+local function split_x2many(cls, vals)
+  if next(cls._x2many) == nil then return vals, nil end
+  local rel
+  for name in pairs(cls._x2many) do
+    if vals[name] ~= nil then
+      rel = rel or {}
+      rel[name] = vals[name]
+    end
+  end
+  if not rel then return vals, nil end
+  local plain = {}
+  for k, v in pairs(vals) do
+    if rel[k] == nil then plain[k] = v end
+  end
+  return plain, rel
+end
+
 --- create(vals) or create{ vals1, vals2, ... }: one batch, atomic.
 -- Returns the new records.
 function R:create(vals)
@@ -132,13 +244,32 @@ function R:create(vals)
     end
     list = copy
   end
-  if not has_handlers(cls, "before_create", "after_create") and #cls._constraints == 0 and
-     #cls._stored_computes == 0 then
+  local rels
+  if next(cls._x2many) ~= nil then
+    local plain = {}
+    for i, v in ipairs(list) do
+      local p, rel = split_x2many(cls, v)
+      plain[i] = p
+      if rel then
+        rels = rels or {}
+        rels[i] = rel
+      end
+    end
+    if rels then list = plain end
+  end
+  if not rels and not has_handlers(cls, "before_create", "after_create") and
+     #cls._constraints == 0 and #cls._stored_computes == 0 then
     return core.create(self, list)
   end
   return atomic(self, function()
     run_handlers(cls, "before_create", self, list)
     local recs = core.create(self, list)
+    if rels then
+      for i, rel in pairs(rels) do
+        local rec = recs[i]
+        for name, value in pairs(rel) do apply_x2many(cls, rec, name, value) end
+      end
+    end
     if #cls._stored_computes > 0 then M.recompute(recs, cls._stored_computes) end
     check_constraints(cls, recs, nil)
     run_handlers(cls, "after_create", recs, list)
@@ -154,14 +285,20 @@ function R:write(vals)
   end
   if #self == 0 then return true end
   local deps = stored_dependents(cls, vals)
-  if not has_handlers(cls, "before_write", "after_write") and #cls._constraints == 0 and
-     #deps == 0 then
+  local plain, rel = split_x2many(cls, vals)
+  if not rel and not has_handlers(cls, "before_write", "after_write") and
+     #cls._constraints == 0 and #deps == 0 then
     core.write(self, vals)
     return true
   end
   atomic(self, function()
     run_handlers(cls, "before_write", self, vals)
-    core.write(self, vals)
+    if next(plain) ~= nil then core.write(self, plain) end
+    if rel then
+      for rec in core.each(self) do
+        for name, value in pairs(rel) do apply_x2many(cls, rec, name, value) end
+      end
+    end
     if #deps > 0 then M.recompute(self, deps) end
     check_constraints(cls, self, vals)
     run_handlers(cls, "after_write", self, vals)
@@ -188,7 +325,28 @@ end
 --- search(domain, { order =, limit =, offset = }) -> records
 function R:search(domain, opts)
   opts = opts or {}
-  return core.search(self, domain or {}, opts.order, opts.limit, opts.offset)
+  local recs = core.search(self, domain or {}, opts.order, opts.limit, opts.offset)
+  if opts.prefetch then recs:prefetch(opts.prefetch) end
+  return recs
+end
+
+--- Load fields and relations along paths for every record now, in one
+-- query per step: recs:prefetch{ "partner_id.country_id", "tag_ids" }.
+function R:prefetch(paths)
+  if type(paths) == "string" then paths = { paths } end
+  if type(paths) ~= "table" then
+    fail("EINVAL", "prefetch expects a list of field paths", core.model_name(self))
+  end
+  for _, path in ipairs(paths) do
+    local recs = self
+    for seg in tostring(path):gmatch("[^.]+") do
+      if #recs == 0 then break end
+      local nextrecs = core.prefetch(recs, seg)
+      if nextrecs == nil then break end
+      recs = nextrecs
+    end
+  end
+  return self
 end
 
 function R:search_count(domain)
@@ -198,7 +356,7 @@ end
 local function needs_records(cls, names)
   for _, n in ipairs(names) do
     local s = cls._fields[n]
-    if s and s.compute and not s.store then return true end
+    if s and ((s.compute and not s.store) or cls._x2many[n]) then return true end
   end
   return false
 end
@@ -319,7 +477,8 @@ function R:copy(default)
   local names = {}
   for _, n in ipairs(cls._field_order) do
     local s = cls._fields[n]
-    if s.copy ~= false and not s.compute and s.type ~= "One2many" and s.type ~= "Many2many" then
+    -- Many2many links are copied, One2many children are not (they belong to the original)
+    if s.copy ~= false and not s.compute and s.type ~= "One2many" then
       names[#names + 1] = n
     end
   end
