@@ -30,7 +30,7 @@ test: deps
 	@scripts/run-tests.sh
 
 bench: build
-	@$(BUILD)/earnorm_bench --out $(BUILD)/bench.json
+	@scripts/bench.sh $(BUILD)
 
 install: build
 	@cmake --install $(BUILD)

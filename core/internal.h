@@ -76,10 +76,16 @@ void *eo_strmap__get(const eo_strmap *m, const char *key, size_t klen);
 int eo_strmap__put(eo_strmap *m, const char *key, size_t klen, void *val);
 uint64_t eo_hash__bytes(const void *p, size_t n);
 
-/* ---- eo_idmap: eo_id to size_t slot, open addressing ---- */
+/* ---- eo_idmap: eo_id to size_t slot, open addressing ----
+ * Keys and values sit side by side (one cache line per probe); see
+ * idmap_hash in map.c for how ids are spread. */
+typedef struct eo_idmap_ent {
+    eo_id key;
+    size_t val;        /* slot + 1; 0 marks an empty bucket, SIZE_MAX a tombstone */
+} eo_idmap_ent;
+
 typedef struct eo_idmap {
-    eo_id *keys;
-    size_t *vals;      /* slot + 1; 0 marks an empty bucket, SIZE_MAX a tombstone */
+    eo_idmap_ent *ents;
     size_t cap, len, used;
 } eo_idmap;
 
@@ -88,6 +94,9 @@ void eo_idmap__free(eo_idmap *m);
 int eo_idmap__get(const eo_idmap *m, eo_id id, size_t *slot);
 int eo_idmap__put(eo_idmap *m, eo_id id, size_t slot);
 int eo_idmap__del(eo_idmap *m, eo_id id);
+/* One probe: the slot of id, or insert it with `fresh`. 1 when inserted,
+ * 0 when found, EO_ENOMEM. */
+int eo_idmap__upsert(eo_idmap *m, eo_id id, size_t fresh, size_t *slot);
 
 /* ---- eo_vset: a set of values (pointers Borrowed), by eo_value_equal ---- */
 typedef struct eo_vset {

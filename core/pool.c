@@ -231,7 +231,7 @@ static size_t reap_locked(eo_pool *p, uint64_t now, eo_conn **out, size_t cap)
     if (p->cfg.idle_timeout_ms == 0)
         return 0;
     for (i = 0; i < p->nidle && n < cap && p->size > p->cfg.min_size;) {
-        if (now - p->idle_since[i] > ms_ns(p->cfg.idle_timeout_ms)) {
+        if (now > p->idle_since[i] && now - p->idle_since[i] > ms_ns(p->cfg.idle_timeout_ms)) {
             out[n++] = p->idle[i];
             for (k = i + 1; k < p->nidle; k++) {
                 p->idle[k - 1] = p->idle[k];
@@ -393,10 +393,13 @@ void eo_pool_release(eo_pool *p, eo_conn *c)
     c->txn_depth = 0;
     c->trace = NULL;
     c->trace_payload = NULL;
+    pthread_mutex_lock(&p->mu);
+    /* read the clock under the lock: idle_since must not decrease up the
+     * stack, or `now - idle_since` in reap_locked wraps around and a
+     * connection another thread just released is closed as long idle */
     now = eo_clock__ns();
     drop = c->broken ||
            (p->cfg.max_lifetime_ms && now - BORN(c) > ms_ns(p->cfg.max_lifetime_ms));
-    pthread_mutex_lock(&p->mu);
     p->in_use--;
     if (drop) {
         p->size--;

@@ -12,10 +12,12 @@
  */
 #include "store.h"
 
+#define LOADED_WORDS(t) (((t)->nfields + 63) / 64)
+
 typedef struct slot {
     eo_id id;
-    eo_value *vals;        /* nfields values, NULL until first set */
-    uint64_t *loaded;      /* bitmap of nfields bits */
+    eo_value *vals;        /* nfields values, then the loaded bitmap (one block) */
+    uint64_t *loaded;      /* bitmap of nfields bits, inside the vals block */
     size_t next_free;      /* free list link (slot index + 1), 0 = end */
     int live;
 } slot;
@@ -48,9 +50,8 @@ static void slot_clear(slot *sl, size_t nfields)
     if (sl->vals) {
         for (i = 0; i < nfields; i++)
             eo_value_clear(&sl->vals[i]);
-        eo_free(sl->vals);
+        eo_free(sl->vals); /* the loaded bits live in the same block */
     }
-    eo_free(sl->loaded);
     sl->vals = NULL;
     sl->loaded = NULL;
     sl->live = 0;
@@ -156,13 +157,12 @@ static slot *find(mstore *t, eo_id id)
 
 static slot *find_or_add(mstore *t, eo_id id)
 {
-    size_t i;
+    size_t i, fresh;
     slot *sl;
-    if (eo_idmap__get(&t->map, id, &i))
-        return &t->slots[i];
+    int added;
+    /* the slot a new record would take */
     if (t->free_head) {
-        i = t->free_head - 1;
-        t->free_head = t->slots[i].next_free;
+        fresh = t->free_head - 1;
     } else {
         if (t->nslots == t->cap) {
             size_t cap = t->cap ? t->cap * 2 : 64;
@@ -172,22 +172,29 @@ static slot *find_or_add(mstore *t, eo_id id)
             t->slots = v;
             t->cap = cap;
         }
-        i = t->nslots++;
+        fresh = t->nslots;
     }
+    added = eo_idmap__upsert(&t->map, id, fresh, &i);
+    if (added < 0)
+        return NULL;
+    if (!added)
+        return &t->slots[i];
+    if (t->free_head)
+        t->free_head = t->slots[i].next_free;
+    else
+        t->nslots++;
     sl = &t->slots[i];
     memset(sl, 0, sizeof *sl);
     sl->id = id;
-    sl->vals = eo_calloc(t->nfields, sizeof(eo_value));
-    sl->loaded = eo_calloc((t->nfields + 63) / 64, sizeof(uint64_t));
-    if (sl->vals == NULL || sl->loaded == NULL || eo_idmap__put(&t->map, id, i) != EO_OK) {
-        eo_free(sl->vals);
-        eo_free(sl->loaded);
-        sl->vals = NULL;
-        sl->loaded = NULL;
+    /* values and loaded bits in one block */
+    sl->vals = eo_calloc(1, t->nfields * sizeof(eo_value) + LOADED_WORDS(t) * sizeof(uint64_t));
+    if (sl->vals == NULL) {
+        eo_idmap__del(&t->map, id);
         sl->next_free = t->free_head;
         t->free_head = i + 1;
         return NULL;
     }
+    sl->loaded = (uint64_t *)(void *)(sl->vals + t->nfields);
     sl->live = 1;
     t->live++;
     return sl;
@@ -221,6 +228,26 @@ int eo_store__set(eo_store *s, const eo_model *m, eo_id id, const eo_field *f,
     eo_value_clear(&sl->vals[f->index]);
     sl->vals[f->index] = copy;
     sl->loaded[f->index / 64] |= (uint64_t)1 << (f->index % 64);
+    return EO_OK;
+}
+
+int eo_store__set_row(eo_store *s, const eo_model *m, eo_id id, const eo_field *const *f,
+                      const eo_value *v, size_t n)
+{
+    mstore *t = table(s, m, 1);
+    slot *sl;
+    size_t i;
+    if (t == NULL || (sl = find_or_add(t, id)) == NULL)
+        return EO_ENOMEM;
+    for (i = 0; i < n; i++) {
+        eo_value copy;
+        int k = f[i]->index;
+        if (eo_value_copy(&copy, &v[i]) != EO_OK)
+            return EO_ENOMEM;
+        eo_value_clear(&sl->vals[k]);
+        sl->vals[k] = copy;
+        sl->loaded[k / 64] |= (uint64_t)1 << (k % 64);
+    }
     return EO_OK;
 }
 

@@ -21,6 +21,9 @@ int eo_store__has(eo_store *s, const eo_model *m, eo_id id, const eo_field *f);
 /* Cache a copy of v. */
 int eo_store__set(eo_store *s, const eo_model *m, eo_id id, const eo_field *f,
                   const eo_value *v);
+/* Cache copies of n values of one record (one lookup for the row). */
+int eo_store__set_row(eo_store *s, const eo_model *m, eo_id id, const eo_field *const *f,
+                      const eo_value *v, size_t n);
 /* Forget f (NULL: every field) of the record. */
 void eo_store__forget(eo_store *s, const eo_model *m, eo_id id, const eo_field *f);
 /* Forget f (NULL: all) of every record of m. */

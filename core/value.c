@@ -15,29 +15,6 @@
 #include "earnorm/error.h"
 #include "earnorm/value.h"
 
-eo_value eo_null(void) { eo_value v; memset(&v, 0, sizeof v); return v; }
-eo_value eo_bool(int b) { eo_value v = eo_null(); v.type = EO_VBOOL; v.u.b = b != 0; return v; }
-eo_value eo_int(int64_t i) { eo_value v = eo_null(); v.type = EO_VINT; v.u.i = i; return v; }
-eo_value eo_float(double f) { eo_value v = eo_null(); v.type = EO_VFLOAT; v.u.f = f; return v; }
-
-eo_value eo_text(const char *p, size_t n)
-{
-    eo_value v = eo_null();
-    v.type = EO_VTEXT;
-    v.u.s.p = p;
-    v.u.s.n = n;
-    return v;
-}
-
-eo_value eo_cstr(const char *s) { return eo_text(s, strlen(s)); }
-
-eo_value eo_blob(const void *p, size_t n)
-{
-    eo_value v = eo_text(p, n);
-    v.type = EO_VBLOB;
-    return v;
-}
-
 int eo_value_copy(eo_value *out, const eo_value *src)
 {
     *out = *src;

@@ -318,10 +318,46 @@ static int set_attrs(lua_State *L, int attrs, eo_model *m, eo_error *err)
     return rc;
 }
 
+/* A One2many whose comodel is already known (declared before, or this
+ * model itself) must name a Many2one back to this model: say so now, not
+ * at the first query. Fields from `existing` sit in the scratch model as
+ * placeholders, so they are looked up in `existing`. Comodels declared
+ * later are checked when the registry resolves. */
+static int check_inverses(const eo_registry *reg, const eo_model *m, const eo_model *existing,
+                          eo_error *err)
+{
+    size_t i, first = existing ? existing->nfields : 1;
+    for (i = first; i < m->nfields; i++) {
+        const eo_field *f = m->fields[i], *inv = NULL;
+        const eo_model *cm;
+        size_t len;
+        if (f->type != EO_FT_ONE2MANY)
+            continue;
+        len = strlen(f->inverse);
+        if (strcmp(f->comodel_name, m->name) == 0) {
+            inv = eo_model_field(m, f->inverse, len);
+            if (inv && existing && (size_t)inv->index < existing->nfields)
+                inv = eo_model_field(existing, f->inverse, len);
+        } else if ((cm = eo_registry_find(reg, f->comodel_name)) != NULL) {
+            inv = eo_model_field(cm, f->inverse, len);
+        } else {
+            continue;
+        }
+        if (inv == NULL || inv->type != EO_FT_MANY2ONE || inv->comodel_name == NULL ||
+            strcmp(inv->comodel_name, m->name) != 0) {
+            eo_error_set(err, EO_ENOTFOUND, "%s.%s: inverse field %s.%s must be a Many2one to %s",
+                         m->name, f->name, f->comodel_name, f->inverse, m->name);
+            eo_error_where(err, m->name, f->name);
+            return EO_ENOTFOUND;
+        }
+    }
+    return EO_OK;
+}
+
 /* Declare in a scratch registry first: any mistake surfaces before the
  * real registry changes. Existing fields are copied by name only. */
-static int dry_run(lua_State *L, const char *name, int attrs, int list, const eo_model *existing,
-                   eo_error *err)
+static int dry_run(lua_State *L, const eo_registry *reg, const char *name, int attrs, int list,
+                   const eo_model *existing, eo_error *err)
 {
     eo_registry *tmp = NULL;
     eo_model *m;
@@ -342,6 +378,8 @@ static int dry_run(lua_State *L, const char *name, int attrs, int list, const eo
         }
     }
     if ((rc = add_fields(L, list, m, err)) != EO_OK)
+        goto done;
+    if ((rc = check_inverses(reg, m, existing, err)) != EO_OK)
         goto done;
     if (!existing)
         rc = set_attrs(L, attrs, m, err);
@@ -365,7 +403,7 @@ static int l_define_model(lua_State *L)
     ctx = eo_lua_ctx_get(L);
     reg = eo_lua_ctx_registry(ctx);
     m = eo_registry_find(reg, name);
-    if ((rc = dry_run(L, name, 2, 3, m, &err)) != EO_OK)
+    if ((rc = dry_run(L, reg, name, 2, 3, m, &err)) != EO_OK)
         return eo_lua_raise(L, &err);
     if (m == NULL) {
         if ((rc = eo_registry_add_model(&m, reg, name, &err)) != EO_OK)

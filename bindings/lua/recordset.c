@@ -51,6 +51,49 @@ typedef struct rset {
 
 static const char hook_key = 'h';
 
+/* The metatable, also under a static key: rawgetp skips luaL_checkudata's
+ * string lookup, which showed in profiles of field reads. */
+static const char mt_key = 'm';
+
+static rset *to_rs(lua_State *L, int idx)
+{
+    rset *rs = lua_touserdata(L, idx);
+    int ok = rs != NULL && lua_getmetatable(L, idx);
+    if (ok) {
+        lua_rawgetp(L, LUA_REGISTRYINDEX, &mt_key);
+        ok = lua_rawequal(L, -1, -2);
+        lua_pop(L, 2);
+    }
+    return ok ? rs : NULL;
+}
+
+/* A recordset, open or closed (metamethods that must work on both). */
+static rset *check_any(lua_State *L, int idx)
+{
+    rset *rs = to_rs(L, idx);
+    if (rs == NULL)
+        luaL_typeerror(L, idx, RS);
+    return rs;
+}
+
+static rset *check_rs(lua_State *L, int idx)
+{
+    rset *rs = lua_touserdata(L, idx);
+    int ok = rs != NULL && lua_getmetatable(L, idx);
+    if (ok) {
+        lua_rawgetp(L, LUA_REGISTRYINDEX, &mt_key);
+        ok = lua_rawequal(L, -1, -2);
+        lua_pop(L, 2);
+    }
+    if (!ok)
+        luaL_typeerror(L, idx, RS);
+    if (rs->h == NULL || rs->h->env == NULL)
+        eo_lua_raisef(L, EO_ETXNSTATE, rs->m ? rs->m->name : NULL, NULL,
+                      "attempt to use a recordset of a closed environment");
+    return rs;
+}
+
+
 static idarr *idarr_new(size_t n)
 {
     idarr *a = eo_malloc(sizeof *a + (n ? n : 1) * sizeof(eo_id));
@@ -78,7 +121,7 @@ static void idarr_unref(idarr *a)
 
 static int rs_gc(lua_State *L)
 {
-    rset *rs = luaL_checkudata(L, 1, RS);
+    rset *rs = check_any(L, 1);
     idarr_unref(rs->ids);
     idarr_unref(rs->pf);
     eo_envh_unref(rs->h);
@@ -96,7 +139,8 @@ static rset *push_rs(lua_State *L, int like, int envidx, envh *h, const eo_model
     envidx = envidx ? lua_absindex(L, envidx) : 0;
     rs = lua_newuserdatauv(L, sizeof *rs, 2);
     memset(rs, 0, sizeof *rs);
-    luaL_setmetatable(L, RS);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &mt_key);
+    lua_setmetatable(L, -2);
     if (like) {
         lua_getiuservalue(L, like, 1);
         lua_setiuservalue(L, -2, 1);
@@ -124,20 +168,6 @@ static void push_new(lua_State *L, int like, rset *src, const eo_model *m, idarr
 {
     push_rs(L, like, 0, src->h, m, a, 0, a->n, NULL, 0);
     idarr_unref(a);
-}
-
-static rset *to_rs(lua_State *L, int idx)
-{
-    return luaL_testudata(L, idx, RS);
-}
-
-static rset *check_rs(lua_State *L, int idx)
-{
-    rset *rs = luaL_checkudata(L, idx, RS);
-    if (rs->h == NULL || rs->h->env == NULL)
-        eo_lua_raisef(L, EO_ETXNSTATE, rs->m ? rs->m->name : NULL, NULL,
-                      "attempt to use a recordset of a closed environment");
-    return rs;
 }
 
 static eo_id *rs_ids(const rset *rs) { return rs->ids->v + rs->off; }
@@ -588,13 +618,13 @@ static int rs_newindex(lua_State *L)
 
 static int rs_len(lua_State *L)
 {
-    lua_pushinteger(L, (lua_Integer)((rset *)luaL_checkudata(L, 1, RS))->n);
+    lua_pushinteger(L, (lua_Integer)((rset *)check_any(L, 1))->n);
     return 1;
 }
 
 static int rs_tostring(lua_State *L)
 {
-    rset *rs = luaL_checkudata(L, 1, RS);
+    rset *rs = check_any(L, 1);
     luaL_Buffer b;
     size_t i;
     if (rs->m == NULL) {
@@ -1470,7 +1500,7 @@ static int l_unlink_rel(lua_State *L) { return rel_change(L, 0); }
 
 static int l_class(lua_State *L)
 {
-    rset *rs = luaL_checkudata(L, 1, RS);
+    rset *rs = check_any(L, 1);
     eo_lua_push_class(L, rs->m);
     return 1;
 }
@@ -1485,7 +1515,7 @@ static int l_cenv(lua_State *L)
 
 static int l_model_name(lua_State *L)
 {
-    rset *rs = luaL_checkudata(L, 1, RS);
+    rset *rs = check_any(L, 1);
     lua_pushstring(L, rs->m->name);
     return 1;
 }
@@ -1498,7 +1528,7 @@ static int l_is_recordset(lua_State *L)
 
 static int l_context(lua_State *L)
 {
-    luaL_checkudata(L, 1, RS);
+    check_any(L, 1);
     lua_getiuservalue(L, 1, 2);
     return 1;
 }
@@ -1613,6 +1643,137 @@ static int l_explain(lua_State *L)
     return 1;
 }
 
+static int noop_row(void *payload, const eo_value *row, size_t ncols, eo_error *err)
+{
+    (void)payload;
+    (void)row;
+    (void)ncols;
+    (void)err;
+    return EO_OK;
+}
+
+/* Distinct ids of refs[] (has[i] set), then load f for them into the store. */
+static int load_refs(rset *rs, const eo_model *m, const eo_field *f, const eo_id *refs,
+                     const unsigned char *has, size_t n, eo_error *err)
+{
+    eo_idmap seen;
+    eo_ids ids = { 0 };
+    size_t i;
+    int rc = EO_OK;
+    memset(&seen, 0, sizeof seen);
+    for (i = 0; i < n && rc == EO_OK; i++) {
+        if (!has[i] || eo_idmap__get(&seen, refs[i], &(size_t){ 0 }))
+            continue;
+        if (eo_idmap__put(&seen, refs[i], 0) != EO_OK || eo_ids_push(&ids, refs[i]) != EO_OK)
+            rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+    }
+    if (rc == EO_OK)
+        rc = eo_orm_read_rows(rs_env(rs), m, ids.v, ids.n, &f, 1, noop_row, NULL, err);
+    eo_idmap__free(&seen);
+    eo_ids_free(&ids);
+    return rc;
+}
+
+/*
+ * core.fill_related(rs, rows, path): rows[i][path] = the value at the end
+ * of a Many2one path ("parent_id.country_id.code"), starting from the
+ * plain rows of search_read/read (which hold the first Many2one as an id).
+ * One load per step for all rows, through the record store.
+ */
+static int l_fill_related(lua_State *L)
+{
+    rset *rs = check_rs(L, 1);
+    size_t plen, n, i, nseg = 0;
+    const char *path = luaL_checklstring(L, 3, &plen);
+    const char *segs[16];
+    size_t seglen[16];
+    const eo_model *m = rs->m;
+    const eo_field *chain[16];
+    eo_id *refs = NULL;
+    unsigned char *has = NULL;
+    eo_error err;
+    int rc = EO_OK;
+    const char *p = path;
+    luaL_checktype(L, 2, LUA_TTABLE);
+    /* resolve the path: Many2one fields, then any field */
+    while (*p && nseg < 16) {
+        const char *dot = strchr(p, '.');
+        segs[nseg] = p;
+        seglen[nseg] = dot ? (size_t)(dot - p) : strlen(p);
+        nseg++;
+        p = dot ? dot + 1 : p + strlen(p);
+    }
+    if (nseg < 2 || *p)
+        return eo_lua_raisef(L, EO_EINVAL, rs->m->name, NULL, "%s: bad field path '%s'", rs->m->name, path);
+    for (i = 0; i < nseg; i++) {
+        const eo_field *f = m ? eo_model_field(m, segs[i], seglen[i]) : NULL;
+        if (f == NULL)
+            return eo_lua_raisef(L, EO_EINVAL, m ? m->name : rs->m->name, NULL,
+                                 "%s has no field '%.*s' (in path '%s')", m ? m->name : "?",
+                                 (int)seglen[i], segs[i], path);
+        if (i + 1 < nseg && f->type != EO_FT_MANY2ONE)
+            return eo_lua_raisef(L, EO_EINVAL, m->name, f->name,
+                                 "%s.%s: a field path goes through Many2one fields (in '%s')",
+                                 m->name, f->name, path);
+        chain[i] = f;
+        m = f->comodel;
+    }
+    n = lua_rawlen(L, 2);
+    refs = eo_calloc(n ? n : 1, sizeof *refs);
+    has = eo_calloc(n ? n : 1, 1);
+    if (refs == NULL || has == NULL) {
+        eo_free(refs);
+        eo_free(has);
+        return eo_lua_raisef(L, EO_ENOMEM, NULL, NULL, "out of memory");
+    }
+    /* the first Many2one is in the rows already */
+    for (i = 0; i < n; i++) {
+        eo_value v = eo_null();
+        size_t sl;
+        lua_rawgeti(L, 2, (lua_Integer)i + 1);
+        lua_getfield(L, -1, chain[0]->name);
+        if (lua_isinteger(L, -1))
+            v = eo_int(lua_tointeger(L, -1));
+        else if (lua_type(L, -1) == LUA_TSTRING) {
+            const char *s = lua_tolstring(L, -1, &sl);
+            v = eo_text(s, sl);
+        }
+        has[i] = v.type != EO_VNULL && eo_id_from_value(&refs[i], rs_kind(rs), &v) == EO_OK;
+        lua_pop(L, 2);
+    }
+    /* follow the chain: one load per step */
+    m = chain[0]->comodel;
+    for (i = 1; i < nseg && rc == EO_OK; i++) {
+        size_t k;
+        rc = load_refs(rs, m, chain[i], refs, has, n, &err);
+        if (rc != EO_OK || i + 1 == nseg)
+            break;
+        for (k = 0; k < n; k++) {
+            const eo_value *v = has[k] ? eo_orm_peek(rs_env(rs), m, refs[k], chain[i]) : NULL;
+            has[k] = v != NULL && v->type != EO_VNULL &&
+                     eo_id_from_value(&refs[k], rs_kind(rs), v) == EO_OK;
+        }
+        m = chain[i]->comodel;
+    }
+    if (rc == EO_OK) {
+        const eo_field *last = chain[nseg - 1];
+        for (i = 0; i < n; i++) {
+            const eo_value *v = has[i] ? eo_orm_peek(rs_env(rs), m, refs[i], last) : NULL;
+            if (v == NULL || v->type == EO_VNULL)
+                continue;
+            lua_rawgeti(L, 2, (lua_Integer)i + 1);
+            push_typed(L, 0, rs, last, v, 1);
+            lua_setfield(L, -2, path);
+            lua_pop(L, 1);
+        }
+    }
+    eo_free(refs);
+    eo_free(has);
+    if (rc != EO_OK)
+        return eo_lua_raise(L, &err);
+    return 0;
+}
+
 int eo_lua__read_group(lua_State *L, const eo_model *m, eo_env *env, eo_idkind kind);
 
 static int l_read_group(lua_State *L)
@@ -1658,6 +1819,7 @@ void eo_lua_open_recordset(lua_State *L)
         { "flush_computed", l_flush_computed }, { "set_compute_hook", l_set_compute_hook },
         { "explain", l_explain }, { "read_group", l_read_group },
         { "prefetch", l_prefetch }, { "link", l_link }, { "unlink_rel", l_unlink_rel },
+        { "fill_related", l_fill_related },
         { NULL, NULL },
     };
     if (luaL_newmetatable(L, RS)) {
@@ -1665,6 +1827,6 @@ void eo_lua_open_recordset(lua_State *L)
         lua_pushliteral(L, "locked");
         lua_setfield(L, -2, "__metatable");
     }
-    lua_pop(L, 1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &mt_key);
     luaL_setfuncs(L, fns, 0);
 }

@@ -316,3 +316,45 @@ int eo_domain__set_list(eo_domain *d, eo_dnode *n, const eo_value *v, size_t nv)
     n->nlist = nv;
     return EO_OK;
 }
+
+/*
+ * A bound domain `f in vals` built directly, for the ORM's own lookups of
+ * ids it already holds (prefetch, relations): no copy, no normalization.
+ * The values are Borrowed and must outlive the domain.
+ */
+int eo_domain__in_list(eo_domain **out, const eo_model *m, const eo_field *f,
+                       const eo_value *vals, size_t n)
+{
+    eo_domain *d = domain_alloc();
+    eo_dnode *leaf;
+    *out = NULL;
+    if (d == NULL)
+        return EO_ENOMEM;
+    d->model = m;
+    if (n == 0) {
+        d->root = eo_domain__node(&d->arena, EO_D_FALSE);
+    } else {
+        leaf = eo_domain__node(&d->arena, EO_D_LEAF);
+        if (leaf) {
+            leaf->path = f->name;
+            leaf->field = f;
+            if (n == 1) {
+                leaf->op = EO_OP_EQ;
+                leaf->vkind = EO_DV_VALUE;
+                leaf->value = vals[0];
+            } else {
+                leaf->op = EO_OP_IN;
+                leaf->vkind = EO_DV_LIST;
+                leaf->list = (eo_value *)vals;
+                leaf->nlist = n;
+            }
+        }
+        d->root = leaf;
+    }
+    if (d->root == NULL) {
+        eo_domain_free(d);
+        return EO_ENOMEM;
+    }
+    *out = d;
+    return EO_OK;
+}

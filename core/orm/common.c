@@ -56,7 +56,6 @@ int eo_orm__select_in(eo_env *env, const eo_model *m, const eo_field *f, const e
                       size_t n, const eo_field *const *fields, size_t nfields, int ordered,
                       eo_row_fn fn, void *payload, eo_error *err)
 {
-    eo_dbuilder *b = NULL;
     eo_domain *d = NULL;
     eo_order_item *order = NULL;
     size_t norder = 0;
@@ -65,16 +64,8 @@ int eo_orm__select_in(eo_env *env, const eo_model *m, const eo_field *f, const e
 
     if (n == 0)
         return EO_OK;
-    if ((rc = eo_dbuilder_new(&b, err)) != EO_OK)
-        return rc;
-    if ((rc = eo_dbuilder_leaf_list(b, f->name, "in", vals, n, err)) != EO_OK) {
-        eo_dbuilder_free(b);
-        return rc;
-    }
-    if ((rc = eo_dbuilder_finish(&d, b, err)) != EO_OK)
-        return rc;
-    if ((rc = eo_domain_bind(d, m, err)) != EO_OK)
-        goto done;
+    if (eo_domain__in_list(&d, m, f, vals, n) != EO_OK)
+        return eo_error_set(err, EO_ENOMEM, "out of memory");
     if (ordered && (rc = eo_order_parse(&order, &norder, m, m->order, err)) != EO_OK)
         goto done;
     memset(&q, 0, sizeof q);

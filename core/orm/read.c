@@ -25,16 +25,16 @@ static int load_row(void *payload, const eo_value *row, size_t ncols, eo_error *
     EO_UNUSED(ncols);
     if (eo_id_from_value(&id, c->env->adapter->idkind, &row[0]) != EO_OK)
         return eo_error_set(err, EO_ERROR, "the database returned an invalid id");
-    for (i = 1; i < c->nfields; i++)
-        if (eo_store__set(c->env->store, c->m, id, c->fields[i], &row[i]) != EO_OK)
-            return eo_error_set(err, EO_ENOMEM, "out of memory filling the record store");
+    if (eo_store__set_row(c->env->store, c->m, id, c->fields + 1, row + 1, c->nfields - 1) !=
+        EO_OK)
+        return eo_error_set(err, EO_ENOMEM, "out of memory filling the record store");
+    (void)i;
     return EO_OK;
 }
 
 int eo_orm__load(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
                  const eo_field *extra, eo_error *err)
 {
-    eo_dbuilder *b = NULL;
     eo_domain *d = NULL;
     eo_value *vals = NULL;
     char (*hex)[25] = NULL;
@@ -62,16 +62,10 @@ int eo_orm__load(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
     }
     for (i = 0; i < n; i++)
         vals[i] = eo_id_to_value(ids[i], env->adapter->idkind, hex ? hex[i] : NULL);
-    if ((rc = eo_dbuilder_new(&b, err)) != EO_OK)
-        goto done;
-    if ((rc = eo_dbuilder_leaf_list(b, "id", "in", vals, n, err)) != EO_OK) {
-        eo_dbuilder_free(b);
+    if (eo_domain__in_list(&d, m, m->fields[0], vals, n) != EO_OK) {
+        rc = eo_error_set(err, EO_ENOMEM, "out of memory");
         goto done;
     }
-    if ((rc = eo_dbuilder_finish(&d, b, err)) != EO_OK)
-        goto done;
-    if ((rc = eo_domain_bind(d, m, err)) != EO_OK)
-        goto done;
     memset(&q, 0, sizeof q);
     q.model = m;
     q.domain = d;

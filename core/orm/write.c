@@ -35,6 +35,44 @@ static int distinct(const eo_id *ids, size_t n, size_t *out)
     return EO_OK;
 }
 
+/*
+ * Cache the Many2one values (among fields) that x2many fields are built on,
+ * for the records that lack them: a change then forgets the lists of the
+ * old targets only, not the lists of every record (one query per window).
+ */
+static int load_targets(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
+                        const eo_field *const *fields, size_t nf, eo_error *err)
+{
+    const eo_field **deps = NULL;
+    eo_ids todo = { 0 };
+    size_t i, j, nd = 0, start;
+    int rc = EO_OK;
+    for (j = 0; j < nf; j++) {
+        if (!eo_orm__has_dependents(env, fields[j]))
+            continue;
+        if (deps == NULL && (deps = eo_malloc(nf * sizeof *deps)) == NULL)
+            return eo_error_set(err, EO_ENOMEM, "out of memory");
+        deps[nd++] = fields[j];
+    }
+    for (i = 0; i < n && nd > 0; i++) {
+        for (j = 0; j < nd; j++)
+            if (!eo_store__has(env->store, m, ids[i], deps[j]))
+                break;
+        if (j < nd && eo_ids_push(&todo, ids[i]) != EO_OK) {
+            rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+            goto done;
+        }
+    }
+    for (start = 0; start < todo.n && rc == EO_OK; start += env->prefetch_max) {
+        size_t k = todo.n - start < env->prefetch_max ? todo.n - start : env->prefetch_max;
+        rc = eo_orm__load(env, m, todo.v + start, k, NULL, err);
+    }
+done:
+    eo_free(deps);
+    eo_ids_free(&todo);
+    return rc;
+}
+
 int eo_orm_write(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
                  const eo_kv *kvs, size_t nkv, unsigned flags, eo_error *err)
 {
@@ -76,6 +114,8 @@ int eo_orm_write(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
     }
     if ((rc = distinct(ids, n, &want)) != EO_OK)
         goto oom;
+    if ((rc = load_targets(env, m, ids, n, cols, ncols, err)) != EO_OK)
+        goto done;
     if (ncols) {
         if ((rc = eo_env__atomic_begin(env, err)) != EO_OK)
             goto done;
@@ -247,6 +287,9 @@ static int unlink_rec(eo_env *env, unlink_ctx *u, const eo_model *m, const eo_id
             return eo_error_set(err, EO_ENOMEM, "out of memory");
     /* what points here goes first: children before parents */
     if ((rc = ondelete(env, u, m, ids, n, err)) != EO_OK)
+        return rc;
+    if ((rc = load_targets(env, m, ids, n, (const eo_field *const *)m->fields + 1,
+                           m->nfields - 1, err)) != EO_OK)
         return rc;
     /* x2many values that listed these records */
     for (i = 1; i < m->nfields; i++) {

@@ -379,6 +379,13 @@ int eo_orm_link(eo_env *env, const eo_model *m, eo_id id, const eo_field *f, con
     }
     if (add.n == 0)
         goto done;
+    if (eo_orm__id_values(env, add.v, add.n, &vals, &hex) != EO_OK) {
+        rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+        goto done;
+    }
+    /* refuse a missing target naming this field, not the junction's column */
+    if ((rc = eo_orm__check_refs(env, f, vals, add.n, 1, err)) != EO_OK)
+        goto done;
     if ((rc = eo_env__atomic_begin(env, err)) != EO_OK)
         goto done;
     began = 1;
@@ -390,8 +397,7 @@ int eo_orm_link(eo_env *env, const eo_model *m, eo_id id, const eo_field *f, con
     } else {
         pair_src p;
         eo_id *jids = eo_malloc(add.n * sizeof *jids);
-        if (jids == NULL || eo_orm__id_values(env, add.v, add.n, &vals, &hex) != EO_OK) {
-            eo_free(jids);
+        if (jids == NULL) {
             rc = eo_error_set(err, EO_ENOMEM, "out of memory");
             goto done;
         }

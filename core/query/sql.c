@@ -72,6 +72,25 @@ static void col(eo_sqlq *q, const eo_field *f)
     eo_sql__ident(&q->sql, f->column ? f->column : f->name);
 }
 
+/* Decimal text of an integer (printf is slow for lists of thousands of ids). */
+static void put_int(eo_buf *b, int64_t v)
+{
+    char tmp[24];
+    int n = 0;
+    uint64_t u = v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        tmp[n++] = '-';
+    if (eo_buf__grow(b, (size_t)n) != EO_OK)
+        return;
+    while (n)
+        b->p[b->len++] = tmp[--n];
+    b->p[b->len] = '\0';
+}
+
 /* Append a JSON array of values (ids, integers, text) for json_each/ANY. */
 static int json_list(eo_sqlq *q, const eo_value *vals, size_t n, const eo_field *f)
 {
@@ -85,7 +104,7 @@ static int json_list(eo_sqlq *q, const eo_value *vals, size_t n, const eo_field 
         if (i)
             eo_buf__putc(&b, ',');
         switch (x->type) {
-        case EO_VINT: eo_buf__printf(&b, "%lld", (long long)x->u.i); break;
+        case EO_VINT: put_int(&b, x->u.i); break;
         case EO_VFLOAT: eo_buf__printf(&b, "%.17g", x->u.f); break;
         case EO_VBOOL: eo_buf__puts(&b, x->u.b ? "1" : "0"); break;
         case EO_VTEXT:

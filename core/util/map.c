@@ -95,12 +95,28 @@ int eo_strmap__put(eo_strmap *m, const char *key, size_t klen, void *val)
 
 #define TOMB SIZE_MAX
 
+/* Runs of eight consecutive ids share neighbouring buckets (they are
+ * mostly visited in id order, so a probe often hits a warm cache line);
+ * the runs themselves are spread by a strong mix, so linear probing never
+ * meets the long clusters an identity hash builds. ObjectIds: their last
+ * three bytes are a counter, which plays the part of the id. */
+static uint64_t idmap_hash(eo_id id)
+{
+    uint64_t x, low;
+    if (id.w[1] == 0) {
+        x = id.w[0];
+    } else {
+        x = (uint64_t)id.oid[9] << 16 | (uint64_t)id.oid[10] << 8 | id.oid[11];
+        x ^= eo_id_hash(id) << 24;
+    }
+    low = x & 7;
+    return (eo_id_hash(eo_id_num((int64_t)(x >> 3))) & ~(uint64_t)7) | low;
+}
+
 void eo_idmap__free(eo_idmap *m)
 {
-    eo_free(m->keys);
-    eo_free(m->vals);
-    m->keys = NULL;
-    m->vals = NULL;
+    eo_free(m->ents);
+    m->ents = NULL;
     m->cap = m->len = m->used = 0;
 }
 
@@ -109,12 +125,12 @@ int eo_idmap__get(const eo_idmap *m, eo_id id, size_t *slot)
     size_t i;
     if (m->cap == 0)
         return 0;
-    for (i = eo_id_hash(id) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-        size_t v = m->vals[i];
-        if (v == 0)
+    for (i = idmap_hash(id) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        const eo_idmap_ent *e = &m->ents[i];
+        if (e->val == 0)
             return 0;
-        if (v != TOMB && eo_id_equal(m->keys[i], id)) {
-            *slot = v - 1;
+        if (e->val != TOMB && e->key.w[0] == id.w[0] && e->key.w[1] == id.w[1]) {
+            *slot = e->val - 1;
             return 1;
         }
     }
@@ -122,26 +138,20 @@ int eo_idmap__get(const eo_idmap *m, eo_id id, size_t *slot)
 
 static int idmap_rehash(eo_idmap *m, size_t cap)
 {
-    eo_id *keys = eo_malloc(cap * sizeof *keys);
-    size_t *vals = eo_calloc(cap, sizeof *vals), i;
-    if (keys == NULL || vals == NULL) {
-        eo_free(keys);
-        eo_free(vals);
+    eo_idmap_ent *ents = eo_calloc(cap, sizeof *ents);
+    size_t i;
+    if (ents == NULL)
         return EO_ENOMEM;
-    }
     for (i = 0; i < m->cap; i++) {
         size_t j;
-        if (m->vals[i] == 0 || m->vals[i] == TOMB)
+        if (m->ents[i].val == 0 || m->ents[i].val == TOMB)
             continue;
-        for (j = eo_id_hash(m->keys[i]) & (cap - 1); vals[j]; j = (j + 1) & (cap - 1))
+        for (j = idmap_hash(m->ents[i].key) & (cap - 1); ents[j].val; j = (j + 1) & (cap - 1))
             ;
-        keys[j] = m->keys[i];
-        vals[j] = m->vals[i];
+        ents[j] = m->ents[i];
     }
-    eo_free(m->keys);
-    eo_free(m->vals);
-    m->keys = keys;
-    m->vals = vals;
+    eo_free(m->ents);
+    m->ents = ents;
     m->cap = cap;
     m->used = m->len;
     return EO_OK;
@@ -157,26 +167,61 @@ int eo_idmap__put(eo_idmap *m, eo_id id, size_t slot)
         if (idmap_rehash(m, cap) != EO_OK)
             return EO_ENOMEM;
     }
-    for (i = eo_id_hash(id) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-        size_t v = m->vals[i];
-        if (v == 0) {
+    for (i = idmap_hash(id) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        eo_idmap_ent *e = &m->ents[i];
+        if (e->val == 0) {
             if (tomb != SIZE_MAX)
-                i = tomb;
+                e = &m->ents[tomb];
             else
                 m->used++;
-            m->keys[i] = id;
-            m->vals[i] = slot + 1;
+            e->key = id;
+            e->val = slot + 1;
             m->len++;
             return EO_OK;
         }
-        if (v == TOMB) {
+        if (e->val == TOMB) {
             if (tomb == SIZE_MAX)
                 tomb = i;
             continue;
         }
-        if (eo_id_equal(m->keys[i], id)) {
-            m->vals[i] = slot + 1;
+        if (eo_id_equal(e->key, id)) {
+            e->val = slot + 1;
             return EO_OK;
+        }
+    }
+}
+
+int eo_idmap__upsert(eo_idmap *m, eo_id id, size_t fresh, size_t *slot)
+{
+    size_t i, tomb = SIZE_MAX;
+    if ((m->used + 1) * 4 > m->cap * 3) {
+        size_t cap = m->cap ? m->cap : 16;
+        while ((m->len + 1) * 2 > cap)
+            cap *= 2;
+        if (idmap_rehash(m, cap) != EO_OK)
+            return EO_ENOMEM;
+    }
+    for (i = idmap_hash(id) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        eo_idmap_ent *e = &m->ents[i];
+        if (e->val == 0) {
+            if (tomb != SIZE_MAX)
+                e = &m->ents[tomb];
+            else
+                m->used++;
+            e->key = id;
+            e->val = fresh + 1;
+            m->len++;
+            *slot = fresh;
+            return 1;
+        }
+        if (e->val == TOMB) {
+            if (tomb == SIZE_MAX)
+                tomb = i;
+            continue;
+        }
+        if (e->key.w[0] == id.w[0] && e->key.w[1] == id.w[1]) {
+            *slot = e->val - 1;
+            return 0;
         }
     }
 }
@@ -186,12 +231,12 @@ int eo_idmap__del(eo_idmap *m, eo_id id)
     size_t i;
     if (m->cap == 0)
         return 0;
-    for (i = eo_id_hash(id) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-        size_t v = m->vals[i];
-        if (v == 0)
+    for (i = idmap_hash(id) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        eo_idmap_ent *e = &m->ents[i];
+        if (e->val == 0)
             return 0;
-        if (v != TOMB && eo_id_equal(m->keys[i], id)) {
-            m->vals[i] = TOMB;
+        if (e->val != TOMB && eo_id_equal(e->key, id)) {
+            e->val = TOMB;
             m->len--;
             return 1;
         }

@@ -330,6 +330,20 @@ function R:search(domain, opts)
   return recs
 end
 
+-- Load the stored fields of recs (one query per prefetch window): any
+-- prefetchable stored field brings the others along.
+local function load_records(recs)
+  local cls = core.class(recs)
+  for _, n in ipairs(cls._field_order) do
+    local s = cls._fields[n]
+    if not cls._x2many[n] and (not s.compute or s.store) and s.prefetch ~= false and
+       s.type ~= "Binary" then
+      core.prefetch(recs, n)
+      return
+    end
+  end
+end
+
 --- Load fields and relations along paths for every record now, in one
 -- query per step: recs:prefetch{ "partner_id.country_id", "tag_ids" }.
 function R:prefetch(paths)
@@ -342,9 +356,11 @@ function R:prefetch(paths)
     for seg in tostring(path):gmatch("[^.]+") do
       if #recs == 0 then break end
       local nextrecs = core.prefetch(recs, seg)
-      if nextrecs == nil then break end
+      if nextrecs == nil then recs = nil; break end
       recs = nextrecs
     end
+    -- a path ending on a relation loads the records it reaches too
+    if recs and recs ~= self and #recs > 0 then load_records(recs) end
   end
   return self
 end
@@ -372,22 +388,69 @@ local function ensure_computed(self, names)
   end
 end
 
---- search_read(domain, { fields =, order =, limit =, offset = }) -> list of tables
+-- Split dotted names ("parent_id.name") off a field list: the plain list
+-- (with the paths' first fields added) and the paths, or nil.
+local function split_paths(names)
+  local plain, paths, extra = {}, nil, nil
+  local have = {}
+  for _, n in ipairs(names) do
+    if type(n) == "string" and n:find(".", 1, true) then
+      paths = paths or {}
+      paths[#paths + 1] = n
+    else
+      plain[#plain + 1] = n
+      have[n] = true
+    end
+  end
+  if not paths then return names, nil, nil end
+  for _, path in ipairs(paths) do
+    local head = path:match("^[^.]+")
+    if not have[head] then
+      plain[#plain + 1] = head
+      have[head] = true
+      extra = extra or {}
+      extra[head] = true
+    end
+  end
+  return plain, paths, extra
+end
+
+local function fill_paths(self, rows, paths, extra)
+  for _, path in ipairs(paths) do core.fill_related(self, rows, path) end
+  if extra then
+    for _, row in ipairs(rows) do
+      for head in pairs(extra) do row[head] = nil end
+    end
+  end
+  return rows
+end
+
+--- search_read(domain, { fields =, order =, limit =, offset = }) -> list of tables.
+-- A field may be a Many2one path ("parent_id.name"): its value comes under
+-- that key, one load per step for all rows.
 function R:search_read(domain, opts)
   opts = opts or {}
   local cls = core.class(self)
-  if opts.fields and needs_records(cls, opts.fields) then
+  local fields, paths, extra = opts.fields, nil, nil
+  if fields then fields, paths, extra = split_paths(fields) end
+  -- x2many and non-stored computed fields are read through the records
+  if needs_records(cls, fields or cls._field_order) then
     return self:search(domain, opts):read(opts.fields)
   end
-  return core.search_read(self, domain or {}, opts.fields, opts.order, opts.limit, opts.offset)
+  local rows = core.search_read(self, domain or {}, fields, opts.order, opts.limit, opts.offset)
+  if paths then fill_paths(self, rows, paths, extra) end
+  return rows
 end
 
---- read({ "name", "age" }) -> list of tables (all fields when nil)
+--- read({ "name", "age", "parent_id.name" }) -> list of tables (all fields when nil)
 function R:read(names)
   local cls = core.class(self)
   names = names or cls._field_order
-  ensure_computed(self, names)
-  return core.read(self, names)
+  local plain, paths, extra = split_paths(names)
+  ensure_computed(self, plain)
+  local rows = core.read(self, plain)
+  if paths then fill_paths(self, rows, paths, extra) end
+  return rows
 end
 
 --- read_group(domain, { "kind", "age:avg", "total:sum(age)" }, { "kind" }, opts)
