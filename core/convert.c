@@ -560,3 +560,32 @@ int eo_field__convert(const eo_field *f, const eo_value *in, eo_value *out,
     }
     return fail(err, EO_EINVAL, f, "unknown field type");
 }
+
+int eo_datetime__to_us(const char *s, size_t n, int64_t *us)
+{
+    /* canonical "YYYY-MM-DD[ HH:MM:SS[.ffffff]]", UTC */
+    int y, mo, d, h = 0, mi = 0, se = 0;
+    long usec = 0;
+    size_t i;
+    if (parse_date(s, n, &y, &mo, &d))
+        return -1;
+    if (n >= 19 && (digits(s + 11, 2, &h) || digits(s + 14, 2, &mi) || digits(s + 17, 2, &se)))
+        return -1;
+    for (i = 20; n > 20 && i < n && i < 26; i++)
+        usec = usec * 10 + (s[i] - '0');
+    for (; n > 20 && i < 26; i++)
+        usec *= 10;
+    *us = (days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se) * 1000000LL + usec;
+    return 0;
+}
+
+int eo_datetime__format_us(int64_t us, int date_only, char *buf, size_t cap)
+{
+    int64_t whole = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+    long usec = (long)(us - whole * 1000000);
+    if (format_utc(whole, usec, buf, cap))
+        return -1;
+    if (date_only)
+        buf[10] = '\0';
+    return 0;
+}

@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "env_int.h"
+#include "journal.h"
 
 static void trace(void *payload, const eo_conn *c, eo_qkind kind, const char *text,
                   const eo_value *params, size_t nparams, uint64_t ns, int64_t rows)
@@ -92,6 +93,8 @@ int eo_env_open(eo_env **out, eo_registry *reg, const eo_env_config *cfg, eo_err
     /* connect now: a bad host or password fails here, not at the first query */
     if ((rc = eo_env__conn(env, &c, err)) != EO_OK)
         goto done;
+    env->caps = c->caps ? c->caps : env->adapter->caps;
+    snprintf(env->server, sizeof env->server, "%s", c->server[0] ? c->server : env->adapter->name);
     eo_env__done(env, c);
     *out = env;
     env = NULL;
@@ -111,6 +114,7 @@ void eo_env_free(eo_env *env)
     }
     eo_pool_unref(env->pool);
     eo_store__free(env->store);
+    eo_journal__free(env->journal);
     eo_free(env);
 }
 
@@ -165,6 +169,8 @@ int eo_env__insert(eo_env *env, const eo_model *m, const eo_field *const *cols, 
         return rc;
     rc = env->adapter->insert(c, m, cols, ncols, vals, nrows, out_ids, err);
     eo_env__done(env, c);
+    if (rc == EO_OK && eo_journal__active(env->journal))
+        rc = eo_journal__inserted(env->journal, m, out_ids, nrows, err);
     return rc;
 }
 
@@ -173,8 +179,11 @@ int eo_env__update(eo_env *env, const eo_model *m, const eo_id *ids, size_t nids
                    int64_t *affected, eo_error *err)
 {
     eo_conn *c;
-    int rc = eo_env__conn(env, &c, err);
-    if (rc != EO_OK)
+    int rc;
+    if (eo_journal__active(env->journal) &&
+        (rc = eo_journal__updating(env, env->journal, m, ids, nids, cols, ncols, err)) != EO_OK)
+        return rc;
+    if ((rc = eo_env__conn(env, &c, err)) != EO_OK)
         return rc;
     rc = env->adapter->update(c, m, ids, nids, cols, vals, ncols, affected, err);
     eo_env__done(env, c);
@@ -185,8 +194,11 @@ int eo_env__remove(eo_env *env, const eo_model *m, const eo_id *ids, size_t nids
                    int64_t *affected, eo_error *err)
 {
     eo_conn *c;
-    int rc = eo_env__conn(env, &c, err);
-    if (rc != EO_OK)
+    int rc;
+    if (eo_journal__active(env->journal) &&
+        (rc = eo_journal__deleting(env, env->journal, m, ids, nids, err)) != EO_OK)
+        return rc;
+    if ((rc = eo_env__conn(env, &c, err)) != EO_OK)
         return rc;
     rc = env->adapter->remove(c, m, ids, nids, affected, err);
     eo_env__done(env, c);
@@ -240,9 +252,11 @@ int eo_env_begin(eo_env *env, eo_isolation iso, eo_error *err)
     eo_conn *c = env->conn;
     int rc;
     if (c == NULL) {
-        if (!(env->adapter->caps & EO_CAP_TRANSACTIONS))
-            return eo_error_set(err, EO_ENOTSUP, "%s: this server has no transactions",
-                                env->adapter->name);
+        if (!(env->caps & EO_CAP_TRANSACTIONS))
+            return eo_error_set(err, EO_ENOTSUP,
+                                "%s: this server (%s) has no transactions, so a transaction "
+                                "cannot be kept; use a server that has them (a MongoDB replica set)",
+                                env->adapter->name, env->server);
         /* the transaction keeps one connection until it ends */
         if ((rc = eo_env__conn(env, &c, err)) != EO_OK)
             return rc;
@@ -314,21 +328,36 @@ int eo_env_rollback(eo_env *env, eo_error *err)
 
 int eo_env__atomic_begin(eo_env *env, eo_error *err)
 {
-    if (!(env->adapter->caps & EO_CAP_TRANSACTIONS))
-        return EO_OK;
+    if (!(env->caps & EO_CAP_TRANSACTIONS))
+        return eo_journal__begin(&env->journal, err);
     return eo_env_begin(env, EO_ISO_DEFAULT, err);
 }
 
 int eo_env__atomic_end(eo_env *env, int rc, eo_error *err)
 {
-    if (!(env->adapter->caps & EO_CAP_TRANSACTIONS))
+    if (!(env->caps & EO_CAP_TRANSACTIONS)) {
+        /* keep the first error; a failed undo only adds to it */
+        eo_journal__end(env, env->journal, rc == EO_OK, NULL);
+        if (rc != EO_OK)
+            eo_store__clear(env->store);
         return rc;
+    }
     if (rc == EO_OK)
         return eo_env_commit(env, err);
-    /* keep the first error; a failed rollback only adds to it */
     eo_env_rollback(env, NULL);
     return rc;
 }
+
+int eo_env_atomic_begin(eo_env *env, eo_error *err) { return eo_env__atomic_begin(env, err); }
+
+int eo_env_atomic_end(eo_env *env, int ok, eo_error *err)
+{
+    int rc = eo_env__atomic_end(env, ok ? EO_OK : EO_ERROR, err);
+    return ok ? rc : EO_OK;
+}
+
+unsigned eo_env_caps(const eo_env *env) { return env->caps; }
+const char *eo_env_server(const eo_env *env) { return env->server; }
 
 void eo_env_stats(const eo_env *env, eo_stats *out)
 {

@@ -21,6 +21,9 @@ struct eo_env {
     FILE *log_file;
     size_t prefetch_max;
     unsigned resolved_version; /* registry version last resolved */
+    unsigned caps;             /* the server's (EO_CAP_*), from the first connection */
+    char server[96];           /* what the server is, for messages */
+    struct eo_journal *journal;/* atomic scopes without transactions (journal.c) */
 };
 
 /* Resolve the registry when models were added since the last call. */

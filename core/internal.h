@@ -139,6 +139,8 @@ int eo_arena__value(eo_arena *a, eo_value *out, const eo_value *src);
 /* Move every chunk of `from` into `into`; `from` is left empty. */
 void eo_arena__adopt(eo_arena *into, eo_arena *from);
 void eo_arena__free(eo_arena *a);
+/* Empty the arena, keeping one chunk for reuse. */
+void eo_arena__reset(eo_arena *a);
 
 /* convert.c: conversion with or without the value checks (size, range,
  * choices). Domains convert without checks: a filter may ask for values no
@@ -146,5 +148,8 @@ void eo_arena__free(eo_arena *a);
 #include "earnorm/model.h"
 int eo_field__convert(const eo_field *f, const eo_value *in, eo_value *out,
                       eo_value_scratch *sc, int checks, eo_error *err);
+/* convert.c: canonical date/datetime text <-> microseconds since 1970 (UTC) */
+int eo_datetime__to_us(const char *s, size_t n, int64_t *us);
+int eo_datetime__format_us(int64_t us, int date_only, char *buf, size_t cap);
 
 #endif /* EARNORM_INTERNAL_H */

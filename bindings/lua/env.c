@@ -303,6 +303,43 @@ static int l_computing(lua_State *L)
     return 0;
 }
 
+/* core.atomic_begin(cenv) / core.atomic_end(cenv, ok): the scope each ORM
+ * operation with user code runs in (transaction, savepoint, or journal) */
+static int l_atomic_begin(lua_State *L)
+{
+    envh *h = eo_lua_check_cenv(L, 1);
+    eo_error err;
+    if (eo_env_atomic_begin(h->env, &err) != EO_OK)
+        return eo_lua_raise(L, &err);
+    return 0;
+}
+
+static int l_atomic_end(lua_State *L)
+{
+    envh *h = eo_lua_check_cenv(L, 1);
+    eo_error err;
+    if (eo_env_atomic_end(h->env, lua_toboolean(L, 2), &err) != EO_OK)
+        return eo_lua_raise(L, &err);
+    return 0;
+}
+
+/* core.capabilities(cenv) -> { transactions =, savepoints =, server = } */
+static int l_capabilities(lua_State *L)
+{
+    envh *h = eo_lua_check_cenv(L, 1);
+    unsigned caps = eo_env_caps(h->env);
+    lua_createtable(L, 0, 4);
+    lua_pushboolean(L, (caps & EO_CAP_TRANSACTIONS) != 0);
+    lua_setfield(L, -2, "transactions");
+    lua_pushboolean(L, (caps & EO_CAP_SAVEPOINTS) != 0);
+    lua_setfield(L, -2, "savepoints");
+    lua_pushboolean(L, (caps & EO_CAP_GROUP) != 0);
+    lua_setfield(L, -2, "server_group");
+    lua_pushstring(L, eo_env_server(h->env));
+    lua_setfield(L, -2, "server");
+    return 1;
+}
+
 /* core.sleep(ms): transaction retries back off */
 static int l_sleep(lua_State *L)
 {
@@ -324,7 +361,8 @@ void eo_lua_open_env(lua_State *L)
         { "txn_depth", l_txn_depth }, { "stats", l_stats }, { "reset_stats", l_reset_stats },
         { "ping", l_ping }, { "invalidate_all", l_invalidate_all }, { "set_log", l_set_log },
         { "env_url", l_env_url }, { "backend", l_backend }, { "computing", l_computing },
-        { "sleep", l_sleep },
+        { "sleep", l_sleep }, { "atomic_begin", l_atomic_begin }, { "atomic_end", l_atomic_end },
+        { "capabilities", l_capabilities },
         { NULL, NULL },
     };
     if (luaL_newmetatable(L, CENV)) {

@@ -14,6 +14,7 @@
 
 extern const eo_adapter eo_sqlite_adapter;
 extern const eo_adapter eo_postgres_adapter;
+extern const eo_adapter eo_mongo_adapter;
 
 #define MAX_ADAPTERS 16
 static const eo_adapter *adapters[MAX_ADAPTERS];
@@ -24,6 +25,7 @@ static void builtins(void)
     if (nadapters == 0) {
         adapters[nadapters++] = &eo_sqlite_adapter;
         adapters[nadapters++] = &eo_postgres_adapter;
+        adapters[nadapters++] = &eo_mongo_adapter;
     }
 }
 

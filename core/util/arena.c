@@ -88,3 +88,17 @@ void eo_arena__free(eo_arena *a)
     }
     a->head = NULL;
 }
+
+void eo_arena__reset(eo_arena *a)
+{
+    /* keep the newest chunk for reuse, free the rest */
+    eo_arena_chunk *c = a->head;
+    if (c == NULL)
+        return;
+    while (c->next) {
+        eo_arena_chunk *n = c->next;
+        c->next = n->next;
+        eo_free(n);
+    }
+    c->used = 0;
+}

@@ -247,6 +247,9 @@ function Env:transaction(fn, opts)
   end
 end
 
+--- What the server can do: { transactions =, savepoints =, server_group =, server = }.
+function Env:capabilities() return core.capabilities(self._c) end
+
 function Env:stats() return core.stats(self._c) end
 function Env:reset_stats() core.reset_stats(self._c) end
 function Env:ping() return core.ping(self._c) end

@@ -12,15 +12,18 @@ local function fail(code, msg, model, field)
   error(core.new_error(code, msg, model, field), 3)
 end
 
+-- An operation with user code in it (events, validators, computes, x2many
+-- commands) is all or nothing: a transaction or savepoint where the server
+-- has them, the undo journal where it does not.
 local function atomic(self, fn, ...)
   local c = core.cenv(self)
-  core.begin(c, 0)
+  core.atomic_begin(c)
   local res = table.pack(pcall(fn, ...))
   if res[1] then
-    core.commit(c)
+    core.atomic_end(c, true)
     return table.unpack(res, 2, res.n)
   end
-  core.rollback(c)
+  core.atomic_end(c, false)
   error(res[2], 0)
 end
 

@@ -3,10 +3,17 @@
  */
 #include "helpers.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <errno.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 int th_registry_build(eo_registry **out, eo_error *err)
@@ -140,4 +147,126 @@ void th_write_file(char *out, size_t cap, const char *dir, const char *name, con
         fail_msg("cannot write %s", out);
     fputs(text, f);
     fclose(f);
+}
+
+/* ---- servers, time, processes ------------------------------------- */
+
+const char *th_pg_url(void)
+{
+    const char *url = getenv("EARNORM_TEST_PG_URL");
+    if (url == NULL || *url == '\0')
+        fail_msg("EARNORM_TEST_PG_URL is not set: start the test services "
+                 "(scripts/services.sh start pg, then source its env.sh) or run make test");
+    return url;
+}
+
+static void quiet_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+void th_pg_exec(const char *url, const char *sql, char *out, size_t cap)
+{
+    PGconn *pg;
+    PGresult *res;
+    ExecStatusType st;
+    char what[600];
+    /* libpq wants postgresql://...; our URLs are exactly that */
+    pg = PQconnectdb(url);
+    if (PQstatus(pg) != CONNECTION_OK) {
+        snprintf(what, sizeof what, "%s", PQerrorMessage(pg));
+        PQfinish(pg);
+        fail_msg("th_pg_exec: cannot connect to %s: %s", url, what);
+    }
+    PQsetNoticeProcessor(pg, quiet_notice, NULL); /* "does not exist, skipping" */
+    res = PQexec(pg, sql);
+    st = PQresultStatus(res);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        snprintf(what, sizeof what, "%s", PQerrorMessage(pg));
+        PQclear(res);
+        PQfinish(pg);
+        fail_msg("th_pg_exec: %s: %s", sql, what);
+    }
+    if (out && cap) {
+        out[0] = '\0';
+        if (st == PGRES_TUPLES_OK && PQntuples(res) > 0 && PQnfields(res) > 0)
+            snprintf(out, cap, "%s", PQgetvalue(res, 0, 0));
+    }
+    PQclear(res);
+    PQfinish(pg);
+}
+
+eo_registry *th_registry_simple(const char *name)
+{
+    eo_registry *reg = NULL;
+    eo_model *m = NULL;
+    eo_field_spec s;
+    eo_error err;
+    if (eo_registry_new(&reg, &err) != EO_OK || eo_registry_add_model(&m, reg, name, &err) != EO_OK)
+        fail_msg("fixture: %s", err.msg);
+    memset(&s, 0, sizeof s);
+    s.name = "tag";
+    s.type = EO_FT_CHAR;
+    s.size = 32;
+    s.flags = EO_FF_INDEX;
+    if (eo_model_add_field(NULL, m, &s, &err) != EO_OK)
+        fail_msg("fixture: %s", err.msg);
+    memset(&s, 0, sizeof s);
+    s.name = "seq";
+    s.type = EO_FT_INTEGER;
+    if (eo_model_add_field(NULL, m, &s, &err) != EO_OK)
+        fail_msg("fixture: %s", err.msg);
+    memset(&s, 0, sizeof s);
+    s.name = "val";
+    s.type = EO_FT_INTEGER;
+    if (eo_model_add_field(NULL, m, &s, &err) != EO_OK || eo_registry_resolve(reg, &err) != EO_OK)
+        fail_msg("fixture: %s", err.msg);
+    return reg;
+}
+
+double th_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+void th_sleep_ms(unsigned ms)
+{
+    struct timespec ts;
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+int th_closed_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int s = socket(AF_INET, SOCK_STREAM, 0), port;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(s, (struct sockaddr *)&a, &len) != 0)
+        fail_msg("th_closed_port: %s", strerror(errno));
+    port = ntohs(a.sin_port);
+    close(s); /* bound but never listening: connects are refused */
+    return port;
+}
+
+int th_system(const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    int st;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    st = system(cmd);
+    if (st == -1 || !WIFEXITED(st))
+        return -1;
+    return WEXITSTATUS(st);
 }

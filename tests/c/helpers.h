@@ -41,6 +41,27 @@ void th_rmtree(const char *path);
 /* Write `text` into dir/name; the full path goes into out. */
 void th_write_file(char *out, size_t cap, const char *dir, const char *name, const char *text);
 
+/* ---- servers, time, processes (pool, txn and fault tests) ---------- */
+
+/* $EARNORM_TEST_PG_URL; fails the test (never skips) when it is unset. */
+const char *th_pg_url(void);
+/* Run `sql` on a fresh libpq connection to `url`; fails the test on an
+ * error. With `out` non-NULL, the first column of the first row is copied
+ * there (empty when there is no row). */
+void th_pg_exec(const char *url, const char *sql, char *out, size_t cap);
+
+/* A registry with one model `name`: tag Char (size 32, index), seq
+ * Integer, val Integer. Owned by the caller. */
+eo_registry *th_registry_simple(const char *name);
+
+/* Monotonic milliseconds, and a sleep. */
+double th_now_ms(void);
+void th_sleep_ms(unsigned ms);
+/* A TCP port on 127.0.0.1 nothing listens on (bound, then closed). */
+int th_closed_port(void);
+/* Run a shell command; its exit status, or -1 when it did not exit. */
+int th_system(const char *fmt, ...);
+
 /* Fail unless rc is EO_OK, printing err. */
 #define assert_eo_ok(rc, err)                                                        \
     do {                                                                             \

@@ -29,6 +29,17 @@ function M.fresh_env(opts)
   return env
 end
 
+--- What the server under test can do (env:capabilities(), asked once).
+local caps
+function M.caps()
+  if not caps then
+    local env = orm.connect{ database = M.url }
+    caps = env:capabilities()
+    env:close()
+  end
+  return caps
+end
+
 --- Run the earnorm interpreter; returns stdout+stderr and the exit status.
 function M.run(args, input)
   local cmd = M.bin .. " " .. args .. " 2>&1"

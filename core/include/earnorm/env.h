@@ -67,6 +67,22 @@ EO_API int eo_env_rollback(eo_env *env, eo_error *err);
 /** 0 outside a transaction, 1 in one, more in savepoints. */
 EO_API int eo_env_txn_depth(const eo_env *env);
 
+/**
+ * An atomic scope: what happens between begin and end is kept (ok) or
+ * undone (!ok) as a whole. A transaction or a savepoint on servers that
+ * have them; on servers without (a standalone MongoDB), an undo journal
+ * that replays compensating writes - atomic for this env, not isolated
+ * from others. The ORM's own operations run in such scopes.
+ * eo_env_atomic_end(ok) returns a failed commit; with !ok it undoes and
+ * returns 0 (the caller already holds the error that made it fail).
+ */
+EO_API int eo_env_atomic_begin(eo_env *env, eo_error *err);
+EO_API int eo_env_atomic_end(eo_env *env, int ok, eo_error *err);
+/** The server's capabilities (EO_CAP_*: transactions, savepoints...). */
+EO_API unsigned eo_env_caps(const eo_env *env);
+/** What the server is ("sqlite", "FerretDB v1.24.2, standalone"). Borrowed. */
+EO_API const char *eo_env_server(const eo_env *env);
+
 typedef struct eo_stats {
     uint64_t queries;                 /* data statements: select/insert/update/delete */
     uint64_t by_kind[EO_Q__COUNT];    /* every statement, by kind */

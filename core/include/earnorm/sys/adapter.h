@@ -48,6 +48,8 @@ struct eo_conn {
     eo_trace_fn trace;       /* set by the owner; may be NULL */
     void *trace_payload;
     uint64_t pool_born_ns;   /* set by the pool: when it was opened */
+    unsigned caps;           /* EO_CAP_* of this server (set by open; 0: the adapter's) */
+    char server[96];         /* what the server is ("FerretDB v1.24.2, standalone"), may be "" */
 };
 
 /** Report a statement to the connection's tracer. */

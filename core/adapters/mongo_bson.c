@@ -1,0 +1,601 @@
+/*
+ * mongo_bson.c - values to and from BSON, and domains to filter documents.
+ *
+ * Storage: ids and Many2one as ObjectId; Date and Datetime as BSON
+ * datetimes (UTC; Date at midnight; milliseconds kept, microseconds lost);
+ * Json as a sub-document or array (a value whose keys hold '.' or '$',
+ * which servers refuse as keys, goes as {"__json__": "<text>"}); Binary as
+ * BSON binary; Decimal as Decimal128 where the server stores it, else (on
+ * FerretDB) as a 64-bit integer scaled by 10^scale, exact and sortable.
+ *
+ * Filters keep the semantics of the SQL compiler: `!=`, `not in`, `not
+ * like` and negations match a missing or null field; `like` matches a
+ * literal substring (an escaped regular expression), `=like` an anchored
+ * pattern. Values are always BSON values (plain for equality, else under
+ * $in/$gt/...): a value that looks like {"$gt": ""} is data, never an
+ * operator (Json with such keys is stored and matched as text).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "mongo_int.h"
+
+const char *mg__key(const eo_field *f)
+{
+    return f->type == EO_FT_ID ? "_id" : f->column ? f->column : f->name;
+}
+
+static int bad_value(eo_error *err, const eo_field *f, const char *what)
+{
+    eo_error_set(err, EO_EINVAL, "%s.%s: %s", f->model ? f->model->name : "?", f->name, what);
+    eo_error_where(err, f->model ? f->model->name : NULL, f->name);
+    return EO_EINVAL;
+}
+
+static int scaled(const eo_value *v, int scale, int64_t *out)
+{
+    /* canonical decimal text -> integer * 10^scale */
+    const char *p = v->u.s.p, *e = p + v->u.s.n;
+    int neg = 0, frac = -1;
+    int64_t n = 0;
+    if (p < e && (*p == '-' || *p == '+'))
+        neg = *p++ == '-';
+    for (; p < e; p++) {
+        if (*p == '.') {
+            frac = 0;
+            continue;
+        }
+        if (*p < '0' || *p > '9')
+            return -1;
+        if (frac >= 0) {
+            if (frac == scale)
+                continue;
+            frac++;
+        }
+        n = n * 10 + (*p - '0');
+    }
+    for (frac = frac < 0 ? 0 : frac; frac < scale; frac++)
+        n *= 10;
+    *out = neg ? -n : n;
+    return 0;
+}
+
+/* Do keys anywhere in this JSON document hold '.' or start with '$'? */
+static int awkward_keys(const bson_t *doc)
+{
+    bson_iter_t it;
+    if (!bson_iter_init(&it, doc))
+        return 0;
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        if (k[0] == '$' || strchr(k, '.'))
+            return 1;
+        if (BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)) {
+            const uint8_t *data;
+            uint32_t len;
+            bson_t sub;
+            if (BSON_ITER_HOLDS_DOCUMENT(&it))
+                bson_iter_document(&it, &len, &data);
+            else
+                bson_iter_array(&it, &len, &data);
+            if (bson_init_static(&sub, data, len) && awkward_keys(&sub))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+static int append_json(bson_t *doc, const char *key, const eo_field *f, const eo_value *v,
+                       eo_error *err)
+{
+    bson_t *w;
+    bson_error_t be;
+    bson_iter_t it;
+    char *text = eo_malloc(v->u.s.n + 8);
+    int rc = EO_OK;
+    if (text == NULL)
+        return eo_error_set(err, EO_ENOMEM, "out of memory");
+    memcpy(text, "{\"v\":", 5);
+    memcpy(text + 5, v->u.s.p, v->u.s.n);
+    text[v->u.s.n + 5] = '}';
+    w = bson_new_from_json((const uint8_t *)text, (ssize_t)v->u.s.n + 6, &be);
+    eo_free(text);
+    if (w == NULL)
+        return bad_value(err, f, "the value is not valid JSON");
+    if (awkward_keys(w)) {
+        /* keep it whole, as text */
+        bson_t sub;
+        bson_append_document_begin(doc, key, -1, &sub);
+        bson_append_utf8(&sub, "__json__", -1, v->u.s.p, (int)v->u.s.n);
+        bson_append_document_end(doc, &sub);
+    } else if (bson_iter_init_find(&it, w, "v")) {
+        if (!bson_append_value(doc, key, -1, bson_iter_value(&it)))
+            rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+    }
+    bson_destroy(w);
+    return rc;
+}
+
+int mg__append(mg_conn *c, bson_t *doc, const char *key, const eo_field *f, const eo_value *v,
+               eo_error *err)
+{
+    if (v->type == EO_VNULL) {
+        bson_append_null(doc, key, -1);
+        return EO_OK;
+    }
+    switch (f ? f->type : EO_FT_TEXT) {
+    case EO_FT_ID:
+    case EO_FT_MANY2ONE: {
+        bson_oid_t oid;
+        char hex[25];
+        if (v->type == EO_VTEXT && v->u.s.n == 24) {
+            memcpy(hex, v->u.s.p, 24);
+            hex[24] = '\0';
+            if (bson_oid_is_valid(hex, 24)) {
+                bson_oid_init_from_string(&oid, hex);
+                bson_append_oid(doc, key, -1, &oid);
+                return EO_OK;
+            }
+        }
+        return bad_value(err, f, "expected a record id (24 hexadecimal digits on MongoDB)");
+    }
+    case EO_FT_DATE:
+    case EO_FT_DATETIME: {
+        int64_t us;
+        if (v->type != EO_VTEXT || eo_datetime__to_us(v->u.s.p, v->u.s.n, &us))
+            return bad_value(err, f, "expected a date");
+        bson_append_date_time(doc, key, -1, us >= 0 ? us / 1000 : -((-us + 999) / 1000));
+        return EO_OK;
+    }
+    case EO_FT_DECIMAL:
+        if (v->type == EO_VTEXT) {
+            if (c->decimal128) {
+                bson_decimal128_t d;
+                char buf[64];
+                snprintf(buf, sizeof buf, "%.*s", (int)v->u.s.n, v->u.s.p);
+                if (bson_decimal128_from_string(buf, &d)) {
+                    bson_append_decimal128(doc, key, -1, &d);
+                    return EO_OK;
+                }
+            } else {
+                int64_t n;
+                if (scaled(v, f->scale, &n) == 0) {
+                    bson_append_int64(doc, key, -1, n);
+                    return EO_OK;
+                }
+            }
+        }
+        return bad_value(err, f, "expected a decimal number");
+    case EO_FT_JSON:
+        if (v->type == EO_VTEXT)
+            return append_json(doc, key, f, v, err);
+        break;
+    default:
+        break;
+    }
+    switch (v->type) {
+    case EO_VBOOL: bson_append_bool(doc, key, -1, v->u.b); break;
+    case EO_VINT: bson_append_int64(doc, key, -1, v->u.i); break;
+    case EO_VFLOAT: bson_append_double(doc, key, -1, v->u.f); break;
+    case EO_VTEXT: bson_append_utf8(doc, key, -1, v->u.s.p, (int)v->u.s.n); break;
+    case EO_VBLOB:
+        bson_append_binary(doc, key, -1, BSON_SUBTYPE_BINARY, (const uint8_t *)v->u.s.p,
+                           (uint32_t)v->u.s.n);
+        break;
+    case EO_VNULL: bson_append_null(doc, key, -1); break;
+    }
+    return EO_OK;
+}
+
+static char *keep(mg_scratch *s, const char *p, size_t n)
+{
+    return eo_arena__strndup(&s->arena, p, n);
+}
+
+/* JSON text of the value at it (relaxed extended JSON, the wrapper cut off). */
+static int json_text(bson_iter_t *it, mg_scratch *s, eo_value *out, eo_error *err)
+{
+    bson_t w;
+    char *j;
+    size_t n;
+    bson_init(&w);
+    bson_append_value(&w, "v", 1, bson_iter_value(it));
+    j = bson_as_relaxed_extended_json(&w, &n);
+    bson_destroy(&w);
+    if (j == NULL || n < 10) {
+        bson_free(j);
+        return eo_error_set(err, EO_ERROR, "mongodb: cannot render a JSON value");
+    }
+    *out = eo_text(keep(s, j + 8, n - 10), n - 10);
+    bson_free(j);
+    return out->u.s.p ? EO_OK : eo_error_set(err, EO_ENOMEM, "out of memory");
+}
+
+int mg__read(mg_conn *c, bson_iter_t *it, const eo_field *f, mg_scratch *s, eo_value *out,
+             eo_error *err)
+{
+    bson_type_t t = bson_iter_type(it);
+    uint32_t len;
+    (void)c;
+    *out = eo_null();
+    if (t == BSON_TYPE_NULL || t == BSON_TYPE_UNDEFINED || t == BSON_TYPE_EOD)
+        return EO_OK;
+    switch (f->type) {
+    case EO_FT_ID:
+    case EO_FT_MANY2ONE:
+        if (t == BSON_TYPE_OID) {
+            char *hex = eo_arena__alloc(&s->arena, 25);
+            if (hex == NULL)
+                return eo_error_set(err, EO_ENOMEM, "out of memory");
+            bson_oid_to_string(bson_iter_oid(it), hex);
+            *out = eo_text(hex, 24);
+            return EO_OK;
+        }
+        break;
+    case EO_FT_INTEGER:
+        if (t == BSON_TYPE_INT32 || t == BSON_TYPE_INT64 || t == BSON_TYPE_DOUBLE) {
+            *out = eo_int(bson_iter_as_int64(it));
+            return EO_OK;
+        }
+        break;
+    case EO_FT_FLOAT:
+        if (t == BSON_TYPE_INT32 || t == BSON_TYPE_INT64 || t == BSON_TYPE_DOUBLE) {
+            *out = eo_float(t == BSON_TYPE_DOUBLE ? bson_iter_double(it)
+                                                  : (double)bson_iter_as_int64(it));
+            return EO_OK;
+        }
+        break;
+    case EO_FT_BOOLEAN:
+        if (t == BSON_TYPE_BOOL) {
+            *out = eo_bool(bson_iter_bool(it));
+            return EO_OK;
+        }
+        break;
+    case EO_FT_DATE:
+    case EO_FT_DATETIME:
+        if (t == BSON_TYPE_DATE_TIME) {
+            char *buf = eo_arena__alloc(&s->arena, 40);
+            if (buf == NULL)
+                return eo_error_set(err, EO_ENOMEM, "out of memory");
+            if (eo_datetime__format_us(bson_iter_date_time(it) * 1000, f->type == EO_FT_DATE, buf,
+                                       40))
+                return eo_error_set(err, EO_ERROR, "mongodb: datetime out of range");
+            *out = eo_cstr(buf);
+            return EO_OK;
+        }
+        break;
+    case EO_FT_DECIMAL: {
+        char buf[64];
+        eo_value raw = eo_null(), conv;
+        eo_value_scratch sc;
+        int rc;
+        if (t == BSON_TYPE_INT64 || t == BSON_TYPE_INT32) {
+            /* scaled integer: back to canonical text */
+            int64_t n = bson_iter_as_int64(it), p = 1;
+            int k;
+            uint64_t a = n < 0 ? (uint64_t)(-(n + 1)) + 1 : (uint64_t)n;
+            for (k = 0; k < f->scale; k++)
+                p *= 10;
+            if (f->scale == 0)
+                snprintf(buf, sizeof buf, "%s%llu", n < 0 ? "-" : "", (unsigned long long)a);
+            else
+                snprintf(buf, sizeof buf, "%s%llu.%0*llu", n < 0 ? "-" : "",
+                         (unsigned long long)(a / (uint64_t)p), f->scale,
+                         (unsigned long long)(a % (uint64_t)p));
+            raw = eo_cstr(buf);
+        } else if (t == BSON_TYPE_DECIMAL128) {
+            bson_decimal128_t d;
+            bson_iter_decimal128(it, &d);
+            bson_decimal128_to_string(&d, buf);
+            raw = eo_cstr(buf);
+        } else if (t == BSON_TYPE_DOUBLE) {
+            raw = eo_float(bson_iter_double(it));
+        } else if (t == BSON_TYPE_UTF8) {
+            const char *p = bson_iter_utf8(it, &len);
+            raw = eo_text(p, len);
+        } else {
+            break;
+        }
+        rc = eo_field__convert(f, &raw, &conv, &sc, 0, err);
+        if (rc != EO_OK)
+            return rc;
+        *out = eo_text(keep(s, conv.u.s.p, conv.u.s.n), conv.u.s.n);
+        return out->u.s.p ? EO_OK : eo_error_set(err, EO_ENOMEM, "out of memory");
+    }
+    case EO_FT_JSON:
+        if (t == BSON_TYPE_DOCUMENT) {
+            bson_iter_t sub;
+            if (bson_iter_recurse(it, &sub) && bson_iter_find(&sub, "__json__") &&
+                BSON_ITER_HOLDS_UTF8(&sub)) {
+                const char *p = bson_iter_utf8(&sub, &len);
+                *out = eo_text(p, len);
+                return EO_OK;
+            }
+        }
+        return json_text(it, s, out, err);
+    case EO_FT_BINARY:
+        if (t == BSON_TYPE_BINARY) {
+            const uint8_t *data;
+            bson_subtype_t st;
+            bson_iter_binary(it, &st, &len, &data);
+            *out = eo_blob(data ? (const void *)data : "", len);
+            return EO_OK;
+        }
+        break;
+    default:
+        if (t == BSON_TYPE_UTF8) {
+            const char *p = bson_iter_utf8(it, &len);
+            *out = eo_text(p, len);
+            return EO_OK;
+        }
+        break;
+    }
+    /* something else: numbers and text as they come, the rest as JSON */
+    switch (t) {
+    case BSON_TYPE_INT32:
+    case BSON_TYPE_INT64: *out = eo_int(bson_iter_as_int64(it)); return EO_OK;
+    case BSON_TYPE_DOUBLE: *out = eo_float(bson_iter_double(it)); return EO_OK;
+    case BSON_TYPE_BOOL: *out = eo_bool(bson_iter_bool(it)); return EO_OK;
+    case BSON_TYPE_UTF8: {
+        const char *p = bson_iter_utf8(it, &len);
+        *out = eo_text(p, len);
+        return EO_OK;
+    }
+    default: return json_text(it, s, out, err);
+    }
+}
+
+/* ---- filters ---- */
+
+static int node(mg_conn *c, const eo_model *m, const eo_dnode *n, bson_t *out, eo_error *err);
+
+/* A regular expression matching s literally. */
+static char *escape_re(const char *s, size_t n, int pattern)
+{
+    eo_buf b = EO_BUF_INIT;
+    size_t i;
+    if (pattern)
+        eo_buf__putc(&b, '^');
+    for (i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (pattern && ch == '%')
+            eo_buf__puts(&b, ".*");
+        else if (pattern && ch == '_')
+            eo_buf__putc(&b, '.');
+        else if (ch < 0x80 && !(ch >= '0' && ch <= '9') && !(ch >= 'a' && ch <= 'z') &&
+                 !(ch >= 'A' && ch <= 'Z') && ch != ' ' && ch != '_')
+            eo_buf__printf(&b, "\\%c", ch);
+        else
+            eo_buf__putc(&b, (char)ch);
+    }
+    if (pattern)
+        eo_buf__putc(&b, '$');
+    if (b.oom) {
+        eo_buf__free(&b);
+        return NULL;
+    }
+    return eo_buf__detach(&b);
+}
+
+/* Ids (of `key` values) of the documents of m matching `filter`. */
+static int ids_of(mg_conn *c, const eo_model *m, const char *key, const bson_t *filter,
+                  bson_t *arr, eo_error *err)
+{
+    mongoc_collection_t *coll = mg__collection(c, m);
+    mongoc_cursor_t *cur;
+    const bson_t *doc;
+    bson_t opts, proj;
+    bson_error_t be;
+    uint32_t i = 0;
+    int rc = EO_OK;
+    char k[16];
+    const char *kp;
+    uint64_t t0 = eo_clock__ns();
+    if (coll == NULL)
+        return eo_error_set(err, EO_ENOMEM, "out of memory");
+    bson_init(&opts);
+    bson_append_document_begin(&opts, "projection", -1, &proj);
+    bson_append_int32(&proj, key, -1, 1);
+    bson_append_document_end(&opts, &proj);
+    if ((rc = mg__session_opts(c, &opts, err)) != EO_OK) {
+        bson_destroy(&opts);
+        mongoc_collection_destroy(coll);
+        return rc;
+    }
+    cur = mongoc_collection_find_with_opts(coll, filter, &opts, NULL);
+    while (mongoc_cursor_next(cur, &doc)) {
+        bson_iter_t it;
+        if (bson_iter_init_find(&it, doc, key) && !BSON_ITER_HOLDS_NULL(&it)) {
+            bson_uint32_to_string(i++, &kp, k, sizeof k);
+            bson_append_value(arr, kp, -1, bson_iter_value(&it));
+        }
+    }
+    if (mongoc_cursor_error(cur, &be))
+        rc = mg__error(c, &be, m, "find", err);
+    mongoc_cursor_destroy(cur);
+    mongoc_collection_destroy(coll);
+    bson_destroy(&opts);
+    {
+        char *f = bson_as_relaxed_extended_json(filter, NULL);
+        eo_conn_trace(&c->base, EO_Q_SELECT, f ? f : "find", NULL, 0, eo_clock__ns() - t0, i);
+        bson_free(f);
+    }
+    return rc;
+}
+
+/* `any` / `not any`: ids first, then $in / $nin. */
+static int any(mg_conn *c, const eo_model *m, const eo_dnode *n, bson_t *out, eo_error *err)
+{
+    const eo_field *f = n->field;
+    const eo_model *cm = f->comodel;
+    bson_t sub, ids, cond;
+    const char *key;
+    int rc, neg = n->op == EO_OP_NOT_ANY;
+    (void)m;
+    bson_init(&sub);
+    bson_init(&ids);
+    if ((rc = node(c, cm, n->sub, &sub, err)) != EO_OK)
+        goto done;
+    if (f->type == EO_FT_MANY2ONE) {
+        rc = ids_of(c, cm, "_id", &sub, &ids, err);
+        key = mg__key(f);
+    } else if (f->type == EO_FT_ONE2MANY) {
+        const eo_field *inv = eo_model_field(cm, f->inverse, strlen(f->inverse));
+        rc = ids_of(c, cm, mg__key(inv), &sub, &ids, err);
+        key = "_id";
+    } else {
+        /* Many2many: the targets, then the junction rows pointing at them */
+        bson_t targets, jf, in;
+        bson_init(&targets);
+        bson_init(&jf);
+        rc = ids_of(c, cm, "_id", &sub, &targets, err);
+        if (rc == EO_OK) {
+            bson_append_document_begin(&jf, f->column2, -1, &in);
+            bson_append_array(&in, "$in", -1, &targets);
+            bson_append_document_end(&jf, &in);
+            rc = ids_of(c, f->junction, f->column1, &jf, &ids, err);
+        }
+        bson_destroy(&targets);
+        bson_destroy(&jf);
+        key = "_id";
+    }
+    if (rc != EO_OK)
+        goto done;
+    bson_append_document_begin(out, key, -1, &cond);
+    bson_append_array(&cond, neg ? "$nin" : "$in", -1, &ids);
+    bson_append_document_end(out, &cond);
+done:
+    bson_destroy(&sub);
+    bson_destroy(&ids);
+    return rc;
+}
+
+static int leaf(mg_conn *c, const eo_model *m, const eo_dnode *n, bson_t *out, eo_error *err)
+{
+    static const char *const cmp[] = { "$eq", "$ne", "$gt", "$gte", "$lt", "$lte" };
+    const eo_field *f = n->field;
+    const char *key;
+    bson_t cond, arr;
+    size_t i;
+    int rc = EO_OK;
+    if (f == NULL)
+        return eo_error_set(err, EO_EINVAL, "domain leaf on '%s' is not bound", n->path);
+    key = mg__key(f);
+    /*
+     * Equality is written {key: value}, not {key: {$eq: value}}: the two
+     * match the same documents (no value of ours is an operator document),
+     * and FerretDB only pushes the plain form on _id down to its backend;
+     * with $eq it filters every document of the collection itself.
+     */
+    if (n->op == EO_OP_EQ)
+        return mg__append(c, out, key, f, &n->value, err);
+    if (n->op == EO_OP_IN && n->nlist == 1)
+        return mg__append(c, out, key, f, &n->list[0], err);
+    switch (n->op) {
+    case EO_OP_EQ:
+    case EO_OP_NE:
+    case EO_OP_GT:
+    case EO_OP_GE:
+    case EO_OP_LT:
+    case EO_OP_LE:
+        bson_append_document_begin(out, key, -1, &cond);
+        rc = mg__append(c, &cond, cmp[n->op], f, &n->value, err);
+        bson_append_document_end(out, &cond);
+        return rc;
+    case EO_OP_IN:
+    case EO_OP_NOT_IN:
+        bson_append_document_begin(out, key, -1, &cond);
+        bson_append_array_begin(&cond, n->op == EO_OP_IN ? "$in" : "$nin", -1, &arr);
+        for (i = 0; i < n->nlist && rc == EO_OK; i++) {
+            char k[16];
+            const char *kp;
+            bson_uint32_to_string((uint32_t)i, &kp, k, sizeof k);
+            rc = mg__append(c, &arr, kp, f, &n->list[i], err);
+        }
+        bson_append_array_end(&cond, &arr);
+        bson_append_document_end(out, &cond);
+        return rc;
+    case EO_OP_LIKE:
+    case EO_OP_ILIKE:
+    case EO_OP_NOT_LIKE:
+    case EO_OP_NOT_ILIKE:
+    case EO_OP_EQLIKE:
+    case EO_OP_EQILIKE: {
+        int ci = n->op == EO_OP_ILIKE || n->op == EO_OP_NOT_ILIKE || n->op == EO_OP_EQILIKE;
+        int neg = n->op == EO_OP_NOT_LIKE || n->op == EO_OP_NOT_ILIKE;
+        int pattern = n->op == EO_OP_EQLIKE || n->op == EO_OP_EQILIKE;
+        char *re;
+        bson_t rx;
+        if (f->type != EO_FT_CHAR && f->type != EO_FT_TEXT && f->type != EO_FT_SELECTION) {
+            eo_error_set(err, EO_ENOTSUP,
+                         "%s.%s: '%s' on a %s field is not supported on MongoDB (it is not stored as text)",
+                         m->name, f->name, eo_dop_name(n->op), eo_ftype_name(f->type));
+            eo_error_where(err, m->name, f->name);
+            return EO_ENOTSUP;
+        }
+        re = escape_re(n->value.u.s.p, n->value.u.s.n, pattern);
+        if (re == NULL)
+            return eo_error_set(err, EO_ENOMEM, "out of memory");
+        bson_append_document_begin(out, key, -1, &cond);
+        if (neg) {
+            bson_append_document_begin(&cond, "$not", -1, &rx);
+            bson_append_utf8(&rx, "$regex", -1, re, -1);
+            bson_append_utf8(&rx, "$options", -1, ci ? "is" : "s", -1);
+            bson_append_document_end(&cond, &rx);
+        } else {
+            bson_append_utf8(&cond, "$regex", -1, re, -1);
+            bson_append_utf8(&cond, "$options", -1, ci ? "is" : "s", -1);
+        }
+        bson_append_document_end(out, &cond);
+        eo_free(re);
+        return EO_OK;
+    }
+    case EO_OP_ANY:
+    case EO_OP_NOT_ANY:
+        return any(c, m, n, out, err);
+    default:
+        return eo_error_set(err, EO_EINVAL, "operator '%s' must be resolved before compiling",
+                            eo_dop_name(n->op));
+    }
+}
+
+static int node(mg_conn *c, const eo_model *m, const eo_dnode *n, bson_t *out, eo_error *err)
+{
+    bson_t arr, sub;
+    size_t i;
+    int rc = EO_OK;
+    switch (n->kind) {
+    case EO_D_TRUE: return EO_OK;
+    case EO_D_FALSE: {
+        bson_t cond;
+        bson_append_document_begin(out, "_id", -1, &cond);
+        bson_append_bool(&cond, "$exists", -1, false);
+        bson_append_document_end(out, &cond);
+        return EO_OK;
+    }
+    case EO_D_LEAF: return leaf(c, m, n, out, err);
+    case EO_D_NOT:
+    case EO_D_AND:
+    case EO_D_OR:
+        bson_append_array_begin(out, n->kind == EO_D_NOT ? "$nor" : n->kind == EO_D_AND ? "$and" : "$or",
+                                -1, &arr);
+        for (i = 0; i < n->nkids && rc == EO_OK; i++) {
+            char k[16];
+            const char *kp;
+            bson_uint32_to_string((uint32_t)i, &kp, k, sizeof k);
+            bson_append_document_begin(&arr, kp, -1, &sub);
+            rc = node(c, m, n->kids[i], &sub, err);
+            bson_append_document_end(&arr, &sub);
+        }
+        bson_append_array_end(out, &arr);
+        return rc;
+    }
+    return EO_OK;
+}
+
+int mg__filter(mg_conn *c, const eo_model *m, const eo_domain *d, bson_t *out, eo_error *err)
+{
+    if (d == NULL)
+        return EO_OK;
+    return node(c, m, eo_domain_root(d), out, err);
+}
