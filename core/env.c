@@ -190,6 +190,32 @@ int eo_env__update(eo_env *env, const eo_model *m, const eo_id *ids, size_t nids
     return rc;
 }
 
+int eo_env__update_each(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
+                        const eo_field *f, const eo_value *vals, int64_t *affected,
+                        eo_error *err)
+{
+    eo_conn *c;
+    size_t i;
+    int rc;
+    *affected = 0;
+    if (eo_journal__active(env->journal) &&
+        (rc = eo_journal__updating(env, env->journal, m, ids, n, &f, 1, err)) != EO_OK)
+        return rc;
+    if ((rc = eo_env__conn(env, &c, err)) != EO_OK)
+        return rc;
+    if (env->adapter->update_each) {
+        rc = env->adapter->update_each(c, m, ids, n, f, vals, affected, err);
+    } else {
+        for (i = 0; i < n && rc == EO_OK; i++) {
+            int64_t one = 0;
+            rc = env->adapter->update(c, m, &ids[i], 1, &f, &vals[i], 1, &one, err);
+            *affected += one;
+        }
+    }
+    eo_env__done(env, c);
+    return rc;
+}
+
 int eo_env__remove(eo_env *env, const eo_model *m, const eo_id *ids, size_t nids,
                    int64_t *affected, eo_error *err)
 {

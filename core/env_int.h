@@ -43,6 +43,9 @@ int eo_env__insert(eo_env *env, const eo_model *m, const eo_field *const *cols, 
 int eo_env__update(eo_env *env, const eo_model *m, const eo_id *ids, size_t nids,
                    const eo_field *const *cols, const eo_value *vals, size_t ncols,
                    int64_t *affected, eo_error *err);
+int eo_env__update_each(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
+                        const eo_field *f, const eo_value *vals, int64_t *affected,
+                        eo_error *err);
 int eo_env__remove(eo_env *env, const eo_model *m, const eo_id *ids, size_t nids,
                    int64_t *affected, eo_error *err);
 int eo_env__group(eo_env *env, const eo_group_query *q, eo_row_fn fn, void *payload,

@@ -1584,12 +1584,18 @@ static int l_flush_computed(lua_State *L)
     rset *rs = check_rs(L, 1);
     const eo_field *f = check_field(L, rs, 2);
     eo_env *env = rs_env(rs);
+    eo_value *vals;
     eo_error err;
-    size_t i;
+    size_t i, ncopied = 0;
     int rc = EO_OK;
+    if (rs->n == 0)
+        return 0;
+    /* the write replaces the cached values: it gets copies */
+    vals = eo_malloc(rs->n * sizeof *vals);
+    if (vals == NULL)
+        return luaL_error(L, "out of memory");
     for (i = 0; i < rs->n && rc == EO_OK; i++) {
         const eo_value *v = eo_orm_peek(env, rs->m, rs_ids(rs)[i], f);
-        eo_kv kv;
         if (v == NULL) {
             char hex[25];
             eo_value iv = eo_id_to_value(rs_ids(rs)[i], rs_kind(rs), hex);
@@ -1602,15 +1608,18 @@ static int l_flush_computed(lua_State *L)
             eo_error_where(&err, rs->m->name, f->name);
             break;
         }
-        /* the write replaces the cached value: give it a copy */
-        kv.field = f;
-        if (eo_value_copy(&kv.value, v) != EO_OK) {
+        if (eo_value_copy(&vals[i], v) != EO_OK) {
             rc = eo_error_set(&err, EO_ENOMEM, "out of memory");
             break;
         }
-        rc = eo_orm_write(env, rs->m, &rs_ids(rs)[i], 1, &kv, 1, EO_W_COMPUTE, &err);
-        eo_value_clear(&kv.value);
+        ncopied++;
     }
+    /* one batched write: a single round trip where the server allows it */
+    if (rc == EO_OK)
+        rc = eo_orm_write_each(env, rs->m, rs_ids(rs), rs->n, f, vals, EO_W_COMPUTE, &err);
+    for (i = 0; i < ncopied; i++)
+        eo_value_clear(&vals[i]);
+    eo_free(vals);
     if (rc != EO_OK)
         return eo_lua_raise(L, &err);
     return 0;

@@ -583,6 +583,13 @@ static void ids_filter(mg_conn *c, bson_t *filter, const eo_id *ids, size_t n)
     bson_t cond, arr;
     size_t i;
     (void)c;
+    if (n == 1) {
+        /* the plain form: FerretDB pushes only {_id: <oid>} down to its backend */
+        bson_oid_t oid;
+        bson_oid_init_from_data(&oid, ids[0].oid);
+        bson_append_oid(filter, "_id", -1, &oid);
+        return;
+    }
     bson_append_document_begin(filter, "_id", -1, &cond);
     bson_append_array_begin(&cond, "$in", -1, &arr);
     for (i = 0; i < n; i++) {
@@ -819,7 +826,6 @@ static int mg_update(eo_conn *base, const eo_model *m, const eo_id *ids, size_t 
     }
     if (rc != EO_OK)
         return rc;
-    for (i = 0; i < ncols; i++)
     for (i = 0; i < ncols; i++) {
         if (vals[i].type == EO_VNULL)
             nunset++;
@@ -856,6 +862,97 @@ static int mg_update(eo_conn *base, const eo_model *m, const eo_id *ids, size_t 
     mongoc_collection_destroy(coll);
     bson_destroy(&filter);
     bson_destroy(&update);
+    bson_destroy(&opts);
+    return rc;
+}
+
+/*
+ * FerretDB 1.24 holds one SQLite connection per statement of an update
+ * command until the command ends, from a pool of 100: a bulk of 100
+ * statements or more waits for itself forever. Its bulks stay well below.
+ */
+#define FERRET_BULK 50
+
+static int update_each_bulk(mg_conn *c, const eo_model *m, const eo_id *ids, size_t n,
+                            const eo_field *f, const eo_value *vals, int64_t *affected,
+                            eo_error *err);
+
+/* One value per record: ordered bulks of update_one, one round trip each. */
+static int mg_update_each(eo_conn *base, const eo_model *m, const eo_id *ids, size_t n,
+                          const eo_field *f, const eo_value *vals, int64_t *affected,
+                          eo_error *err)
+{
+    mg_conn *c = (mg_conn *)base;
+    uint64_t t0 = eo_clock__ns();
+    size_t start, step = c->ferret ? FERRET_BULK : n;
+    int rc = EO_OK;
+    *affected = 0;
+    if ((f->flags & EO_FF_UNIQUE) && (rc = unique_check(c, m, f, vals, n, 1, ids, n, err)) != EO_OK)
+        return rc;
+    for (start = 0; start < n && rc == EO_OK; start += step) {
+        size_t k = n - start < step ? n - start : step;
+        int64_t got = 0;
+        rc = update_each_bulk(c, m, ids + start, k, f, vals + start, &got, err);
+        *affected += got;
+    }
+    if (c->base.trace) {
+        char line[200];
+        snprintf(line, sizeof line,
+                 "update %s (%zu statements, one per record, in bulks of %zu: $set %s)", m->table,
+                 n, step, mg__key(f));
+        eo_conn_trace(&c->base, EO_Q_UPDATE, line, NULL, 0, eo_clock__ns() - t0, *affected);
+    }
+    return rc;
+}
+
+static int update_each_bulk(mg_conn *c, const eo_model *m, const eo_id *ids, size_t n,
+                            const eo_field *f, const eo_value *vals, int64_t *affected,
+                            eo_error *err)
+{
+    mongoc_collection_t *coll = NULL;
+    mongoc_bulk_operation_t *bulk = NULL;
+    bson_t opts = BSON_INITIALIZER, reply = BSON_INITIALIZER;
+    bson_error_t be;
+    bson_iter_t it;
+    const char *key = mg__key(f);
+    size_t i;
+    int rc;
+
+    *affected = 0;
+    if ((rc = mg__session_opts(c, &opts, err)) != EO_OK)
+        goto done;
+    BSON_APPEND_BOOL(&opts, "ordered", true);
+    if ((coll = mg__collection(c, m)) == NULL ||
+        (bulk = mongoc_collection_create_bulk_operation_with_opts(coll, &opts)) == NULL) {
+        rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (i = 0; i < n && rc == EO_OK; i++) {
+        bson_t sel = BSON_INITIALIZER, upd = BSON_INITIALIZER, sub;
+        ids_filter(c, &sel, &ids[i], 1);
+        if (vals[i].type == EO_VNULL) {
+            bson_append_document_begin(&upd, "$unset", -1, &sub);
+            bson_append_utf8(&sub, key, -1, "", 0);
+        } else {
+            bson_append_document_begin(&upd, "$set", -1, &sub);
+            rc = mg__append(c, &sub, key, f, &vals[i], err);
+        }
+        bson_append_document_end(&upd, &sub);
+        if (rc == EO_OK && !mongoc_bulk_operation_update_one_with_opts(bulk, &sel, &upd, NULL, &be))
+            rc = mg__error(c, &be, m, "update", err);
+        bson_destroy(&sel);
+        bson_destroy(&upd);
+    }
+    if (rc == EO_OK) {
+        if (!mongoc_bulk_operation_execute(bulk, &reply, &be))
+            rc = mg__error(c, &be, m, "update", err);
+        else if (bson_iter_init_find(&it, &reply, "nMatched"))
+            *affected = bson_iter_as_int64(&it);
+    }
+done:
+    mongoc_bulk_operation_destroy(bulk);
+    mongoc_collection_destroy(coll);
+    bson_destroy(&reply);
     bson_destroy(&opts);
     return rc;
 }
@@ -1140,5 +1237,5 @@ const eo_adapter eo_mongo_adapter = {
     EO_CAP_GROUP, /* transactions come per connection, from the server (conn->caps) */
     mg_open, mg_close, mg_ping, mg_begin, mg_commit, mg_rollback, mg_savepoint,
     mg_migrate, mg_insert, mg_select, mg_count, mg_update, mg_remove, mg_group, mg_explain,
-    NULL,
+    NULL, mg_update_each,
 };

@@ -1199,5 +1199,5 @@ const eo_adapter eo_postgres_adapter = {
     EO_CAP_TRANSACTIONS | EO_CAP_SAVEPOINTS | EO_CAP_SUBQUERIES | EO_CAP_GROUP,
     pg_open, pg_close, pg_ping, pg_begin, pg_commit, pg_rollback, pg_savepoint,
     pg_migrate, pg_insert, pg_select, pg_count, pg_update, pg_remove, pg_group, pg_explain,
-    pg_migrate_constraints,
+    pg_migrate_constraints, NULL,
 };

@@ -165,6 +165,85 @@ done:
     return rc;
 }
 
+int eo_orm_write_each(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
+                      const eo_field *f, const eo_value *vals, unsigned flags, eo_error *err)
+{
+    eo_value *cv = NULL;
+    eo_value_scratch *sc = NULL;
+    eo_kv kv;
+    size_t i, want, start;
+    int64_t affected, total = 0;
+    int rc, began = 0;
+
+    if ((rc = eo_env__ready(env, err)) != EO_OK)
+        return rc;
+    if (n == 0)
+        return EO_OK;
+    if ((rc = eo_orm__settable(f, flags, err)) != EO_OK)
+        return rc;
+    if (!(f->flags & EO_FF_STORED)) {
+        rc = eo_error_set(err, EO_EINVAL, "%s.%s: not a stored field; nothing to write",
+                          m->name, f->name);
+        eo_error_where(err, m->name, f->name);
+        return rc;
+    }
+    cv = eo_malloc(n * sizeof *cv);
+    sc = eo_calloc(n, sizeof *sc);
+    if (cv == NULL || sc == NULL)
+        goto oom;
+    for (i = 0; i < n; i++) {
+        if ((rc = eo_field_convert(f, &vals[i], &cv[i], &sc[i], err)) != EO_OK)
+            goto done;
+        if (cv[i].type == EO_VNULL && (f->flags & EO_FF_REQUIRED) && !(flags & EO_W_COMPUTE)) {
+            rc = eo_error_set(err, EO_EVALIDATE, "%s.%s: required field cannot be emptied",
+                              m->name, f->name);
+            eo_error_where(err, m->name, f->name);
+            goto done;
+        }
+    }
+    if (f->type == EO_FT_MANY2ONE && (rc = eo_orm__check_refs(env, f, cv, n, 1, err)) != EO_OK)
+        goto done;
+    if ((rc = distinct(ids, n, &want)) != EO_OK)
+        goto oom;
+    if ((rc = load_targets(env, m, ids, n, &f, 1, err)) != EO_OK)
+        goto done;
+    if ((rc = eo_env__atomic_begin(env, err)) != EO_OK)
+        goto done;
+    began = 1;
+    for (start = 0; start < n; start += CHUNK) {
+        size_t k = n - start < CHUNK ? n - start : CHUNK;
+        if ((rc = eo_env__update_each(env, m, ids + start, k, f, cv + start, &affected, err)) !=
+            EO_OK)
+            goto done;
+        total += affected;
+    }
+    if (total < (int64_t)want && want == n) {
+        rc = eo_error_set(err, EO_ENOTFOUND,
+                          "%s: %lld of %zu records to write do not exist (deleted?)", m->name,
+                          (long long)((int64_t)want - total), want);
+        eo_error_where(err, m->name, NULL);
+        goto done;
+    }
+    for (i = 0; i < n; i++) {
+        if (eo_orm__has_dependents(env, f))
+            eo_orm__relation_changed(env, f, eo_store__get(env->store, m, ids[i], f), &cv[i]);
+        if (eo_store__set(env->store, m, ids[i], f, &cv[i]) != EO_OK)
+            eo_store__forget(env->store, m, ids[i], f);
+    }
+    kv.field = f;
+    kv.value = cv[0];
+    eo_orm__invalidate_dependents(env, m, ids, n, &kv, 1);
+    goto done;
+oom:
+    rc = eo_error_set(err, EO_ENOMEM, "out of memory writing %s", m->name);
+done:
+    if (began)
+        rc = eo_env__atomic_end(env, rc, err);
+    eo_free(cv);
+    eo_free(sc);
+    return rc;
+}
+
 /*
  * The records one unlink deletes, cascades included, per model: a record
  * already on its way out is neither restricted, set to null, nor deleted

@@ -66,6 +66,17 @@ function Partner:_compute_shout()
   end
 end
 
+-- Many records, a non-stored compute and nothing else: for the compute
+-- window (no stored compute to write back 10000 times).
+local Word = orm.model("beh.word", {
+  name  = f.Char{ required = true },
+  shout = f.Char{ compute = "_compute_shout", depends = { "name" } },
+})
+
+function Word:_compute_shout()
+  for rec in self:each() do rec.shout = rec.name:upper() .. "!" end
+end
+
 function Partner:greeting(punct)
   self:ensure_one()
   return "Hello, " .. self.name .. (punct or "!")
@@ -1074,7 +1085,7 @@ describe("behaviour on " .. h.backend, function()
 
     it("computes a non-stored field for a record deep in a sorted or filtered recordset", function()
       -- the compute window is 10000 records: the record asked for lies past it
-      local P = env["beh.partner"]
+      local P = env["beh.word"]
       local list = {}
       for i = 1, 10002 do list[i] = { name = string.format("p%05d", i) } end
       P:create(list)

@@ -60,6 +60,15 @@ EO_API int eo_orm_write(eo_env *env, const eo_model *m, const eo_id *ids,
                         size_t n, const eo_kv *kvs, size_t nkv, unsigned flags,
                         eo_error *err);
 
+/**
+ * Set field @p f to vals[i] on ids[i], one value per record (how stored
+ * computed values are written): one atomic operation, batched for the
+ * server. @p flags as for eo_orm_write.
+ */
+EO_API int eo_orm_write_each(eo_env *env, const eo_model *m, const eo_id *ids,
+                             size_t n, const eo_field *f, const eo_value *vals,
+                             unsigned flags, eo_error *err);
+
 /** Delete @p ids. */
 EO_API int eo_orm_unlink(eo_env *env, const eo_model *m, const eo_id *ids,
                          size_t n, eo_error *err);

@@ -145,6 +145,15 @@ struct eo_adapter {
      */
     int (*migrate_constraints)(eo_conn *c, const eo_model *m, int dry_run,
                                eo_migrate_note_fn note, void *payload, eo_error *err);
+    /**
+     * Set field @p f to vals[i] on ids[i], for each i (values differ per
+     * record: stored computed fields), in as few round trips as the server
+     * allows; *affected gets the records found. NULL: the core calls
+     * update once per record on one connection.
+     */
+    int (*update_each)(eo_conn *c, const eo_model *m, const eo_id *ids, size_t n,
+                       const eo_field *f, const eo_value *vals, int64_t *affected,
+                       eo_error *err);
 };
 
 /** Register an adapter for its URL scheme (built-in ones are registered already). */
