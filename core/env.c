@@ -273,7 +273,14 @@ int eo_env__ready(eo_env *env, eo_error *err)
     return EO_OK;
 }
 
-int eo_env_begin(eo_env *env, eo_isolation iso, eo_error *err)
+/*
+ * Open a transaction, or a savepoint inside one. A user's outermost
+ * transaction (not an ORM operation's own atomic scope) starts with an
+ * empty record store: values cached before it may be older than its
+ * snapshot, and under REPEATABLE READ or SERIALIZABLE it must read what
+ * the server shows it.
+ */
+static int begin_level(eo_env *env, eo_isolation iso, int user, eo_error *err)
 {
     eo_conn *c = env->conn;
     int rc;
@@ -292,6 +299,8 @@ int eo_env_begin(eo_env *env, eo_isolation iso, eo_error *err)
         }
         c->txn_depth = 1;
         env->conn = c;
+        if (user)
+            eo_store__clear(env->store);
         return EO_OK;
     }
     if (iso != EO_ISO_DEFAULT)
@@ -300,6 +309,11 @@ int eo_env_begin(eo_env *env, eo_isolation iso, eo_error *err)
     if ((rc = env->adapter->savepoint(c, EO_SP_CREATE, c->txn_depth + 1, err)) == EO_OK)
         c->txn_depth++;
     return rc;
+}
+
+int eo_env_begin(eo_env *env, eo_isolation iso, eo_error *err)
+{
+    return begin_level(env, iso, 1, err);
 }
 
 /* The outermost level ended: give the connection back. */
@@ -356,7 +370,7 @@ int eo_env__atomic_begin(eo_env *env, eo_error *err)
 {
     if (!(env->caps & EO_CAP_TRANSACTIONS))
         return eo_journal__begin(&env->journal, err);
-    return eo_env_begin(env, EO_ISO_DEFAULT, err);
+    return begin_level(env, EO_ISO_DEFAULT, 0, err);
 }
 
 int eo_env__atomic_end(eo_env *env, int rc, eo_error *err)

@@ -62,6 +62,11 @@ function M.stats()
                       s.by_kind.select, s.by_kind.insert, s.by_kind.update, s.by_kind.delete))
   print(string.format("record store: %d records, %d hits, %d misses", s.store.records,
                       s.store.hits, s.store.misses))
+  local pl = s.pool
+  print(string.format("pool: %d connections (%d in use, %d idle, max %d), %d acquires, "
+                      .. "%d waits (%.3f ms), %d timeouts, %d errors, %d reconnects",
+                      pl.size, pl.in_use, pl.idle, pl.max, pl.acquires, pl.waits, pl.wait_ms,
+                      pl.timeouts, pl.errors, pl.reconnects))
   return p.ok
 end
 

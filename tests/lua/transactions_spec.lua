@@ -1,8 +1,9 @@
 -- Transactions: env:transaction (commit, rollback, re-raise, savepoints,
 -- isolation levels, retries), env:begin/commit/rollback by hand, and the
 -- transaction events (orm.on, env:on, env:on_commit / before_commit /
--- on_rollback). Runs on every SQL backend ($EARNORM_TEST_DB): registered
--- for a SQLite file and for PostgreSQL.
+-- on_rollback), and the atomicity of ORM operations. Runs on every backend
+-- ($EARNORM_TEST_DB); on a server without transactions (FerretDB) only the
+-- atomic operations (the undo journal) and the refusal of transactions.
 local h = require "helper"
 local orm = require "earnorm"
 local f = orm.fields
@@ -45,6 +46,61 @@ orm.on("before_commit", function() if ctl.global then log("global:before_commit"
 orm.on("after_commit", function() if ctl.global then log("global:after_commit") end end)
 orm.on("after_rollback", function() if ctl.global then log("global:after_rollback") end end)
 
+-- For atomic ORM operations: every stored type, a cascade, handlers that fail.
+local Owner = orm.model("txs.owner", {
+  name  = f.Char{ required = true },
+  note  = f.Text{},
+  score = f.Float{},
+  born  = f.Date{},
+  seen  = f.Datetime{},
+  data  = f.Json{},
+  price = f.Decimal{ digits = { 10, 2 } },
+  ok    = f.Boolean{},
+  pet_ids = f.One2many{ "txs.pet", "owner_id" },
+})
+local Pet = orm.model("txs.pet", {
+  name = f.Char{ required = true },
+  legs = f.Integer{},
+  owner_id = f.Many2one{ "txs.owner", ondelete = "cascade" },
+})
+Pet:constrains({ "legs" }, function(recs)
+  for rec in recs:each() do
+    if rec.legs and rec.legs > 8 then
+      error(orm.ValidationError{ "too many legs", field = "legs" })
+    end
+  end
+end)
+Owner:on("after_create", function(recs)
+  if ctl.owner_side_pet then
+    -- a nested operation that fails, caught: only it is undone
+    ctl.caught = not pcall(function()
+      recs.env["txs.pet"]:create{ name = "spider", legs = 9, owner_id = recs[1] }
+    end)
+  end
+  if ctl.fail_create then error("after_create refuses") end
+end)
+Owner:on("after_write", function(recs)
+  if ctl.handler_writes then
+    recs.env["txs.pet"]:create{ name = "made by handler", owner_id = recs[1] }
+    ctl.handler_writes:write{ note = "touched by handler" }
+  end
+  if ctl.fail_write then error("after_write refuses") end
+end)
+Owner:on("after_unlink", function()
+  if ctl.fail_unlink then error("after_unlink refuses") end
+end)
+
+local OWNER_FIELDS = { "name", "note", "score", "born", "seen", "data", "price", "ok" }
+local function snapshot(recs)
+  local t = {}
+  for rec in recs:each() do
+    local row = { id = rec.id }
+    for _, k in ipairs(OWNER_FIELDS) do row[k] = rec[k] end
+    t[#t + 1] = row
+  end
+  return t
+end
+
 local sqlite = h.backend == "sqlite"
 
 local function names(env)
@@ -72,6 +128,105 @@ describe("transactions (" .. h.backend .. ")", function()
     other:close()
     env:close()
   end)
+
+  -- Every backend: a transaction where the server has them, the undo
+  -- journal where it has not (a standalone MongoDB, FerretDB).
+  describe("atomic ORM operations", function()
+    local function three(E)
+      return E["txs.owner"]:create{
+        { name = "ann", note = "n1", score = 1.5, born = "2001-02-03", seen = "2020-01-02 03:04:05",
+          data = { tags = { "a", "b" }, n = 1 }, price = "12.34", ok = true },
+        { name = "bob", note = "n2", score = -2.25, born = "1999-12-31", data = { 1, 2, 3 },
+          price = "-0.50", ok = false },
+        { name = "cid" }, -- every optional field empty
+      }
+    end
+
+    it("a failing after_write leaves every record as it was, empty fields included", function()
+      local owners = three(env)
+      local before = snapshot(owners)
+      ctl.fail_write = true
+      local err = h.error_of(owners.write, owners, { note = "x", score = 9.5, born = "2024-01-01",
+        seen = "2024-01-01 00:00:00", data = { changed = true }, price = "1.00", ok = true })
+      assert.matches("after_write refuses", tostring(err))
+      ctl.fail_write = false
+      assert.are.same(before, snapshot(owners))      -- this env's store
+      env:invalidate()
+      assert.are.same(before, snapshot(owners))      -- read again
+      assert.are.same(before, snapshot(other["txs.owner"]:browse(owners.ids)))
+    end)
+
+    it("a failing after_unlink brings back the records and their cascaded children, same ids", function()
+      local owners = three(env)
+      local P = env["txs.pet"]
+      local pets = P:create{ { name = "rex", legs = 4, owner_id = owners[1] },
+                             { name = "tom", legs = 4, owner_id = owners[1] },
+                             { name = "nemo", owner_id = owners[2] } }
+      local before, pet_ids = snapshot(owners), pets.ids
+      ctl.fail_unlink = true
+      local err = h.error_of(owners.unlink, owners)
+      assert.matches("after_unlink refuses", tostring(err))
+      ctl.fail_unlink = false
+      env:invalidate()
+      assert.are.equal(3, env["txs.owner"]:search_count{})
+      assert.are.same(before, snapshot(env["txs.owner"]:browse(before[1].id) |
+                                       env["txs.owner"]:browse(before[2].id) |
+                                       env["txs.owner"]:browse(before[3].id)))
+      local back = P:search({}, { order = "name" })
+      assert.are.same({ "nemo", "rex", "tom" }, back:mapped("name"))
+      local ids = {}
+      for _, id in ipairs(pet_ids) do ids[tostring(id)] = true end
+      for rec in back:each() do assert.is_true(ids[tostring(rec.id)], "a pet came back with a new id") end
+      assert.are.equal(owners[1], P:search{ { "name", "=", "rex" } }.owner_id)
+      assert.are.equal(2, #owners[1].pet_ids)
+    end)
+
+    it("a failing after_create of a batch leaves none of it", function()
+      ctl.fail_create = true
+      h.error_of(three, env)
+      ctl.fail_create = false
+      assert.are.equal(0, env["txs.owner"]:search_count{})
+      assert.are.equal(0, other["txs.owner"]:search_count{})
+    end)
+
+    it("what a handler wrote is undone with the operation that failed", function()
+      local owners = three(env)
+      local bystander = owners[3]
+      ctl.handler_writes = bystander
+      ctl.fail_write = true
+      h.error_of(owners[1].write, owners[1], { score = 7 })
+      ctl.handler_writes, ctl.fail_write = nil, false
+      env:invalidate()
+      assert.are.equal(0, env["txs.pet"]:search_count{})
+      assert.is_nil(bystander.note)
+      assert.are.equal(1.5, owners[1].score)
+    end)
+
+    it("a nested operation that fails and is caught is undone alone", function()
+      ctl.owner_side_pet = true
+      local o = env["txs.owner"]:create{ name = "dan" }
+      ctl.owner_side_pet = false
+      assert.is_true(ctl.caught)
+      env:invalidate()
+      assert.are.equal(1, env["txs.owner"]:search_count{ { "name", "=", "dan" } })
+      assert.are.equal(0, env["txs.pet"]:search_count{})
+      assert.are.equal(0, #o.pet_ids)
+    end)
+  end)
+
+  if not h.caps().transactions then
+    it("env:transaction and env:begin refuse with ENOTSUP on this server; nothing runs", function()
+      local ran = false
+      local err = h.error_of(env.transaction, env, function() ran = true end)
+      assert.are.equal("ENOTSUP", err.code)
+      assert.matches("no transactions", err.message, 1, true)
+      assert.is_false(ran)
+      err = h.error_of(env.begin, env)
+      assert.are.equal("ENOTSUP", err.code)
+      assert.is_false(env:in_transaction())
+    end)
+    return -- the rest needs transactions
+  end
 
   describe("env:transaction", function()
     it("commits when fn returns, and returns fn's results", function()
