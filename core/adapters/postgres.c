@@ -960,18 +960,6 @@ static int pg_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
         eo_buf__putc(&b, ')');
         if (b.oom || (rc = ddl(c, b.p, dry, note, payload, err)) != EO_OK)
             goto done;
-        /* each session takes ids a thousand at a time: a bulk create asks
-         * for many, and nextval without a cache writes WAL every 32 */
-        if (strlen(m->table) <= 55) { /* longer names are truncated by PostgreSQL */
-            char seq[80];
-            snprintf(seq, sizeof seq, "%s_id_seq", m->table);
-            eo_buf__reset(&b);
-            eo_buf__puts(&b, "ALTER SEQUENCE ");
-            eo_sql__ident(&b, seq);
-            eo_buf__puts(&b, " CACHE 1000");
-            if (b.oom || (rc = ddl(c, b.p, dry, note, payload, err)) != EO_OK)
-                goto done;
-        }
     } else {
         eo_buf__puts(&b, "SELECT count(*) FROM ");
         eo_sql__ident(&b, m->table);

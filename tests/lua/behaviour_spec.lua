@@ -864,6 +864,17 @@ describe("behaviour on " .. h.backend, function()
       assert.are.same({ "a", "b", "c" }, names(all:sorted(function(r) return -r.name:byte() end, true)))
     end)
 
+    it("ids grow in creation order, across connections too", function()
+      local T = env["beh.tag"]
+      local other = orm.connect(h.url)  -- another pool, so another connection
+      local a = T:create{ name = "a" }.id
+      local b = other["beh.tag"]:create{ name = "b" }.id
+      local c = T:create{ name = "c" }.id
+      local d = other["beh.tag"]:create{ name = "d" }.id
+      other:close()
+      assert.is_true(a < b and b < c and c < d, string.format("%s %s %s %s", a, b, c, d))
+    end)
+
     it("browse: one id, a list, a recordset, nothing", function()
       assert.are.equal(a, P:browse(a.id))
       assert.are.same({ c.id, a.id }, P:browse({ c.id, a.id }).ids)
