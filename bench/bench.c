@@ -2,15 +2,19 @@
  * bench.c - `make bench`: EarnORM against the raw driver, in the same run.
  *
  * Suites (see their files): sqlite_bench.c (create, search_read, one field
- * across a recordset), pg_bench.c (create vs COPY, search_read), and
+ * across a recordset), pg_bench.c (create vs COPY, search_read),
+ * mongo_bench.c (create vs insert_many, search_read vs a find cursor), and
  * rel_bench.c (partner_id.name across 100k records vs a join). Each side
  * runs several times and the best time counts: the machines are shared and
  * noisy, and minima are the most repeatable. Ratios are ORM / raw.
  *
  * Usage: earnorm_bench [--rows N] [--runs R] [--out FILE] [--sqlite PATH]
- *                      [--pg URL] [--skip-relations]
- * --pg defaults to $EARNORM_TEST_PG_URL; without one the PostgreSQL suites
- * are skipped (make bench starts a server, so they run there).
+ *                      [--pg URL] [--mongo URL] [--skip-relations]
+ *                      [--only sqlite|postgresql|mongodb]
+ * --pg defaults to $EARNORM_TEST_PG_URL and --mongo to
+ * $EARNORM_TEST_MONGO_URL; without one the PostgreSQL (MongoDB) suites are
+ * skipped (make bench starts the servers, so they run there). --only runs
+ * one backend's suites (the relations suite with them, unless skipped).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +124,7 @@ static void write_json(const char *path)
 int main(int argc, char **argv)
 {
     const char *out = NULL, *sqlite = "bench.db", *pg = getenv("EARNORM_TEST_PG_URL");
+    const char *mongo = getenv("EARNORM_TEST_MONGO_URL"), *only = NULL;
     int i, relations = 1;
     eo_vm *vm;
     eo_error err;
@@ -136,10 +141,16 @@ int main(int argc, char **argv)
             sqlite = argv[++i];
         else if (strcmp(argv[i], "--pg") == 0 && i + 1 < argc)
             pg = argv[++i];
+        else if (strcmp(argv[i], "--mongo") == 0 && i + 1 < argc)
+            mongo = argv[++i];
         else if (strcmp(argv[i], "--skip-relations") == 0)
             relations = 0;
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc &&
+                 (strcmp(argv[i + 1], "sqlite") == 0 || strcmp(argv[i + 1], "postgresql") == 0 ||
+                  strcmp(argv[i + 1], "mongodb") == 0))
+            only = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--rows N] [--runs R] [--out FILE] [--sqlite PATH] [--pg URL] [--skip-relations]\n",
+            fprintf(stderr, "usage: %s [--rows N] [--runs R] [--out FILE] [--sqlite PATH] [--pg URL] [--mongo URL] [--skip-relations] [--only sqlite|postgresql|mongodb]\n",
                     argv[0]);
             return 2;
         }
@@ -147,17 +158,27 @@ int main(int argc, char **argv)
     if (eo_vm_new(&vm, NULL, &err) != EO_OK)
         bench_die("vm", err.msg);
     printf("EarnORM bench: %d rows, best of %d runs\n", bench_rows, bench_runs);
-    bench_sqlite(eo_vm_state(vm), sqlite);
-    if (relations) {
-        snprintf(url, sizeof url, "sqlite://%s", sqlite);
-        bench_relations(eo_vm_state(vm), "sqlite", url, sqlite);
+    if (only == NULL || strcmp(only, "sqlite") == 0) {
+        bench_sqlite(eo_vm_state(vm), sqlite);
+        if (relations) {
+            snprintf(url, sizeof url, "sqlite://%s", sqlite);
+            bench_relations(eo_vm_state(vm), "sqlite", url, sqlite);
+        }
     }
-    if (pg && *pg) {
-        bench_pg(eo_vm_state(vm), pg);
-        if (relations)
-            bench_relations(eo_vm_state(vm), "postgresql", pg, pg);
-    } else {
-        printf("(no PostgreSQL URL: set EARNORM_TEST_PG_URL or --pg, or run make bench)\n");
+    if (only == NULL || strcmp(only, "postgresql") == 0) {
+        if (pg && *pg) {
+            bench_pg(eo_vm_state(vm), pg);
+            if (relations)
+                bench_relations(eo_vm_state(vm), "postgresql", pg, pg);
+        } else {
+            printf("(no PostgreSQL URL: set EARNORM_TEST_PG_URL or --pg, or run make bench)\n");
+        }
+    }
+    if (only == NULL || strcmp(only, "mongodb") == 0) {
+        if (mongo && *mongo)
+            bench_mongo(eo_vm_state(vm), mongo);
+        else
+            printf("(no MongoDB URL: set EARNORM_TEST_MONGO_URL or --mongo, or run make bench)\n");
     }
     if (out)
         write_json(out);

@@ -28,6 +28,7 @@ void bench_add(const char *name, const char *what, double orm_s, double raw_s, d
 /* the suites */
 void bench_sqlite(lua_State *L, const char *path);
 void bench_pg(lua_State *L, const char *url);
+void bench_mongo(lua_State *L, const char *url);
 void bench_relations(lua_State *L, const char *backend, const char *url, const char *raw);
 
 #endif
