@@ -126,7 +126,12 @@ int mg__error(mg_conn *c, const bson_error_t *e, const eo_model *m, const char *
     if (e->domain == MONGOC_ERROR_SERVER_SELECTION || e->domain == MONGOC_ERROR_STREAM ||
         (e->domain == MONGOC_ERROR_CLIENT && e->code == MONGOC_ERROR_CLIENT_AUTHENTICATE)) {
         c->base.broken = 1;
-        code = EO_ECONN;
+        eo_error_set(err, EO_ECONN, "mongodb: cannot reach %s: %s: %s",
+                     c->addr[0] ? c->addr : "the server", what, e->message);
+        eo_error__native(err, EO_DOMAIN_MONGO, (int)e->code);
+        if (m)
+            eo_error_where(err, m->name, NULL);
+        return EO_ECONN;
     } else if (e->code == 11000 || e->code == 11001) {
         code = EO_ECONFLICT;
         if (m) {
@@ -248,7 +253,7 @@ static char *driver_uri(const eo_url *url)
     }
     if (!sst) {
         eo_buf__puts(&b, q++ ? "&" : "?");
-        eo_buf__puts(&b, "serverSelectionTimeoutMS=3000");
+        eo_buf__puts(&b, "serverSelectionTimeoutMS=2000");
     }
     if (!ct) {
         eo_buf__puts(&b, q++ ? "&" : "?");
@@ -297,6 +302,8 @@ static int mg_open(eo_conn **out, const eo_url *url, eo_error *err)
         eo_free(c);
         return EO_EINVAL;
     }
+    snprintf(c->addr, sizeof c->addr, "%s:%d", url->host && *url->host ? url->host : "127.0.0.1",
+             url->port ? url->port : 27017);
     c->client = mongoc_client_pool_pop(c->shared->pool);
     c->dbname = eo_strdup(url->path && *url->path ? url->path : "earnorm");
     if (c->client == NULL || c->dbname == NULL) {
@@ -311,15 +318,7 @@ static int mg_open(eo_conn **out, const eo_url *url, eo_error *err)
         bson_destroy(&cmd);
         if (rc != EO_OK) {
             bson_destroy(&reply);
-            if (err && err->code == EO_ECONN) {
-                char msg[sizeof err->msg];
-                snprintf(msg, sizeof msg, "%s", err->msg);
-                eo_error_set(err, EO_ECONN, "mongodb: cannot reach %s:%d: %s",
-                             url->host ? url->host : "127.0.0.1", url->port ? url->port : 27017,
-                             msg);
-                eo_error__native(err, EO_DOMAIN_MONGO, 0);
-            }
-            rc = EO_ECONN;
+            rc = EO_ECONN; /* mg__error named the server */
             goto fail;
         }
         if (bson_iter_init_find(&it, &reply, "setName") ||
@@ -988,9 +987,10 @@ static int mg_explain(eo_conn *base, const eo_query *q, char **out, eo_error *er
     eo_buf__printf(&b, "relations: 'any' and dotted paths run as id queries first%s\n",
                    c->ferret ? " (FerretDB has no $lookup)" : "");
     eo_buf__printf(&b, "read_group: %s\n",
-                   c->ferret ? "on the server ($match + $group) when it only counts and sums "
-                               "plain fields; client-side for avg, min, max, count_distinct and "
-                               "date buckets (FerretDB's $group has $sum only)"
+                   c->ferret ? "on the server ($match + $group) when it only counts records; "
+                               "client-side for every aggregate (sum, avg, min, max, count_distinct) "
+                               "and for date buckets (FerretDB's "
+                               "$group has $sum/$count only and fills one accumulator per group)"
                              : "on the server ($match + $group), date buckets client-side");
     bson_append_document_begin(&cmd, "explain", -1, &find);
     bson_append_utf8(&find, "find", -1, q->model->table, -1);

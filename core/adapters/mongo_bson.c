@@ -61,32 +61,40 @@ static int scaled(const eo_value *v, int scale, int64_t *out)
 }
 
 /* Do keys anywhere in this JSON document hold '.' or start with '$'? */
-static int awkward_keys(const bson_t *doc)
+/*
+ * Can this document not be stored as it is? Keys with '.' or a leading '$'
+ * are refused by servers; FerretDB also refuses an array inside an array
+ * (`nested`: set when that must be checked; `in_array`: doc is an array).
+ */
+static int awkward_keys(const bson_t *doc, int nested, int in_array)
 {
     bson_iter_t it;
     if (!bson_iter_init(&it, doc))
         return 0;
     while (bson_iter_next(&it)) {
         const char *k = bson_iter_key(&it);
-        if (k[0] == '$' || strchr(k, '.'))
+        if (!in_array && (k[0] == '$' || strchr(k, '.')))
             return 1;
         if (BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)) {
             const uint8_t *data;
             uint32_t len;
             bson_t sub;
-            if (BSON_ITER_HOLDS_DOCUMENT(&it))
-                bson_iter_document(&it, &len, &data);
-            else
+            int arr = BSON_ITER_HOLDS_ARRAY(&it);
+            if (arr && in_array && nested)
+                return 1;
+            if (arr)
                 bson_iter_array(&it, &len, &data);
-            if (bson_init_static(&sub, data, len) && awkward_keys(&sub))
+            else
+                bson_iter_document(&it, &len, &data);
+            if (bson_init_static(&sub, data, len) && awkward_keys(&sub, nested, arr))
                 return 1;
         }
     }
     return 0;
 }
 
-static int append_json(bson_t *doc, const char *key, const eo_field *f, const eo_value *v,
-                       eo_error *err)
+static int append_json(mg_conn *c, bson_t *doc, const char *key, const eo_field *f,
+                       const eo_value *v, eo_error *err)
 {
     bson_t *w;
     bson_error_t be;
@@ -102,7 +110,7 @@ static int append_json(bson_t *doc, const char *key, const eo_field *f, const eo
     eo_free(text);
     if (w == NULL)
         return bad_value(err, f, "the value is not valid JSON");
-    if (awkward_keys(w)) {
+    if (awkward_keys(w, c->ferret, 0)) {
         /* keep it whole, as text */
         bson_t sub;
         bson_append_document_begin(doc, key, -1, &sub);
@@ -168,7 +176,7 @@ int mg__append(mg_conn *c, bson_t *doc, const char *key, const eo_field *f, cons
         return bad_value(err, f, "expected a decimal number");
     case EO_FT_JSON:
         if (v->type == EO_VTEXT)
-            return append_json(doc, key, f, v, err);
+            return append_json(c, doc, key, f, v, err);
         break;
     default:
         break;
@@ -362,6 +370,8 @@ static char *escape_re(const char *s, size_t n, int pattern)
             eo_buf__puts(&b, ".*");
         else if (pattern && ch == '_')
             eo_buf__putc(&b, '.');
+        else if (ch < 0x20 || ch == 0x7f)
+            eo_buf__printf(&b, "\\x%02x", ch); /* NUL and controls: the text is a C string */
         else if (ch < 0x80 && !(ch >= '0' && ch <= '9') && !(ch >= 'a' && ch <= 'z') &&
                  !(ch >= 'A' && ch <= 'Z') && ch != ' ' && ch != '_')
             eo_buf__printf(&b, "\\%c", ch);
@@ -470,6 +480,92 @@ done:
     return rc;
 }
 
+/*
+ * A Json field equal to v: {key: v} alone would also match an array that
+ * has v as an element (MongoDB's array matching), which SQL's comparison
+ * of whole values does not. So: {key: v} and key is not an array (v
+ * scalar or document), or, for an array v, key has no element equal to v.
+ */
+static int json_eq(mg_conn *c, bson_t *out, const char *key, const eo_field *f,
+                   const eo_value *v, eo_error *err)
+{
+    bson_t eq = BSON_INITIALIZER, arr, d, cond, sub, nor, em;
+    bson_iter_t it;
+    int rc, is_array;
+    if (v->type == EO_VNULL)
+        return mg__append(c, out, key, f, v, err);
+    if ((rc = mg__append(c, &eq, key, f, v, err)) != EO_OK) {
+        bson_destroy(&eq);
+        return rc;
+    }
+    is_array = bson_iter_init_find(&it, &eq, key) && BSON_ITER_HOLDS_ARRAY(&it);
+    if (is_array && c->ferret) {
+        /* FerretDB stores no array inside an array: nothing to rule out */
+        bson_concat(out, &eq);
+        bson_destroy(&eq);
+        return EO_OK;
+    }
+    bson_append_array_begin(out, "$and", -1, &arr);
+    bson_append_document(&arr, "0", -1, &eq);
+    bson_append_document_begin(&arr, "1", -1, &d);
+    if (!is_array) {
+        bson_append_document_begin(&d, key, -1, &cond);
+        bson_append_document_begin(&cond, "$not", -1, &sub);
+        bson_append_utf8(&sub, "$type", -1, "array", -1);
+        bson_append_document_end(&cond, &sub);
+        bson_append_document_end(&d, &cond);
+    } else {
+        bson_append_array_begin(&d, "$nor", -1, &nor);
+        bson_append_document_begin(&nor, "0", -1, &sub);
+        bson_append_document_begin(&sub, key, -1, &cond);
+        bson_append_document_begin(&cond, "$elemMatch", -1, &em);
+        bson_append_value(&em, "$eq", -1, bson_iter_value(&it));
+        bson_append_document_end(&cond, &em);
+        bson_append_document_end(&sub, &cond);
+        bson_append_document_end(&nor, &sub);
+        bson_append_array_end(&d, &nor);
+    }
+    bson_append_document_end(&arr, &d);
+    bson_append_array_end(out, &arr);
+    bson_destroy(&eq);
+    return EO_OK;
+}
+
+/* A Json leaf with =, !=, in, not in: whole-value comparisons (json_eq). */
+static int json_leaf(mg_conn *c, const eo_dnode *n, bson_t *out, eo_error *err)
+{
+    const eo_field *f = n->field;
+    const char *key = mg__key(f);
+    const eo_value *vals = n->op == EO_OP_EQ || n->op == EO_OP_NE ? &n->value : n->list;
+    size_t i, nv = n->op == EO_OP_EQ || n->op == EO_OP_NE ? 1 : n->nlist;
+    int neg = n->op == EO_OP_NE || n->op == EO_OP_NOT_IN;
+    bson_t arr, sub;
+    int rc = EO_OK;
+    if (!neg && nv == 1)
+        return json_eq(c, out, key, f, &vals[0], err);
+    if (nv == 0) {
+        /* in (): nothing; not in (): everything */
+        if (!neg) {
+            bson_append_document_begin(out, "_id", -1, &sub);
+            bson_append_bool(&sub, "$exists", -1, false);
+            bson_append_document_end(out, &sub);
+        }
+        return EO_OK;
+    }
+    /* in: any of them; not in / !=: none of them (a missing value matches) */
+    bson_append_array_begin(out, neg ? "$nor" : "$or", -1, &arr);
+    for (i = 0; i < nv && rc == EO_OK; i++) {
+        char k[16];
+        const char *kp;
+        bson_uint32_to_string((uint32_t)i, &kp, k, sizeof k);
+        bson_append_document_begin(&arr, kp, -1, &sub);
+        rc = json_eq(c, &sub, key, f, &vals[i], err);
+        bson_append_document_end(&arr, &sub);
+    }
+    bson_append_array_end(out, &arr);
+    return rc;
+}
+
 static int leaf(mg_conn *c, const eo_model *m, const eo_dnode *n, bson_t *out, eo_error *err)
 {
     static const char *const cmp[] = { "$eq", "$ne", "$gt", "$gte", "$lt", "$lte" };
@@ -481,6 +577,10 @@ static int leaf(mg_conn *c, const eo_model *m, const eo_dnode *n, bson_t *out, e
     if (f == NULL)
         return eo_error_set(err, EO_EINVAL, "domain leaf on '%s' is not bound", n->path);
     key = mg__key(f);
+    if (f->type == EO_FT_JSON &&
+        (((n->op == EO_OP_EQ || n->op == EO_OP_NE) && n->value.type != EO_VNULL) ||
+         n->op == EO_OP_IN || n->op == EO_OP_NOT_IN))
+        return json_leaf(c, n, out, err);
     /*
      * Equality is written {key: value}, not {key: {$eq: value}}: the two
      * match the same documents (no value of ours is an operator document),

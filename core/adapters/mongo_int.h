@@ -15,6 +15,7 @@ typedef struct mg_conn {
     struct mg_pool *shared;      /* the process-wide mongoc pool for this URI */
     mongoc_client_t *client;     /* popped from it */
     char *dbname;
+    char addr[160];              /* host:port, for errors */
     mongoc_client_session_t *session; /* inside a transaction */
     int ferret;                  /* FerretDB: no Decimal128, $group has $sum only */
     int decimal128;              /* the server stores Decimal128 */
