@@ -711,6 +711,59 @@ static int pg_update(eo_conn *base, const eo_model *m, const eo_id *ids, size_t 
     return rc;
 }
 
+static const char *coltype(const eo_field *f, char *buf, size_t cap, const char **reported);
+
+/*
+ * One value per record: UPDATE t SET c = v.x FROM (VALUES ($1::bigint,
+ * $2::type), ($3, $4), ...) AS v(id, x) WHERE t.id = v.id, a statement per
+ * UPDATE_EACH_ROWS records instead of a round trip per record.
+ */
+#define UPDATE_EACH_ROWS 1000
+
+static int pg_update_each(eo_conn *base, const eo_model *m, const eo_id *ids, size_t n,
+                          const eo_field *f, const eo_value *vals, int64_t *affected,
+                          eo_error *err)
+{
+    const eo_field *idf = m->fields[0];
+    size_t start, i;
+    int rc = EO_OK;
+    char tbuf[64];
+    const char *reported, *type = coltype(f, tbuf, sizeof tbuf, &reported);
+    *affected = 0;
+    if (type == NULL)
+        return eo_error_set(err, EO_EINVAL, "%s.%s: not a column", m->name, f->name);
+    for (start = 0; start < n && rc == EO_OK; start += UPDATE_EACH_ROWS) {
+        size_t k = n - start < UPDATE_EACH_ROWS ? n - start : UPDATE_EACH_ROWS;
+        int64_t got = 0;
+        eo_sqlq q;
+        eo_sqlq__init(&q, &dialect);
+        eo_buf__puts(&q.sql, "UPDATE ");
+        eo_sql__ident(&q.sql, m->table);
+        eo_buf__puts(&q.sql, " AS t SET ");
+        eo_sql__ident(&q.sql, f->column);
+        eo_buf__puts(&q.sql, " = v.x FROM (VALUES ");
+        for (i = 0; i < k; i++) {
+            eo_value idv = eo_int(ids[start + i].num);
+            eo_buf__puts(&q.sql, i ? ", (" : "(");
+            eo_sql__param(&q, &idv, idf, EO_SQLP_FIELD);
+            if (i == 0)
+                eo_buf__puts(&q.sql, "::bigint");
+            eo_buf__puts(&q.sql, ", ");
+            eo_sql__param(&q, &vals[start + i], f, EO_SQLP_FIELD);
+            if (i == 0)
+                eo_buf__printf(&q.sql, "::%s", type);
+            eo_buf__putc(&q.sql, ')');
+        }
+        eo_buf__puts(&q.sql, ") AS v(id, x) WHERE t.");
+        eo_sql__ident(&q.sql, idf->column);
+        eo_buf__puts(&q.sql, " = v.id");
+        rc = run((pg_conn *)base, &q, EO_Q_UPDATE, m, NULL, 0, NULL, NULL, &got, err);
+        *affected += got;
+        eo_sqlq__free(&q);
+    }
+    return rc;
+}
+
 static int pg_remove(eo_conn *base, const eo_model *m, const eo_id *ids, size_t nids,
                      int64_t *affected, eo_error *err)
 {
@@ -1187,5 +1240,5 @@ const eo_adapter eo_postgres_adapter = {
     EO_CAP_TRANSACTIONS | EO_CAP_SAVEPOINTS | EO_CAP_SUBQUERIES | EO_CAP_GROUP,
     pg_open, pg_close, pg_ping, pg_begin, pg_commit, pg_rollback, pg_savepoint,
     pg_migrate, pg_insert, pg_select, pg_count, pg_update, pg_remove, pg_group, pg_explain,
-    pg_migrate_constraints, NULL,
+    pg_migrate_constraints, pg_update_each,
 };
