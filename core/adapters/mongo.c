@@ -867,10 +867,11 @@ static int mg_update(eo_conn *base, const eo_model *m, const eo_id *ids, size_t 
 
 /*
  * FerretDB 1.24 holds one SQLite connection per statement of an update
- * command until the command ends, from a pool of 100: a bulk of 100
- * statements or more waits for itself forever. Its bulks stay well below.
+ * command until the command ends, from a pool of 100 for the whole
+ * server: a bulk of 100 statements (or a few concurrent bulks adding up to
+ * that) wait for each other forever. Its bulks stay far below.
  */
-#define FERRET_BULK 50
+#define FERRET_BULK 16
 
 static int update_each_bulk(mg_conn *c, const eo_model *m, const eo_id *ids, size_t n,
                             const eo_field *f, const eo_value *vals, int64_t *affected,
