@@ -589,3 +589,45 @@ int eo_datetime__format_us(int64_t us, int date_only, char *buf, size_t cap)
         buf[10] = '\0';
     return 0;
 }
+
+/* Canonical decimal text -> integer * 10^scale (extra digits dropped). */
+int eo_decimal__to_scaled(const char *s, size_t len, int scale, int64_t *out)
+{
+    const char *p = s, *e = s + len;
+    int neg = 0, frac = -1;
+    int64_t n = 0;
+    if (p < e && (*p == '-' || *p == '+'))
+        neg = *p++ == '-';
+    for (; p < e; p++) {
+        if (*p == '.') {
+            frac = 0;
+            continue;
+        }
+        if (*p < '0' || *p > '9')
+            return -1;
+        if (frac >= 0) {
+            if (frac == scale)
+                continue;
+            frac++;
+        }
+        n = n * 10 + (*p - '0');
+    }
+    for (frac = frac < 0 ? 0 : frac; frac < scale; frac++)
+        n *= 10;
+    *out = neg ? -n : n;
+    return 0;
+}
+
+/* Integer * 10^-scale -> canonical decimal text. */
+void eo_decimal__format_scaled(int64_t n, int scale, char *buf, size_t cap)
+{
+    uint64_t a = n < 0 ? (uint64_t)(-(n + 1)) + 1 : (uint64_t)n, p = 1;
+    int i;
+    for (i = 0; i < scale; i++)
+        p *= 10;
+    if (scale == 0)
+        snprintf(buf, cap, "%s%llu", n < 0 ? "-" : "", (unsigned long long)a);
+    else
+        snprintf(buf, cap, "%s%llu.%0*llu", n < 0 ? "-" : "", (unsigned long long)(a / p), scale,
+                 (unsigned long long)(a % p));
+}

@@ -151,5 +151,9 @@ int eo_field__convert(const eo_field *f, const eo_value *in, eo_value *out,
 /* convert.c: canonical date/datetime text <-> microseconds since 1970 (UTC) */
 int eo_datetime__to_us(const char *s, size_t n, int64_t *us);
 int eo_datetime__format_us(int64_t us, int date_only, char *buf, size_t cap);
+/* convert.c: canonical decimal text <-> integer scaled by 10^scale (how
+ * SQLite and FerretDB store Decimal). to_scaled: 0, or -1 if not a number. */
+int eo_decimal__to_scaled(const char *s, size_t n, int scale, int64_t *out);
+void eo_decimal__format_scaled(int64_t n, int scale, char *buf, size_t cap);
 
 #endif /* EARNORM_INTERNAL_H */

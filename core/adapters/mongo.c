@@ -577,10 +577,26 @@ done:
 
 /* ---- writes ---- */
 
+/* op: [ObjectId, ...] of ids, into cond (an operator document). */
+static void append_oids(bson_t *cond, const char *op, const eo_id *ids, size_t n)
+{
+    bson_t arr;
+    size_t i;
+    bson_append_array_begin(cond, op, -1, &arr);
+    for (i = 0; i < n; i++) {
+        char k[16];
+        const char *kp;
+        bson_oid_t oid;
+        bson_uint32_to_string((uint32_t)i, &kp, k, sizeof k);
+        bson_oid_init_from_data(&oid, ids[i].oid);
+        bson_append_oid(&arr, kp, -1, &oid);
+    }
+    bson_append_array_end(cond, &arr);
+}
+
 static void ids_filter(mg_conn *c, bson_t *filter, const eo_id *ids, size_t n)
 {
-    bson_t cond, arr;
-    size_t i;
+    bson_t cond;
     (void)c;
     if (n == 1) {
         /* the plain form: FerretDB pushes only {_id: <oid>} down to its backend */
@@ -590,16 +606,7 @@ static void ids_filter(mg_conn *c, bson_t *filter, const eo_id *ids, size_t n)
         return;
     }
     bson_append_document_begin(filter, "_id", -1, &cond);
-    bson_append_array_begin(&cond, "$in", -1, &arr);
-    for (i = 0; i < n; i++) {
-        char k[16];
-        const char *kp;
-        bson_oid_t oid;
-        bson_uint32_to_string((uint32_t)i, &kp, k, sizeof k);
-        bson_oid_init_from_data(&oid, ids[i].oid);
-        bson_append_oid(&arr, kp, -1, &oid);
-    }
-    bson_append_array_end(&cond, &arr);
+    append_oids(&cond, "$in", ids, n);
     bson_append_document_end(filter, &cond);
 }
 
@@ -647,18 +654,9 @@ static int unique_check(mg_conn *c, const eo_model *m, const eo_field *f, const 
         bson_append_array_end(&cond, &arr);
         bson_append_document_end(&filter, &cond);
         if (nexcept) {
-            bson_t idc, ida;
+            bson_t idc;
             bson_append_document_begin(&filter, "_id", -1, &idc);
-            bson_append_array_begin(&idc, "$nin", -1, &ida);
-            for (i = 0; i < nexcept; i++) {
-                char key[16];
-                const char *kp;
-                bson_oid_t oid;
-                bson_uint32_to_string((uint32_t)i, &kp, key, sizeof key);
-                bson_oid_init_from_data(&oid, except[i].oid);
-                bson_append_oid(&ida, kp, -1, &oid);
-            }
-            bson_append_array_end(&idc, &ida);
+            append_oids(&idc, "$nin", except, nexcept);
             bson_append_document_end(&filter, &idc);
         }
         if (rc == EO_OK && (rc = mg__session_opts(c, &opts, err)) == EO_OK &&

@@ -32,35 +32,6 @@ static int bad_value(eo_error *err, const eo_field *f, const char *what)
     return EO_EINVAL;
 }
 
-static int scaled(const eo_value *v, int scale, int64_t *out)
-{
-    /* canonical decimal text -> integer * 10^scale */
-    const char *p = v->u.s.p, *e = p + v->u.s.n;
-    int neg = 0, frac = -1;
-    int64_t n = 0;
-    if (p < e && (*p == '-' || *p == '+'))
-        neg = *p++ == '-';
-    for (; p < e; p++) {
-        if (*p == '.') {
-            frac = 0;
-            continue;
-        }
-        if (*p < '0' || *p > '9')
-            return -1;
-        if (frac >= 0) {
-            if (frac == scale)
-                continue;
-            frac++;
-        }
-        n = n * 10 + (*p - '0');
-    }
-    for (frac = frac < 0 ? 0 : frac; frac < scale; frac++)
-        n *= 10;
-    *out = neg ? -n : n;
-    return 0;
-}
-
-/* Do keys anywhere in this JSON document hold '.' or start with '$'? */
 /*
  * Can this document not be stored as it is? Keys with '.' or a leading '$'
  * are refused by servers; FerretDB also refuses an array inside an array
@@ -167,7 +138,7 @@ int mg__append(mg_conn *c, bson_t *doc, const char *key, const eo_field *f, cons
                 }
             } else {
                 int64_t n;
-                if (scaled(v, f->scale, &n) == 0) {
+                if (eo_decimal__to_scaled(v->u.s.p, v->u.s.n, f->scale, &n) == 0) {
                     bson_append_int64(doc, key, -1, n);
                     return EO_OK;
                 }
@@ -279,17 +250,7 @@ int mg__read(mg_conn *c, bson_iter_t *it, const eo_field *f, mg_scratch *s, eo_v
         int rc;
         if (t == BSON_TYPE_INT64 || t == BSON_TYPE_INT32) {
             /* scaled integer: back to canonical text */
-            int64_t n = bson_iter_as_int64(it), p = 1;
-            int k;
-            uint64_t a = n < 0 ? (uint64_t)(-(n + 1)) + 1 : (uint64_t)n;
-            for (k = 0; k < f->scale; k++)
-                p *= 10;
-            if (f->scale == 0)
-                snprintf(buf, sizeof buf, "%s%llu", n < 0 ? "-" : "", (unsigned long long)a);
-            else
-                snprintf(buf, sizeof buf, "%s%llu.%0*llu", n < 0 ? "-" : "",
-                         (unsigned long long)(a / (uint64_t)p), f->scale,
-                         (unsigned long long)(a % (uint64_t)p));
+            eo_decimal__format_scaled(bson_iter_as_int64(it), f->scale, buf, sizeof buf);
             raw = eo_cstr(buf);
         } else if (t == BSON_TYPE_DECIMAL128) {
             bson_decimal128_t d;

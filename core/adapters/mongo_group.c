@@ -225,48 +225,6 @@ typedef struct gctx {
     size_t nfields;
 } gctx;
 
-static int to_scaled(const eo_value *v, int scale, int64_t *out)
-{
-    const char *p = v->u.s.p, *e = p + v->u.s.n;
-    int neg = 0, frac = -1;
-    int64_t n = 0;
-    if (v->type != EO_VTEXT)
-        return -1;
-    if (p < e && (*p == '-' || *p == '+'))
-        neg = *p++ == '-';
-    for (; p < e; p++) {
-        if (*p == '.') {
-            frac = 0;
-            continue;
-        }
-        if (*p < '0' || *p > '9')
-            return -1;
-        if (frac >= 0) {
-            if (frac == scale)
-                continue;
-            frac++;
-        }
-        n = n * 10 + (*p - '0');
-    }
-    for (frac = frac < 0 ? 0 : frac; frac < scale; frac++)
-        n *= 10;
-    *out = neg ? -n : n;
-    return 0;
-}
-
-static void format_scaled(int64_t n, int scale, char *buf, size_t cap)
-{
-    uint64_t a = n < 0 ? (uint64_t)(-(n + 1)) + 1 : (uint64_t)n, p = 1;
-    int k;
-    for (k = 0; k < scale; k++)
-        p *= 10;
-    if (scale == 0)
-        snprintf(buf, cap, "%s%llu", n < 0 ? "-" : "", (unsigned long long)a);
-    else
-        snprintf(buf, cap, "%s%llu.%0*llu", n < 0 ? "-" : "", (unsigned long long)(a / p), scale,
-                 (unsigned long long)(a % p));
-}
-
 /* "2024-05-17 ..." -> the bucket's text */
 static eo_value bucket(const eo_value *v, eo_granularity gr, char *buf, size_t cap)
 {
@@ -370,7 +328,8 @@ static int add_doc(gctx *x, const bson_t *doc, mg_scratch *s, eo_error *err)
             continue;
         st->n++;
         cmpv = v;
-        if (a->field->type == EO_FT_DECIMAL && to_scaled(&v, a->field->scale, &sc) == 0)
+        if (a->field->type == EO_FT_DECIMAL && v.type == EO_VTEXT &&
+            eo_decimal__to_scaled(v.u.s.p, v.u.s.n, a->field->scale, &sc) == 0)
             cmpv = eo_int(sc);
         switch (a->agg) {
         case EO_AGG_SUM:
@@ -528,7 +487,8 @@ static int client_group(mg_conn *c, const eo_group_query *g, eo_row_fn fn, void 
                 *v = eo_null(); /* sum, avg, min, max of nothing: SQL says NULL */
             } else if (a->agg == EO_AGG_SUM) {
                 if (dec) {
-                    format_scaled(st->isum, a->field->scale, bufs[j % 16], sizeof bufs[0]);
+                    eo_decimal__format_scaled(st->isum, a->field->scale, bufs[j % 16],
+                                              sizeof bufs[0]);
                     *v = eo_cstr(bufs[j % 16]);
                 } else if (a->field->type == EO_FT_FLOAT) {
                     *v = eo_float(st->fsum);
@@ -545,7 +505,8 @@ static int client_group(mg_conn *c, const eo_group_query *g, eo_row_fn fn, void 
             } else {
                 const eo_value *m = a->agg == EO_AGG_MIN ? &st->min : &st->max;
                 if (dec && m->type == EO_VINT) {
-                    format_scaled(m->u.i, a->field->scale, bufs[j % 16], sizeof bufs[0]);
+                    eo_decimal__format_scaled(m->u.i, a->field->scale, bufs[j % 16],
+                                              sizeof bufs[0]);
                     *v = eo_cstr(bufs[j % 16]);
                 } else {
                     *v = *m;

@@ -187,53 +187,11 @@ static void release(sqlite3_stmt *st, cached *ent)
         sqlite3_finalize(st);
 }
 
-/* Decimal canonical text -> integer scaled by 10^scale. */
-static int dec_to_scaled(const eo_value *v, int scale, int64_t *out)
-{
-    const char *p = v->u.s.p, *e = p + v->u.s.n;
-    int neg = 0, frac = -1;
-    int64_t n = 0;
-    if (p < e && (*p == '-' || *p == '+'))
-        neg = *p++ == '-';
-    for (; p < e; p++) {
-        if (*p == '.') {
-            frac = 0;
-            continue;
-        }
-        if (*p < '0' || *p > '9')
-            return -1;
-        if (frac >= 0) {
-            if (frac == scale)
-                continue;
-            frac++;
-        }
-        n = n * 10 + (*p - '0');
-    }
-    for (frac = frac < 0 ? 0 : frac; frac < scale; frac++)
-        n *= 10;
-    *out = neg ? -n : n;
-    return 0;
-}
-
-static void scaled_to_dec(int64_t n, int scale, char *buf, size_t cap)
-{
-    uint64_t a = n < 0 ? (uint64_t)(-(n + 1)) + 1 : (uint64_t)n;
-    uint64_t p = 1;
-    int i;
-    for (i = 0; i < scale; i++)
-        p *= 10;
-    if (scale == 0)
-        snprintf(buf, cap, "%s%llu", n < 0 ? "-" : "", (unsigned long long)a);
-    else
-        snprintf(buf, cap, "%s%llu.%0*llu", n < 0 ? "-" : "", (unsigned long long)(a / p), scale,
-                 (unsigned long long)(a % p));
-}
-
 static int bind_value(sqlite3_stmt *st, int idx, const eo_value *v, const eo_field *f)
 {
     if (f && f->type == EO_FT_DECIMAL && v->type == EO_VTEXT) {
         int64_t n;
-        if (dec_to_scaled(v, f->scale, &n) == 0)
+        if (eo_decimal__to_scaled(v->u.s.p, v->u.s.n, f->scale, &n) == 0)
             return sqlite3_bind_int64(st, idx, n);
     }
     if (f && f->type == EO_FT_DECIMAL && v->type == EO_VFLOAT)
@@ -298,7 +256,8 @@ static eo_value column(sqlite3_stmt *st, int i, const eo_field *f, decbuf *scrat
     case EO_FT_BOOLEAN: return eo_bool(sqlite3_column_int(st, i) != 0);
     case EO_FT_DECIMAL:
         if (t == SQLITE_INTEGER) {
-            scaled_to_dec(sqlite3_column_int64(st, i), f->scale, *scratch, sizeof *scratch);
+            eo_decimal__format_scaled(sqlite3_column_int64(st, i), f->scale, *scratch,
+                                      sizeof *scratch);
             return eo_cstr(*scratch);
         }
         break;
@@ -597,7 +556,7 @@ static int group_row(void *payload, const eo_value *in, size_t ncols, eo_error *
         if (f->type == EO_FT_BOOLEAN && in[i].type == EO_VINT)
             gc->row[i] = eo_bool(in[i].u.i != 0);
         else if (f->type == EO_FT_DECIMAL && in[i].type == EO_VINT) {
-            scaled_to_dec(in[i].u.i, f->scale, gc->scratch[i], sizeof gc->scratch[i]);
+            eo_decimal__format_scaled(in[i].u.i, f->scale, gc->scratch[i], sizeof gc->scratch[i]);
             gc->row[i] = eo_cstr(gc->scratch[i]);
         }
     }
@@ -612,7 +571,8 @@ static int group_row(void *payload, const eo_value *in, size_t ncols, eo_error *
             if (a->agg == EO_AGG_AVG)
                 gc->row[k] = eo_float((v->type == EO_VINT ? (double)v->u.i : v->u.f) / p);
             else if (a->agg != EO_AGG_COUNT && a->agg != EO_AGG_COUNT_DISTINCT && v->type == EO_VINT) {
-                scaled_to_dec(v->u.i, a->field->scale, gc->scratch[k], sizeof gc->scratch[k]);
+                eo_decimal__format_scaled(v->u.i, a->field->scale, gc->scratch[k],
+                                          sizeof gc->scratch[k]);
                 gc->row[k] = eo_cstr(gc->scratch[k]);
             }
         } else if (a->field->type == EO_FT_BOOLEAN && (a->agg == EO_AGG_MIN || a->agg == EO_AGG_MAX) &&
