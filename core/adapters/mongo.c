@@ -304,9 +304,16 @@ static int mg_open(eo_conn **out, const eo_url *url, eo_error *err)
     }
     snprintf(c->addr, sizeof c->addr, "%s:%d", url->host && *url->host ? url->host : "127.0.0.1",
              url->port ? url->port : 27017);
-    c->client = mongoc_client_pool_pop(c->shared->pool);
+    /* never block here: EarnORM's own pool bounds and waits */
+    c->client = mongoc_client_pool_try_pop(c->shared->pool);
+    if (c->client == NULL) {
+        rc = eo_error_set(err, EO_EBUSY,
+                          "mongodb: every client of the driver's pool for %s is in use "
+                          "(raise maxPoolSize in the URL, or lower the pools' max)", c->addr);
+        goto fail;
+    }
     c->dbname = eo_strdup(url->path && *url->path ? url->path : "earnorm");
-    if (c->client == NULL || c->dbname == NULL) {
+    if (c->dbname == NULL) {
         rc = eo_error_set(err, EO_ENOMEM, "out of memory opening %s", url->text);
         goto fail;
     }
