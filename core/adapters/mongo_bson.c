@@ -527,6 +527,38 @@ static int json_leaf(mg_conn *c, const eo_dnode *n, bson_t *out, eo_error *err)
     return rc;
 }
 
+/*
+ * `id in [...]` as the range of its ids, {_id: {$gte: min, $lte: max}}: a
+ * superset the caller narrows to the listed ids (mg_select, on FerretDB).
+ * ObjectIds order by their bytes, as the server compares them.
+ */
+static int id_range(const eo_field *f, const eo_dnode *n, bson_t *out, eo_error *err)
+{
+    bson_oid_t lo, hi, oid;
+    bson_t cond;
+    size_t i;
+    for (i = 0; i < n->nlist; i++) {
+        const eo_value *v = &n->list[i];
+        char hex[25];
+        if (v->type != EO_VTEXT || v->u.s.n != 24)
+            return bad_value(err, f, "expected a record id (24 hexadecimal digits on MongoDB)");
+        memcpy(hex, v->u.s.p, 24);
+        hex[24] = '\0';
+        if (!bson_oid_is_valid(hex, 24))
+            return bad_value(err, f, "expected a record id (24 hexadecimal digits on MongoDB)");
+        bson_oid_init_from_string(&oid, hex);
+        if (i == 0 || bson_oid_compare(&oid, &lo) < 0)
+            lo = oid;
+        if (i == 0 || bson_oid_compare(&oid, &hi) > 0)
+            hi = oid;
+    }
+    bson_append_document_begin(out, "_id", 3, &cond);
+    bson_append_oid(&cond, "$gte", 4, &lo);
+    bson_append_oid(&cond, "$lte", 4, &hi);
+    bson_append_document_end(out, &cond);
+    return EO_OK;
+}
+
 static int leaf(mg_conn *c, const eo_model *m, const eo_dnode *n, bson_t *out, eo_error *err)
 {
     static const char *const cmp[] = { "$eq", "$ne", "$gt", "$gte", "$lt", "$lte" };
@@ -537,6 +569,8 @@ static int leaf(mg_conn *c, const eo_model *m, const eo_dnode *n, bson_t *out, e
     int rc = EO_OK;
     if (f == NULL)
         return eo_error_set(err, EO_EINVAL, "domain leaf on '%s' is not bound", n->path);
+    if (n == c->id_range && n->nlist > 0)
+        return id_range(f, n, out, err);
     key = mg__key(f);
     if (f->type == EO_FT_JSON &&
         (((n->op == EO_OP_EQ || n->op == EO_OP_NE) && n->value.type != EO_VNULL) ||

@@ -19,6 +19,8 @@ typedef struct mg_conn {
     mongoc_client_session_t *session; /* inside a transaction */
     int ferret;                  /* FerretDB: no Decimal128, $group has $sum only */
     int decimal128;              /* the server stores Decimal128 */
+    const struct eo_dnode *id_range; /* this `id in [...]` leaf compiles to
+                                        {_id: {$gte: min, $lte: max}} (mg_select) */
 } mg_conn;
 
 /* The collection of a model (Owned: mongoc_collection_destroy). */
