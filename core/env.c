@@ -94,6 +94,9 @@ int eo_env_open(eo_env **out, eo_registry *reg, const eo_env_config *cfg, eo_err
     if ((rc = eo_env__conn(env, &c, err)) != EO_OK)
         goto done;
     env->caps = c->caps ? c->caps : env->adapter->caps;
+    /* where each query scans the table, one large window beats several */
+    if ((env->caps & EO_CAP_SCANS) && !(cfg && cfg->prefetch_max))
+        env->prefetch_max = EO_SCAN_PREFETCH;
     snprintf(env->server, sizeof env->server, "%s", c->server[0] ? c->server : env->adapter->name);
     eo_env__done(env, c);
     *out = env;

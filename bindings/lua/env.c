@@ -323,18 +323,21 @@ static int l_atomic_end(lua_State *L)
     return 0;
 }
 
-/* core.capabilities(cenv) -> { transactions =, savepoints =, server = } */
+/* core.capabilities(cenv) -> { transactions =, savepoints =, server_group =, table_scans =,
+ * server = } */
 static int l_capabilities(lua_State *L)
 {
     envh *h = eo_lua_check_cenv(L, 1);
     unsigned caps = eo_env_caps(h->env);
-    lua_createtable(L, 0, 4);
+    lua_createtable(L, 0, 5);
     lua_pushboolean(L, (caps & EO_CAP_TRANSACTIONS) != 0);
     lua_setfield(L, -2, "transactions");
     lua_pushboolean(L, (caps & EO_CAP_SAVEPOINTS) != 0);
     lua_setfield(L, -2, "savepoints");
     lua_pushboolean(L, (caps & EO_CAP_GROUP) != 0);
     lua_setfield(L, -2, "server_group");
+    lua_pushboolean(L, (caps & EO_CAP_SCANS) != 0);
+    lua_setfield(L, -2, "table_scans");
     lua_pushstring(L, eo_env_server(h->env));
     lua_setfield(L, -2, "server");
     return 1;

@@ -352,7 +352,7 @@ static int mg_open(eo_conn **out, const eo_url *url, eo_error *err)
     }
     c->ferret = ferret[0] != '\0';
     c->decimal128 = !c->ferret;
-    c->base.caps = EO_CAP_GROUP;
+    c->base.caps = EO_CAP_GROUP | (c->ferret ? EO_CAP_SCANS : 0);
     if (replset && wire >= 7 && !c->ferret)
         c->base.caps |= EO_CAP_TRANSACTIONS;
     if (c->ferret)

@@ -1451,6 +1451,37 @@ describe("behaviour on " .. h.backend, function()
       assert.are.equal(0, I:search_count{ { "id", "in", odd }, { "seq", "=", 2 } })
     end)
 
+    it("loads prefetch windows of orm.connect{ prefetch = N }, larger where queries scan", function()
+      local I = env["beh.item"]
+      local list = {}
+      for i = 1, 300 do list[i] = { name = "item" .. i, seq = i } end
+      I:create(list)
+      local small = orm.connect{ database = h.url, prefetch = 100 }
+      local recs = small["beh.item"]:search{}
+      local sum = 0
+      assert.are.equal(3, count_queries(small, function()
+        for rec in recs:each() do sum = sum + rec.seq end
+      end))
+      assert.are.equal(300 * 301 / 2, sum)
+      small:close()
+      local caps = h.caps()
+      assert.are.equal(caps.server:match("^FerretDB") ~= nil, caps.table_scans)
+      if caps.table_scans then
+        -- 20,000 records a query elsewhere; one query for 20,100 here
+        list = {}
+        for i = 1, 19800 do list[i] = { name = "more", seq = 300 + i } end
+        I:create(list)
+        env:invalidate()
+        recs = I:search{}
+        assert.are.equal(20100, #recs)
+        sum = 0
+        assert.are.equal(1, count_queries(env, function()
+          for rec in recs:each() do sum = sum + rec.seq end
+        end))
+        assert.are.equal(20100 * 20101 / 2, sum)
+      end
+    end)
+
     it("a contradictory domain costs 0 queries", function()
       local T = env["beh.tag"]
       T:create{ name = "x" }

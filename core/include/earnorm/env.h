@@ -29,7 +29,8 @@ typedef struct eo_env_config {
     const char *database_url;   /* "sqlite://demo.db", "sqlite::memory:" */
     int log_queries;            /* print each query with parameters and time */
     FILE *log_file;             /* where; NULL means stderr */
-    size_t prefetch_max;        /* records loaded per prefetch; 0 = default (20000) */
+    size_t prefetch_max;        /* records loaded per prefetch; 0 = default (20000, or
+                                   200000 where each query scans the table: FerretDB) */
     eo_pool *pool;              /* share this pool (Borrowed; the env takes a reference), or NULL */
     const eo_pool_config *pool_config; /* for the env's own pool; NULL = defaults */
 } eo_env_config;

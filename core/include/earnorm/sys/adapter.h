@@ -92,6 +92,9 @@ typedef void (*eo_migrate_note_fn)(void *payload, const char *line);
 #define EO_CAP_SAVEPOINTS   0x02u
 #define EO_CAP_SUBQUERIES   0x04u  /* can compile `any` to a subquery itself */
 #define EO_CAP_GROUP        0x08u  /* group() runs on the server */
+#define EO_CAP_SCANS        0x10u  /* every query reads the whole table (no index used):
+                                      the engine loads in windows of EO_SCAN_PREFETCH */
+#define EO_SCAN_PREFETCH    200000u
 
 struct eo_adapter {
     const char *name;        /* "sqlite" */
