@@ -332,6 +332,14 @@ static void run_bulk(run *r, const char *script, const char *db, int delay_ms)
     r->create_ms = th_now_ms() - t0;
     r->status = st;
     r->killed = WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
+    if (r->killed) {
+        /* libmongoc's automatic init made /dev/shm/mongoc-<pid> at load; a
+         * killed process leaves it, and the next process given that pid
+         * warns about it on stderr ("Falling back to malloc for counters") */
+        char shm[64];
+        snprintf(shm, sizeof shm, "/dev/shm/mongoc-%ld", (long)pid);
+        unlink(shm);
+    }
     if (!r->killed && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
         fail_msg("the bulk create exited with status %d: %s", st, r->out);
 }
