@@ -7,7 +7,9 @@
  * rel_bench.c (partner_id.name across 100k records vs a join; on MongoDB
  * vs a two-step lookup). Each side runs several times and the best time
  * counts: the machines are shared and noisy, and minima are the most
- * repeatable. Ratios are ORM / raw.
+ * repeatable. One more, untimed run of each side counts its heap
+ * (memcount.c): the peak bytes allocated above where it started, by the
+ * core, Lua and the drivers alike. Ratios are ORM / raw.
  *
  * Usage: earnorm_bench [--rows N] [--runs R] [--out FILE] [--sqlite PATH]
  *                      [--pg URL] [--mongo URL] [--skip-relations]
@@ -76,8 +78,30 @@ long long bench_lua_int(lua_State *L, const char *global)
     return v;
 }
 
-void bench_add(const char *name, const char *what, double orm_s, double raw_s, double target,
-               long long queries)
+void bench_side_start(lua_State *L, bench_side *side, int run)
+{
+    (void)side;
+    if (run == 0) {
+        lua_gc(L, LUA_GCCOLLECT);
+        bench_mem_begin();
+    }
+}
+
+void bench_side_take(bench_side *side, int run, double seconds)
+{
+    if (run == 0)
+        side->peak = bench_mem_end();
+    else if (seconds < side->s)
+        side->s = seconds;
+}
+
+static void print_mb(long long bytes)
+{
+    printf("%8.1f MB", (double)bytes / (1024.0 * 1024.0));
+}
+
+void bench_add(const char *name, const char *what, const bench_side *orm, const bench_side *raw,
+               double target, long long queries)
 {
     bench_result *r;
     if (nresults == MAX_RESULTS)
@@ -85,8 +109,10 @@ void bench_add(const char *name, const char *what, double orm_s, double raw_s, d
     r = &results[nresults++];
     snprintf(r->name, sizeof r->name, "%s", name);
     snprintf(r->what, sizeof r->what, "%s", what);
-    r->orm_ms = orm_s * 1e3;
-    r->raw_ms = raw_s * 1e3;
+    r->orm_ms = orm->s * 1e3;
+    r->raw_ms = raw->s * 1e3;
+    r->orm_peak = orm->peak;
+    r->raw_peak = raw->peak;
     r->target = target;
     r->queries = queries;
     printf("%-22s %-44s orm %9.1f ms  raw %9.1f ms  ratio %5.2f", r->name, r->what, r->orm_ms,
@@ -96,6 +122,13 @@ void bench_add(const char *name, const char *what, double orm_s, double raw_s, d
     if (queries >= 0)
         printf("  %lld queries", queries);
     putchar('\n');
+    if (r->orm_peak >= 0 && r->raw_peak > 0) {
+        printf("%-22s %-44s orm ", "", "  peak heap");
+        print_mb(r->orm_peak);
+        printf("  raw ");
+        print_mb(r->raw_peak);
+        printf("  ratio %5.2f\n", (double)r->orm_peak / (double)r->raw_peak);
+    }
     fflush(stdout);
 }
 
@@ -115,6 +148,9 @@ static void write_json(const char *path)
                     r->orm_ms / r->raw_ms <= r->target ? "true" : "false");
         if (r->queries >= 0)
             fprintf(f, ", \"queries\": %lld", r->queries);
+        if (r->orm_peak >= 0 && r->raw_peak > 0)
+            fprintf(f, ", \"orm_peak_bytes\": %lld, \"raw_peak_bytes\": %lld, \"mem_ratio\": %.3f",
+                    r->orm_peak, r->raw_peak, (double)r->orm_peak / (double)r->raw_peak);
         fprintf(f, " }%s\n", i + 1 < nresults ? "," : "");
     }
     fprintf(f, "  }\n}\n");

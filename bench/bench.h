@@ -6,15 +6,44 @@
 
 #include "eo_lua.h"
 
+/* One side of a comparison: its best time, and its peak heap. */
+typedef struct bench_side {
+    double s;             /* the best of the timed runs, seconds */
+    long long peak;       /* heap bytes at the peak of the counted run; -1: not counted */
+} bench_side;
+#define BENCH_SIDE_INIT { 1e9, -1 }
+
 typedef struct bench_result {
     char name[64];        /* "sqlite.create" */
     char what[96];        /* a line for humans */
     double orm_ms, raw_ms;
+    long long orm_peak, raw_peak; /* bytes; -1: not counted */
     double target;        /* 0: none */
     long long queries;    /* -1: not counted */
 } bench_result;
 
 extern int bench_rows, bench_runs;
+
+/* ---- heap counting (memcount.c) ---- */
+int bench_mem_available(void);
+/* Count the heap from now on, from 0. */
+void bench_mem_begin(void);
+/* Stop counting; the highest total seen since bench_mem_begin (bytes). */
+long long bench_mem_end(void);
+
+/*
+ * Run one side: run 0 counts the heap (after a full garbage collection,
+ * so Lua's leftovers are not collected inside the window) and is not
+ * timed; runs 1..bench_runs are timed and the best counts. Loops go
+ * `for (i = 0; i <= bench_runs; i++)`.
+ */
+void bench_side_start(lua_State *L, bench_side *side, int run);
+void bench_side_take(bench_side *side, int run, double seconds);
+#define BENCH_RUN(L, side, run, expr)                                                         \
+    do {                                                                                      \
+        bench_side_start((L), &(side), (run));                                                \
+        bench_side_take(&(side), (run), (expr));                                              \
+    } while (0)
 
 double bench_now(void);
 void bench_die(const char *what, const char *msg);
@@ -22,8 +51,8 @@ void bench_lua(lua_State *L, const char *code);
 /* Time the global Lua function fn (no arguments). */
 double bench_lua_timed(lua_State *L, const char *fn);
 long long bench_lua_int(lua_State *L, const char *global);
-void bench_add(const char *name, const char *what, double orm_s, double raw_s, double target,
-               long long queries);
+void bench_add(const char *name, const char *what, const bench_side *orm, const bench_side *raw,
+               double target, long long queries);
 
 /* the suites */
 void bench_sqlite(lua_State *L, const char *path);

@@ -103,11 +103,10 @@ static double raw_scan(lua_State *L, const char *url)
     return t0;
 }
 
-static double best(double a, double b) { return a < b ? a : b; }
-
 void bench_pg(lua_State *L, const char *url)
 {
-    double orm_c = 1e9, raw_c = 1e9, orm_s = 1e9, raw_s = 1e9;
+    bench_side orm_c = BENCH_SIDE_INIT, raw_c = BENCH_SIDE_INIT, orm_s = BENCH_SIDE_INIT,
+               raw_s = BENCH_SIDE_INIT;
     char buf[1024];
     PGconn *c;
     int i;
@@ -117,24 +116,24 @@ void bench_pg(lua_State *L, const char *url)
     lua_pushstring(L, url);
     lua_setglobal(L, "PGURL");
     bench_lua(L, "env = require('earnorm').connect(PGURL); env:migrate(); P = env['bench.rec']");
-    for (i = 0; i < bench_runs; i++) {
+    for (i = 0; i <= bench_runs; i++) {
         c = raw_open(url);
         raw_exec(c, "TRUNCATE bench_rec");
         PQfinish(c);
         bench_lua(L, "env:invalidate(); collectgarbage()");
-        orm_c = best(orm_c, bench_lua_timed(L, "orm_create"));
-        raw_c = best(raw_c, raw_copy(url));
+        BENCH_RUN(L, orm_c, i, bench_lua_timed(L, "orm_create"));
+        BENCH_RUN(L, raw_c, i, raw_copy(url));
     }
-    bench_add("postgresql.create", "create via the Lua API vs raw libpq COPY", orm_c, raw_c, 2.0, -1);
+    bench_add("postgresql.create", "create via the Lua API vs raw libpq COPY", &orm_c, &raw_c, 2.0, -1);
     bench_lua(L, "env:invalidate()");
-    for (i = 0; i < bench_runs; i++) {
+    for (i = 0; i <= bench_runs; i++) {
         bench_lua(L, "reset_results()");
-        orm_s = best(orm_s, bench_lua_timed(L, "orm_search_read"));
+        BENCH_RUN(L, orm_s, i, bench_lua_timed(L, "orm_search_read"));
         bench_lua(L, "reset_results()");
-        raw_s = best(raw_s, raw_scan(L, url));
+        BENCH_RUN(L, raw_s, i, raw_scan(L, url));
     }
     bench_lua(L, "reset_results()");
-    bench_add("postgresql.search_read", "search_read vs a raw query into Lua tables", orm_s, raw_s,
+    bench_add("postgresql.search_read", "search_read vs a raw query into Lua tables", &orm_s, &raw_s,
               3.0, -1);
     c = raw_open(url);
     raw_exec(c, "TRUNCATE bench_rec");

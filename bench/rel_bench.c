@@ -422,8 +422,6 @@ static double raw_mongo(lua_State *L, const char *url, int rows)
     return t0;
 }
 
-static double best(double a, double b) { return a < b ? a : b; }
-
 /* The raw side of each variant on each backend. */
 static double raw_rows_of(lua_State *L, const char *backend, const char *raw)
 {
@@ -445,7 +443,8 @@ static double raw_names_of(lua_State *L, const char *backend, const char *raw)
 
 void bench_relations(lua_State *L, const char *backend, const char *url, const char *raw)
 {
-    double orm = 1e9, rawt = 1e9, orm_r = 1e9, raw_r = 1e9;
+    bench_side orm = BENCH_SIDE_INIT, rawt = BENCH_SIDE_INIT, orm_r = BENCH_SIDE_INIT,
+               raw_r = BENCH_SIDE_INIT;
     char name[64];
     int i, mg = strcmp(backend, "mongodb") == 0;
     if (mg)
@@ -491,26 +490,26 @@ void bench_relations(lua_State *L, const char *backend, const char *url, const c
               "    assert(no == 2 and nr == 2, 'row ' .. i .. ': different keys')\n"
               "  end\n"
               "end\n");
-    for (i = 0; i < bench_runs; i++) {
+    for (i = 0; i <= bench_runs; i++) {
         bench_lua(L, "reset_results()");
-        orm_r = best(orm_r, bench_lua_timed(L, "orm_rows_rel"));
+        BENCH_RUN(L, orm_r, i, bench_lua_timed(L, "orm_rows_rel"));
         bench_lua(L, "raw_rows = nil; collectgarbage()");
-        raw_r = best(raw_r, raw_rows_of(L, backend, raw));
+        BENCH_RUN(L, raw_r, i, raw_rows_of(L, backend, raw));
     }
     bench_lua(L, "check_rows(); reset_results()");
     snprintf(name, sizeof name, "%s.parent_name", backend);
     bench_add(name, mg ? "search_read parent_id.name vs find + $in" :
                          "search_read parent_id.name vs the join into rows",
-              orm_r, raw_r, 2.0, bench_lua_int(L, "rows_queries"));
-    for (i = 0; i < bench_runs; i++) {
-        orm = best(orm, bench_lua_timed(L, "orm_rel"));
-        rawt = best(rawt, raw_names_of(L, backend, raw));
+              &orm_r, &raw_r, 2.0, bench_lua_int(L, "rows_queries"));
+    for (i = 0; i <= bench_runs; i++) {
+        BENCH_RUN(L, orm, i, bench_lua_timed(L, "orm_rel"));
+        BENCH_RUN(L, rawt, i, raw_names_of(L, backend, raw));
     }
     bench_lua(L, "assert(orm_total == raw_total, 'orm and raw read different names')");
     snprintf(name, sizeof name, "%s.parent_name_loop", backend);
     bench_add(name, mg ? "rec.parent_id.name in a loop vs find + $in" :
                          "rec.parent_id.name in a loop vs the join's names",
-              orm, rawt, 0, bench_lua_int(L, "rel_queries"));
+              &orm, &rawt, 0, bench_lua_int(L, "rel_queries"));
     bench_lua(L, "if RELUNLINK then env['bench.child']:search{}:unlink(); env['bench.parent']:search{}:unlink() end\n"
                  "env:close(); env = nil; collectgarbage()");
     if (mg)

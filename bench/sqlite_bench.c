@@ -118,11 +118,10 @@ static double raw_column(lua_State *L)
     return t0;
 }
 
-static double best(double a, double b) { return a < b ? a : b; }
-
 void bench_sqlite(lua_State *L, const char *path)
 {
-    double orm_c = 1e9, raw_c = 1e9, orm_s = 1e9, raw_s = 1e9, orm_f = 1e9, raw_f = 1e9;
+    bench_side orm_c = BENCH_SIDE_INIT, raw_c = BENCH_SIDE_INIT, orm_s = BENCH_SIDE_INIT,
+               raw_s = BENCH_SIDE_INIT, orm_f = BENCH_SIDE_INIT, raw_f = BENCH_SIDE_INIT;
     char buf[600];
     int i;
     dbpath = path;
@@ -147,28 +146,28 @@ void bench_sqlite(lua_State *L, const char *path)
              "end\n",
              path);
     bench_lua(L, buf);
-    for (i = 0; i < bench_runs; i++) {
+    for (i = 0; i <= bench_runs; i++) {
         bench_lua(L, "clear()");
-        orm_c = best(orm_c, bench_lua_timed(L, "orm_create"));
-        raw_c = best(raw_c, raw_insert());
+        BENCH_RUN(L, orm_c, i, bench_lua_timed(L, "orm_create"));
+        BENCH_RUN(L, raw_c, i, raw_insert());
     }
-    bench_add("sqlite.create", "(a) create via the Lua API vs prepared inserts", orm_c, raw_c, 2.0, -1);
+    bench_add("sqlite.create", "(a) create via the Lua API vs prepared inserts", &orm_c, &raw_c, 2.0, -1);
     /* the table now holds the raw rows: the same values the ORM wrote */
     bench_lua(L, "env:invalidate()");
-    for (i = 0; i < bench_runs; i++) {
+    for (i = 0; i <= bench_runs; i++) {
         bench_lua(L, "reset_results()");
-        orm_s = best(orm_s, bench_lua_timed(L, "orm_search_read"));
+        BENCH_RUN(L, orm_s, i, bench_lua_timed(L, "orm_search_read"));
         bench_lua(L, "reset_results()");
-        raw_s = best(raw_s, raw_scan(L));
+        BENCH_RUN(L, raw_s, i, raw_scan(L));
     }
     bench_lua(L, "reset_results()");
-    bench_add("sqlite.search_read", "(b) search_read vs a raw scan into Lua tables", orm_s, raw_s, 3.0, -1);
-    for (i = 0; i < bench_runs; i++) {
-        orm_f = best(orm_f, bench_lua_timed(L, "orm_field"));
-        raw_f = best(raw_f, raw_column(L));
+    bench_add("sqlite.search_read", "(b) search_read vs a raw scan into Lua tables", &orm_s, &raw_s, 3.0, -1);
+    for (i = 0; i <= bench_runs; i++) {
+        BENCH_RUN(L, orm_f, i, bench_lua_timed(L, "orm_field"));
+        BENCH_RUN(L, raw_f, i, raw_column(L));
     }
     bench_lua(L, "assert(orm_sum == raw_sum, 'orm and raw sums differ')");
-    bench_add("sqlite.read_field", "(c) rec.age over a recordset vs a column scan", orm_f, raw_f, 0,
+    bench_add("sqlite.read_field", "(c) rec.age over a recordset vs a column scan", &orm_f, &raw_f, 0,
               bench_lua_int(L, "field_queries"));
     bench_lua(L, "clear(); env:close(); env = nil; P = nil; collectgarbage()");
 }
