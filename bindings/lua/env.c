@@ -256,7 +256,9 @@ static int l_ping(lua_State *L)
     double ms = 0;
     eo_error err;
     int rc = eo_env_ping(h->env, &ms, &err);
-    lua_createtable(L, 0, 4);
+    struct timespec t0, t1;
+    eo_stats st;
+    lua_createtable(L, 0, 5);
     lua_pushstring(L, eo_env_backend(h->env));
     lua_setfield(L, -2, "backend");
     lua_pushboolean(L, rc == EO_OK);
@@ -267,6 +269,20 @@ static int l_ping(lua_State *L)
         lua_pushstring(L, err.msg);
         lua_setfield(L, -2, "error");
     }
+    /* the cache: the in-process record store (reached by reading its size) */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    eo_env_stats(h->env, &st);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    lua_createtable(L, 0, 4);
+    lua_pushliteral(L, "memory");
+    lua_setfield(L, -2, "kind");
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "ok");
+    lua_pushnumber(L, (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+    lua_setfield(L, -2, "latency_ms");
+    lua_pushinteger(L, (lua_Integer)st.store_records);
+    lua_setfield(L, -2, "records");
+    lua_setfield(L, -2, "cache");
     return 1;
 }
 

@@ -281,6 +281,8 @@ static void test_engine__ping_and_stats(void **state)
         assert_string_not_equal(lat, "<missing>");
         free(lat);
     }
+    assert_jget(out, "cache.kind", "memory");
+    assert_jget(out, "cache.ok", "true");
     eo_free(out);
     assert_eo_ok(eo_create_json(eng, "res.partner", "{\"name\": \"A\"}", NULL, &err), &err);
     assert_eo_ok(eo_engine_stats(eng, &out, &err), &err);

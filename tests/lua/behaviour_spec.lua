@@ -1586,6 +1586,16 @@ describe("behaviour on " .. h.backend, function()
       assert.are.equal("number", type(p.latency_ms))
       assert.is_true(p.latency_ms >= 0)
       assert.is_nil(p.error)
+      -- and the cache: the in-process record store, with what it holds
+      assert.are.equal("memory", p.cache.kind)
+      assert.is_true(p.cache.ok)
+      assert.are.equal("number", type(p.cache.latency_ms))
+      assert.is_true(p.cache.latency_ms >= 0)
+      env:invalidate()
+      assert.are.equal(0, env:ping().cache.records)
+      local tags = env["beh.tag"]:create{ { name = "p1" }, { name = "p2" } }
+      tags:mapped("name")
+      assert.are.equal(2, env:ping().cache.records)
     end)
   end)
 
