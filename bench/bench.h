@@ -33,11 +33,14 @@ long long bench_mem_end(void);
 
 /*
  * Run one side: run 0 counts the heap (after a full garbage collection,
- * so Lua's leftovers are not collected inside the window) and is not
- * timed; runs 1..bench_runs are timed and the best counts. Loops go
+ * so Lua's leftovers are not collected inside the window; from the side's
+ * bench_mark to its end) and is not timed; runs 1..bench_runs are timed and the best counts. Loops go
  * `for (i = 0; i <= bench_runs; i++)`.
  */
 void bench_side_start(lua_State *L, bench_side *side, int run);
+/* bench_now() where the measured part of a side starts (after connecting,
+ * preparing...): its time, and on the counted run the heap, from here. */
+double bench_mark(void);
 void bench_side_take(bench_side *side, int run, double seconds);
 #define BENCH_RUN(L, side, run, expr)                                                         \
     do {                                                                                      \

@@ -1,22 +1,24 @@
 /*
- * memcount.c - the heap each side of a benchmark needs, counted exactly.
+ * memcount.c - the heap each side of a benchmark needs, counted by block.
  *
  * malloc, calloc, realloc, free and the aligned allocators are defined
  * here, in the executable, so every allocation of the process goes through
  * them: the core, Lua (its allocator calls realloc/free), sqlite3, libpq,
  * libmongoc/libbson. They forward to glibc's own (__libc_*). While a
  * window is open (bench_mem_begin .. bench_mem_end) they add and subtract
- * malloc_usable_size of each block and keep the highest total: the peak
- * heap of the window above where it started. Outside a window they only
- * forward (one branch), so the timed runs pay nothing for it.
+ * malloc_usable_size of each block (its usable bytes; malloc's own chunk
+ * headers are not counted) and keep the highest total: the peak heap of
+ * the window above where it started. Outside a window they only forward
+ * (one branch), so the timed runs pay nothing for it.
  *
- * Not under AddressSanitizer, which has its own malloc: there the
- * memory columns say so.
+ * Not under AddressSanitizer, which has its own malloc: there the bench
+ * says the heap is not counted and prints times only.
  */
 #include <errno.h>
 #include <malloc.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <unistd.h>
 
 #include "bench.h"
 
@@ -86,6 +88,18 @@ INTERPOSE void *realloc(void *p, size_t n)
 INTERPOSE void *memalign(size_t align, size_t n) { return counted(__libc_memalign(align, n)); }
 
 INTERPOSE void *aligned_alloc(size_t align, size_t n) { return counted(__libc_memalign(align, n)); }
+
+/* glibc exports no __libc_valloc: the same block through memalign */
+INTERPOSE void *valloc(size_t n)
+{
+    return counted(__libc_memalign((size_t)sysconf(_SC_PAGESIZE), n));
+}
+
+INTERPOSE void *pvalloc(size_t n)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    return counted(__libc_memalign(page, n ? (n + page - 1) / page * page : page));
+}
 
 INTERPOSE int posix_memalign(void **out, size_t align, size_t n)
 {

@@ -37,7 +37,7 @@ static double raw_copy(const char *url)
     int i;
     raw_exec(c, "TRUNCATE bench_rec");
     buf = malloc(cap);
-    t0 = bench_now();
+    t0 = bench_mark();
     r = PQexec(c, "COPY bench_rec (name, email, age, score, active) FROM STDIN");
     if (PQresultStatus(r) != PGRES_COPY_IN)
         bench_die("COPY", PQerrorMessage(c));
@@ -71,7 +71,7 @@ static double raw_scan(lua_State *L, const char *url)
 {
     PGconn *c = raw_open(url);
     PGresult *r;
-    double t0 = bench_now();
+    double t0 = bench_mark();
     int i, n;
     r = PQexec(c, "SELECT id, name, email, age, score, active FROM bench_rec ORDER BY id");
     if (PQresultStatus(r) != PGRES_TUPLES_OK)

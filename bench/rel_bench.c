@@ -47,7 +47,7 @@ static double raw_sqlite_rows(lua_State *L, const char *path)
     double t0;
     if (sqlite3_open(path, &db) != SQLITE_OK)
         bench_die("sqlite3_open", sqlite3_errmsg(db));
-    t0 = bench_now();
+    t0 = bench_mark();
     if (sqlite3_prepare_v2(db, JOIN, -1, &st, NULL) != SQLITE_OK)
         bench_die("prepare", sqlite3_errmsg(db));
     lua_newtable(L);
@@ -69,7 +69,7 @@ static double raw_pg_rows(lua_State *L, const char *url)
     int i, n;
     if (PQstatus(c) != CONNECTION_OK)
         bench_die("PQconnectdb", PQerrorMessage(c));
-    t0 = bench_now();
+    t0 = bench_mark();
     r = PQexec(c, JOIN);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         bench_die("join", PQerrorMessage(c));
@@ -94,7 +94,7 @@ static double raw_sqlite(lua_State *L, const char *path)
     double t0;
     if (sqlite3_open(path, &db) != SQLITE_OK)
         bench_die("sqlite3_open", sqlite3_errmsg(db));
-    t0 = bench_now();
+    t0 = bench_mark();
     if (sqlite3_prepare_v2(db, JOIN, -1, &st, NULL) != SQLITE_OK)
         bench_die("prepare", sqlite3_errmsg(db));
     while (sqlite3_step(st) == SQLITE_ROW) {
@@ -120,7 +120,7 @@ static double raw_pg(lua_State *L, const char *url)
     int i, n;
     if (PQstatus(c) != CONNECTION_OK)
         bench_die("PQconnectdb", PQerrorMessage(c));
-    t0 = bench_now();
+    t0 = bench_mark();
     r = PQexec(c, JOIN);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         bench_die("join", PQerrorMessage(c));
@@ -285,7 +285,7 @@ static double raw_mongo(lua_State *L, const char *url, int rows)
     size_t n = 0, cap = (size_t)bench_rows > 16 ? (size_t)bench_rows : 16, start, i;
     lua_Integer total = 0;
     mg_set set;
-    double t0 = bench_now();
+    double t0 = bench_mark();
 
     /* 1. the children, as search_read asks for them */
     ids = malloc(cap * sizeof *ids);

@@ -37,7 +37,7 @@ static double raw_insert(void)
     double t0;
     int i;
     raw_exec(db, "DELETE FROM bench_rec");
-    t0 = bench_now();
+    t0 = bench_mark();
     if (sqlite3_prepare_v2(db, "INSERT INTO bench_rec (name, email, age, score, active) VALUES (?, ?, ?, ?, ?)",
                            -1, &st, NULL) != SQLITE_OK)
         bench_die("prepare", sqlite3_errmsg(db));
@@ -67,7 +67,7 @@ static double raw_scan(lua_State *L)
 {
     sqlite3 *db = raw_open();
     sqlite3_stmt *st;
-    double t0 = bench_now();
+    double t0 = bench_mark();
     lua_Integer n = 0;
     if (sqlite3_prepare_v2(db, "SELECT id, name, email, age, score, active FROM bench_rec ORDER BY id",
                            -1, &st, NULL) != SQLITE_OK)
@@ -102,7 +102,7 @@ static double raw_column(lua_State *L)
 {
     sqlite3 *db = raw_open();
     sqlite3_stmt *st;
-    double t0 = bench_now();
+    double t0 = bench_mark();
     lua_Integer sum = 0;
     sqlite3_prepare_v2(db, "SELECT age FROM bench_rec ORDER BY id", -1, &st, NULL);
     while (sqlite3_step(st) == SQLITE_ROW) {

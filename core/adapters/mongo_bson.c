@@ -536,10 +536,12 @@ static int id_range(const eo_field *f, const eo_dnode *n, bson_t *out, eo_error 
 {
     bson_oid_t lo, hi, oid;
     bson_t cond;
-    size_t i;
+    size_t i, k = 0;
     for (i = 0; i < n->nlist; i++) {
         const eo_value *v = &n->list[i];
         char hex[25];
+        if (v->type == EO_VNULL)
+            continue; /* no record has a null id: it matches nothing, as in $in */
         if (v->type != EO_VTEXT || v->u.s.n != 24)
             return bad_value(err, f, "expected a record id (24 hexadecimal digits on MongoDB)");
         memcpy(hex, v->u.s.p, 24);
@@ -547,12 +549,18 @@ static int id_range(const eo_field *f, const eo_dnode *n, bson_t *out, eo_error 
         if (!bson_oid_is_valid(hex, 24))
             return bad_value(err, f, "expected a record id (24 hexadecimal digits on MongoDB)");
         bson_oid_init_from_string(&oid, hex);
-        if (i == 0 || bson_oid_compare(&oid, &lo) < 0)
+        if (k == 0 || bson_oid_compare(&oid, &lo) < 0)
             lo = oid;
-        if (i == 0 || bson_oid_compare(&oid, &hi) > 0)
+        if (k == 0 || bson_oid_compare(&oid, &hi) > 0)
             hi = oid;
+        k++;
     }
     bson_append_document_begin(out, "_id", 3, &cond);
+    if (k == 0) {
+        bson_append_bool(&cond, "$exists", 7, false); /* only nulls: nothing */
+        bson_append_document_end(out, &cond);
+        return EO_OK;
+    }
     bson_append_oid(&cond, "$gte", 4, &lo);
     bson_append_oid(&cond, "$lte", 4, &hi);
     bson_append_document_end(out, &cond);

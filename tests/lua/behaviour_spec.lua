@@ -1437,6 +1437,13 @@ describe("behaviour on " .. h.backend, function()
       end))
       assert.are.equal(150, #seqs)
       for k, s in ipairs(seqs) do assert.are.equal(2 * k - 1, s) end
+      -- the store holds those 150 and none of the records between them
+      assert.are.equal(150, env:ping().cache.records)
+      -- orm.null in the list matches nothing, as in SQL
+      local with_null = { orm.null }
+      for _, id in ipairs(odd) do with_null[#with_null + 1] = id end
+      assert.are.equal(150, I:search_count{ { "id", "in", with_null } })
+      assert.are.equal(150, #I:search{ { "id", "in", with_null } })
       -- with another condition beside it, and through search_read
       local found = I:search({ { "id", "in", odd }, { "seq", ">", 200 } }, { order = "seq" })
       assert.are.equal(50, #found)
