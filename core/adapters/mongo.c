@@ -499,8 +499,13 @@ static int find_opts(mg_conn *c, const eo_query *q, bson_t *opts, eo_error *err)
  * skip or limit) sends the range {_id: {$gte: min, $lte: max}} instead (two
  * comparisons per document, which FerretDB reads all of either way) and
  * drops the documents of the range that were not asked for here.
+ * Measured on FerretDB 1.24 (SQLite): reading a document costs ~17 us,
+ * sending one back ~14 us more, an $in comparison ~17 ns. From 1000 ids
+ * on, the comparisons cost each document more than sending it would, so
+ * the range is never slower, even when the ids are spread over the whole
+ * collection; below that, a sparse list could pay for the gaps.
  */
-#define FERRET_IN_RANGE 64
+#define FERRET_IN_RANGE 1000
 
 static int ranged_leaf_ok(const eo_dnode *n)
 {

@@ -1425,36 +1425,36 @@ describe("behaviour on " .. h.backend, function()
     it("loads exactly the records asked for by a long id list, in 1 query", function()
       local I = env["beh.item"]
       local list = {}
-      for i = 1, 300 do list[i] = { name = "item" .. i, seq = i } end
+      for i = 1, 2100 do list[i] = { name = "item" .. i, seq = i } end
       local all = I:create(list)
       local odd = {}
-      for i = 1, 300, 2 do odd[#odd + 1] = all[i].id end -- 150 ids, every other one
+      for i = 1, 2100, 2 do odd[#odd + 1] = all[i].id end -- 1050 ids, every other one
       env:invalidate()
       local recs = I:browse(odd)
       local seqs = {}
       assert.are.equal(1, count_queries(env, function()
         for rec in recs:each() do seqs[#seqs + 1] = rec.seq end
       end))
-      assert.are.equal(150, #seqs)
+      assert.are.equal(1050, #seqs)
       for k, s in ipairs(seqs) do assert.are.equal(2 * k - 1, s) end
-      -- the store holds those 150 and none of the records between them
-      assert.are.equal(150, env:ping().cache.records)
+      -- the store holds those 1050 and none of the records between them
+      assert.are.equal(1050, env:ping().cache.records)
       -- orm.null in the list matches nothing, as in SQL
       local with_null = { orm.null }
       for _, id in ipairs(odd) do with_null[#with_null + 1] = id end
-      assert.are.equal(150, I:search_count{ { "id", "in", with_null } })
-      assert.are.equal(150, #I:search{ { "id", "in", with_null } })
+      assert.are.equal(1050, I:search_count{ { "id", "in", with_null } })
+      assert.are.equal(1050, #I:search{ { "id", "in", with_null } })
       -- with another condition beside it, and through search_read
-      local found = I:search({ { "id", "in", odd }, { "seq", ">", 200 } }, { order = "seq" })
+      local found = I:search({ { "id", "in", odd }, { "seq", ">", 2000 } }, { order = "seq" })
       assert.are.equal(50, #found)
-      assert.are.equal(201, found[1].seq)
-      assert.are.equal(299, found[50].seq)
+      assert.are.equal(2001, found[1].seq)
+      assert.are.equal(2099, found[50].seq)
       local rows = I:search_read({ { "id", "in", odd }, { "seq", "<=", 20 } }, { fields = { "seq" } })
       assert.are.equal(10, #rows)
       for _, row in ipairs(rows) do assert.are.equal(1, row.seq % 2) end
       -- under an OR the list is not a range: the other branch still counts
       local either = I:search{ "|", { "id", "in", odd }, { "seq", "=", 2 } }
-      assert.are.equal(151, #either)
+      assert.are.equal(1051, #either)
       assert.are.equal(0, I:search_count{ { "id", "in", odd }, { "seq", "=", 2 } })
     end)
 
