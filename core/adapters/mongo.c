@@ -637,26 +637,52 @@ static int mg_count(eo_conn *base, const eo_query *q, int64_t *out, eo_error *er
 {
     mg_conn *c = (mg_conn *)base;
     mongoc_collection_t *coll;
-    bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER;
+    mongoc_cursor_t *cur = NULL;
+    const bson_t *doc;
+    bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, proj;
     bson_error_t be;
+    eo_idmap want = { 0 };
+    const eo_dnode *ranged = ferret_id_range(c, q);
     uint64_t t0 = eo_clock__ns();
-    int rc;
+    int rc = EO_OK;
     *out = 0;
-    if ((rc = mg__filter(c, q->model, q->domain, &filter, err)) != EO_OK ||
-        (rc = mg__session_opts(c, &opts, err)) != EO_OK)
+    if (ranged && (rc = wanted_ids(ranged, &want, err)) != EO_OK)
+        goto done;
+    c->id_range = ranged;
+    rc = mg__filter(c, q->model, q->domain, &filter, err);
+    c->id_range = NULL;
+    if (rc != EO_OK || (rc = mg__session_opts(c, &opts, err)) != EO_OK)
         goto done;
     if ((coll = mg__collection(c, q->model)) == NULL) {
         rc = eo_error_set(err, EO_ENOMEM, "out of memory");
         goto done;
     }
-    *out = mongoc_collection_count_documents(coll, &filter, &opts, NULL, NULL, &be);
-    if (*out < 0) {
-        *out = 0;
-        rc = mg__error(c, &be, q->model, "count", err);
+    if (ranged) {
+        /* the range's ids, the listed ones counted here (see mg_select) */
+        bson_append_document_begin(&opts, "projection", -1, &proj);
+        bson_append_int32(&proj, "_id", -1, 1);
+        bson_append_document_end(&opts, &proj);
+        cur = mongoc_collection_find_with_opts(coll, &filter, &opts, NULL);
+        while (mongoc_cursor_next(cur, &doc))
+            if (wanted_doc(&want, doc))
+                ++*out;
+        if (mongoc_cursor_error(cur, &be)) {
+            *out = 0;
+            rc = mg__error(c, &be, q->model, "count", err);
+        }
+        mongoc_cursor_destroy(cur);
+    } else {
+        *out = mongoc_collection_count_documents(coll, &filter, &opts, NULL, NULL, &be);
+        if (*out < 0) {
+            *out = 0;
+            rc = mg__error(c, &be, q->model, "count", err);
+        }
     }
     mongoc_collection_destroy(coll);
 done:
-    trace_doc(c, EO_Q_SELECT, "count", q->model, &filter, t0, *out);
+    trace_doc(c, EO_Q_SELECT, ranged ? "count (the range of the ids, narrowed here)" : "count",
+              q->model, &filter, t0, *out);
+    eo_idmap__free(&want);
     bson_destroy(&filter);
     bson_destroy(&opts);
     return rc;
