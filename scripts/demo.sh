@@ -8,4 +8,4 @@ BUILD="${1:-build}"
 DB="$BUILD/demo.db"
 rm -f "$DB" "$DB-wal" "$DB-shm"
 echo "== earnorm examples/quickstart.lua  (database: sqlite://$DB)"
-exec "$BUILD/earnorm" --db "sqlite://$DB" --models examples/models examples/quickstart.lua
+exec "$BUILD/earnorm" --db "sqlite://$DB" --models models examples/quickstart.lua

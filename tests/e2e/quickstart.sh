@@ -29,5 +29,17 @@ check "transaction rollback" '^rolled back:	true$'
 check "stats" '^stats: [0-9]+ queries on sqlite'
 [ -f qs.db ] && echo "ok $((n + 1)) - database file written" || echo "not ok $((n + 1)) - database file written"
 n=$((n + 1))
+# and as `make demo` runs it: scripts/demo.sh with this binary's build dir
+build=$(cd "$(dirname "$bin")" && pwd)
+demo=$("$src/scripts/demo.sh" "$build" 2>&1)
+demo_rc=$?
+echo "$demo" | sed 's/^/# demo: /'
+n=$((n + 1))
+if [ "$demo_rc" -eq 0 ] && echo "$demo" | grep -Eq '^stats: [0-9]+ queries on sqlite'; then
+    echo "ok $n - make demo's script runs the quickstart to the end"
+else
+    echo "not ok $n - make demo's script exited $demo_rc"
+    rc=1
+fi
 echo "1..$n"
 [ "$rc" -eq 0 ]
