@@ -57,6 +57,10 @@ long long bench_lua_int(lua_State *L, const char *global);
 void bench_add(const char *name, const char *what, const bench_side *orm, const bench_side *raw,
                double target, long long queries);
 
+/* A libmongoc client on url, pinged (dies when the server is not there);
+ * its database name into dbname ("earnorm" when the URL has none). */
+struct _mongoc_client_t *bench_mongo_open(const char *url, char *dbname, size_t dbsize);
+
 /* the suites */
 void bench_sqlite(lua_State *L, const char *path);
 void bench_pg(lua_State *L, const char *url);

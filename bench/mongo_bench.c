@@ -25,9 +25,9 @@ typedef struct raw_conn {
     mongoc_collection_t *coll;
 } raw_conn;
 
-static raw_conn raw_open(const char *url)
+mongoc_client_t *bench_mongo_open(const char *url, char *dbname, size_t dbsize)
 {
-    raw_conn c;
+    mongoc_client_t *client;
     mongoc_uri_t *uri;
     bson_error_t be;
     bson_t cmd = BSON_INITIALIZER;
@@ -42,17 +42,24 @@ static raw_conn raw_open(const char *url)
     if (!mongoc_uri_has_option(uri, MONGOC_URI_CONNECTTIMEOUTMS))
         mongoc_uri_set_option_as_int32(uri, MONGOC_URI_CONNECTTIMEOUTMS, 3000);
     db = mongoc_uri_get_database(uri);
-    c.client = mongoc_client_new_from_uri_with_error(uri, &be);
-    if (c.client == NULL)
+    client = mongoc_client_new_from_uri_with_error(uri, &be);
+    if (client == NULL)
         bench_die("mongoc_client_new", be.message);
-    mongoc_client_set_error_api(c.client, MONGOC_ERROR_API_VERSION_2);
+    mongoc_client_set_error_api(client, MONGOC_ERROR_API_VERSION_2);
     BSON_APPEND_INT32(&cmd, "ping", 1);
-    if (!mongoc_client_command_simple(c.client, "admin", &cmd, NULL, NULL, &be))
+    if (!mongoc_client_command_simple(client, "admin", &cmd, NULL, NULL, &be))
         bench_die(url, be.message);
     bson_destroy(&cmd);
-    snprintf(c.dbname, sizeof c.dbname, "%s", db && *db ? db : "earnorm");
-    c.coll = mongoc_client_get_collection(c.client, c.dbname, "bench_rec");
+    snprintf(dbname, dbsize, "%s", db && *db ? db : "earnorm");
     mongoc_uri_destroy(uri);
+    return client;
+}
+
+static raw_conn raw_open(const char *url)
+{
+    raw_conn c;
+    c.client = bench_mongo_open(url, c.dbname, sizeof c.dbname);
+    c.coll = mongoc_client_get_collection(c.client, c.dbname, "bench_rec");
     return c;
 }
 

@@ -143,36 +143,6 @@ static double raw_pg(lua_State *L, const char *url)
 /* parents per $in: the ORM loads prefetch_max ids per query (core/env.c) */
 #define MG_IN_CHUNK 20000
 
-static mongoc_client_t *mg_open(const char *url, char *dbname, size_t dbsize)
-{
-    mongoc_client_t *client;
-    mongoc_uri_t *uri;
-    bson_error_t be;
-    bson_t cmd = BSON_INITIALIZER;
-    const char *db;
-    mongoc_init(); /* once per process; the adapter's atexit cleans up */
-    uri = mongoc_uri_new_with_error(url, &be);
-    if (uri == NULL)
-        bench_die("mongoc_uri_new", be.message);
-    /* what the adapter sets too: a missing server fails in seconds */
-    if (!mongoc_uri_has_option(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS))
-        mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, 3000);
-    if (!mongoc_uri_has_option(uri, MONGOC_URI_CONNECTTIMEOUTMS))
-        mongoc_uri_set_option_as_int32(uri, MONGOC_URI_CONNECTTIMEOUTMS, 3000);
-    db = mongoc_uri_get_database(uri);
-    client = mongoc_client_new_from_uri_with_error(uri, &be);
-    if (client == NULL)
-        bench_die("mongoc_client_new", be.message);
-    mongoc_client_set_error_api(client, MONGOC_ERROR_API_VERSION_2);
-    BSON_APPEND_INT32(&cmd, "ping", 1);
-    if (!mongoc_client_command_simple(client, "admin", &cmd, NULL, NULL, &be))
-        bench_die(url, be.message);
-    bson_destroy(&cmd);
-    snprintf(dbname, dbsize, "%s", db && *db ? db : "earnorm");
-    mongoc_uri_destroy(uri);
-    return client;
-}
-
 /*
  * Empty the two collections: drop them (env:migrate makes them again, with
  * the Many2one's index). Neither unlink nor delete_many({}) will do on
@@ -183,7 +153,7 @@ static void mg_drop(const char *url)
 {
     static const char *const colls[] = { "bench_child", "bench_parent" };
     char dbname[128];
-    mongoc_client_t *client = mg_open(url, dbname, sizeof dbname);
+    mongoc_client_t *client = bench_mongo_open(url, dbname, sizeof dbname);
     bson_error_t be;
     size_t i;
     for (i = 0; i < sizeof colls / sizeof colls[0]; i++) {
@@ -273,7 +243,7 @@ static int mg_set_slot(mg_set *s, const bson_oid_t *o, int add)
 static double raw_mongo(lua_State *L, const char *url, int rows)
 {
     char dbname[128];
-    mongoc_client_t *client = mg_open(url, dbname, sizeof dbname);
+    mongoc_client_t *client = bench_mongo_open(url, dbname, sizeof dbname);
     mongoc_collection_t *kids = mongoc_client_get_collection(client, dbname, "bench_child"),
                         *pars = mongoc_client_get_collection(client, dbname, "bench_parent");
     bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, proj, sort;

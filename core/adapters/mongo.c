@@ -557,6 +557,21 @@ static int wanted_doc(const eo_idmap *want, const bson_t *doc)
     return eo_idmap__get(want, id, &slot);
 }
 
+/* The filter of q. On FerretDB a long `id in` becomes its range: then
+ * *ranged is that leaf and `want` holds the ids to keep of what it finds. */
+static int query_filter(mg_conn *c, const eo_query *q, bson_t *filter, const eo_dnode **ranged,
+                        eo_idmap *want, eo_error *err)
+{
+    int rc;
+    *ranged = ferret_id_range(c, q);
+    if (*ranged && (rc = wanted_ids(*ranged, want, err)) != EO_OK)
+        return rc;
+    c->id_range = *ranged;
+    rc = mg__filter(c, q->model, q->domain, filter, err);
+    c->id_range = NULL;
+    return rc;
+}
+
 static int mg_select(eo_conn *base, const eo_query *q, eo_row_fn fn, void *payload, eo_error *err)
 {
     mg_conn *c = (mg_conn *)base;
@@ -575,13 +590,8 @@ static int mg_select(eo_conn *base, const eo_query *q, eo_row_fn fn, void *paylo
     int rc;
 
     memset(&s, 0, sizeof s);
-    ranged = ferret_id_range(c, q);
-    if (ranged && (rc = wanted_ids(ranged, &want, err)) != EO_OK)
-        goto done;
-    c->id_range = ranged;
-    rc = mg__filter(c, q->model, q->domain, &filter, err);
-    c->id_range = NULL;
-    if (rc != EO_OK || (rc = find_opts(c, q, &opts, err)) != EO_OK)
+    if ((rc = query_filter(c, q, &filter, &ranged, &want, err)) != EO_OK ||
+        (rc = find_opts(c, q, &opts, err)) != EO_OK)
         goto done;
     row = eo_malloc((q->nfields ? q->nfields : 1) * sizeof *row);
     coll = mg__collection(c, q->model);
@@ -642,16 +652,12 @@ static int mg_count(eo_conn *base, const eo_query *q, int64_t *out, eo_error *er
     bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, proj;
     bson_error_t be;
     eo_idmap want = { 0 };
-    const eo_dnode *ranged = ferret_id_range(c, q);
+    const eo_dnode *ranged;
     uint64_t t0 = eo_clock__ns();
-    int rc = EO_OK;
+    int rc;
     *out = 0;
-    if (ranged && (rc = wanted_ids(ranged, &want, err)) != EO_OK)
-        goto done;
-    c->id_range = ranged;
-    rc = mg__filter(c, q->model, q->domain, &filter, err);
-    c->id_range = NULL;
-    if (rc != EO_OK || (rc = mg__session_opts(c, &opts, err)) != EO_OK)
+    if ((rc = query_filter(c, q, &filter, &ranged, &want, err)) != EO_OK ||
+        (rc = mg__session_opts(c, &opts, err)) != EO_OK)
         goto done;
     if ((coll = mg__collection(c, q->model)) == NULL) {
         rc = eo_error_set(err, EO_ENOMEM, "out of memory");

@@ -225,6 +225,21 @@ eo_registry *th_registry_simple(const char *name)
     return reg;
 }
 
+int th_simple_row(void *payload, size_t i, eo_kv *out, size_t cap, size_t *n, eo_error *err)
+{
+    const th_simple_src *s = payload;
+    if (cap < 3)
+        return eo_error_set(err, EO_EINVAL, "test: the model has fewer than 3 fields");
+    out[0].field = eo_model_field(s->m, "tag", 3);
+    out[0].value = eo_cstr(s->tag);
+    out[1].field = eo_model_field(s->m, "seq", 3);
+    out[1].value = eo_int(s->base + (int64_t)i);
+    out[2].field = eo_model_field(s->m, "val", 3);
+    out[2].value = eo_int(1);
+    *n = 3;
+    return EO_OK;
+}
+
 double th_now_ms(void)
 {
     struct timespec ts;

@@ -53,6 +53,14 @@ void th_pg_exec(const char *url, const char *sql, char *out, size_t cap);
 /* A registry with one model `name`: tag Char (size 32, index), seq
  * Integer, val Integer. Owned by the caller. */
 eo_registry *th_registry_simple(const char *name);
+/* Rows for eo_orm_create on such a model: row i is { tag, seq = base + i,
+ * val = 1 }. Pass a th_simple_src as the payload of th_simple_row. */
+typedef struct th_simple_src {
+    const eo_model *m;
+    const char *tag;
+    int64_t base;
+} th_simple_src;
+int th_simple_row(void *payload, size_t i, eo_kv *out, size_t cap, size_t *n, eo_error *err);
 
 /* Monotonic milliseconds, and a sleep. */
 double th_now_ms(void);

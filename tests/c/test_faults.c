@@ -73,26 +73,6 @@ static int teardown(void **state)
 
 #define BATCH 20000
 
-typedef struct batch_src {
-    const eo_model *m;
-    int64_t base;
-} batch_src;
-
-static int batch_row(void *payload, size_t i, eo_kv *out, size_t cap, size_t *n, eo_error *err)
-{
-    batch_src *b = payload;
-    if (cap < 3)
-        return eo_error_set(err, EO_EINVAL, "test: the model has fewer than 3 fields");
-    out[0].field = eo_model_field(b->m, "tag", 3);
-    out[0].value = eo_cstr("batch");
-    out[1].field = eo_model_field(b->m, "seq", 3);
-    out[1].value = eo_int(b->base + (int64_t)i);
-    out[2].field = eo_model_field(b->m, "val", 3);
-    out[2].value = eo_int(1);
-    *n = 3;
-    return EO_OK;
-}
-
 typedef struct batcher {
     eo_pool *pool;
     eo_registry *reg;
@@ -122,9 +102,9 @@ static void *batch_loop(void *arg)
         return NULL;
     }
     for (i = 0; i < 200; i++) {
-        batch_src src = { m, (int64_t)i * BATCH };
+        th_simple_src src = { m, "batch", (int64_t)i * BATCH };
         atomic_store(&b->started, 1);
-        b->rc = eo_orm_create(env, m, BATCH, batch_row, &src, 0, ids, &b->err);
+        b->rc = eo_orm_create(env, m, BATCH, th_simple_row, &src, 0, ids, &b->err);
         if (b->rc != EO_OK)
             break;
         b->done++;
@@ -175,8 +155,8 @@ static void test_faults__postgresql_stops_and_comes_back(void **state)
     assert_eo_ok(eo_env_open(&env, reg, &ec, &err), &err);
     assert_eo_ok(eo_env_migrate(env, 0, NULL, NULL, &err), &err);
     {
-        batch_src src = { m, 1000000 };
-        assert_eo_ok(eo_orm_create(env, m, 10, batch_row, &src, 0, ids, &err), &err);
+        th_simple_src src = { m, "batch", 1000000 };
+        assert_eo_ok(eo_orm_create(env, m, 10, th_simple_row, &src, 0, ids, &err), &err);
     }
     before = count_all(env, m, &rc, &err);
     assert_eo_ok(rc, &err);
@@ -206,8 +186,8 @@ static void test_faults__postgresql_stops_and_comes_back(void **state)
     n = count_all(env, m, &rc, &err);
     assert_eo_error(rc, &err, EO_ECONN, "postgresql");
     {
-        batch_src src = { m, 2000000 };
-        assert_eo_error(eo_orm_create(env, m, 10, batch_row, &src, 0, ids, &err), &err, EO_ECONN,
+        th_simple_src src = { m, "batch", 2000000 };
+        assert_eo_error(eo_orm_create(env, m, 10, th_simple_row, &src, 0, ids, &err), &err, EO_ECONN,
                         "postgresql");
     }
     assert_eo_error(eo_env_ping(env, NULL, &err), &err, EO_ECONN, "postgresql");
@@ -233,8 +213,8 @@ static void test_faults__postgresql_stops_and_comes_back(void **state)
     print_message("# %d batches committed before the stop; the one in flight %s\n", b.done,
                   n == before + (int64_t)b.done * BATCH ? "rolled back" : "committed");
     {
-        batch_src src = { m, 3000000 };
-        assert_eo_ok(eo_orm_create(env, m, 10, batch_row, &src, 0, ids, &err), &err);
+        th_simple_src src = { m, "batch", 3000000 };
+        assert_eo_ok(eo_orm_create(env, m, 10, th_simple_row, &src, 0, ids, &err), &err);
     }
     assert_int_equal(count_all(env, m, &rc, &err), n + 10);
     assert_eo_ok(eo_env_ping(env, NULL, &err), &err);

@@ -1359,26 +1359,6 @@ static int outage_teardown(void **state)
     return 0;
 }
 
-typedef struct fault_src {
-    const eo_model *m;
-    int64_t base;
-} fault_src;
-
-static int fault_row(void *payload, size_t i, eo_kv *out, size_t cap, size_t *n, eo_error *err)
-{
-    fault_src *s = payload;
-    if (cap < 3)
-        return eo_error_set(err, EO_EINVAL, "test: the model has fewer than 3 fields");
-    out[0].field = eo_model_field(s->m, "tag", 3);
-    out[0].value = eo_cstr("outage");
-    out[1].field = eo_model_field(s->m, "seq", 3);
-    out[1].value = eo_int(s->base + (int64_t)i);
-    out[2].field = eo_model_field(s->m, "val", 3);
-    out[2].value = eo_int(1);
-    *n = 3;
-    return EO_OK;
-}
-
 /* How long one operation may take while the server is down: server
  * selection (SEL_MS, set in the URL) once per connect attempt, with the
  * pool's retries and backoff, plus slack for a loaded machine. */
@@ -1436,8 +1416,8 @@ static void test_mongo__server_stops_and_comes_back(void **state)
     drop_all(env, reg);
     assert_eo_ok(eo_env_migrate(env, 0, NULL, NULL, &err), &err);
     {
-        fault_src src = { m, 0 };
-        assert_eo_ok(eo_orm_create(env, m, 5, fault_row, &src, 0, ids, &err), &err);
+        th_simple_src src = { m, "outage", 0 };
+        assert_eo_ok(eo_orm_create(env, m, 5, th_simple_row, &src, 0, ids, &err), &err);
     }
     assert_eo_ok(eo_orm_search_count(env, m, NULL, &n, &err), &err);
     assert_int_equal(n, 5);
@@ -1450,8 +1430,8 @@ static void test_mongo__server_stops_and_comes_back(void **state)
     /* during the outage: the live connection fails, then reconnects fail */
     OUTAGE_OP("count", eo_orm_search_count(env, m, NULL, &n, &err));
     {
-        fault_src src = { m, 100 };
-        OUTAGE_OP("create of 5", eo_orm_create(env, m, 5, fault_row, &src, 0, ids, &err));
+        th_simple_src src = { m, "outage", 100 };
+        OUTAGE_OP("create of 5", eo_orm_create(env, m, 5, th_simple_row, &src, 0, ids, &err));
     }
     OUTAGE_OP("ping", eo_env_ping(env, NULL, &err));
     eo_pool_get_stats(pool, &s);
@@ -1467,8 +1447,8 @@ static void test_mongo__server_stops_and_comes_back(void **state)
     print_message("# first count after the restart: %.0f ms\n", th_now_ms() - t0);
     assert_int_equal(n, 5);
     {
-        fault_src src = { m, 200 };
-        assert_eo_ok(eo_orm_create(env, m, 5, fault_row, &src, 0, ids, &err), &err);
+        th_simple_src src = { m, "outage", 200 };
+        assert_eo_ok(eo_orm_create(env, m, 5, th_simple_row, &src, 0, ids, &err), &err);
     }
     assert_eo_ok(eo_orm_search_count(env, m, NULL, &n, &err), &err);
     assert_int_equal(n, 10);
