@@ -100,7 +100,7 @@ int eo_lua_raisef(lua_State *L, int code, const char *model, const char *field,
 static int code_of(const char *name)
 {
     int c;
-    for (c = 0; c >= EO_ENOTSUP; c--)
+    for (c = 0; c >= EO_ELIMIT; c--)
         if (strcmp(eo_code_name(c), name) == 0)
             return c;
     return EO_ERROR;

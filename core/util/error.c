@@ -25,6 +25,7 @@ static const struct { int code; const char *name; const char *text; } codes[] = 
     { EO_ECONN, "ECONN", "connection failed" },
     { EO_ETXNSTATE, "ETXNSTATE", "invalid transaction state" },
     { EO_ENOTSUP, "ENOTSUP", "not supported" },
+    { EO_ELIMIT, "ELIMIT", "limit exceeded" },
 };
 
 const char *eo_strerror(int code)

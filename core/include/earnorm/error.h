@@ -25,7 +25,8 @@ typedef enum eo_code {
     EO_EBUSY = -8,     /* resource busy or locked */
     EO_ECONN = -9,     /* connection to a server lost or refused */
     EO_ETXNSTATE = -10,/* operation not allowed in this transaction state */
-    EO_ENOTSUP = -11   /* the backend cannot do this */
+    EO_ENOTSUP = -11,  /* the backend cannot do this */
+    EO_ELIMIT = -12    /* input or result exceeds a documented limit */
 } eo_code;
 
 /** Where an error came from. */
