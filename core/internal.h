@@ -125,6 +125,15 @@ void eo_error__prefix(eo_error *err, const char *prefix);
 /* Monotonic clock in nanoseconds. */
 uint64_t eo_clock__ns(void);
 
+/*
+ * The current call's deadline on this thread (monotonic ns, 0 = none), set
+ * by the VM around protected calls; long C loops poll eo_deadline__passed
+ * and stop with EO_ETIMEOUT. _set returns the previous deadline.
+ */
+uint64_t eo_deadline__set(uint64_t ns);
+uint64_t eo_deadline__get(void);
+int eo_deadline__passed(void);
+
 
 /* ---- eo_arena: bump allocation freed all at once ---- */
 typedef struct eo_arena_chunk eo_arena_chunk;

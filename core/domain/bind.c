@@ -20,6 +20,8 @@
 typedef struct binder {
     eo_domain *d;
     eo_error *err;
+    int rc;              /* why a normalization step returned NULL */
+    unsigned ticks;      /* steps since the deadline was last polled */
 } binder;
 
 static int oom(binder *b)
@@ -300,7 +302,26 @@ static int bind_node(binder *b, const eo_model *m, eo_dnode *n)
 }
 
 /* ------------------------------------------------------------------ */
+/* ------------------------------------------------------------------ */
 /* normalization                                                      */
+/*
+ * Every step is linear (or n log n) in the size of the tree. The kids of
+ * a node are grouped by hashing - value sets by field path, `any` leaves
+ * by relation, duplicates by structure - and never compared pairwise; no
+ * node is copied more than once per level. The passes recurse along the
+ * tree's depth only, which the builder bounded (EO_DOMAIN_MAX_DEPTH).
+ * Long inputs poll the calling VM's deadline (EO_ETIMEOUT).
+ */
+
+/* 1 (and b->rc set) when the call's deadline has passed. */
+static int tick(binder *b)
+{
+    if ((++b->ticks & 4095u) != 0 || !eo_deadline__passed())
+        return 0;
+    b->rc = eo_error_set(b->err, EO_ETIMEOUT,
+                         "domain normalization ran past the call's time limit and was stopped");
+    return 1;
+}
 
 static int node_equal(const eo_dnode *a, const eo_dnode *b)
 {
@@ -319,13 +340,44 @@ static int node_equal(const eo_dnode *a, const eo_dnode *b)
                 if (!eo_value_equal(&a->list[i], &b->list[i]))
                     return 0;
             return 1;
-        case EO_DV_DOMAIN: return node_equal(a->sub, b->sub);
+        case EO_DV_DOMAIN:
+            if (a->sub == NULL || b->sub == NULL)
+                return a->sub == b->sub;
+            return node_equal(a->sub, b->sub);
         }
     }
     for (i = 0; i < a->nkids; i++)
         if (!node_equal(a->kids[i], b->kids[i]))
             return 0;
     return 1;
+}
+
+static uint64_t mix(uint64_t h, uint64_t x)
+{
+    return h ^ (x + 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2));
+}
+
+/* A hash consistent with node_equal. */
+static uint64_t node_hash(const eo_dnode *n)
+{
+    uint64_t h = mix(0, (uint64_t)n->kind + 1);
+    size_t i;
+    if (n->kind != EO_D_LEAF) {
+        for (i = 0; i < n->nkids; i++)
+            h = mix(h, node_hash(n->kids[i]));
+        return h;
+    }
+    h = mix(h, eo_hash__bytes(n->path, strlen(n->path)));
+    h = mix(h, (uint64_t)n->op * 8u + (uint64_t)n->vkind);
+    switch (n->vkind) {
+    case EO_DV_VALUE: h = mix(h, eo_value__hash(&n->value)); break;
+    case EO_DV_LIST:
+        for (i = 0; i < n->nlist; i++)
+            h = mix(h, eo_value__hash(&n->list[i]));
+        break;
+    case EO_DV_DOMAIN: h = mix(h, n->sub ? node_hash(n->sub) : 0); break;
+    }
+    return h;
 }
 
 static eo_dnode *mk(binder *b, eo_dkind kind)
@@ -340,8 +392,6 @@ static eo_dnode *leaf_copy(binder *b, const eo_dnode *src)
         *n = *src;
     return n;
 }
-
-static eo_dnode *norm(binder *b, eo_dnode *n, int neg);
 
 static eo_dnode *null_leaf(binder *b, const eo_dnode *like)
 {
@@ -369,7 +419,7 @@ static eo_dnode *pair(binder *b, eo_dkind kind, eo_dnode *x, eo_dnode *y)
     return n;
 }
 
-/* A leaf's simplifications that need no context. */
+/* A leaf's simplifications that need no context. Idempotent. */
 static eo_dnode *simplify_leaf(binder *b, eo_dnode *n)
 {
     if (n->vkind == EO_DV_LIST && (n->op == EO_OP_IN || n->op == EO_OP_NOT_IN)) {
@@ -383,7 +433,6 @@ static eo_dnode *simplify_leaf(binder *b, eo_dnode *n)
             added = eo_vset__add(&seen, &n->list[k]);
             if (added < 0) {
                 eo_vset__free(&seen);
-                oom(b);
                 return NULL;
             }
             if (added)
@@ -450,7 +499,7 @@ static eo_dnode *negate_leaf(binder *b, eo_dnode *n)
     }
 }
 
-/* The set of values an EQ/IN leaf allows. */
+/* The set of values an EQ/IN (NE/NOT IN) leaf allows (refuses). */
 static void leaf_set(const eo_dnode *n, const eo_value **vals, size_t *nv)
 {
     if (n->vkind == EO_DV_VALUE) {
@@ -462,56 +511,19 @@ static void leaf_set(const eo_dnode *n, const eo_value **vals, size_t *nv)
     }
 }
 
-/*
- * Keep the values of acc that are (keep = 1) or are not (keep = 0) in set;
- * writes them to out (may be acc). Hashed: id lists hold thousands.
- * Returns the count kept, or -1 when out of memory.
- */
-static long filter_set(eo_value *out, const eo_value *acc, size_t nacc, const eo_value *set,
-                       size_t nset, int keep)
-{
-    eo_vset hs = { 0 };
-    size_t k, o = 0;
-    for (k = 0; k < nset; k++)
-        if (eo_vset__add(&hs, &set[k]) < 0) {
-            eo_vset__free(&hs);
-            return -1;
-        }
-    for (k = 0; k < nacc; k++)
-        if (eo_vset__has(&hs, &acc[k]) == keep)
-            out[o++] = acc[k];
-    eo_vset__free(&hs);
-    return (long)o;
-}
-
-/* Append to acc the values of add it lacks; acc has room. -1 on OOM. */
-static int unite_set(eo_value *acc, size_t *nacc, const eo_value *add, size_t nadd)
-{
-    eo_vset hs = { 0 };
-    size_t k;
-    int rc = 0;
-    for (k = 0; k < *nacc && rc >= 0; k++)
-        rc = eo_vset__add(&hs, &acc[k]);
-    for (k = 0; k < nadd && rc >= 0; k++) {
-        rc = eo_vset__add(&hs, &add[k]);
-        if (rc == 1) {
-            acc[*nacc] = add[k];
-            (*nacc)++;
-        }
-    }
-    eo_vset__free(&hs);
-    return rc < 0 ? -1 : 0;
-}
-
-static int is_set_leaf(const eo_dnode *n, int positive)
+/* 1 for an EQ/IN leaf, -1 for NE/NOT IN, 0 for anything else. */
+static int set_sign(const eo_dnode *n)
 {
     if (n->kind != EO_D_LEAF || n->vkind == EO_DV_DOMAIN)
         return 0;
-    return positive ? n->op == EO_OP_EQ || n->op == EO_OP_IN
-                    : n->op == EO_OP_NE || n->op == EO_OP_NOT_IN;
+    if (n->op == EO_OP_EQ || n->op == EO_OP_IN)
+        return 1;
+    if (n->op == EO_OP_NE || n->op == EO_OP_NOT_IN)
+        return -1;
+    return 0;
 }
 
-/* Replace kid i with a leaf allowing exactly vals[0..nv). */
+/* A leaf like `like` allowing (positive) or refusing exactly vals[0..nv). */
 static eo_dnode *set_leaf(binder *b, const eo_dnode *like, const eo_value *vals, size_t nv,
                           int positive)
 {
@@ -538,122 +550,422 @@ static eo_dnode *set_leaf(binder *b, const eo_dnode *like, const eo_value *vals,
 }
 
 /*
- * Under AND: intersect the allowed sets of EQ/IN leaves on one path and
- * subtract NE/NOT IN leaves on that path. Under OR: unite EQ/IN leaves.
- * Returns FALSE/TRUE nodes through *folded when the whole node folds.
+ * A set of values being united or intersected: the values in order of
+ * first appearance, and a hash of them. The hash holds pointers to the
+ * leaves' own values, which live in the arena and never move.
  */
-static int merge_sets(binder *b, eo_dnode *n, int *folded)
+typedef struct vacc {
+    eo_vec vals;       /* eo_value */
+    eo_vset set;       /* the same values, hashed */
+    int started;
+} vacc;
+
+static void vacc_free(vacc *a)
 {
-    size_t i, j;
-    int is_and = n->kind == EO_D_AND;
-    *folded = 0;
-    for (i = 0; i < n->nkids; i++) {
-        eo_dnode *a = n->kids[i];
-        eo_value *acc;
-        size_t nacc;
-        const eo_value *vals;
-        size_t nv;
-        int changed = 0;
-        if (a == NULL || !is_set_leaf(a, 1))
-            continue;
-        leaf_set(a, &vals, &nv);
-        /* room for a union of everything */
-        {
-            size_t cap = nv;
-            for (j = i + 1; j < n->nkids; j++)
-                if (n->kids[j] && is_set_leaf(n->kids[j], 1) &&
-                    strcmp(n->kids[j]->path, a->path) == 0)
-                    cap += n->kids[j]->vkind == EO_DV_LIST ? n->kids[j]->nlist : 1;
-            acc = eo_arena__alloc(&b->d->arena, (cap ? cap : 1) * sizeof *acc);
-            if (acc == NULL)
-                return oom(b);
-        }
-        memcpy(acc, vals, nv * sizeof *acc);
-        nacc = nv;
-        for (j = i + 1; j < n->nkids; j++) {
-            eo_dnode *c = n->kids[j];
-            const eo_value *cv;
-            size_t ncv;
-            if (c == NULL || c->kind != EO_D_LEAF || strcmp(c->path, a->path) != 0)
-                continue;
-            if (is_set_leaf(c, 1)) {
-                leaf_set(c, &cv, &ncv);
-                if (is_and) {
-                    long o = filter_set(acc, acc, nacc, cv, ncv, 1);
-                    if (o < 0)
-                        return oom(b);
-                    nacc = (size_t)o;
-                } else if (unite_set(acc, &nacc, cv, ncv) < 0) {
-                    return oom(b);
-                }
-                n->kids[j] = NULL;
-                changed = 1;
-            } else if (is_and && is_set_leaf(c, 0)) {
-                long o;
-                leaf_set(c, &cv, &ncv);
-                if ((o = filter_set(acc, acc, nacc, cv, ncv, 0)) < 0)
-                    return oom(b);
-                nacc = (size_t)o;
-                n->kids[j] = NULL;
-                changed = 1;
-            }
-        }
-        if (!changed)
-            continue;
-        if (nacc == 0) {
-            /* only AND can empty a set */
-            *folded = 1;
-            return EO_OK;
-        }
-        if ((n->kids[i] = set_leaf(b, a, acc, nacc, 1)) == NULL)
-            return oom(b);
-    }
-    /* NE/NOT IN before the EQ they contradict: handled by a second pass */
-    if (is_and) {
-        for (i = 0; i < n->nkids; i++) {
-            eo_dnode *c = n->kids[i];
-            if (c == NULL || !is_set_leaf(c, 0))
-                continue;
-            for (j = i + 1; j < n->nkids; j++) {
-                eo_dnode *a = n->kids[j];
-                const eo_value *av, *cv;
-                size_t na, nc;
-                long o;
-                eo_value *acc;
-                if (a == NULL || !is_set_leaf(a, 1) || strcmp(a->path, c->path) != 0)
-                    continue;
-                leaf_set(a, &av, &na);
-                leaf_set(c, &cv, &nc);
-                acc = eo_arena__alloc(&b->d->arena, na * sizeof *acc);
-                if (acc == NULL)
-                    return oom(b);
-                if ((o = filter_set(acc, av, na, cv, nc, 0)) < 0)
-                    return oom(b);
-                if (o == 0) {
-                    *folded = 1;
-                    return EO_OK;
-                }
-                if ((n->kids[j] = set_leaf(b, a, acc, (size_t)o, 1)) == NULL)
-                    return oom(b);
-                n->kids[i] = NULL;
-                break;
-            }
-        }
+    eo_vec__free(&a->vals);
+    eo_vset__free(&a->set);
+}
+
+static int vacc_unite(vacc *a, const eo_value *v, size_t n)
+{
+    size_t i;
+    a->started = 1;
+    for (i = 0; i < n; i++) {
+        int added = eo_vset__add(&a->set, &v[i]);
+        if (added < 0 || (added && eo_vec__push(&a->vals, &v[i]) != EO_OK))
+            return EO_ENOMEM;
     }
     return EO_OK;
 }
+
+static int vacc_intersect(vacc *a, const eo_value *v, size_t n)
+{
+    eo_vset with = { 0 };
+    size_t i, o = 0;
+    if (!a->started)
+        return vacc_unite(a, v, n);
+    for (i = 0; i < n; i++)
+        if (eo_vset__add(&with, &v[i]) < 0) {
+            eo_vset__free(&with);
+            return EO_ENOMEM;
+        }
+    /* an intersection's own hash is never asked again: let it go */
+    eo_vset__free(&a->set);
+    for (i = 0; i < a->vals.len; i++) {
+        eo_value *x = eo_vec__at(&a->vals, i);
+        if (eo_vset__has(&with, x))
+            *(eo_value *)eo_vec__at(&a->vals, o++) = *x;
+    }
+    a->vals.len = o;
+    eo_vset__free(&with);
+    return EO_OK;
+}
+
+/* The values of a not in b (b's hash), into out (reset first). */
+static int vacc_minus(eo_vec *out, const vacc *a, const eo_vset *bset)
+{
+    size_t i;
+    out->len = 0;
+    for (i = 0; i < a->vals.len; i++) {
+        const eo_value *x = eo_vec__at(&a->vals, i);
+        if (!eo_vset__has(bset, x) && eo_vec__push(out, x) != EO_OK)
+            return EO_ENOMEM;
+    }
+    return EO_OK;
+}
+
+/* The set leaves of one field path among a node's kids. */
+typedef struct sgroup {
+    size_t first;      /* index of its first leaf */
+    eo_dnode *res;     /* the merged leaf, NULL while the kids stay as they are */
+    size_t count, npos;
+    vacc pos;          /* AND: the intersection of the allowed sets; OR: their union */
+    vacc neg;          /* AND: the union of the refused sets; OR: their intersection */
+} sgroup;
+
+/*
+ * Merge the EQ/IN and NE/NOT IN leaves on one field, set by set, with
+ * NULL counting as a value (`!=` and `not in` match NULL here):
+ *   AND: x in P1 and .. and x not in N1 and ..  ->  x in (P1 & ..) - (N1 | ..)
+ *        (only refusals: x not in (N1 | ..))
+ *   OR:  x in P1 or .. or x not in N1 or ..     ->  x not in (N1 & ..) - (P1 | ..)
+ *        (only allowances: x in (P1 | ..))
+ * An empty result folds the whole node to its absorbing constant (*folded).
+ */
+static int merge_sets(binder *b, eo_dkind kind, eo_dnode **kids, size_t n, int *folded)
+{
+    eo_strmap byp = { 0 };
+    eo_vec groups = EO_VEC_INIT(sgroup);
+    eo_vec tmp = EO_VEC_INIT(eo_value);
+    size_t *gid = eo_malloc((n ? n : 1) * sizeof *gid); /* kid -> its group + 1, 0: none */
+    int is_and = kind == EO_D_AND, rc = EO_OK;
+    size_t i, g;
+
+    *folded = 0;
+    if (gid == NULL)
+        goto oom;
+    for (i = 0; i < n; i++) {
+        gid[i] = 0;
+        eo_dnode *k = kids[i];
+        int sign = set_sign(k);
+        const eo_value *vals;
+        size_t nv, gi;
+        sgroup *grp;
+        void *hit;
+        if (sign == 0)
+            continue;
+        if (tick(b))
+            goto fail;
+        hit = eo_strmap__get(&byp, k->path, strlen(k->path));
+        if (hit == NULL) {
+            sgroup fresh;
+            memset(&fresh, 0, sizeof fresh);
+            fresh.first = i;
+            fresh.pos.vals.isize = fresh.neg.vals.isize = sizeof(eo_value);
+            if (eo_vec__push(&groups, &fresh) != EO_OK ||
+                eo_strmap__put(&byp, k->path, strlen(k->path), (void *)(uintptr_t)groups.len) != EO_OK)
+                goto oom;
+            gi = groups.len - 1;
+        } else {
+            gi = (size_t)(uintptr_t)hit - 1;
+        }
+        grp = eo_vec__at(&groups, gi);
+        gid[i] = gi + 1;
+        grp->count++;
+        leaf_set(k, &vals, &nv);
+        if (sign > 0) {
+            grp->npos++;
+            rc = is_and ? vacc_intersect(&grp->pos, vals, nv) : vacc_unite(&grp->pos, vals, nv);
+        } else {
+            rc = is_and ? vacc_unite(&grp->neg, vals, nv) : vacc_intersect(&grp->neg, vals, nv);
+        }
+        if (rc != EO_OK)
+            goto oom;
+    }
+    for (g = 0; g < groups.len; g++) {
+        sgroup *grp = eo_vec__at(&groups, g);
+        eo_dnode *like = kids[grp->first], *res;
+        int positive;
+        if (grp->count < 2)
+            continue;
+        if (is_and && grp->npos) {
+            if (vacc_minus(&tmp, &grp->pos, &grp->neg.set) != EO_OK)
+                goto oom;
+            positive = 1;
+        } else if (!is_and && grp->npos < grp->count) {
+            if (vacc_minus(&tmp, &grp->neg, &grp->pos.set) != EO_OK)
+                goto oom;
+            positive = 0;
+        } else {
+            vacc *all = is_and ? &grp->neg : &grp->pos;
+            tmp.len = 0;
+            for (i = 0; i < all->vals.len; i++)
+                if (eo_vec__push(&tmp, eo_vec__at(&all->vals, i)) != EO_OK)
+                    goto oom;
+            positive = !is_and;
+        }
+        if (tmp.len == 0) {
+            /* AND allowing nothing; OR refusing nothing */
+            *folded = 1;
+            goto done;
+        }
+        if ((res = set_leaf(b, like, tmp.items, tmp.len, positive)) == NULL)
+            goto oom;
+        grp->res = res;
+    }
+    /* a merged leaf takes its group's first place; the others go */
+    for (i = 0; i < n; i++) {
+        sgroup *grp = gid[i] ? eo_vec__at(&groups, gid[i] - 1) : NULL;
+        if (grp && grp->res)
+            kids[i] = i == grp->first ? grp->res : NULL;
+    }
+    goto done;
+oom:
+    rc = b->rc = oom(b);
+    goto done;
+fail:
+    rc = b->rc;
+done:
+    for (g = 0; g < groups.len; g++) {
+        sgroup *grp = eo_vec__at(&groups, g);
+        vacc_free(&grp->pos);
+        vacc_free(&grp->neg);
+    }
+    eo_vec__free(&groups);
+    eo_vec__free(&tmp);
+    eo_strmap__free(&byp);
+    eo_free(gid);
+    return rc;
+}
+
+static eo_dnode *combine(binder *b, eo_dkind kind, eo_dnode *const *in, size_t nin);
+
+/*
+ * `any` leaves on one relation merge into one: under OR, any(f, A) or
+ * any(f, B) is any(f, A | B) and, for a Many2one (one target at most),
+ * not any(f, A) or not any(f, B) is not any(f, A & B); under AND the
+ * mirror images. So a thousand "partner_id.name = x" leaves make one
+ * sub-query, not a thousand.
+ */
+static int any_merge_kind(eo_dkind kind, const eo_dnode *k, eo_dkind *subkind)
+{
+    int m2o;
+    if (k == NULL || k->kind != EO_D_LEAF || k->vkind != EO_DV_DOMAIN || k->field == NULL ||
+        k->sub == NULL)
+        return 0;
+    m2o = k->field->type == EO_FT_MANY2ONE;
+    if (kind == EO_D_OR) {
+        if (k->op == EO_OP_ANY) { *subkind = EO_D_OR; return 1; }
+        if (k->op == EO_OP_NOT_ANY && m2o) { *subkind = EO_D_AND; return 1; }
+    } else {
+        if (k->op == EO_OP_NOT_ANY) { *subkind = EO_D_OR; return 1; }
+        if (k->op == EO_OP_ANY && m2o) { *subkind = EO_D_AND; return 1; }
+    }
+    return 0;
+}
+
+typedef struct agroup {
+    size_t first;
+    eo_vec subs;       /* eo_dnode * */
+    eo_dnode *res;     /* the merged leaf */
+} agroup;
+
+static int merge_any(binder *b, eo_dkind kind, eo_dnode **kids, size_t n)
+{
+    eo_strmap by = { 0 };
+    eo_vec groups = EO_VEC_INIT(agroup);
+    size_t i, g, *gid = eo_malloc((n ? n : 1) * sizeof *gid);
+    int rc = EO_OK;
+
+    if (gid == NULL)
+        goto oom;
+    for (i = 0; i < n; i++) {
+        struct { const eo_field *f; int op; } key;
+        gid[i] = 0;
+        eo_dkind sk;
+        agroup *grp;
+        void *hit;
+        if (!any_merge_kind(kind, kids[i], &sk))
+            continue;
+        memset(&key, 0, sizeof key);
+        key.f = kids[i]->field;
+        key.op = (int)kids[i]->op;
+        hit = eo_strmap__get(&by, (const char *)&key, sizeof key);
+        if (hit == NULL) {
+            agroup fresh = { i, EO_VEC_INIT(eo_dnode *), NULL };
+            if (eo_vec__push(&groups, &fresh) != EO_OK ||
+                eo_strmap__put(&by, (const char *)&key, sizeof key, (void *)(uintptr_t)groups.len) != EO_OK)
+                goto oom;
+            hit = (void *)(uintptr_t)groups.len;
+        }
+        gid[i] = (size_t)(uintptr_t)hit;
+        grp = eo_vec__at(&groups, gid[i] - 1);
+        if (eo_vec__push(&grp->subs, &kids[i]->sub) != EO_OK)
+            goto oom;
+    }
+    for (g = 0; g < groups.len && rc == EO_OK; g++) {
+        agroup *grp = eo_vec__at(&groups, g);
+        eo_dnode *first = kids[grp->first], *res, *sub;
+        eo_dkind sk;
+        if (grp->subs.len < 2)
+            continue;
+        any_merge_kind(kind, first, &sk);
+        if ((sub = combine(b, sk, grp->subs.items, grp->subs.len)) == NULL) {
+            rc = b->rc;
+            goto done;
+        }
+        if ((res = leaf_copy(b, first)) == NULL)
+            goto oom;
+        res->sub = sub;
+        grp->res = res;
+    }
+    for (i = 0; i < n; i++) {
+        agroup *grp = gid[i] ? eo_vec__at(&groups, gid[i] - 1) : NULL;
+        if (grp && grp->res)
+            kids[i] = i == grp->first ? grp->res : NULL;
+    }
+    goto done;
+oom:
+    rc = b->rc = oom(b);
+done:
+    for (g = 0; g < groups.len; g++)
+        eo_vec__free(&((agroup *)eo_vec__at(&groups, g))->subs);
+    eo_vec__free(&groups);
+    eo_strmap__free(&by);
+    eo_free(gid);
+    return rc;
+}
+
+/* Drop later duplicates of kids (structurally equal), keeping the first. */
+static size_t dedupe(binder *b, eo_dnode **kids, size_t n)
+{
+    size_t cap = 16, i, o = 0, *tab;
+    uint64_t *hash;
+    while (cap < 2 * n)
+        cap *= 2;
+    tab = eo_calloc(cap, sizeof *tab);
+    hash = eo_malloc((n ? n : 1) * sizeof *hash);
+    if (tab == NULL || hash == NULL) {
+        eo_free(tab);
+        eo_free(hash);
+        b->rc = oom(b);
+        return (size_t)-1;
+    }
+    for (i = 0; i < n; i++) {
+        uint64_t h = node_hash(kids[i]);
+        size_t j;
+        for (j = h & (cap - 1); tab[j]; j = (j + 1) & (cap - 1))
+            if (hash[tab[j] - 1] == h && node_equal(kids[tab[j] - 1], kids[i]))
+                break;
+        if (tab[j])
+            continue; /* seen */
+        kids[o] = kids[i];
+        hash[o] = h;
+        tab[j] = ++o;
+    }
+    eo_free(tab);
+    eo_free(hash);
+    return o;
+}
+
+/*
+ * The node `kind` over normalized kids: flattened (kids of the same kind
+ * give their kids), constants folded, value sets and `any` leaves merged,
+ * duplicates dropped. Returns NULL with b->rc set on failure.
+ */
+static eo_dnode *combine(binder *b, eo_dkind kind, eo_dnode *const *in, size_t nin)
+{
+    eo_dkind absorbing = kind == EO_D_AND ? EO_D_FALSE : EO_D_TRUE;
+    eo_dkind neutral = kind == EO_D_AND ? EO_D_TRUE : EO_D_FALSE;
+    eo_vec kids = EO_VEC_INIT(eo_dnode *);
+    eo_dnode *out = NULL, **k;
+    size_t i, j, n, o;
+    int folded;
+
+    for (i = 0; i < nin; i++) {
+        eo_dnode *x = in[i];
+        if (x->kind == absorbing) {
+            out = x;
+            goto done;
+        }
+        if (x->kind == neutral)
+            continue;
+        if (x->kind == kind) {
+            for (j = 0; j < x->nkids; j++)
+                if (eo_vec__push(&kids, &x->kids[j]) != EO_OK)
+                    goto oom;
+        } else if (eo_vec__push(&kids, &x) != EO_OK) {
+            goto oom;
+        }
+    }
+    k = kids.items;
+    n = kids.len;
+    if (merge_sets(b, kind, k, n, &folded) != EO_OK)
+        goto fail;
+    if (folded) {
+        out = mk(b, absorbing);
+        goto checked;
+    }
+    if (merge_any(b, kind, k, n) != EO_OK)
+        goto fail;
+    /* simplify what the merges left, fold the constants that makes */
+    for (i = 0, o = 0; i < n; i++) {
+        eo_dnode *x = k[i];
+        if (x == NULL)
+            continue;
+        if (tick(b))
+            goto fail;
+        if (x->kind == EO_D_LEAF && (x = simplify_leaf(b, x)) == NULL)
+            goto oom;
+        if (x->kind == absorbing) {
+            out = x;
+            goto done;
+        }
+        if (x->kind != neutral)
+            k[o++] = x;
+    }
+    if ((n = dedupe(b, k, o)) == (size_t)-1)
+        goto fail;
+    if (n == 0) {
+        out = mk(b, neutral);
+    } else if (n == 1) {
+        out = k[0];
+    } else if ((out = mk(b, kind)) != NULL) {
+        if ((out->kids = eo_arena__alloc(&b->d->arena, n * sizeof *out->kids)) == NULL) {
+            out = NULL;
+        } else {
+            memcpy(out->kids, k, n * sizeof *out->kids);
+            out->nkids = n;
+        }
+    }
+checked:
+    if (out == NULL)
+        goto oom;
+    goto done;
+oom:
+    b->rc = oom(b);
+fail:
+    out = NULL;
+done:
+    eo_vec__free(&kids);
+    return out;
+}
+
+static eo_dnode *norm(binder *b, eo_dnode *n, int neg);
 
 static eo_dnode *norm_nary(binder *b, eo_dnode *n, int neg)
 {
     eo_dkind kind = n->kind == EO_D_AND ? (neg ? EO_D_OR : EO_D_AND)
                                         : (neg ? EO_D_AND : EO_D_OR);
     eo_dkind absorbing = kind == EO_D_AND ? EO_D_FALSE : EO_D_TRUE;
-    eo_dkind neutral = kind == EO_D_AND ? EO_D_TRUE : EO_D_FALSE;
     eo_vec kids = EO_VEC_INIT(eo_dnode *);
     eo_dnode *out = NULL;
-    size_t i, j;
-    int folded;
+    size_t i;
 
+    if (eo_vec__reserve(&kids, n->nkids) != EO_OK) {
+        b->rc = oom(b);
+        return NULL;
+    }
     for (i = 0; i < n->nkids; i++) {
         eo_dnode *k = norm(b, n->kids[i], neg);
         if (k == NULL)
@@ -662,69 +974,9 @@ static eo_dnode *norm_nary(binder *b, eo_dnode *n, int neg)
             out = k;
             goto done;
         }
-        if (k->kind == neutral)
-            continue;
-        if (k->kind == kind) {
-            for (j = 0; j < k->nkids; j++)
-                if (eo_vec__push(&kids, &k->kids[j]) != EO_OK)
-                    goto done;
-        } else if (eo_vec__push(&kids, &k) != EO_OK) {
-            goto done;
-        }
+        eo_vec__push(&kids, &k); /* reserved */
     }
-    out = mk(b, kind);
-    if (out == NULL)
-        goto done;
-    out->nkids = kids.len;
-    out->kids = eo_arena__alloc(&b->d->arena, (kids.len ? kids.len : 1) * sizeof(eo_dnode *));
-    if (out->kids == NULL) {
-        out = NULL;
-        goto done;
-    }
-    if (kids.len)
-        memcpy(out->kids, kids.items, kids.len * sizeof(eo_dnode *));
-    if (merge_sets(b, out, &folded) != EO_OK) {
-        out = NULL;
-        goto done;
-    }
-    if (folded) {
-        out = mk(b, EO_D_FALSE);
-        goto done;
-    }
-    /* drop merged-away kids and duplicates, keeping first occurrences */
-    {
-        size_t o = 0;
-        for (i = 0; i < out->nkids; i++) {
-            eo_dnode *k = out->kids[i];
-            if (k == NULL)
-                continue;
-            for (j = 0; j < o; j++)
-                if (node_equal(out->kids[j], k))
-                    break;
-            if (j == o)
-                out->kids[o++] = k->kind == EO_D_LEAF ? simplify_leaf(b, k) : k;
-            if (o && out->kids[o - 1] == NULL) {
-                out = NULL;
-                goto done;
-            }
-        }
-        out->nkids = o;
-        /* simplification may have produced constants */
-        for (i = 0, o = 0; i < out->nkids; i++) {
-            eo_dnode *k = out->kids[i];
-            if (k->kind == absorbing) {
-                out = k;
-                goto done;
-            }
-            if (k->kind != neutral)
-                out->kids[o++] = k;
-        }
-        out->nkids = o;
-    }
-    if (out->nkids == 0)
-        out = mk(b, neutral);
-    else if (out->nkids == 1)
-        out = out->kids[0];
+    out = combine(b, kind, kids.items, kids.len);
 done:
     eo_vec__free(&kids);
     return out;
@@ -732,6 +984,8 @@ done:
 
 static eo_dnode *norm(binder *b, eo_dnode *n, int neg)
 {
+    if (tick(b))
+        return NULL;
     switch (n->kind) {
     case EO_D_TRUE: return neg ? mk(b, EO_D_FALSE) : n;
     case EO_D_FALSE: return neg ? mk(b, EO_D_TRUE) : n;
@@ -751,7 +1005,7 @@ static eo_dnode *norm(binder *b, eo_dnode *n, int neg)
                 return NULL;
             /* a negated order comparison is an OR: normalize it too */
             if (x->kind == EO_D_OR)
-                return norm_nary(b, x, 0);
+                return combine(b, EO_D_OR, x->kids, x->nkids);
             return x->kind == EO_D_LEAF ? simplify_leaf(b, x) : x;
         }
         return simplify_leaf(b, n);
@@ -764,6 +1018,7 @@ int eo_domain_bind(eo_domain *d, const eo_model *model, eo_error *err)
     binder b;
     eo_dnode *root;
     int rc;
+    memset(&b, 0, sizeof b);
     b.d = d;
     b.err = err;
     if (d->model != NULL) {
@@ -776,7 +1031,7 @@ int eo_domain_bind(eo_domain *d, const eo_model *model, eo_error *err)
         return rc;
     root = norm(&b, d->root, 0);
     if (root == NULL)
-        return oom(&b);
+        return b.rc ? b.rc : oom(&b);
     d->root = root;
     d->model = model;
     return EO_OK;

@@ -6,6 +6,15 @@
  * prefix notation. It checks shape only: operators, arity, balance. Field
  * names and values are checked by eo_domain_bind (bind.c) once the model is
  * known.
+ *
+ * Nothing here recurses on the input. Prefix notation writes an OR of n
+ * leaves as n-1 '|' tokens, a binary tree n levels deep; the builder
+ * flattens every chain of one operator into one n-ary node and drops
+ * double negations, with explicit stacks, so what is left nests only where
+ * operators alternate. That depth (counting `any` sub-domains and the
+ * dots of a field path) is checked against EO_DOMAIN_MAX_DEPTH, so the
+ * recursive passes downstream (binding, normalizing, compiling) use a
+ * bounded amount of C stack whatever the input.
  */
 #include <stdio.h>
 
@@ -225,6 +234,141 @@ void eo_domain_free(eo_domain *d)
     eo_free(d);
 }
 
+/* NOT NOT x is x: negation is two-valued here (see bind.c). */
+static eo_dnode *skip_double_not(eo_dnode *n)
+{
+    while (n->kind == EO_D_NOT && n->kids[0]->kind == EO_D_NOT)
+        n = n->kids[0]->kids[0];
+    return n;
+}
+
+/*
+ * Make every AND/OR n-ary: a node's kids of its own kind are replaced by
+ * their kids, in order. `work` holds slots whose node still needs doing;
+ * each node is gathered into exactly one n-ary node, so this is linear.
+ */
+static int flatten(eo_arena *a, eo_dnode **rootp, eo_error *err)
+{
+    eo_vec work = EO_VEC_INIT(eo_dnode **);
+    eo_vec gather = EO_VEC_INIT(eo_dnode *);
+    eo_vec kids = EO_VEC_INIT(eo_dnode *);
+    int rc = EO_OK;
+
+    if (eo_vec__push(&work, &rootp) != EO_OK)
+        goto oom;
+    while (work.len) {
+        eo_dnode **slot = *(eo_dnode ***)eo_vec__at(&work, --work.len);
+        eo_dnode *n = skip_double_not(*slot);
+        size_t i;
+        *slot = n;
+        if (n->kind == EO_D_NOT) {
+            eo_dnode **k = &n->kids[0];
+            if (eo_vec__push(&work, &k) != EO_OK)
+                goto oom;
+            continue;
+        }
+        if (n->kind != EO_D_AND && n->kind != EO_D_OR)
+            continue; /* leaves: a sub-domain was flattened when it was built */
+        /* depth-first, left to right, through the kids of n's own kind */
+        gather.len = kids.len = 0;
+        for (i = n->nkids; i-- > 0;)
+            if (eo_vec__push(&gather, &n->kids[i]) != EO_OK)
+                goto oom;
+        while (gather.len) {
+            eo_dnode *x = skip_double_not(*(eo_dnode **)eo_vec__at(&gather, --gather.len));
+            if (x->kind == n->kind) {
+                for (i = x->nkids; i-- > 0;)
+                    if (eo_vec__push(&gather, &x->kids[i]) != EO_OK)
+                        goto oom;
+            } else if (eo_vec__push(&kids, &x) != EO_OK) {
+                goto oom;
+            }
+        }
+        if (kids.len != n->nkids) {
+            n->kids = eo_arena__alloc(a, kids.len * sizeof *n->kids);
+            if (n->kids == NULL)
+                goto oom;
+        }
+        memcpy(n->kids, kids.items, kids.len * sizeof *n->kids);
+        n->nkids = kids.len;
+        for (i = 0; i < n->nkids; i++) {
+            eo_dnode **k = &n->kids[i];
+            if (eo_vec__push(&work, &k) != EO_OK)
+                goto oom;
+        }
+    }
+    goto done;
+oom:
+    rc = eo_error_set(err, EO_ENOMEM, "out of memory building a domain");
+done:
+    eo_vec__free(&work);
+    eo_vec__free(&gather);
+    eo_vec__free(&kids);
+    return rc;
+}
+
+typedef struct depth_item {
+    const eo_dnode *n;
+    size_t depth;      /* levels above n, n included */
+} depth_item;
+
+/* Levels a field path adds: "a.b.c" goes through two `any`. */
+static size_t path_levels(const char *path)
+{
+    size_t k = 0;
+    for (; path && *path; path++)
+        k += *path == '.';
+    return k;
+}
+
+int eo_domain__check_depth(const eo_dnode *root, eo_error *err)
+{
+    eo_vec st = EO_VEC_INIT(depth_item);
+    depth_item it = { root, 1 };
+    size_t max = 0;
+    int rc = EO_OK;
+
+    if (eo_vec__push(&st, &it) != EO_OK)
+        goto oom;
+    while (st.len) {
+        depth_item cur = *(depth_item *)eo_vec__at(&st, --st.len);
+        size_t i;
+        if (cur.n->kind == EO_D_LEAF)
+            cur.depth += path_levels(cur.n->path);
+        if (cur.depth > max)
+            max = cur.depth;
+        if (max > EO_DOMAIN_MAX_DEPTH)
+            break;
+        if (cur.n->kind == EO_D_LEAF) {
+            if (cur.n->vkind == EO_DV_DOMAIN && cur.n->sub) {
+                it.n = cur.n->sub;
+                it.depth = cur.depth + 1;
+                if (eo_vec__push(&st, &it) != EO_OK)
+                    goto oom;
+            }
+            continue;
+        }
+        for (i = 0; i < cur.n->nkids; i++) {
+            it.n = cur.n->kids[i];
+            it.depth = cur.depth + 1;
+            if (eo_vec__push(&st, &it) != EO_OK)
+                goto oom;
+        }
+    }
+    if (max > EO_DOMAIN_MAX_DEPTH)
+        rc = eo_error_set(err, EO_ELIMIT,
+                          "domain nests more than %d levels deep (operators that alternate, "
+                          "'any' sub-domains and dotted paths count; chains of one operator "
+                          "do not): simplify it",
+                          EO_DOMAIN_MAX_DEPTH);
+    goto done;
+oom:
+    rc = eo_error_set(err, EO_ENOMEM, "out of memory building a domain");
+done:
+    eo_vec__free(&st);
+    return rc;
+}
+
 int eo_dbuilder_finish(eo_domain **out, eo_dbuilder *b, eo_error *err)
 {
     eo_domain *d = NULL;
@@ -286,6 +430,9 @@ int eo_dbuilder_finish(eo_domain **out, eo_dbuilder *b, eo_error *err)
         rc = eo_error_set(err, EO_ENOMEM, "out of memory building a domain");
         goto done;
     }
+    if ((rc = flatten(&b->arena, &d->root, err)) != EO_OK ||
+        (rc = eo_domain__check_depth(d->root, err)) != EO_OK)
+        goto done;
     eo_arena__adopt(&d->arena, &b->arena);
     *out = d;
     d = NULL;

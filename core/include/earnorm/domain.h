@@ -26,6 +26,15 @@
 
 EO_BEGIN_DECL
 
+/**
+ * How deep a domain may nest: AND/OR/NOT levels where the operators
+ * alternate, `any` sub-domains and the dots of field paths each count one.
+ * Chains of one operator (an OR of 100,000 leaves written with 99,999
+ * '|') are flattened and count one level. A deeper domain is refused with
+ * EO_ELIMIT, so no input can exhaust the C stack (256 KiB is enough).
+ */
+#define EO_DOMAIN_MAX_DEPTH 64
+
 typedef enum eo_dop {
     EO_OP_EQ = 0, EO_OP_NE, EO_OP_GT, EO_OP_GE, EO_OP_LT, EO_OP_LE,
     EO_OP_IN, EO_OP_NOT_IN,
