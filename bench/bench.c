@@ -13,7 +13,7 @@
  *
  * Usage: earnorm_bench [--rows N] [--runs R] [--out FILE] [--sqlite PATH]
  *                      [--pg URL] [--mongo URL] [--skip-relations]
- *                      [--only sqlite|postgresql|mongodb]
+ *                      [--only sqlite|postgresql|mongodb|domains]
  * --pg defaults to $EARNORM_TEST_PG_URL and --mongo to
  * $EARNORM_TEST_MONGO_URL; without one the PostgreSQL (MongoDB) suites are
  * skipped (make bench starts the servers, so they run there). --only runs
@@ -144,13 +144,18 @@ void bench_add(const char *name, const char *what, const bench_side *orm, const 
     fflush(stdout);
 }
 
+static int domains_ran;
+
 static void write_json(const char *path)
 {
     FILE *f = fopen(path, "w");
     int i;
     if (f == NULL)
         bench_die("open", path);
-    fprintf(f, "{\n  \"rows\": %d,\n  \"runs\": %d,\n  \"results\": {\n", bench_rows, bench_runs);
+    fprintf(f, "{\n  \"rows\": %d,\n  \"runs\": %d,\n", bench_rows, bench_runs);
+    if (domains_ran)
+        bench_domains_json(f);
+    fprintf(f, "  \"results\": {\n");
     for (i = 0; i < nresults; i++) {
         const bench_result *r = &results[i];
         fprintf(f, "    \"%s\": { \"what\": \"%s\", \"orm_ms\": %.2f, \"raw_ms\": %.2f, \"ratio\": %.3f",
@@ -196,10 +201,10 @@ int main(int argc, char **argv)
             relations = 0;
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc &&
                  (strcmp(argv[i + 1], "sqlite") == 0 || strcmp(argv[i + 1], "postgresql") == 0 ||
-                  strcmp(argv[i + 1], "mongodb") == 0))
+                  strcmp(argv[i + 1], "mongodb") == 0 || strcmp(argv[i + 1], "domains") == 0))
             only = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--rows N] [--runs R] [--out FILE] [--sqlite PATH] [--pg URL] [--mongo URL] [--skip-relations] [--only sqlite|postgresql|mongodb]\n",
+            fprintf(stderr, "usage: %s [--rows N] [--runs R] [--out FILE] [--sqlite PATH] [--pg URL] [--mongo URL] [--skip-relations] [--only sqlite|postgresql|mongodb|domains]\n",
                     argv[0]);
             return 2;
         }
@@ -233,6 +238,10 @@ int main(int argc, char **argv)
         } else {
             printf("(no MongoDB URL: set EARNORM_TEST_MONGO_URL or --mongo, or run make bench)\n");
         }
+    }
+    if (only == NULL || strcmp(only, "domains") == 0) {
+        bench_domains();
+        domains_ran = 1;
     }
     if (out)
         write_json(out);

@@ -4,6 +4,8 @@
 #ifndef EARNORM_BENCH_H
 #define EARNORM_BENCH_H
 
+#include <stdio.h>
+
 #include "eo_lua.h"
 
 /* One side of a comparison: its best time, and its peak heap. */
@@ -66,5 +68,7 @@ void bench_sqlite(lua_State *L, const char *path);
 void bench_pg(lua_State *L, const char *url);
 void bench_mongo(lua_State *L, const char *url);
 void bench_relations(lua_State *L, const char *backend, const char *url, const char *raw);
+void bench_domains(void);
+void bench_domains_json(FILE *f);
 
 #endif
