@@ -51,8 +51,41 @@ eo_vm *eo_lua_vm(lua_State *L);
  */
 int eo_lua_pcall(lua_State *L, int nargs, int nresults, eo_error *err, char **trace);
 
+/*
+ * Raise the time-limit error when the running call has passed its deadline
+ * (or already timed out). C code that loops over input a script chooses
+ * (pattern matching, table.move) calls it every few thousand steps, since
+ * the count hook fires only between VM instructions. vm may be NULL.
+ */
+void eo_vm_poll(lua_State *L, eo_vm *vm);
+/* Whether the running call has passed its deadline: from then on the hook
+ * keeps stopping sandboxed code until the outermost eo_lua_pcall returns. */
+int eo_vm_timed_out(eo_vm *vm);
+
 /* Register the embedded earnorm Lua modules in package.preload. */
 void eo_lua_preload(lua_State *L);
+/*
+ * require, limited to the embedded modules: push package.loaded[name], or
+ * run the embedded module `name` and push its value. Returns 0 (nothing
+ * pushed) when no embedded module has that name; never reads a file.
+ */
+int eo_lua_require_embedded(lua_State *L, const char *name);
+/* Whether a chunk name ("@earnorm/model.lua") is an embedded module's. */
+int eo_lua_is_embedded_chunk(const char *chunkname);
+
+/* ---- the model sandbox (sandbox.c, pattern.c, lua/earnorm/sandbox.lua) ---- */
+
+/*
+ * Harden a new state (eo_vm_new does it): the string metatable locked,
+ * string.dump unreachable from strings, and the pattern functions replaced
+ * by ones that honour vm's deadline.
+ */
+void eo_lua_harden(lua_State *L, eo_vm *vm);
+/* Push a table with find, match, gmatch and gsub that poll vm's deadline
+ * (vm may be NULL: no deadline). */
+void eo_lua_push_patterns(lua_State *L, eo_vm *vm);
+/* The private module earnorm.sandbox.core. */
+int luaopen_earnorm_sandbox_core(lua_State *L);
 
 /* The earnorm.core module. */
 int luaopen_earnorm_core(lua_State *L);

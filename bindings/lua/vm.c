@@ -3,6 +3,18 @@
  * memory is counted (and can be capped), a time limit enforced by a count
  * hook, and eo_lua_pcall, the one way C calls into Lua.
  *
+ * The time limit has to hold against model code written to dodge it:
+ *   - The hook is set once, on the main thread, when the VM starts. A
+ *     coroutine takes its hook from the thread that creates it, so every
+ *     coroutine is counted too (a hook set per call would miss those
+ *     created while it was off).
+ *   - Once a call has passed its deadline it stays timed out until the
+ *     outermost eo_lua_pcall returns: the hook raises again in any code
+ *     that is not one of the embedded modules (which are left to unwind),
+ *     so a model cannot catch the error and carry on. The sandbox's pcall
+ *     rethrows it as well.
+ *   - C loops over input a script controls poll eo_vm_poll.
+ *
  * It does not know about databases; the earnorm modules do.
  */
 #include <lualib.h>
@@ -17,10 +29,12 @@ struct eo_vm {
     size_t mem;           /* bytes in use */
     size_t limit;         /* 0 = none */
     unsigned timeout_ms;  /* per eo_lua_pcall, 0 = none */
-    uint64_t deadline;    /* monotonic ns; 0 = none */
-    int timed_out;
+    uint64_t deadline;    /* monotonic ns of the running call; 0 = none */
+    int timed_out;        /* the running call passed its deadline (sticky) */
     int critical;         /* > 0: C holds resources; the limit waits (see eo_lua_critical) */
 };
+
+#define HOOK_COUNT 10000   /* VM instructions between two looks at the clock */
 
 static const char vm_key = 'v';
 static const char ctx_key = 'c';
@@ -51,6 +65,19 @@ static void *vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     return p;
 }
 
+static void hook(lua_State *L, lua_Debug *ar);
+
+/* Libraries, earnorm and the hardening, under protection: a memory limit
+ * too small for them is an error, not an abort. */
+static int vm_open(lua_State *L)
+{
+    eo_vm *vm = lua_touserdata(L, 1);
+    luaL_openlibs(L);
+    eo_lua_preload(L);
+    eo_lua_harden(L, vm);
+    return 0;
+}
+
 int eo_vm_new(eo_vm **out, const eo_vm_config *cfg, eo_error *err)
 {
     eo_vm *vm = eo_calloc(1, sizeof *vm);
@@ -73,8 +100,16 @@ int eo_vm_new(eo_vm **out, const eo_vm_config *cfg, eo_error *err)
         lua_pushboolean(vm->L, 1);
         lua_setfield(vm->L, LUA_REGISTRYINDEX, "LUA_NOENV");
     }
-    luaL_openlibs(vm->L);
-    eo_lua_preload(vm->L);
+    lua_pushcfunction(vm->L, vm_open);
+    lua_pushlightuserdata(vm->L, vm);
+    if (lua_pcall(vm->L, 1, 0, 0) != LUA_OK) {
+        lua_close(vm->L);
+        eo_free(vm);
+        return eo_error_set(err, EO_ENOMEM, "out of memory creating a Lua VM%s",
+                            cfg && cfg->memory_limit ? " (memory_limit is too small)" : "");
+    }
+    if (vm->timeout_ms)
+        lua_sethook(vm->L, hook, LUA_MASKCOUNT, HOOK_COUNT);
     *out = vm;
     return EO_OK;
 }
@@ -196,37 +231,69 @@ static int msghandler(lua_State *L)
     }
 }
 
+static int stop(lua_State *L, eo_vm *vm)
+{
+    vm->timed_out = 1;
+    return luaL_error(L, "script ran longer than %d ms and was stopped", (int)vm->timeout_ms);
+}
+
 static void hook(lua_State *L, lua_Debug *ar)
 {
     eo_vm *vm = eo_lua_vm(L);
-    (void)ar;
-    if (vm && vm->deadline && now_ns() > vm->deadline) {
-        vm->timed_out = 1;
-        vm->deadline = 0;
-        luaL_error(L, "script ran longer than %d ms and was stopped", (int)vm->timeout_ms);
+    if (vm == NULL || vm->deadline == 0)
+        return;
+    if (!vm->timed_out) {
+        if (now_ns() <= vm->deadline)
+            return;
+    } else if (lua_getinfo(L, "S", ar) && eo_lua_is_embedded_chunk(ar->source)) {
+        return;
     }
+    stop(L, vm);
+}
+
+void eo_vm_poll(lua_State *L, eo_vm *vm)
+{
+    if (vm == NULL || vm->deadline == 0)
+        return;
+    if (vm->timed_out || now_ns() > vm->deadline)
+        stop(L, vm);
+}
+
+int eo_vm_timed_out(eo_vm *vm)
+{
+    if (vm == NULL || vm->deadline == 0)
+        return 0;
+    /* the core's loops may have seen the deadline before the hook did */
+    if (!vm->timed_out && now_ns() > vm->deadline)
+        vm->timed_out = 1;
+    return vm->timed_out;
 }
 
 int eo_lua_pcall(lua_State *L, int nargs, int nresults, eo_error *err, char **trace)
 {
     eo_vm *vm = eo_lua_vm(L);
     int base = lua_gettop(L) - nargs;
-    int status, hooked = 0;
+    int status, outermost = 0, timed_out;
+    uint64_t core_deadline = 0;
 
     if (trace)
         *trace = NULL;
     lua_pushcfunction(L, msghandler);
     lua_insert(L, base);
     if (vm && vm->timeout_ms && vm->deadline == 0) {
+        /* the hook set in eo_vm_new watches this deadline */
         vm->deadline = now_ns() + (uint64_t)vm->timeout_ms * 1000000ULL;
         vm->timed_out = 0;
-        lua_sethook(L, hook, LUA_MASKCOUNT, 10000);
-        hooked = 1;
+        outermost = 1;
+        /* the core's long loops (domain normalization) poll it too */
+        core_deadline = eo_deadline__set(vm->deadline);
     }
     status = lua_pcall(L, nargs, nresults, base);
-    if (hooked) {
-        lua_sethook(L, NULL, 0, 0);
+    timed_out = eo_vm_timed_out(vm);
+    if (outermost) {
+        eo_deadline__set(core_deadline);
         vm->deadline = 0;
+        vm->timed_out = 0;
     }
     lua_remove(L, base);
     if (status == LUA_OK)
@@ -238,7 +305,7 @@ int eo_lua_pcall(lua_State *L, int nargs, int nresults, eo_error *err, char **tr
             err->domain = EO_DOMAIN_LUA;
     } else {
         eo_lua_to_error(L, -1, err);
-        if (hooked && vm->timed_out && err)
+        if (timed_out && err)
             err->code = EO_ETIMEOUT;
     }
     if (trace) {

@@ -25,6 +25,8 @@ M.is_error = core.is_error
 
 --- Wrap a non-earnorm error raised by user code, naming where it ran.
 function M.wrap(err, model, where)
+  -- rethrown as is, the memory error stays one (EO_ENOMEM for C hosts)
+  if err == "not enough memory" then return err end
   if core.is_error(err) then
     if err.model == nil or err.model == "" then err.model = model end
     return err

@@ -15,7 +15,6 @@ local TYPES = { "Char", "Text", "Integer", "Float", "Boolean", "Date", "Datetime
 local FieldMT = { __name = "earnorm.Field" }
 -- Lua tables forget key order; a counter keeps fields in the order written.
 local seq = 0
-FieldMT.__index = FieldMT
 function FieldMT:__tostring() return "earnorm.fields." .. self.type end
 
 for _, t in ipairs(TYPES) do

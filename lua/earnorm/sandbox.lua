@@ -1,54 +1,178 @@
---- The sandbox model files run in: an allow-list of globals, `require`
--- limited to earnorm's public modules, and an error on reading any
--- undefined global (a typo is a bug, not a nil).
+--- The sandbox model files run in. A model file is untrusted code: it gets
+-- an allow-list of globals, copies of the safe standard libraries (what it
+-- changes in them stays in its sandbox), read-only views of the public
+-- earnorm modules, and `require` of those modules only, loaded from the
+-- binary, never from a file. Reading an undefined global raises (a typo is
+-- a bug, not a nil). docs/sandbox.md lists what a model file can do.
+--
+-- C closes what an environment cannot (bindings/lua/sandbox.c): the string
+-- metatable is locked, pattern matching and table loops honour the time
+-- limit, setmetatable refuses __gc, getmetatable hides the host's
+-- metatables. The time limit itself is the VM's (bindings/lua/vm.c): once
+-- a call times out, pcall here rethrows, so a model cannot swallow it.
+--
+-- The checks below never call a method on a string a model gave us, and
+-- use only functions captured when this module loads.
 local core = require "earnorm.core"
-local errors = require "earnorm.errors"
+local guard = require "earnorm.sandbox.core"
+
+local error, next, pairs, ipairs, pcall, xpcall, rawequal = error, next, pairs, ipairs, pcall, xpcall, rawequal
+local select, setmetatable, type, tostring, loadfile = select, setmetatable, type, tostring, loadfile
+local format = string.format
+local sort = table.sort
+local resume, close = coroutine.resume, coroutine.close
+local timed_out = guard.timed_out
 
 local M = {}
 
-local ALLOWED = { "assert", "error", "ipairs", "next", "pairs", "pcall", "print", "rawequal",
-                  "rawget", "rawlen", "rawset", "select", "setmetatable", "getmetatable",
-                  "tonumber", "tostring", "type", "xpcall", "string", "table", "math",
-                  "utf8", "coroutine" }
-
-local function safe_require(name)
-  if type(name) == "string" and (name == "earnorm" or name:match("^earnorm%.")) and
-     name ~= "earnorm.core" then
-    return require(name)
-  end
-  error(string.format("require(%q) is not allowed in a model file (only earnorm modules)",
-                      tostring(name)), 2)
+-- Globals given as they are: functions with nothing to change in them.
+local FUNCTIONS = {}
+for _, k in ipairs({ "assert", "error", "ipairs", "next", "pairs", "print", "rawequal",
+                     "rawget", "rawlen", "rawset", "select", "tonumber", "tostring", "type" }) do
+  FUNCTIONS[k] = _G[k]
 end
 
--- Library tables a model file gets a copy of: what it sets in them (math.pi
--- = 3, table.insert = nil) stays in its sandbox, as its globals do.
-local LIBS = { string = true, table = true, math = true, utf8 = true, coroutine = true }
+-- The earnorm modules a model file may require.
+local PUBLIC = { ["earnorm"] = true, ["earnorm.fields"] = true, ["earnorm.errors"] = true,
+                 ["earnorm.command"] = true }
+local PUBLIC_LIST = "earnorm, earnorm.fields, earnorm.errors and earnorm.command"
+
+-- Members of the earnorm module a model file cannot call.
+local WITHHELD = {
+  connect = "model code works in the env of its records, self.env",
+  load_models = "the host loads model files",
+}
+
+local MEMORY_ERROR = "not enough memory"
+
+--- pcall and friends rethrow the time limit: a model cannot catch it.
+local function after_call(ok, ...)
+  if not ok and timed_out() then error((...), 0) end
+  return ok, ...
+end
+
+local function safe_pcall(...) return after_call(pcall(...)) end
+local function safe_xpcall(...) return after_call(xpcall(...)) end
+
+-- table.sort without a comparator compares in C, where the hook never
+-- fires: give it one written in Lua.
+local function less(a, b) return a < b end
+local function safe_sort(...)
+  if select("#", ...) == 1 or (select("#", ...) >= 2 and select(2, ...) == nil) then
+    return sort((...), less)
+  end
+  return sort(...)
+end
+
+local function copy(lib, changes)
+  local t = {}
+  for k, v in next, lib do t[k] = v end
+  for k, v in next, changes do
+    if v == false then t[k] = nil else t[k] = v end
+  end
+  return t
+end
+
+local function refuse_dump()
+  error("string.dump is not available to model files (bytecode is refused)", 2)
+end
+
+-- Libraries a model file gets a copy of, and what differs in the copy
+-- (false: left out).
+local LIBS = {
+  string = copy(string, { dump = refuse_dump }),
+  table = copy(table, { insert = guard.insert, remove = guard.remove, move = guard.move,
+                        sort = safe_sort }),
+  math = copy(math, { randomseed = false }),  -- the generator is the host's too
+  utf8 = copy(utf8, {}),
+  coroutine = copy(coroutine, {
+    resume = function(...) return after_call(resume(...)) end,
+    close = function(...) return after_call(close(...)) end,
+  }),
+  os = { time = os.time, date = os.date, clock = os.clock, difftime = os.difftime },
+}
+
+local function describe(v)
+  if type(v) == "string" then return format("%q", v) end
+  return type(v)
+end
+
+-- Read-only views of host tables, one set per model file: what a file
+-- rawsets into its view stays in that file. Tables found in a view are
+-- viewed too, except the classes in orm.models, which model files extend.
+local registry = require("earnorm.model").registry
+
+local function viewer()
+  local views = setmetatable({}, { __mode = "k" })
+  local view
+  function view(t, name, shallow)
+    local v = views[t]
+    if v then return v end
+    local function get(k)
+      local x = t[k]
+      if shallow or type(x) ~= "table" then return x end
+      return views[x] or view(x, name .. "." .. tostring(k), rawequal(x, registry))
+    end
+    v = setmetatable({}, {
+      __index = function(_, k)
+        if name == "earnorm" and WITHHELD[k] then
+          return function()
+            error(format("earnorm.%s is not available in a model file: %s", k, WITHHELD[k]), 2)
+          end
+        end
+        return get(k)
+      end,
+      __newindex = function(_, k)
+        error(format("%s.%s is read-only in a model file", name, tostring(k)), 2)
+      end,
+      __call = function(_, ...) return t(...) end,
+      __len = function() return #t end,
+      __pairs = function()
+        return function(_, k)
+          local nk = next(t, k)
+          if nk == nil then return nil end
+          return nk, get(nk)
+        end, v, nil
+      end,
+      __metatable = "locked",
+    })
+    views[t] = v
+    return v
+  end
+  return view
+end
 
 --- A fresh environment table for one model file.
 function M.new_env()
   local env = {}
-  for _, k in ipairs(ALLOWED) do
-    local v = _G[k]
-    if LIBS[k] then
-      local copy = {}
-      for name, fn in pairs(v) do copy[name] = fn end
-      v = copy
+  for k, v in next, FUNCTIONS do env[k] = v end
+  for k, lib in next, LIBS do env[k] = copy(lib, {}) end
+  env.pcall = safe_pcall
+  env.xpcall = safe_xpcall
+  env.getmetatable = guard.getmetatable
+  env.setmetatable = guard.setmetatable
+  local view = viewer()
+  env.require = function(name)
+    if type(name) ~= "string" or not PUBLIC[name] then
+      error(format("require(%s) is not allowed in a model file (only %s)", describe(name),
+                   PUBLIC_LIST), 2)
     end
-    env[k] = v
+    local mod = guard.require(name)
+    if mod == nil then error(format("require(%q): no such embedded module", name), 2) end
+    return view(mod, name, false)
   end
-  env.os = { time = os.time, date = os.date, clock = os.clock, difftime = os.difftime,
-             getenv = os.getenv }
-  env.require = safe_require
   env._G = env
   return setmetatable(env, {
     __index = function(_, k)
-      error(string.format("undefined global '%s'", tostring(k)), 2)
+      error(format("undefined global '%s'", tostring(k)), 2)
     end,
+    __metatable = "locked",
   })
 end
 
 --- Run one model file; returns what it returns (its model, usually).
 function M.run_model_file(path)
+  -- "t": a precompiled (binary) model file is refused
   local chunk, err = loadfile(path, "t", M.new_env())
   if not chunk then
     -- err is "path:line: message" for syntax errors
@@ -57,6 +181,8 @@ function M.run_model_file(path)
   local ok, res = pcall(chunk)
   if not ok then
     if core.is_error(res) then error(res, 0) end
+    -- rethrown as is, a memory error stays one (EO_ENOMEM for C hosts)
+    if rawequal(res, MEMORY_ERROR) then error(res, 0) end
     error(core.new_error("ERROR", tostring(res), nil, nil, "LUA"), 0)
   end
   return res
