@@ -53,11 +53,6 @@ static dresult res[NSHAPES][NSIZES];
 static eo_registry *reg;
 static const eo_model *model;
 
-/* the SQLite dialect (the adapter's is private to it) */
-static const eo_sql_dialect sqlite_dialect = {
-    "sqlite", 0, 0, 1, 1, 0, 0, 0, "1", "0",
-};
-
 static void must(int rc, const eo_error *err, const char *what)
 {
     if (rc != EO_OK)
@@ -188,7 +183,7 @@ static size_t compile(const eo_domain *d, size_t *params)
     eo_sqlq q;
     eo_error err;
     size_t len;
-    eo_sqlq__init(&q, &sqlite_dialect);
+    eo_sqlq__init(&q, &eo_sql__sqlite);
     must(eo_sql__where(&q, model, eo_domain_root(d), &err), &err, "compile");
     len = q.sql.len;
     *params = q.params.len;

@@ -18,5 +18,6 @@ int luaopen_earnorm_core(lua_State *L)
     eo_lua_open_models(L);
     eo_lua_open_env(L);
     eo_lua_open_recordset(L);
+    eo_lua_open_domains(L);
     return 1;
 }

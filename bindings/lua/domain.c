@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "eo_lua.h"
+#include "domain/domain_int.h"
 
 int eo_lua__recordset_ids(lua_State *L, int idx);
 
@@ -64,8 +65,17 @@ static int leaf(lua_State *L, int t, lua_Integer pos, eo_dbuilder *b, eo_idkind 
         lua_pop(L, 2);
         return rc;
     }
-    path = lua_tostring(L, -2);
-    op = lua_tostring(L, -1);
+    {
+        size_t plen, olen;
+        path = lua_tolstring(L, -2, &plen);
+        op = lua_tolstring(L, -1, &olen);
+        if (strlen(path) != plen || strlen(op) != olen) {
+            rc = eo_error_set(err, EO_EINVAL, "domain leaf %lld: the %s holds a NUL byte",
+                              (long long)pos, strlen(path) != plen ? "field name" : "operator");
+            lua_pop(L, 2);
+            return rc;
+        }
+    }
     lua_rawgeti(L, t, 3);
     /* stack: path, op, value (the strings stay referenced by the leaf table) */
     vt = lua_type(L, -1);
@@ -159,4 +169,29 @@ int eo_lua_to_domain(lua_State *L, int idx, eo_idkind kind, eo_domain **out, eo_
     if (lua_isnoneornil(L, idx))
         return eo_domain_new_true(out, err);
     return build(L, lua_absindex(L, idx), kind, 0, out, err);
+}
+
+/* core.like_escape(s): s with %, _ and \\ quoted for a like pattern. */
+static int l_like_escape(lua_State *L)
+{
+    size_t n, len;
+    const char *s;
+    char *dst;
+    if (lua_type(L, 1) != LUA_TSTRING)
+        return eo_lua_raisef(L, EO_EINVAL, NULL, NULL, "orm.like_escape: expected a string, got %s",
+                             luaL_typename(L, 1));
+    s = lua_tolstring(L, 1, &n);
+    if (n > ((size_t)-1) / 4)
+        return luaL_error(L, "like_escape: text too long");
+    /* Lua's own memory: nothing to free if pushing raises */
+    dst = lua_newuserdatauv(L, 2 * n + 1, 0);
+    len = eo_domain__like_escape_into(dst, s, n);
+    lua_pushlstring(L, dst, len);
+    return 1;
+}
+
+void eo_lua_open_domains(lua_State *L)
+{
+    lua_pushcfunction(L, l_like_escape);
+    lua_setfield(L, -2, "like_escape");
 }

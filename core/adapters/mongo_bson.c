@@ -318,33 +318,50 @@ int mg__read(mg_conn *c, bson_iter_t *it, const eo_field *f, mg_scratch *s, eo_v
 
 static int node(mg_conn *c, const eo_model *m, const eo_dnode *n, bson_t *out, eo_error *err);
 
-/* A regular expression matching s literally. */
-static char *escape_re(const char *s, size_t n, int pattern)
+/* One character as a regular expression matching it literally. */
+static void re_char(eo_buf *b, unsigned char ch)
+{
+    if (ch < 0x20 || ch == 0x7f)
+        eo_buf__printf(b, "\\x%02x", ch); /* NUL and controls: the text is a C string */
+    else if (ch < 0x80 && !(ch >= '0' && ch <= '9') && !(ch >= 'a' && ch <= 'z') &&
+             !(ch >= 'A' && ch <= 'Z') && ch != ' ' && ch != '_')
+        eo_buf__printf(b, "\\%c", ch);
+    else
+        eo_buf__putc(b, (char)ch);
+}
+
+/*
+ * A like pattern as a regular expression, with the SQL compiler's
+ * semantics (core/query/sql.c): % is .*, _ is one character, a backslash
+ * makes the next character literal (a lone one at the end is itself).
+ * like and ilike match anywhere (Odoo wraps the value in %...%);
+ * =like and =ilike (`exact`) match the whole value.
+ */
+static char *like_re(const char *s, size_t n, int exact)
 {
     eo_buf b = EO_BUF_INIT;
     size_t i;
-    if (pattern)
+    if (exact)
         eo_buf__putc(&b, '^');
     for (i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
-        if (pattern && ch == '%')
+        if (ch == '\\')
+            re_char(&b, i + 1 < n ? (unsigned char)s[++i] : ch);
+        else if (ch == '%')
             eo_buf__puts(&b, ".*");
-        else if (pattern && ch == '_')
+        else if (ch == '_')
             eo_buf__putc(&b, '.');
-        else if (ch < 0x20 || ch == 0x7f)
-            eo_buf__printf(&b, "\\x%02x", ch); /* NUL and controls: the text is a C string */
-        else if (ch < 0x80 && !(ch >= '0' && ch <= '9') && !(ch >= 'a' && ch <= 'z') &&
-                 !(ch >= 'A' && ch <= 'Z') && ch != ' ' && ch != '_')
-            eo_buf__printf(&b, "\\%c", ch);
         else
-            eo_buf__putc(&b, (char)ch);
+            re_char(&b, ch);
     }
-    if (pattern)
+    if (exact)
         eo_buf__putc(&b, '$');
     if (b.oom) {
         eo_buf__free(&b);
         return NULL;
     }
+    if (b.p == NULL && eo_buf__puts(&b, "") != EO_OK)
+        return NULL;
     return eo_buf__detach(&b);
 }
 
@@ -636,7 +653,7 @@ static int leaf(mg_conn *c, const eo_model *m, const eo_dnode *n, bson_t *out, e
             eo_error_where(err, m->name, f->name);
             return EO_ENOTSUP;
         }
-        re = escape_re(n->value.u.s.p, n->value.u.s.n, pattern);
+        re = like_re(n->value.u.s.p, n->value.u.s.n, pattern);
         if (re == NULL)
             return eo_error_set(err, EO_ENOMEM, "out of memory");
         bson_append_document_begin(out, key, -1, &cond);

@@ -27,10 +27,6 @@
 
 extern const eo_adapter eo_postgres_adapter;
 
-static const eo_sql_dialect dialect = {
-    "postgresql", 1, 1, 0, 0, 1, 1, 1, "TRUE", "FALSE",
-};
-
 #define CACHE_MAX 256
 #define COPY_MIN 16      /* batches this big go through COPY */
 
@@ -451,7 +447,7 @@ static int pg_select(eo_conn *base, const eo_query *qr, eo_row_fn fn, void *payl
 {
     eo_sqlq q;
     int rc;
-    eo_sqlq__init(&q, &dialect);
+    eo_sqlq__init(&q, &eo_sql__postgres);
     if ((rc = eo_sql__select(&q, qr, err)) == EO_OK)
         rc = run((pg_conn *)base, &q, EO_Q_SELECT, qr->model, qr->fields, qr->nfields, fn, payload,
                  NULL, err);
@@ -472,7 +468,7 @@ static int pg_count(eo_conn *base, const eo_query *qr, int64_t *out, eo_error *e
     eo_sqlq q;
     int rc;
     *out = 0;
-    eo_sqlq__init(&q, &dialect);
+    eo_sqlq__init(&q, &eo_sql__postgres);
     if ((rc = eo_sql__count(&q, qr, err)) == EO_OK)
         rc = run((pg_conn *)base, &q, EO_Q_SELECT, qr->model, NULL, 1, count_row, out, NULL, err);
     eo_sqlq__free(&q);
@@ -548,7 +544,7 @@ static int copy_rows(pg_conn *c, const eo_model *m, const eo_field *const *cols,
     int rc;
 
     /* 1. reserve the ids from the table's sequence */
-    eo_sqlq__init(&q, &dialect);
+    eo_sqlq__init(&q, &eo_sql__postgres);
     /* the sequence is looked up once, not per row (that costs more than the
      * COPY): OFFSET 0 keeps the planner from pulling the lookup into the scan */
     eo_buf__puts(&q.sql, "SELECT nextval(q.s) FROM (SELECT pg_get_serial_sequence('");
@@ -638,7 +634,7 @@ static int pg_insert(eo_conn *base, const eo_model *m, const eo_field *const *co
 
     if (nrows >= COPY_MIN && ncols > 0)
         return copy_rows(c, m, cols, ncols, vals, nrows, out_ids, err);
-    eo_sqlq__init(&q, &dialect);
+    eo_sqlq__init(&q, &eo_sql__postgres);
     eo_buf__puts(&q.sql, "INSERT INTO ");
     eo_sql__ident(&q.sql, m->table);
     if (ncols == 0) {
@@ -649,7 +645,7 @@ static int pg_insert(eo_conn *base, const eo_model *m, const eo_field *const *co
             for (r = 0; r < nrows && rc == EO_OK; r++) {
                 eo_sqlq one;
                 ids_ctx oc = { out_ids + r, 0, 1 };
-                eo_sqlq__init(&one, &dialect);
+                eo_sqlq__init(&one, &eo_sql__postgres);
                 eo_buf__puts(&one.sql, q.sql.p);
                 eo_buf__puts(&one.sql, " RETURNING \"id\"");
                 rc = run(c, &one, EO_Q_INSERT, m, NULL, 1, id_row, &oc, NULL, err);
@@ -693,7 +689,7 @@ static int pg_update(eo_conn *base, const eo_model *m, const eo_id *ids, size_t 
     size_t i;
     int rc;
     *affected = 0;
-    eo_sqlq__init(&q, &dialect);
+    eo_sqlq__init(&q, &eo_sql__postgres);
     eo_buf__puts(&q.sql, "UPDATE ");
     eo_sql__ident(&q.sql, m->table);
     eo_buf__puts(&q.sql, " SET ");
@@ -736,7 +732,7 @@ static int pg_update_each(eo_conn *base, const eo_model *m, const eo_id *ids, si
         size_t k = n - start < UPDATE_EACH_ROWS ? n - start : UPDATE_EACH_ROWS;
         int64_t got = 0;
         eo_sqlq q;
-        eo_sqlq__init(&q, &dialect);
+        eo_sqlq__init(&q, &eo_sql__postgres);
         eo_buf__puts(&q.sql, "UPDATE ");
         eo_sql__ident(&q.sql, m->table);
         eo_buf__puts(&q.sql, " AS t SET ");
@@ -770,7 +766,7 @@ static int pg_remove(eo_conn *base, const eo_model *m, const eo_id *ids, size_t 
     eo_sqlq q;
     int rc;
     *affected = 0;
-    eo_sqlq__init(&q, &dialect);
+    eo_sqlq__init(&q, &eo_sql__postgres);
     eo_buf__puts(&q.sql, "DELETE FROM ");
     eo_sql__ident(&q.sql, m->table);
     eo_buf__puts(&q.sql, " WHERE ");
@@ -789,7 +785,7 @@ static int pg_group(eo_conn *base, const eo_group_query *g, eo_row_fn fn, void *
     size_t ncols = g->nkeys + 1 + g->naggs, i;
     const eo_field **types = eo_calloc(ncols, sizeof *types);
     int rc;
-    eo_sqlq__init(&q, &dialect);
+    eo_sqlq__init(&q, &eo_sql__postgres);
     if (types == NULL) {
         rc = eo_error_set(err, EO_ENOMEM, "out of memory");
         goto done;
@@ -831,7 +827,7 @@ static int pg_explain(eo_conn *base, const eo_query *qr, char **out, eo_error *e
     eo_buf b = EO_BUF_INIT, ex = EO_BUF_INIT;
     int rc;
     *out = NULL;
-    eo_sqlq__init(&q, &dialect);
+    eo_sqlq__init(&q, &eo_sql__postgres);
     if ((rc = eo_sql__select(&q, qr, err)) != EO_OK)
         goto done;
     eo_buf__printf(&b, "sql: %s\nplan:\n", q.sql.p);
@@ -948,7 +944,7 @@ static int run_text(pg_conn *c, const char *sql, const char *arg, size_t ncols, 
 {
     eo_sqlq q;
     int rc;
-    eo_sqlq__init(&q, &dialect);
+    eo_sqlq__init(&q, &eo_sql__postgres);
     eo_buf__puts(&q.sql, sql);
     if (arg) {
         eo_sqlparam p;
@@ -1055,7 +1051,7 @@ static int pg_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
             if (!dry && (f->flags & EO_FF_DEFAULT) && nrows > 0 && (!have || required)) {
                 eo_sqlq q;
                 int64_t changed = 0;
-                eo_sqlq__init(&q, &dialect);
+                eo_sqlq__init(&q, &eo_sql__postgres);
                 eo_buf__puts(&q.sql, "UPDATE ");
                 eo_sql__ident(&q.sql, m->table);
                 eo_buf__puts(&q.sql, " SET ");

@@ -23,10 +23,6 @@
 #include "../internal.h"
 #include "../query/sql.h"
 
-static const eo_sql_dialect dialect = {
-    "sqlite", 0, 0, 1, 1, 0, 0, 0, "1", "0",
-};
-
 extern const eo_adapter eo_sqlite_adapter;
 
 #define CACHE_MAX 128
@@ -346,7 +342,7 @@ static int sq_select(eo_conn *base, const eo_query *qr, eo_row_fn fn, void *payl
     sq_conn *c = (sq_conn *)base;
     eo_sqlq q;
     int rc;
-    eo_sqlq__init(&q, &dialect);
+    eo_sqlq__init(&q, &eo_sql__sqlite);
     if ((rc = eo_sql__select(&q, qr, err)) == EO_OK)
         rc = run_rows(c, &q, EO_Q_SELECT, qr->fields, qr->nfields, fn, payload, NULL, err);
     eo_sqlq__free(&q);
@@ -367,7 +363,7 @@ static int sq_count(eo_conn *base, const eo_query *qr, int64_t *out, eo_error *e
     eo_sqlq q;
     int rc;
     *out = 0;
-    eo_sqlq__init(&q, &dialect);
+    eo_sqlq__init(&q, &eo_sql__sqlite);
     if ((rc = eo_sql__count(&q, qr, err)) == EO_OK)
         rc = run_rows(c, &q, EO_Q_SELECT, NULL, 1, count_row, out, NULL, err);
     eo_sqlq__free(&q);
@@ -489,7 +485,7 @@ static int sq_update(eo_conn *base, const eo_model *m, const eo_id *ids, size_t 
     size_t i;
     int rc;
     *affected = 0;
-    eo_sqlq__init(&q, &dialect);
+    eo_sqlq__init(&q, &eo_sql__sqlite);
     eo_buf__puts(&q.sql, "UPDATE ");
     eo_sql__ident(&q.sql, m->table);
     eo_buf__puts(&q.sql, " SET ");
@@ -521,7 +517,7 @@ static int sq_remove(eo_conn *base, const eo_model *m, const eo_id *ids, size_t 
     eo_sqlq q;
     int rc;
     *affected = 0;
-    eo_sqlq__init(&q, &dialect);
+    eo_sqlq__init(&q, &eo_sql__sqlite);
     eo_buf__puts(&q.sql, "DELETE FROM ");
     eo_sql__ident(&q.sql, m->table);
     eo_buf__puts(&q.sql, " WHERE ");
@@ -598,7 +594,7 @@ static int sq_group(eo_conn *base, const eo_group_query *g, eo_row_fn fn, void *
     gc.payload = payload;
     gc.row = eo_malloc(ncols * sizeof *gc.row);
     gc.scratch = eo_malloc(ncols * sizeof *gc.scratch);
-    eo_sqlq__init(&q, &dialect);
+    eo_sqlq__init(&q, &eo_sql__sqlite);
     if (gc.row == NULL || gc.scratch == NULL)
         rc = eo_error_set(err, EO_ENOMEM, "out of memory");
     else if ((rc = eo_sql__group(&q, g, err)) == EO_OK)
@@ -626,7 +622,7 @@ static int sq_explain(eo_conn *base, const eo_query *qr, char **out, eo_error *e
     size_t i;
     int rc;
     *out = NULL;
-    eo_sqlq__init(&q, &dialect);
+    eo_sqlq__init(&q, &eo_sql__sqlite);
     if ((rc = eo_sql__select(&q, qr, err)) != EO_OK)
         goto done;
     eo_buf__printf(&b, "sql: %s\n", q.sql.p);
@@ -737,7 +733,7 @@ static int run_plain(sq_conn *c, const char *sql, const eo_value *params, size_t
     eo_sqlq q;
     size_t i;
     int rc;
-    eo_sqlq__init(&q, &dialect);
+    eo_sqlq__init(&q, &eo_sql__sqlite);
     eo_buf__puts(&q.sql, sql);
     for (i = 0; i < np; i++) {
         eo_sqlparam p = { params[i], NULL, EO_SQLP_RAW };
@@ -807,7 +803,7 @@ static int sq_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
         eo_buf__puts(&b, " (\"id\" INTEGER PRIMARY KEY AUTOINCREMENT");
         for (i = 1; i < m->nfields; i++) {
             const eo_field *f = m->fields[i];
-            const char *t = eo_sql__coltype(&dialect, f);
+            const char *t = eo_sql__coltype(&eo_sql__sqlite, f);
             if (t == NULL)
                 continue;
             eo_buf__puts(&b, ", ");
@@ -834,7 +830,7 @@ static int sq_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
             goto done;
         for (i = 1; i < m->nfields; i++) {
             const eo_field *f = m->fields[i];
-            const char *t = eo_sql__coltype(&dialect, f);
+            const char *t = eo_sql__coltype(&eo_sql__sqlite, f);
             const colinfo *have = NULL;
             int required = (f->flags & EO_FF_REQUIRED) && !(f->flags & EO_FF_COMPUTED);
             int64_t nulls = 0;

@@ -164,6 +164,10 @@ static int bind_leaf(binder *b, const eo_model *m, eo_dnode *n)
         return bind_node(b, f->comodel, sub);
     }
     n->field = f;
+    if ((f->flags & EO_FF_COMPUTED) && !(f->flags & EO_FF_STORED))
+        return leaf_error(b, EO_EINVAL, m, n, f->name,
+                          "the field is computed and not stored, so no query can search it "
+                          "(declare it with store = true)");
     if ((why = op_refused(f, n->op)) != NULL) {
         char what[200];
         snprintf(what, sizeof what, "operator '%s' does not apply to %s field '%s' (%s)",
@@ -259,6 +263,9 @@ static int bind_leaf(binder *b, const eo_model *m, eo_dnode *n)
                 return oom(b);
         } else if (v->type != EO_VTEXT) {
             return leaf_error(b, EO_EINVAL, m, n, f->name, "a 'like' pattern must be a string");
+        } else if (memchr(v->u.s.p, '\0', v->u.s.n) != NULL) {
+            /* SQLite would end the pattern there and match far more */
+            return leaf_error(b, EO_EINVAL, m, n, f->name, "a 'like' pattern cannot hold a NUL byte");
         }
         return EO_OK;
     }

@@ -505,3 +505,36 @@ int eo_domain__in_list(eo_domain **out, const eo_model *m, const eo_field *f,
     *out = d;
     return EO_OK;
 }
+
+size_t eo_domain__like_escape_into(char *dst, const char *s, size_t n)
+{
+    size_t i, o = 0;
+    for (i = 0; i < n; i++) {
+        if (s[i] == '%' || s[i] == '_' || s[i] == '\\')
+            dst[o++] = '\\';
+        dst[o++] = s[i];
+    }
+    return o;
+}
+
+int eo_like_escape(char **out, size_t *outlen, const char *s, size_t n, eo_error *err)
+{
+    char *p;
+    size_t len;
+    if (out == NULL)
+        return eo_error_set(err, EO_EINVAL, "eo_like_escape: out is NULL");
+    *out = NULL;
+    if (outlen)
+        *outlen = 0;
+    if (s == NULL && n)
+        return eo_error_set(err, EO_EINVAL, "eo_like_escape: the text is NULL");
+    if (n > (SIZE_MAX - 1) / 2 || (p = eo_malloc(2 * n + 1)) == NULL)
+        return eo_error_set(err, EO_ENOMEM, "out of memory");
+    len = eo_domain__like_escape_into(p, s, n);
+    p[len] = '\0';
+    if (outlen)
+        *outlen = len;
+    *out = p;
+    eo_error_clear(err);
+    return EO_OK;
+}

@@ -20,6 +20,8 @@ int eo_domain__in_list(eo_domain **out, const eo_model *m, const eo_field *f,
 /* Append a leaf's text form ({path, op, value}) to b. */
 void eo_domain__leaf_str(eo_buf *b, const eo_dnode *n);
 void eo_domain__node_str(eo_buf *b, const eo_dnode *n);
+/* s with %, _ and \\ quoted into dst (room for 2n bytes); its length. */
+size_t eo_domain__like_escape_into(char *dst, const char *s, size_t n);
 /* EO_ELIMIT when the tree nests deeper than EO_DOMAIN_MAX_DEPTH. */
 int eo_domain__check_depth(const eo_dnode *root, eo_error *err);
 

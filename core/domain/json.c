@@ -62,10 +62,14 @@ static int leaf(eo_dbuilder *b, bson_iter_t *leafit, size_t pos, int depth, eo_e
                 return eo_error_set(err, EO_EINVAL,
                                     "domain leaf %zu: the %s must be a string",
                                     pos, n == 0 ? "field name" : "operator");
+            const char *str = bson_iter_utf8(&it, &len);
+            if (memchr(str, '\0', len) != NULL)
+                return eo_error_set(err, EO_EINVAL, "domain leaf %zu: the %s holds a NUL byte",
+                                    pos, n == 0 ? "field name" : "operator");
             if (n == 0)
-                path = bson_iter_utf8(&it, &len);
+                path = str;
             else
-                op = bson_iter_utf8(&it, &len);
+                op = str;
         } else if (n == 2) {
             valit = it;
         }

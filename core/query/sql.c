@@ -8,13 +8,35 @@
  *
  * Semantics every backend shares (MongoDB's compiler matches them):
  *   - `!=`, `not in`, `not like` match NULL (two-valued logic, as Odoo);
- *   - `like`/`ilike` match a literal substring (% and _ in the value are
- *     not wildcards); `=like`/`=ilike` take the value as a pattern;
+ *   - `like`/`ilike` are Odoo's: the value is wrapped in %...% and % and _
+ *     inside it stay wildcards; `=like`/`=ilike` take the value as the
+ *     whole pattern; in both a backslash makes the next character literal
+ *     (orm.like_escape / eo_like_escape quote user input);
  *   - NULL sorts as the smallest value.
+ *
+ * AND and OR of many terms are written as balanced trees of parentheses,
+ * so the expression the server parses is log2(n) deep, not n (SQLite
+ * refuses expressions deeper than 1000). A statement that would bind more
+ * parameters than the server takes, or a LIKE pattern longer than it
+ * takes, is refused here with EO_ELIMIT naming the limit.
  */
 #include <stdio.h>
 
 #include "sql.h"
+
+const eo_sql_dialect eo_sql__sqlite = {
+    "sqlite", 0, 0, 1, 1, 0, 0, 0, "1", "0",
+    32766, /* SQLITE_MAX_VARIABLE_NUMBER of Debian's SQLite (3.32 and later) */
+    50000, /* SQLITE_MAX_LIKE_PATTERN_LENGTH */
+    1,     /* Decimal columns hold scaled integers */
+};
+
+const eo_sql_dialect eo_sql__postgres = {
+    "postgresql", 1, 1, 0, 0, 1, 1, 1, "TRUE", "FALSE",
+    65535, /* the protocol counts parameters in 16 bits */
+    0,     /* no pattern length limit */
+    0,     /* numeric columns */
+};
 
 void eo_sqlq__init(eo_sqlq *q, const eo_sql_dialect *d)
 {
@@ -67,6 +89,8 @@ static int oom(eo_error *err)
     return eo_error_set(err, EO_ENOMEM, "out of memory compiling a query");
 }
 
+static int where_node(eo_sqlq *q, const eo_model *m, const eo_dnode *n, eo_error *err);
+
 static void col(eo_sqlq *q, const eo_field *f)
 {
     eo_sql__ident(&q->sql, f->column ? f->column : f->name);
@@ -91,22 +115,38 @@ static void put_int(eo_buf *b, int64_t v)
     b->p[b->len] = '\0';
 }
 
-/* Append a JSON array of values (ids, integers, text) for json_each/ANY. */
+/*
+ * Append one parameter holding every value: a JSON array for json_each
+ * (SQLite) or an array literal for = ANY (PostgreSQL). Values are the
+ * field's canonical ones (binding converted them); Decimal text becomes
+ * the scaled integer where the column holds one.
+ */
 static int json_list(eo_sqlq *q, const eo_value *vals, size_t n, const eo_field *f)
 {
     eo_buf b = EO_BUF_INIT;
     size_t i, k;
     char *p;
     eo_value v;
+    int64_t scaled;
     eo_buf__putc(&b, q->d->any_array ? '{' : '[');
     for (i = 0; i < n; i++) {
         const eo_value *x = &vals[i];
         if (i)
             eo_buf__putc(&b, ',');
+        if (f->type == EO_FT_DECIMAL && q->d->decimal_scaled && x->type == EO_VTEXT &&
+            eo_decimal__to_scaled(x->u.s.p, x->u.s.n, f->scale, &scaled) == 0) {
+            put_int(&b, scaled);
+            continue;
+        }
         switch (x->type) {
         case EO_VINT: put_int(&b, x->u.i); break;
         case EO_VFLOAT: eo_buf__printf(&b, "%.17g", x->u.f); break;
-        case EO_VBOOL: eo_buf__puts(&b, x->u.b ? "1" : "0"); break;
+        case EO_VBOOL:
+            if (q->d->any_array)
+                eo_buf__puts(&b, x->u.b ? "t" : "f");
+            else
+                eo_buf__puts(&b, x->u.b ? "1" : "0");
+            break;
         case EO_VTEXT:
             eo_buf__putc(&b, '"');
             for (k = 0; k < x->u.s.n; k++) {
@@ -136,27 +176,44 @@ static int json_list(eo_sqlq *q, const eo_value *vals, size_t n, const eo_field 
     return eo_sql__param(q, &v, f, EO_SQLP_LIST);
 }
 
-static int list_jsonable(const eo_field *f)
+/*
+ * The array type a long list of f's values binds as on PostgreSQL (and,
+ * not NULL, that the list can go as one parameter at all). Json and
+ * Binary values compare as wholes: they keep one parameter each.
+ */
+static const char *list_type(const eo_field *f)
 {
-    /* decimals and dates need per-value conversion by the adapter */
-    return f->type == EO_FT_ID || f->type == EO_FT_MANY2ONE || f->type == EO_FT_INTEGER ||
-           f->type == EO_FT_CHAR || f->type == EO_FT_TEXT || f->type == EO_FT_SELECTION;
+    switch (f->type) {
+    case EO_FT_ID:
+    case EO_FT_MANY2ONE:
+    case EO_FT_INTEGER: return "::bigint[]";
+    case EO_FT_CHAR:
+    case EO_FT_TEXT:
+    case EO_FT_SELECTION: return "::text[]";
+    case EO_FT_FLOAT: return "::float8[]";
+    case EO_FT_DECIMAL: return "::numeric[]";
+    case EO_FT_DATE: return "::date[]";
+    case EO_FT_DATETIME: return "::timestamptz[]";
+    case EO_FT_BOOLEAN: return "::boolean[]";
+    default: return NULL;
+    }
 }
 
 /* col IN (...) over non-NULL values; long lists through one parameter */
 static int in_list(eo_sqlq *q, const eo_field *f, const eo_value *vals, size_t n, int neg)
 {
     size_t i;
-    int big = n > 32 && list_jsonable(f);
+    const char *type = list_type(f);
+    int big = n > 32 && type != NULL;
     if (big && q->d->any_array) {
         /* PostgreSQL: [NOT] (col = ANY($n::bigint[])) */
-        int ints = f->type == EO_FT_ID || f->type == EO_FT_MANY2ONE || f->type == EO_FT_INTEGER;
         eo_buf__puts(&q->sql, neg ? "NOT (" : "(");
         col(q, f);
         eo_buf__puts(&q->sql, " = ANY(");
         if (json_list(q, vals, n, f) != EO_OK)
             return EO_ENOMEM;
-        return eo_buf__puts(&q->sql, ints ? "::bigint[]))" : "::text[]))");
+        eo_buf__puts(&q->sql, type);
+        return eo_buf__puts(&q->sql, "))");
     }
     col(q, f);
     eo_buf__puts(&q->sql, neg ? " NOT IN (" : " IN (");
@@ -196,9 +253,16 @@ int eo_sql__ids_in(eo_sqlq *q, const eo_model *m, const eo_id *ids, size_t n,
     return q->sql.oom ? oom(err) : EO_OK;
 }
 
-/* Literal substring pattern: escape the wildcard characters. */
-static int like_pattern(eo_sqlq *q, const eo_value *v, int glob, int exact)
+/*
+ * The parameter of a like leaf: Odoo's semantics (see the file comment),
+ * in the server's syntax. For LIKE the user's pattern goes as it is, with
+ * ESCAPE '\\' (a lone backslash at the end is literal); for GLOB (SQLite's
+ * case-sensitive match) % and _ become * and ?, and GLOB's own *, ? and [
+ * are bracketed. EO_ELIMIT past the dialect's pattern length.
+ */
+static int like_pattern(eo_sqlq *q, const eo_dnode *n, int glob, int exact, eo_error *err)
 {
+    const eo_value *v = &n->value;
     eo_buf b = EO_BUF_INIT;
     size_t i;
     char *p;
@@ -207,24 +271,22 @@ static int like_pattern(eo_sqlq *q, const eo_value *v, int glob, int exact)
         eo_buf__putc(&b, glob ? '*' : '%');
     for (i = 0; i < v->u.s.n; i++) {
         char c = v->u.s.p[i];
-        if (exact) {
-            /* =like: the user's pattern; translate to GLOB when needed */
-            if (glob && c == '%')
-                eo_buf__putc(&b, '*');
-            else if (glob && c == '_')
-                eo_buf__putc(&b, '?');
-            else if (glob && (c == '*' || c == '?' || c == '['))
-                eo_buf__printf(&b, "[%c]", c);
-            else
-                eo_buf__putc(&b, c);
-        } else if (glob) {
-            if (c == '*' || c == '?' || c == '[')
-                eo_buf__printf(&b, "[%c]", c);
-            else
-                eo_buf__putc(&b, c);
-        } else {
-            if (c == '%' || c == '_' || c == '\\')
+        if (c == '\\') {
+            /* the next character is literal; a lone one at the end is itself */
+            char x = i + 1 < v->u.s.n ? v->u.s.p[++i] : '\\';
+            if (!glob)
                 eo_buf__putc(&b, '\\');
+            if (glob && (x == '*' || x == '?' || x == '['))
+                eo_buf__printf(&b, "[%c]", x);
+            else
+                eo_buf__putc(&b, x);
+        } else if (glob && c == '%') {
+            eo_buf__putc(&b, '*');
+        } else if (glob && c == '_') {
+            eo_buf__putc(&b, '?');
+        } else if (glob && (c == '*' || c == '?' || c == '[')) {
+            eo_buf__printf(&b, "[%c]", c);
+        } else {
             eo_buf__putc(&b, c);
         }
     }
@@ -232,14 +294,24 @@ static int like_pattern(eo_sqlq *q, const eo_value *v, int glob, int exact)
         eo_buf__putc(&b, glob ? '*' : '%');
     if (b.oom) {
         eo_buf__free(&b);
-        return EO_ENOMEM;
+        return oom(err);
+    }
+    if (q->d->max_like && b.len > q->d->max_like) {
+        size_t len = b.len;
+        eo_buf__free(&b);
+        eo_error_set(err, EO_ELIMIT,
+                     "%s: the '%s' pattern on '%s' is %zu bytes; %s takes patterns up to %zu bytes",
+                     n->field->model->name, eo_dop_name(n->op), n->field->name, len, q->d->name,
+                     q->d->max_like);
+        eo_error_where(err, n->field->model->name, n->field->name);
+        return EO_ELIMIT;
     }
     p = eo_arena__strndup(&q->arena, b.p ? b.p : "", b.len);
     pv = eo_text(p, b.len);
     eo_buf__free(&b);
-    if (p == NULL)
-        return EO_ENOMEM;
-    return eo_sql__param(q, &pv, NULL, EO_SQLP_RAW);
+    if (p == NULL || eo_sql__param(q, &pv, NULL, EO_SQLP_RAW) != EO_OK)
+        return oom(err);
+    return EO_OK;
 }
 
 static void like_col(eo_sqlq *q, const eo_field *f, int lower)
@@ -254,7 +326,7 @@ static void like_col(eo_sqlq *q, const eo_field *f, int lower)
         eo_buf__putc(&q->sql, ')');
 }
 
-static int like(eo_sqlq *q, const eo_dnode *n)
+static int like(eo_sqlq *q, const eo_dnode *n, eo_error *err)
 {
     const eo_field *f = n->field;
     int ci = n->op == EO_OP_ILIKE || n->op == EO_OP_NOT_ILIKE || n->op == EO_OP_EQILIKE;
@@ -276,11 +348,11 @@ static int like(eo_sqlq *q, const eo_dnode *n)
         eo_buf__puts(&q->sql, " LIKE ");
     if (lower)
         eo_buf__puts(&q->sql, "lower(");
-    if ((rc = like_pattern(q, &n->value, glob, exact)) != EO_OK)
+    if ((rc = like_pattern(q, n, glob, exact, err)) != EO_OK)
         return rc;
     if (lower)
         eo_buf__putc(&q->sql, ')');
-    if (!glob && !exact)
+    if (!glob)
         eo_buf__puts(&q->sql, " ESCAPE '\\'");
     if (neg) {
         eo_buf__puts(&q->sql, " OR ");
@@ -365,7 +437,7 @@ static int any_sub(eo_sqlq *q, const eo_dnode *n, eo_error *err)
         eo_buf__puts(&q->sql, " FROM ");
         eo_sql__ident(&q->sql, cm->table);
         eo_buf__puts(&q->sql, " WHERE ");
-        if ((rc = eo_sql__where(q, cm, n->sub, err)) != EO_OK)
+        if ((rc = where_node(q, cm, n->sub, err)) != EO_OK)
             return rc;
         eo_buf__puts(&q->sql, neg ? "))" : ")");
         return EO_OK;
@@ -379,7 +451,7 @@ static int any_sub(eo_sqlq *q, const eo_dnode *n, eo_error *err)
         eo_buf__puts(&q->sql, " WHERE ");
         col(q, inv);
         eo_buf__puts(&q->sql, " IS NOT NULL AND (");
-        if ((rc = eo_sql__where(q, cm, n->sub, err)) != EO_OK)
+        if ((rc = where_node(q, cm, n->sub, err)) != EO_OK)
             return rc;
         eo_buf__puts(&q->sql, "))");
         return EO_OK;
@@ -397,7 +469,7 @@ static int any_sub(eo_sqlq *q, const eo_dnode *n, eo_error *err)
         eo_buf__puts(&q->sql, " FROM ");
         eo_sql__ident(&q->sql, cm->table);
         eo_buf__puts(&q->sql, " WHERE ");
-        if ((rc = eo_sql__where(q, cm, n->sub, err)) != EO_OK)
+        if ((rc = where_node(q, cm, n->sub, err)) != EO_OK)
             return rc;
         eo_buf__puts(&q->sql, "))");
         return EO_OK;
@@ -448,7 +520,7 @@ static int leaf(eo_sqlq *q, const eo_dnode *n, eo_error *err)
     case EO_OP_NOT_ILIKE:
     case EO_OP_EQLIKE:
     case EO_OP_EQILIKE:
-        return like(q, n) ? oom(err) : EO_OK;
+        return like(q, n, err);
     case EO_OP_ANY:
     case EO_OP_NOT_ANY:
         return any_sub(q, n, err);
@@ -458,11 +530,39 @@ static int leaf(eo_sqlq *q, const eo_dnode *n, eo_error *err)
     }
 }
 
-int eo_sql__where(eo_sqlq *q, const eo_model *m, const eo_dnode *n, eo_error *err)
+/*
+ * kids[lo..hi) joined by AND/OR, in parentheses: up to four in a row,
+ * more as a balanced tree of such groups ((a OR b OR c) OR (d OR e OR f)),
+ * so a node of n kids adds about log2(n) levels to the expression.
+ */
+static int join(eo_sqlq *q, const eo_model *m, const eo_dnode *n, size_t lo, size_t hi,
+                eo_error *err)
 {
-    size_t i;
+    size_t mid, i;
     int rc;
-    EO_UNUSED(m);
+    if (hi - lo <= 4) {
+        eo_buf__putc(&q->sql, '(');
+        for (i = lo; i < hi; i++) {
+            if (i > lo)
+                eo_buf__puts(&q->sql, n->kind == EO_D_AND ? " AND " : " OR ");
+            if ((rc = where_node(q, m, n->kids[i], err)) != EO_OK)
+                return rc;
+        }
+        return eo_buf__putc(&q->sql, ')') ? oom(err) : EO_OK;
+    }
+    mid = lo + (hi - lo) / 2;
+    eo_buf__putc(&q->sql, '(');
+    if ((rc = join(q, m, n, lo, mid, err)) != EO_OK)
+        return rc;
+    eo_buf__puts(&q->sql, n->kind == EO_D_AND ? " AND " : " OR ");
+    if ((rc = join(q, m, n, mid, hi, err)) != EO_OK)
+        return rc;
+    return eo_buf__putc(&q->sql, ')') ? oom(err) : EO_OK;
+}
+
+static int where_node(eo_sqlq *q, const eo_model *m, const eo_dnode *n, eo_error *err)
+{
+    int rc;
     switch (n->kind) {
     case EO_D_TRUE: eo_buf__puts(&q->sql, "1=1"); break;
     case EO_D_FALSE: eo_buf__puts(&q->sql, "1=0"); break;
@@ -473,23 +573,40 @@ int eo_sql__where(eo_sqlq *q, const eo_model *m, const eo_dnode *n, eo_error *er
     case EO_D_NOT:
         /* NOT over a leaf that could be NULL: NULL counts as "not matching" */
         eo_buf__puts(&q->sql, "NOT COALESCE((");
-        if ((rc = eo_sql__where(q, m, n->kids[0], err)) != EO_OK)
+        if ((rc = where_node(q, m, n->kids[0], err)) != EO_OK)
             return rc;
         eo_buf__printf(&q->sql, "), %s)", q->d->lit_false);
         break;
     case EO_D_AND:
     case EO_D_OR:
-        eo_buf__putc(&q->sql, '(');
-        for (i = 0; i < n->nkids; i++) {
-            if (i)
-                eo_buf__puts(&q->sql, n->kind == EO_D_AND ? " AND " : " OR ");
-            if ((rc = eo_sql__where(q, m, n->kids[i], err)) != EO_OK)
-                return rc;
+        if (n->nkids == 0) {
+            eo_buf__puts(&q->sql, n->kind == EO_D_AND ? "1=1" : "1=0");
+            break;
         }
-        eo_buf__putc(&q->sql, ')');
+        if ((rc = join(q, m, n, 0, n->nkids, err)) != EO_OK)
+            return rc;
         break;
     }
     return q->sql.oom ? oom(err) : EO_OK;
+}
+
+/* EO_ELIMIT when the statement binds more parameters than the server takes. */
+static int check_params(const eo_sqlq *q, const eo_model *m, eo_error *err)
+{
+    if (q->d->max_params == 0 || q->params.len <= q->d->max_params)
+        return EO_OK;
+    eo_error_set(err, EO_ELIMIT,
+                 "%s: the query needs %zu parameters and %s takes at most %zu (merge '=' leaves "
+                 "on one field into an 'in' list, or split the domain)",
+                 m ? m->name : "query", q->params.len, q->d->name, q->d->max_params);
+    eo_error_where(err, m ? m->name : NULL, NULL);
+    return EO_ELIMIT;
+}
+
+int eo_sql__where(eo_sqlq *q, const eo_model *m, const eo_dnode *n, eo_error *err)
+{
+    int rc = where_node(q, m, n, err);
+    return rc != EO_OK ? rc : check_params(q, m, err);
 }
 
 static int where_clause(eo_sqlq *q, const eo_model *m, const eo_domain *d, eo_error *err)
@@ -553,7 +670,7 @@ int eo_sql__select(eo_sqlq *q, const eo_query *qr, eo_error *err)
     order_by(q, qr->order, qr->norder);
     if (window(q, qr->limit, qr->offset) != EO_OK || q->sql.oom)
         return oom(err);
-    return EO_OK;
+    return check_params(q, qr->model, err);
 }
 
 int eo_sql__count(eo_sqlq *q, const eo_query *qr, eo_error *err)

@@ -18,7 +18,14 @@ typedef struct eo_sql_dialect {
     int nulls_first_kw;     /* 1: say NULLS FIRST/LAST to sort NULL lowest */
     int cast_like;          /* 1: cast non-text columns to text for LIKE */
     const char *lit_true, *lit_false;
+    size_t max_params;      /* parameters one statement may bind; more is EO_ELIMIT */
+    size_t max_like;        /* bytes of a LIKE pattern (0: no limit); more is EO_ELIMIT */
+    int decimal_scaled;     /* 1: Decimal columns hold integers scaled by 10^scale */
 } eo_sql_dialect;
+
+/* The dialects of the SQL adapters (sql.c). */
+extern const eo_sql_dialect eo_sql__sqlite;    /* ?-params, GLOB, json_each, scaled decimals */
+extern const eo_sql_dialect eo_sql__postgres;  /* $n params, ILIKE, = ANY(array), NULLS FIRST */
 
 typedef enum eo_sqlp_kind {
     EO_SQLP_FIELD = 0,      /* a value of `field`: the adapter converts it */

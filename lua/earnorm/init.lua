@@ -27,6 +27,8 @@ M.Error = errors.Error
 M.ValidationError = errors.ValidationError
 M.is_error = errors.is_error
 M.is_recordset = core.is_recordset
+--- Quote % _ and \ in a string so like/ilike match it literally.
+M.like_escape = core.like_escape
 M.json = { encode = core.json_encode, decode = core.json_decode }
 
 return M

@@ -7,15 +7,9 @@
 #include "helpers.h"
 #include "query/sql.h"
 
-/* Like core/adapters/sqlite.c: ?-params, lower() for ilike, GLOB for
- * case-sensitive like, json_each for long lists. */
-static const eo_sql_dialect sqlite_d = {
-    "sqlite", 0, 0, 1, 1, 0, 0, 0, "1", "0",
-};
-/* A PostgreSQL-like one: $n params, ILIKE, NULLS FIRST/LAST. */
-static const eo_sql_dialect pg_d = {
-    "postgresql", 1, 1, 0, 0, 1, 1, 1, "TRUE", "FALSE",
-};
+/* The adapters' own dialects. */
+#define sqlite_d eo_sql__sqlite
+#define pg_d eo_sql__postgres
 
 static eo_registry *reg;
 static eo_model *P;
@@ -289,12 +283,29 @@ static void test_sql__long_list_json_each(void **state)
     assert_null(strstr(c.q.sql.p, "json_each"));
     compiled_free(&c);
     free(j);
-    /* a type that needs per-value conversion never goes through JSON */
+    /* decimals go as the scaled integers SQLite stores */
     j = int_list_json("price", "in", 40);
+    where_is(&c, j, "\"price\" IN (SELECT value FROM json_each(?))", 1);
+    o = 0;
+    want[o++] = '[';
+    for (i = 1; i <= 40; i++)
+        o += (size_t)snprintf(want + o, sizeof want - o, "%s%d", i > 1 ? "," : "", i * 100);
+    snprintf(want + o, sizeof want - o, "]");
+    assert_param_text(&c, 0, want);
+    compiled_free(&c);
+    free(j);
+    /* and as numeric[] on PostgreSQL */
+    j = int_list_json("price", "in", 40);
+    compile_select(&c, &pg_d, j, NULL, -1, 0);
+    assert_sql(&c, SEL " WHERE (\"price\" = ANY($1::numeric[]))");
+    assert_int_equal(c.q.params.len, 1);
+    compiled_free(&c);
+    free(j);
+    /* Json values compare as wholes: one parameter each */
+    j = int_list_json("data", "in", 40);
     compile_select(&c, &sqlite_d, j, NULL, -1, 0);
     assert_int_equal(c.q.params.len, 40);
     assert_null(strstr(c.q.sql.p, "json_each"));
-    assert_ptr_equal(param(&c, 39)->field, th_field(P, "price"));
     compiled_free(&c);
     free(j);
 }
@@ -324,18 +335,32 @@ static void test_sql__long_text_list_escaped(void **state)
 
 /* ---- like family -------------------------------------------------- */
 
-static void test_sql__like_is_literal_substring(void **state)
+static void test_sql__like_wraps_and_keeps_wildcards(void **state)
 {
     compiled c;
     (void)state;
+    /* Odoo's like: %value%, and % and _ in the value stay wildcards */
     where_is(&c, "[[\"name\", \"like\", \"50%_off\"]]", "\"name\" GLOB ?", 1);
-    assert_param_text(&c, 0, "*50%_off*"); /* % and _ are not GLOB wildcards */
+    assert_param_text(&c, 0, "*50*?off*");
     assert_int_equal(param(&c, 0)->kind, EO_SQLP_RAW);
     assert_null(param(&c, 0)->field);
     compiled_free(&c);
-    /* GLOB's own wildcards in the value are escaped */
+    /* GLOB's own wildcards in the value are literal */
     where_is(&c, "[[\"name\", \"like\", \"a*b?c[d\"]]", "\"name\" GLOB ?", 1);
     assert_param_text(&c, 0, "*a[*]b[?]c[[]d*");
+    compiled_free(&c);
+    /* a backslash makes the next character literal: \\% is a percent sign */
+    where_is(&c, "[[\"name\", \"like\", \"50\\\\%\\\\_\\\\\\\\x\\\\*\"]]", "\"name\" GLOB ?", 1);
+    assert_param_text(&c, 0, "*50%_\\x[*]*");
+    compiled_free(&c);
+    /* on PostgreSQL the pattern goes as written, with ESCAPE */
+    compile_select(&c, &pg_d, "[[\"name\", \"like\", \"50%_o\\\\%\"]]", NULL, -1, 0);
+    assert_sql(&c, SEL " WHERE \"name\" LIKE $1 ESCAPE '\\'");
+    assert_param_text(&c, 0, "%50%_o\\%%");
+    compiled_free(&c);
+    /* a lone backslash at the end is a backslash */
+    compile_select(&c, &pg_d, "[[\"name\", \"like\", \"a\\\\\"]]", NULL, -1, 0);
+    assert_param_text(&c, 0, "%a\\\\%");
     compiled_free(&c);
 }
 
@@ -344,10 +369,10 @@ static void test_sql__ilike_lower(void **state)
     compiled c;
     (void)state;
     where_is(&c, "[[\"name\", \"ilike\", \"50%_Off\"]]", "lower(\"name\") LIKE lower(?) ESCAPE '\\'", 1);
-    assert_param_text(&c, 0, "%50\\%\\_Off%");
+    assert_param_text(&c, 0, "%50%_Off%");
     compiled_free(&c);
     where_is(&c, "[[\"name\", \"ilike\", \"a\\\\b\"]]", "lower(\"name\") LIKE lower(?) ESCAPE '\\'", 1);
-    assert_param_text(&c, 0, "%a\\\\b%");
+    assert_param_text(&c, 0, "%a\\b%");
     compiled_free(&c);
 }
 
@@ -361,7 +386,7 @@ static void test_sql__eqlike_is_a_pattern(void **state)
     where_is(&c, "[[\"name\", \"=like\", \"a*\"]]", "\"name\" GLOB ?", 1);
     assert_param_text(&c, 0, "a[*]");
     compiled_free(&c);
-    where_is(&c, "[[\"name\", \"=ilike\", \"A%\"]]", "lower(\"name\") LIKE lower(?)", 1);
+    where_is(&c, "[[\"name\", \"=ilike\", \"A%\"]]", "lower(\"name\") LIKE lower(?) ESCAPE '\\'", 1);
     assert_param_text(&c, 0, "A%");
     compiled_free(&c);
 }
@@ -387,8 +412,44 @@ static void test_sql__not_around_eqlike(void **state)
     assert_param_text(&c, 0, "a*");
     compiled_free(&c);
     compile_select(&c, &pg_d, "[\"!\", [\"name\", \"=ilike\", \"a%\"]]", NULL, -1, 0);
-    assert_sql(&c, SEL " WHERE NOT COALESCE((\"name\" ILIKE $1), FALSE)");
+    assert_sql(&c, SEL " WHERE NOT COALESCE((\"name\" ILIKE $1 ESCAPE '\\'), FALSE)");
     compiled_free(&c);
+}
+
+/* A pattern longer than SQLite takes is EO_ELIMIT naming the limit. */
+static void test_sql__like_pattern_limit(void **state)
+{
+    eo_buf j = EO_BUF_INIT;
+    eo_domain *d = NULL;
+    eo_sqlq q;
+    eo_query qr;
+    eo_error err;
+    size_t i;
+    const eo_field *idf = P->fields[0];
+    (void)state;
+    eo_buf__puts(&j, "[[\"name\", \"like\", \"");
+    for (i = 0; i < 50000; i++)
+        eo_buf__putc(&j, 'a');
+    eo_buf__puts(&j, "\"]]");
+    assert_eo_ok(eo_domain_from_json(&d, j.p, j.len, &err), &err);
+    assert_eo_ok(eo_domain_bind(d, P, &err), &err);
+    memset(&qr, 0, sizeof qr);
+    qr.model = P;
+    qr.domain = d;
+    qr.fields = &idf;
+    qr.nfields = 1;
+    qr.limit = -1;
+    eo_sqlq__init(&q, &sqlite_d);
+    assert_eo_error(eo_sql__select(&q, &qr, &err), &err, EO_ELIMIT,
+                    "res.partner: the 'like' pattern on 'name' is 50002 bytes; sqlite takes patterns up to 50000 bytes");
+    assert_string_equal(err.field, "name");
+    eo_sqlq__free(&q);
+    /* PostgreSQL has no such limit */
+    eo_sqlq__init(&q, &pg_d);
+    assert_eo_ok(eo_sql__select(&q, &qr, &err), &err);
+    eo_sqlq__free(&q);
+    eo_domain_free(d);
+    eo_buf__free(&j);
 }
 
 /* ---- relations ---------------------------------------------------- */
@@ -821,7 +882,8 @@ static void test_sql__injection_payloads_are_parameters(void **state)
             eo_buf__puts(&j, strcmp(ops[k], "in") == 0 ? "\", \"b\"]]]" : "\"]]");
             compile_select(&c, &sqlite_d, j.p, NULL, -1, 0);
             no_payload_in_text(&c, payloads[i]);
-            if (strcmp(ops[k], "=like") != 0 && strcmp(ops[k], "ilike") != 0 && !param_contains(&c, payloads[i]))
+            /* like patterns are translated (GLOB, wildcards): only never in the text */
+            if (strstr(ops[k], "like") == NULL && !param_contains(&c, payloads[i]))
                 fail_msg("payload %s with %s is not among the parameters", payloads[i], ops[k]);
             compiled_free(&c);
             eo_buf__free(&j);
@@ -861,7 +923,8 @@ int main(void)
         cmocka_unit_test(test_sql__not_in),
         cmocka_unit_test(test_sql__long_list_json_each),
         cmocka_unit_test(test_sql__long_text_list_escaped),
-        cmocka_unit_test(test_sql__like_is_literal_substring),
+        cmocka_unit_test(test_sql__like_wraps_and_keeps_wildcards),
+        cmocka_unit_test(test_sql__like_pattern_limit),
         cmocka_unit_test(test_sql__ilike_lower),
         cmocka_unit_test(test_sql__eqlike_is_a_pattern),
         cmocka_unit_test(test_sql__not_like_includes_null),

@@ -858,11 +858,16 @@ static void test_sqlite__injection_stored_and_matched_literally(void **state)
     search(f->env, f->P, "[[\"name\", \"=\", \"x'); DROP TABLE res_partner; --\"]]", NULL, -1, 0, &ids);
     assert_int_equal(ids.n, 1);
     assert_text_eq(read_text(f->env, f->P, ids.v, 1, names), "x'); DROP TABLE res_partner; --;");
-    /* % and _ and GLOB's * ? are literal in like */
-    assert_int_equal(count(f->env, f->P, "[[\"name\", \"like\", \"%_\"]]"), 1);
-    assert_int_equal(count(f->env, f->P, "[[\"name\", \"ilike\", \"0%_S\"]]"), 1);
+    /* like is Odoo's: % and _ are wildcards, GLOB's * ? are literal... */
+    assert_int_equal(count(f->env, f->P, "[[\"name\", \"like\", \"100%sure\"]]"), 3);
+    assert_int_equal(count(f->env, f->P, "[[\"name\", \"like\", \"a_b\"]]"), 2);
+    assert_int_equal(count(f->env, f->P, "[[\"name\", \"ilike\", \"0%_S\"]]"), 3);
     assert_int_equal(count(f->env, f->P, "[[\"name\", \"like\", \"*b?\"]]"), 1);
-    assert_int_equal(count(f->env, f->P, "[[\"name\", \"not like\", \"%\"]]"), 5);
+    assert_int_equal(count(f->env, f->P, "[[\"name\", \"not like\", \"%\"]]"), 0);
+    /* ...and a backslash quotes them */
+    assert_int_equal(count(f->env, f->P, "[[\"name\", \"like\", \"\\\\%\\\\_\"]]"), 1);
+    assert_int_equal(count(f->env, f->P, "[[\"name\", \"ilike\", \"0\\\\%\\\\_S\"]]"), 1);
+    assert_int_equal(count(f->env, f->P, "[[\"name\", \"not like\", \"\\\\%\"]]"), 5);
     /* =like takes a pattern */
     assert_int_equal(count(f->env, f->P, "[[\"name\", \"=like\", \"100%\"]]"), 3);
     assert_int_equal(count(f->env, f->P, "[[\"name\", \"=like\", \"100_sure\"]]"), 1);

@@ -145,6 +145,17 @@ EO_API const eo_model *eo_domain_model(const eo_domain *d);
  */
 EO_API int eo_domain_to_string(char **out, const eo_domain *d, eo_error *err);
 
+/**
+ * Quote text for a like pattern: `%`, `_` and `\` get a backslash, so
+ * `{"name", "ilike", eo_like_escape(input)}` matches the input as a
+ * literal substring (like and ilike otherwise treat % and _ in the value
+ * as wildcards, as Odoo does).
+ * @param[out] out Owned, NUL-terminated; free with eo_free.
+ * @param[out] outlen its length (may be NULL).
+ * @return 0 or EO_ENOMEM.
+ */
+EO_API int eo_like_escape(char **out, size_t *outlen, const char *s, size_t n, eo_error *err);
+
 EO_END_DECL
 
 #endif /* EARNORM_DOMAIN_H */
