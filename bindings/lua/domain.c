@@ -87,8 +87,10 @@ static int leaf(lua_State *L, int t, lua_Integer pos, eo_dbuilder *b, eo_idkind 
         if (vt != LUA_TTABLE)
             rc = eo_error_set(err, EO_EINVAL, "domain leaf {%s, %s, ...}: the value must be a domain",
                               path, op);
-        else if (depth > 32)
-            rc = eo_error_set(err, EO_EINVAL, "domain nested more than 32 levels");
+        else if (depth + 1 >= EO_DOMAIN_MAX_DEPTH)
+            rc = eo_error_set(err, EO_ELIMIT,
+                              "domain nests more than %d levels deep ('any' sub-domains)",
+                              EO_DOMAIN_MAX_DEPTH);
         else if ((rc = build(L, lua_absindex(L, -1), kind, depth + 1, &sub, err)) == EO_OK)
             rc = eo_dbuilder_leaf_sub(b, path, op, sub, err);
     } else if ((dop == EO_OP_IN || dop == EO_OP_NOT_IN || dop == EO_OP_CHILD_OF ||

@@ -85,8 +85,10 @@ static int leaf(eo_dbuilder *b, bson_iter_t *leafit, size_t pos, int depth, eo_e
             (dop == EO_OP_ANY || dop == EO_OP_NOT_ANY)) {
             eo_domain *sub = NULL;
             bson_iter_t subit;
-            if (depth > 32)
-                return eo_error_set(err, EO_EINVAL, "domain nested too deeply");
+            if (depth + 1 >= EO_DOMAIN_MAX_DEPTH)
+                return eo_error_set(err, EO_ELIMIT,
+                                    "domain nests more than %d levels deep ('any' sub-domains)",
+                                    EO_DOMAIN_MAX_DEPTH);
             bson_iter_recurse(&valit, &subit);
             if ((rc = build(&sub, &subit, depth + 1, err)) != EO_OK)
                 return rc;
@@ -185,7 +187,11 @@ int eo_domain_from_json(eo_domain **out, const char *json, size_t len, eo_error 
         return eo_error_set(err, EO_EINVAL, "domain: expected a JSON array");
     doc = bson_new_from_json((const uint8_t *)json, (ssize_t)len, &berr);
     if (doc == NULL) {
-        rc = eo_error_set(err, EO_EINVAL, "domain: invalid JSON: %s", berr.message);
+        /* libbson reads 100 levels of nesting (its STACK_MAX) */
+        if (strstr(berr.message, "LEVELS_EXCEEDED") != NULL)
+            rc = eo_error_set(err, EO_ELIMIT, "domain: the JSON nests deeper than 100 levels");
+        else
+            rc = eo_error_set(err, EO_EINVAL, "domain: invalid JSON: %s", berr.message);
         eo_error__native(err, EO_DOMAIN_JSON, (int)berr.code);
         return rc;
     }

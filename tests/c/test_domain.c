@@ -3,7 +3,10 @@
  * and normalization (checked through eo_domain_to_string), and every
  * malformed input with its code and message.
  */
+#include <pthread.h>
+
 #include "helpers.h"
+#include "query/sql.h"
 
 static eo_registry *reg;
 static eo_model *P, *T;
@@ -32,6 +35,19 @@ static int setup(void **state)
     memset(&s, 0, sizeof s);
     s.name = "notes";
     s.type = EO_FT_TEXT;
+    if (eo_model_add_field(NULL, P, &s, &err) != EO_OK)
+        return -1;
+    memset(&s, 0, sizeof s);
+    s.name = "dbl"; /* computed, not stored: nothing to search in */
+    s.type = EO_FT_INTEGER;
+    s.flags = EO_FF_COMPUTED;
+    if (eo_model_add_field(NULL, P, &s, &err) != EO_OK)
+        return -1;
+    memset(&s, 0, sizeof s);
+    s.name = "total"; /* computed and stored: a column like any other */
+    s.type = EO_FT_INTEGER;
+    s.flags = EO_FF_COMPUTED;
+    s.store = 1;
     if (eo_model_add_field(NULL, P, &s, &err) != EO_OK)
         return -1;
     return eo_registry_resolve(reg, &err) == EO_OK ? 0 : -1;
@@ -516,14 +532,15 @@ static void test_domain__json_nested_any_depth(void **state)
 {
     eo_domain *d = NULL;
     eo_error err;
-    char *ok = nested_any(20), *deep = nested_any(40);
+    char *ok = nested_any(20), *deep = nested_any(60);
     (void)state;
     assert_eo_ok(eo_domain_from_json(&d, ok, strlen(ok), &err), &err);
     assert_eo_ok(eo_domain_bind(d, P, &err), &err);
     eo_domain_free(d);
     d = (eo_domain *)1;
-    assert_eo_error(eo_domain_from_json(&d, deep, strlen(deep), &err), &err, EO_EINVAL,
-                    "domain nested too deeply");
+    /* 60 levels of any are 120 levels of JSON arrays: past what libbson reads */
+    assert_eo_error(eo_domain_from_json(&d, deep, strlen(deep), &err), &err, EO_ELIMIT,
+                    "domain: the JSON nests deeper than 100 levels");
     assert_null(d);
     free(ok);
     free(deep);
@@ -919,6 +936,310 @@ static void test_domain__to_string_escapes(void **state)
     eo_domain_free(d);
 }
 
+/* ---- size and depth ----------------------------------------------- */
+
+/*
+ * Prefix JSON of n leaves joined by op: "ops first" writes the n-1
+ * operators up front (["|", "|", ..., a, b, c]), otherwise each operator
+ * precedes its leaf (["|", a, "|", b, c]); both are chains of one operator.
+ * Element i is printed with fmt and i: a leaf, or a prefix term of several
+ * elements ("&", [..], [..]).
+ */
+static char *chain(const char *op, int n, int ops_first, const char *fmt)
+{
+    eo_buf b = EO_BUF_INIT;
+    int i;
+    eo_buf__putc(&b, '[');
+    if (ops_first)
+        for (i = 1; i < n; i++)
+            eo_buf__printf(&b, "\"%s\", ", op);
+    for (i = 0; i < n; i++) {
+        if (!ops_first && i + 1 < n)
+            eo_buf__printf(&b, "\"%s\", ", op);
+        eo_buf__printf(&b, fmt, i);
+        eo_buf__puts(&b, i + 1 < n ? ", " : "]");
+    }
+    assert_false(b.oom);
+    return eo_buf__detach(&b);
+}
+
+static eo_domain *bound_ok(const char *json)
+{
+    eo_domain *d = NULL;
+    eo_error err;
+    assert_eo_ok(eo_domain_from_json(&d, json, strlen(json), &err), &err);
+    assert_eo_ok(eo_domain_bind(d, P, &err), &err);
+    return d;
+}
+
+static void test_domain__long_chains_are_flat(void **state)
+{
+    const eo_dnode *r;
+    eo_domain *d;
+    char *j;
+    size_t i;
+    (void)state;
+    /* 100,000 leaves under '|' (40,000 used to crash the process) */
+    j = chain("|", 100000, 1, "[\"age\", \"=\", %d]");
+    d = bound_ok(j);
+    r = eo_domain_root(d);
+    assert_int_equal(r->kind, EO_D_LEAF);
+    assert_int_equal(r->op, EO_OP_IN);
+    assert_int_equal(r->nlist, 100000);
+    for (i = 0; i < r->nlist; i++)
+        assert_int_equal(r->list[i].u.i, (int64_t)i);
+    eo_domain_free(d);
+    free(j);
+    /* ...and written with the operator before each leaf */
+    j = chain("|", 100000, 0, "[\"age\", \"=\", %d]");
+    d = bound_ok(j);
+    assert_int_equal(eo_domain_root(d)->nlist, 100000);
+    eo_domain_free(d);
+    free(j);
+    /* '&' of ranges: one n-ary AND, nothing merges */
+    j = chain("&", 100000, 1, "[\"age\", \">\", %d]");
+    d = bound_ok(j);
+    r = eo_domain_root(d);
+    assert_int_equal(r->kind, EO_D_AND);
+    assert_int_equal(r->nkids, 100000);
+    assert_int_equal(r->kids[99999]->value.u.i, 99999);
+    eo_domain_free(d);
+    free(j);
+    /* an OR of ANDs: each pair stays an AND under one OR */
+    j = chain("|", 50000, 1, "\"&\", [\"age\", \"=\", %d], [\"name\", \"ilike\", \"x\"]");
+    d = bound_ok(j);
+    r = eo_domain_root(d);
+    assert_int_equal(r->kind, EO_D_OR);
+    assert_int_equal(r->nkids, 50000);
+    assert_int_equal(r->kids[7]->kind, EO_D_AND);
+    eo_domain_free(d);
+    free(j);
+}
+
+static void test_domain__long_not_chains_cancel(void **state)
+{
+    eo_buf b = EO_BUF_INIT;
+    char *got;
+    int i;
+    (void)state;
+    for (i = 0; i < 100001; i++)
+        eo_buf__puts(&b, i ? ", \"!\"" : "[\"!\"");
+    eo_buf__puts(&b, ", [\"age\", \"=\", 5]]");
+    got = th_norm(P, b.p);
+    assert_string_equal(got, "[[\"age\", \"!=\", 5]]");
+    eo_free(got);
+    eo_buf__free(&b);
+}
+
+/* ["&", L, "|", L, "&", L, ..., L, L]: operators that alternate nest. */
+static char *alternating(int nops, const char *last)
+{
+    eo_buf b = EO_BUF_INIT;
+    int i;
+    eo_buf__putc(&b, '[');
+    for (i = 0; i < nops; i++)
+        eo_buf__printf(&b, "\"%c\", [\"age\", \"=\", %d], ", i % 2 ? '|' : '&', i);
+    eo_buf__printf(&b, "%s]", last);
+    return eo_buf__detach(&b);
+}
+
+static void test_domain__depth_limit(void **state)
+{
+    eo_domain *d = (eo_domain *)1;
+    eo_error err;
+    char *ok = alternating(EO_DOMAIN_MAX_DEPTH - 1, "[\"age\", \"=\", -1]");
+    char *deep = alternating(EO_DOMAIN_MAX_DEPTH, "[\"age\", \"=\", -1]");
+    char path[1024];
+    size_t o = 0;
+    int i;
+    (void)state;
+    d = bound_ok(ok);
+    eo_domain_free(d);
+    d = (eo_domain *)1;
+    assert_eo_error(eo_domain_from_json(&d, deep, strlen(deep), &err), &err, EO_ELIMIT,
+                    "domain nests more than 64 levels deep (operators that alternate, 'any' "
+                    "sub-domains and dotted paths count; chains of one operator do not): simplify it");
+    assert_null(d);
+    free(ok);
+    free(deep);
+    /* a dotted path counts a level per dot */
+    o += (size_t)snprintf(path + o, sizeof path - o, "[[\"");
+    for (i = 0; i < EO_DOMAIN_MAX_DEPTH; i++)
+        o += (size_t)snprintf(path + o, sizeof path - o, "parent_id.");
+    snprintf(path + o, sizeof path - o, "name\", \"=\", \"x\"]]");
+    assert_eo_error(eo_domain_from_json(&d, path, strlen(path), &err), &err, EO_ELIMIT,
+                    "domain nests more than 64 levels deep");
+    /* a long path within the limit binds */
+    d = bound_ok("[[\"parent_id.parent_id.parent_id.parent_id.parent_id.name\", \"=\", \"x\"]]");
+    eo_domain_free(d);
+}
+
+/* Everything a search does with a domain, on a 256 KiB thread stack. */
+typedef struct small_stack_job {
+    const char *const *json;
+    size_t n;
+    int failed;
+    char why[600];
+} small_stack_job;
+
+static void *small_stack_run(void *arg)
+{
+    small_stack_job *job = arg;
+    size_t i;
+    for (i = 0; i < job->n && !job->failed; i++) {
+        eo_domain *d = NULL;
+        eo_error err;
+        char *text = NULL;
+        eo_sqlq q;
+        int rc = eo_domain_from_json(&d, job->json[i], strlen(job->json[i]), &err);
+        if (rc == EO_OK)
+            rc = eo_domain_bind(d, P, &err);
+        if (rc == EO_OK)
+            rc = eo_domain_to_string(&text, d, &err);
+        eo_free(text);
+        if (rc == EO_OK) {
+            eo_sqlq__init(&q, &eo_sql__sqlite);
+            rc = eo_sql__where(&q, P, eo_domain_root(d), &err);
+            eo_sqlq__free(&q);
+        }
+        if (rc == EO_OK) {
+            eo_sqlq__init(&q, &eo_sql__postgres);
+            rc = eo_sql__where(&q, P, eo_domain_root(d), &err);
+            eo_sqlq__free(&q);
+        }
+        if (rc != EO_OK && rc != EO_ELIMIT) {
+            job->failed = 1;
+            snprintf(job->why, sizeof job->why, "domain %zu: %s", i, err.msg);
+        }
+        eo_domain_free(d);
+    }
+    return NULL;
+}
+
+static void test_domain__any_shape_on_a_small_stack(void **state)
+{
+    char *json[8];
+    small_stack_job job;
+    pthread_attr_t attr;
+    pthread_t th;
+    size_t i;
+    char deepest[4096];
+    (void)state;
+    json[0] = chain("|", 100000, 1, "[\"age\", \"=\", %d]");
+    json[1] = chain("&", 100000, 0, "[\"name\", \"!=\", \"n%d\"]");
+    json[2] = chain("|", 100000, 1, "\"!\", [\"age\", \">\", %d]");
+    json[3] = chain("|", 20000, 1, "[\"parent_id.parent_id.name\", \"ilike\", \"x%d\"]");
+    /* the deepest domain allowed: alternating operators down to dotted paths */
+    snprintf(deepest, sizeof deepest, "\"!\", [\"parent_id\", \"any\", [[\"tag_ids.name\", \"=\", \"x\"], "
+             "[\"child_ids.parent_id.age\", \">\", 3]]]");
+    json[4] = alternating(EO_DOMAIN_MAX_DEPTH - 6, deepest);
+    json[5] = alternating(EO_DOMAIN_MAX_DEPTH + 1000, "[\"age\", \"=\", 1]"); /* refused */
+    json[6] = nested_any(32);
+    json[7] = chain("&", 3000, 1, "\"|\", [\"age\", \"<\", %d], \"!\", [\"name\", \"=like\", \"a%%\"]");
+    job.json = (const char *const *)json;
+    job.n = 8;
+    job.failed = 0;
+    job.why[0] = '\0';
+    assert_int_equal(pthread_attr_init(&attr), 0);
+    assert_int_equal(pthread_attr_setstacksize(&attr, 256 * 1024), 0);
+    assert_int_equal(pthread_create(&th, &attr, small_stack_run, &job), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    pthread_attr_destroy(&attr);
+    for (i = 0; i < 8; i++)
+        free(json[i]);
+    if (job.failed)
+        fail_msg("%s", job.why);
+}
+
+static void test_domain__norm_sets_of_one_field(void **state)
+{
+    (void)state;
+    /* AND: refusals unite */
+    norm_is("[[\"age\", \"!=\", 1], [\"age\", \"!=\", 2], [\"age\", \"not in\", [2, 3]]]",
+            "[[\"age\", \"not in\", [1, 2, 3]]]");
+    /* OR: refusals intersect, allowances take their values back */
+    norm_is("[\"|\", [\"age\", \"!=\", 1], [\"age\", \"!=\", 2]]", "[]");
+    norm_is("[\"|\", [\"age\", \"not in\", [1, 2, 3]], [\"age\", \"not in\", [2, 3, 4]]]",
+            "[[\"age\", \"not in\", [2, 3]]]");
+    norm_is("[\"|\", [\"age\", \"not in\", [1, 2, 3]], [\"age\", \"in\", [2]]]",
+            "[[\"age\", \"not in\", [1, 3]]]");
+    norm_is("[\"|\", [\"age\", \"=\", 2], [\"age\", \"!=\", 2]]", "[]");
+    /* NULL is one of the values */
+    norm_is("[\"|\", [\"age\", \"=\", null], [\"age\", \"not in\", [null, 4]]]",
+            "[[\"age\", \"!=\", 4]]");
+    norm_is("[[\"age\", \"in\", [1, null]], [\"age\", \"!=\", null]]", "[[\"age\", \"=\", 1]]");
+    /* a group merged away leaves the other fields where they were */
+    norm_is("[[\"name\", \"=\", \"a\"], [\"age\", \"!=\", 1], [\"kind\", \"=\", \"company\"], [\"age\", \"!=\", 2]]",
+            "[\"&\", \"&\", [\"name\", \"=\", \"a\"], [\"age\", \"not in\", [1, 2]], [\"kind\", \"=\", \"company\"]]");
+}
+
+static void test_domain__norm_any_leaves_merge(void **state)
+{
+    (void)state;
+    /* OR of any on one relation: one sub-domain */
+    norm_is("[\"|\", [\"parent_id.name\", \"=\", \"a\"], [\"parent_id.name\", \"=\", \"b\"]]",
+            "[[\"parent_id\", \"any\", [[\"name\", \"in\", [\"a\", \"b\"]]]]]");
+    norm_is("[\"|\", [\"tag_ids\", \"=\", 5], [\"tag_ids\", \"=\", 6]]",
+            "[[\"tag_ids\", \"any\", [[\"id\", \"in\", [5, 6]]]]]");
+    /* AND: a Many2one has one target, so its conditions meet there... */
+    norm_is("[[\"parent_id.name\", \"=\", \"a\"], [\"parent_id.age\", \">\", 3]]",
+            "[[\"parent_id\", \"any\", [\"&\", [\"name\", \"=\", \"a\"], [\"age\", \">\", 3]]]]");
+    /* ...an x2many has many: two tags named differently is not one tag */
+    norm_is("[[\"tag_ids.name\", \"=\", \"a\"], [\"tag_ids.name\", \"=\", \"b\"]]",
+            "[\"&\", [\"tag_ids\", \"any\", [[\"name\", \"=\", \"a\"]]], [\"tag_ids\", \"any\", [[\"name\", \"=\", \"b\"]]]]");
+    /* not any under AND unites */
+    norm_is("[[\"tag_ids\", \"!=\", 5], [\"tag_ids\", \"!=\", 6]]",
+            "[[\"tag_ids\", \"not any\", [[\"id\", \"in\", [5, 6]]]]]");
+    /* merged sub-domains that contradict fold */
+    norm_is("[[\"parent_id.age\", \"=\", 1], [\"parent_id.age\", \"=\", 2]]", "[[\"id\", \"=\", null]]");
+}
+
+static void test_domain__nul_bytes_refused(void **state)
+{
+    (void)state;
+    parse_fails("[[\"name\\u0000junk\", \"=\", \"x\"]]", EO_EINVAL,
+                "domain leaf 1: the field name holds a NUL byte");
+    parse_fails("[[\"name\", \"=\\u0000\", \"x\"]]", EO_EINVAL,
+                "domain leaf 1: the operator holds a NUL byte");
+    bind_fails("[[\"name\", \"like\", \"a\\u0000b\"]]", EO_EINVAL,
+               "a 'like' pattern cannot hold a NUL byte", "name");
+    bind_fails("[[\"name\", \"=ilike\", \"\\u0000\"]]", EO_EINVAL,
+               "a 'like' pattern cannot hold a NUL byte", "name");
+}
+
+static void test_domain__non_stored_computed_refused(void **state)
+{
+    eo_domain *d;
+    (void)state;
+    bind_fails("[[\"dbl\", \">\", 100]]", EO_EINVAL,
+               "res.partner: the field is computed and not stored, so no query can search it "
+               "(declare it with store = true) in domain leaf [\"dbl\", \">\", 100]",
+               "dbl");
+    bind_fails("[\"|\", [\"age\", \"=\", 1], [\"parent_id.dbl\", \"=\", 2]]", EO_EINVAL,
+               "computed and not stored", "dbl");
+    d = bound_ok("[[\"total\", \">\", 100]]");
+    eo_domain_free(d);
+}
+
+static void test_domain__like_escape(void **state)
+{
+    char *out = NULL;
+    size_t n = 99;
+    eo_error err;
+    (void)state;
+    assert_eo_ok(eo_like_escape(&out, &n, "50%_a\\b", 7, &err), &err);
+    assert_string_equal(out, "50\\%\\_a\\\\b");
+    assert_int_equal(n, 10);
+    assert_int_equal(err.code, EO_OK);
+    eo_free(out);
+    assert_eo_ok(eo_like_escape(&out, NULL, "", 0, &err), &err);
+    assert_string_equal(out, "");
+    eo_free(out);
+    assert_eo_error(eo_like_escape(NULL, NULL, "x", 1, &err), &err, EO_EINVAL, "out is NULL");
+    assert_eo_error(eo_like_escape(&out, NULL, NULL, 3, &err), &err, EO_EINVAL, "the text is NULL");
+    assert_null(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -965,6 +1286,15 @@ int main(void)
         cmocka_unit_test(test_domain__norm_values_converted),
         cmocka_unit_test(test_domain__norm_string_parses_back),
         cmocka_unit_test(test_domain__to_string_escapes),
+        cmocka_unit_test(test_domain__long_chains_are_flat),
+        cmocka_unit_test(test_domain__long_not_chains_cancel),
+        cmocka_unit_test(test_domain__depth_limit),
+        cmocka_unit_test(test_domain__any_shape_on_a_small_stack),
+        cmocka_unit_test(test_domain__norm_sets_of_one_field),
+        cmocka_unit_test(test_domain__norm_any_leaves_merge),
+        cmocka_unit_test(test_domain__nul_bytes_refused),
+        cmocka_unit_test(test_domain__non_stored_computed_refused),
+        cmocka_unit_test(test_domain__like_escape),
     };
     return cmocka_run_group_tests_name("domain", tests, setup, teardown);
 }
