@@ -21,6 +21,28 @@ static const char *const options[] = {
     "ondelete", "single", NULL,
 };
 
+/* Options that only some types take: on another type they would do
+ * nothing, so they are refused (a One2many's inverse on a Char, `size` on
+ * an Integer). */
+#define TY(x) (1u << EO_FT_##x)
+static const struct {
+    const char *name;
+    unsigned types;
+} typed_options[] = {
+    { "size", TY(CHAR) },
+    { "min", TY(INTEGER) | TY(FLOAT) | TY(DECIMAL) },
+    { "max", TY(INTEGER) | TY(FLOAT) | TY(DECIMAL) },
+    { "digits", TY(DECIMAL) },
+    { "choices", TY(SELECTION) },
+    { "comodel", TY(MANY2ONE) | TY(ONE2MANY) | TY(MANY2MANY) },
+    { "ondelete", TY(MANY2ONE) },
+    { "inverse", TY(ONE2MANY) },
+    { "single", TY(ONE2MANY) },
+    { "relation", TY(MANY2MANY) },
+    { "column1", TY(MANY2MANY) },
+    { "column2", TY(MANY2MANY) },
+};
+
 typedef struct fspec {
     eo_field_spec s;
     const char *choices[128];
@@ -35,6 +57,43 @@ static int bad(eo_error *err, const char *model, const char *field, const char *
     eo_error_set(err, EO_EINVAL, "%s.%s: %s", model, field, what);
     eo_error_where(err, model, field);
     return EO_EINVAL;
+}
+
+/* The known option nearest to `k` by edit distance, or NULL when none is
+ * close enough to be the one meant. */
+static const char *closest_option(const char *k)
+{
+    const char *best = NULL;
+    size_t n = strlen(k), bestd = n / 2 + 1, i;
+    if (n > 30)
+        return NULL;
+    for (i = 0; options[i]; i++) {
+        const char *o = options[i];
+        size_t m = strlen(o), a, b, row[32], prev, tmp;
+        if (m > 30 || o[0] == '_')
+            continue;
+        for (b = 0; b <= m; b++)
+            row[b] = b;
+        for (a = 1; a <= n; a++) {
+            prev = row[0];
+            row[0] = a;
+            for (b = 1; b <= m; b++) {
+                size_t best3 = prev + (k[a - 1] != o[b - 1]);
+                if (row[b] + 1 < best3)
+                    best3 = row[b] + 1;
+                if (row[b - 1] + 1 < best3)
+                    best3 = row[b - 1] + 1;
+                tmp = row[b];
+                row[b] = best3;
+                prev = tmp;
+            }
+        }
+        if (row[m] < bestd) {
+            bestd = row[m];
+            best = o;
+        }
+    }
+    return best;
 }
 
 static int opt_bool(lua_State *L, int t, const char *key)
@@ -65,8 +124,18 @@ static int read_spec(lua_State *L, int t, const char *model, const char *name, f
                 if (strcmp(options[i], lua_tostring(L, -1)) == 0)
                     ok = 1;
         if (!ok) {
-            const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
-            int rc = bad(err, model, name, "unknown option '%s'", k);
+            char what[200];
+            const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+            const char *near = k ? closest_option(k) : NULL;
+            int rc;
+            if (k == NULL)
+                snprintf(what, sizeof what, "an option key must be a name, got a %s",
+                         luaL_typename(L, -1));
+            else if (near)
+                snprintf(what, sizeof what, "unknown option '%s' (did you mean '%s'?)", k, near);
+            else
+                snprintf(what, sizeof what, "unknown option '%s'", k);
+            rc = bad(err, model, name, "%s", what);
             lua_pop(L, 1);
             return rc;
         }
@@ -78,6 +147,36 @@ static int read_spec(lua_State *L, int t, const char *model, const char *name, f
     if (ft <= 0)
         return bad(err, model, name, "unknown field type %s", type ? type : "(none)");
     fs->s.type = (eo_ftype)ft;
+    for (i = 0; i < (int)(sizeof typed_options / sizeof typed_options[0]); i++) {
+        char types[160];
+        size_t o = 0;
+        int k, nt = 0, seen = 0;
+        if (typed_options[i].types & (1u << ft))
+            continue;
+        lua_getfield(L, t, typed_options[i].name);
+        if (lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            continue;
+        }
+        lua_pop(L, 1);
+        for (k = 0; k < 32; k++)
+            nt += (typed_options[i].types >> k) & 1;
+        types[0] = '\0';
+        for (k = 0; k < 32 && o < sizeof types; k++) {
+            if (!((typed_options[i].types >> k) & 1))
+                continue;
+            seen++;
+            o += (size_t)snprintf(types + o, sizeof types - o, "%s%s",
+                                  seen == 1 ? "" : seen == nt ? " and " : ", ",
+                                  eo_ftype_name((eo_ftype)k));
+        }
+        {
+            char what[240];
+            snprintf(what, sizeof what, "option '%s' applies to %s fields, not %s",
+                     typed_options[i].name, types, type);
+            return bad(err, model, name, "%s", what);
+        }
+    }
     if (opt_bool(L, t, "required"))
         fs->s.flags |= EO_FF_REQUIRED;
     if (opt_bool(L, t, "unique"))

@@ -6,6 +6,8 @@
 --   depends (list of field names), store (for computed fields), copy;
 --   Char: size; Integer/Float/Decimal: min, max; Decimal: digits = {p, s};
 --   Selection: choices = {...}; Many2one: comodel (first item), ondelete.
+local core = require "earnorm.core"
+
 local M = {}
 
 local TYPES = { "Char", "Text", "Integer", "Float", "Boolean", "Date", "Datetime",
@@ -17,11 +19,25 @@ local FieldMT = { __name = "earnorm.Field" }
 local seq = 0
 function FieldMT:__tostring() return "earnorm.fields." .. self.type end
 
+-- Positional arguments each type takes: the comodel, and a One2many's inverse.
+local POSITIONAL = { Many2one = 1, Many2many = 1, One2many = 2 }
+
 for _, t in ipairs(TYPES) do
   M[t] = function(opts)
     opts = opts or {}
     if type(opts) ~= "table" then
-      error(string.format("fields.%s: options must be a table, got %s", t, type(opts)), 2)
+      error(core.new_error("EINVAL", string.format("fields.%s: options must be a table, got %s",
+                                                   t, type(opts))), 2)
+    end
+    -- a positional argument a type does not take would be dropped unseen
+    local npos = POSITIONAL[t] or 0
+    for k, v in pairs(opts) do
+      if math.type(k) == "integer" and (k < 1 or k > npos) then
+        error(core.new_error("EINVAL", string.format(
+          "fields.%s: unexpected positional argument #%d (%s)%s", t, k, tostring(v),
+          npos == 0 and ": this type takes only named options"
+          or string.format(": it takes %d", npos))), 2)
+      end
     end
     seq = seq + 1
     local spec = { type = t, _seq = seq }

@@ -30,7 +30,20 @@ local ClassAPI = {}
 -- after_create(records, vals_list), before_write(records, vals),
 -- after_write(records, vals), before_unlink(records), after_unlink(records).
 -- An error in a before_ handler aborts the operation: nothing is written.
-function ClassAPI:on(event, fn)
+-- on() takes no options yet: a third argument is refused, not ignored.
+function ClassAPI:on(event, fn, opts)
+  if opts ~= nil then
+    local what = "a " .. type(opts)
+    if type(opts) == "table" then
+      local keys = {}
+      for k in pairs(opts) do keys[#keys + 1] = string.format("'%s'", tostring(k)) end
+      table.sort(keys)
+      what = #keys > 0 and "option " .. table.concat(keys, ", ") or "an empty table"
+    end
+    error(core.new_error("EINVAL", string.format(
+      "%s: on(event, fn) takes no options (got %s as a third argument)", self._name, what),
+      self._name), 2)
+  end
   if not EVENTS[event] then
     error(core.new_error("EINVAL", string.format("%s: unknown event '%s'", self._name,
                                                  tostring(event)), self._name), 2)
@@ -75,13 +88,54 @@ function ClassAPI:constrains(names, fn)
   return fn
 end
 
-setmetatable(ClassAPI, { __index = Recordset.methods })
+-- The class returned by orm.model is not a recordset: calling a recordset
+-- method on it (Partner:create{}) says where the records are instead of
+-- failing inside the method. Recordsets reach the same methods through
+-- the class, so each one checks its receiver and tail-calls the method
+-- (a tail call keeps the error levels the methods report).
+local Guarded = {}
+for k, fn in pairs(Recordset.methods) do
+  Guarded[k] = function(self, ...)
+    if not core.is_recordset(self) then
+      local name = type(self) == "table" and rawget(self, "_name") or "?"
+      error(core.new_error("EINVAL", string.format(
+        "%s: %s() is a recordset method, called here on the model class; use env[%q]:%s(...)",
+        name, k, name, k), name), 2)
+    end
+    return fn(self, ...)
+  end
+end
+setmetatable(ClassAPI, { __index = Guarded })
+
+-- Names a recordset resolves before its class (rs_index in
+-- bindings/lua/recordset.c), so a field cannot take them.
+local RECORDSET_KEYS = { id = true, ids = true, env = true, _name = true, _context = true }
+
+local new_class
+
+-- Why `k` cannot name a field, or nil. The names are read from the tables
+-- the lookups go through (recordset methods, the class API, a fresh
+-- class's own keys, the attributes), so a method added later is covered.
+local reserved_probe
+local function reserved_why(k)
+  if ATTRS[k] then return "is a model attribute" end
+  if RECORDSET_KEYS[k] then return "is a recordset property" end
+  if Recordset.methods[k] ~= nil then return "is a recordset method" end
+  if rawget(ClassAPI, k) ~= nil then return "is a model class method" end
+  reserved_probe = reserved_probe or new_class("x")
+  if rawget(reserved_probe, k) ~= nil then return "is a key of the model class" end
+  return nil
+end
 
 local function field_list(name, spec, into)
   -- fields in the order they were written (see fields.lua)
   local list = {}
   for k, v in pairs(spec) do
-    if type(k) == "string" and k:sub(1, 1) == "_" and ATTRS[k] then
+    local why = type(k) == "string" and fields.is_field(v) and reserved_why(k)
+    if why then
+      error(core.new_error("EINVAL", string.format(
+        "%s.%s: '%s' %s and cannot be a field name", name, k, k, why), name, k), 3)
+    elseif type(k) == "string" and k:sub(1, 1) == "_" and ATTRS[k] then
       -- attribute
     elseif fields.is_field(v) then
       list[#list + 1] = { name = k, spec = v }
@@ -110,7 +164,7 @@ local function index_fields(cls, list)
   end
 end
 
-local function new_class(name)
+function new_class(name)
   local cls = setmetatable({
     _name = name, _fields = {}, _field_order = {}, _handlers = {}, _constraints = {},
     _default_fns = {}, _computes = {}, _stored_computes = {}, _x2many = {},
@@ -118,11 +172,35 @@ local function new_class(name)
   return cls
 end
 
+-- The parent named by _inherit: a model name, or a list of one (Odoo's
+-- list form). Several parents are refused until multiple inheritance
+-- exists, rather than read as a name.
+local function inherit_of(name, spec)
+  local inh = spec._inherit
+  if inh == nil or type(inh) == "string" then return inh end
+  local who = type(name) == "string" and name or "orm.model"
+  if type(inh) ~= "table" then
+    error(core.new_error("EINVAL", string.format(
+      "%s: _inherit must be a model name (a string), got a %s", who, type(inh)),
+      type(name) == "string" and name or nil), 3)
+  end
+  local shown, n = {}, 0
+  for _ in pairs(inh) do n = n + 1 end
+  for i, v in ipairs(inh) do shown[i] = string.format("%q", tostring(v)) end
+  if n == 1 and type(inh[1]) == "string" then return inh[1] end
+  local why = n == 0 and "names no model"
+    or #shown == n and "names several models; inheriting from more than one is not supported yet (name one model)"
+    or "must be a model name or a list of one"
+  error(core.new_error("EINVAL", string.format("%s: _inherit = { %s } %s", who,
+                                               table.concat(shown, ", "), why),
+                       type(name) == "string" and name or nil), 3)
+end
+
 --- Declare a model (see the module comment). Returns its class.
 function M.define(name, spec)
   if type(name) == "table" and spec == nil then
     spec = name
-    name = spec._inherit
+    name = inherit_of(nil, spec)
   end
   if type(name) ~= "string" then
     error(core.new_error("EINVAL", "orm.model(name, spec): the name must be a string like \"res.partner\""), 2)
@@ -131,7 +209,7 @@ function M.define(name, spec)
   if type(spec) ~= "table" then
     error(core.new_error("EINVAL", name .. ": orm.model's spec must be a table", name), 2)
   end
-  local inherit = spec._inherit
+  local inherit = inherit_of(name, spec)
   local existing = M.registry[name]
   if existing then
     if inherit ~= name then
