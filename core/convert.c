@@ -13,6 +13,7 @@
 
 #include "earnorm/model.h"
 #include "internal.h"
+#include "util/json.h"
 
 static int fail(eo_error *err, int code, const eo_field *f, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -39,7 +40,14 @@ static const char *show(const eo_value *v, char *buf, size_t cap)
     case EO_VNULL: snprintf(buf, cap, "null"); break;
     case EO_VBOOL: snprintf(buf, cap, "%s", v->u.b ? "true" : "false"); break;
     case EO_VINT: snprintf(buf, cap, "%lld", (long long)v->u.i); break;
-    case EO_VFLOAT: snprintf(buf, cap, "%.17g", v->u.f); break;
+    case EO_VFLOAT:
+        if (isnan(v->u.f))
+            snprintf(buf, cap, "NaN");
+        else if (isinf(v->u.f))
+            snprintf(buf, cap, "%sInfinity", v->u.f < 0 ? "-" : "");
+        else
+            snprintf(buf, cap, "%.17g", v->u.f);
+        break;
     case EO_VTEXT:
         if (v->u.s.n > 40)
             snprintf(buf, cap, "'%.37s...'", v->u.s.p);
@@ -389,6 +397,20 @@ int eo_field__convert(const eo_field *f, const eo_value *in, eo_value *out,
             return fail(err, EO_EINVAL, f, "expected a string, got %s %s",
                         eo_vtype_name(in->type), show(in, shown, sizeof shown));
         }
+        if (out->type == EO_VTEXT) {
+            /* what PostgreSQL cuts at, MongoDB replaces and SQLite keeps
+             * would read back differently per backend: refused on all */
+            const char *nul = memchr(out->u.s.p, '\0', out->u.s.n);
+            size_t at;
+            if (nul)
+                return fail(err, EO_EINVAL, f,
+                            "text holds a NUL byte (at byte %zu); use a Binary field for bytes",
+                            (size_t)(nul - out->u.s.p));
+            if (eo_utf8__check(out->u.s.p, out->u.s.n, &at))
+                return fail(err, EO_EINVAL, f,
+                            "text is not valid UTF-8 (byte 0x%02x at %zu); use a Binary field for bytes",
+                            (unsigned char)out->u.s.p[at], at);
+        }
         if (checks && f->type == EO_FT_CHAR && f->size > 0) {
             size_t len = utf8_len(out->u.s.p, out->u.s.n);
             if (len > (size_t)f->size)
@@ -443,6 +465,12 @@ int eo_field__convert(const eo_field *f, const eo_value *in, eo_value *out,
             d = in->u.f;
         else if (in->type == EO_VTEXT && parse_float(in, &d) == 0)
             ;
+        else if (in->type == EO_VFLOAT)
+            /* SQLite would store NULL, PostgreSQL 'NaN', FerretDB drops
+             * the connection: refused on every backend */
+            return fail(err, EO_EINVAL, f,
+                        "%s cannot be stored: a Float holds finite numbers only",
+                        show(in, shown, sizeof shown));
         else
             return fail(err, EO_EINVAL, f, "expected a number, got %s %s",
                         eo_vtype_name(in->type), show(in, shown, sizeof shown));
@@ -485,8 +513,25 @@ int eo_field__convert(const eo_field *f, const eo_value *in, eo_value *out,
         return EO_OK;
 
     case EO_FT_JSON:
-        if (in->type == EO_VTEXT)
+        if (in->type == EO_VTEXT) {
+            /* plain JSON only: NaN, Infinity, "\u0000" and the like have no
+             * faithful form on every backend (and make FerretDB drop the
+             * connection) */
+            eo_json_fail why;
+            int r = eo_json__read(in->u.s.p, in->u.s.n, NULL, NULL, &why);
+            if (r == -2)
+                return fail(err, EO_ENOMEM, f, "out of memory");
+            if (r != 0 && why.limit)
+                return fail(err, EO_ELIMIT, f, "the value is nested more than %d levels",
+                            EO_JSON_MAX_DEPTH);
+            if (r != 0)
+                return fail(err, EO_EINVAL, f, "not valid JSON: %s (at byte %zu)", why.why,
+                            why.at);
             return EO_OK;
+        }
+        if (in->type == EO_VFLOAT && !isfinite(in->u.f))
+            return fail(err, EO_EINVAL, f, "%s is not a JSON number (JSON has no NaN or infinity)",
+                        show(in, shown, sizeof shown));
         if (in->type == EO_VINT || in->type == EO_VFLOAT || in->type == EO_VBOOL) {
             if (in->type == EO_VINT)
                 snprintf(sc->buf, sizeof sc->buf, "%lld", (long long)in->u.i);

@@ -228,8 +228,12 @@ static void test_convert__float(void **state)
     refused("score", eo_cstr("abc"), EO_EINVAL, "res.partner.score: expected a number, got text 'abc'");
     refused("score", eo_cstr("inf"), EO_EINVAL, "expected a number");
     refused("score", eo_cstr("nan"), EO_EINVAL, "expected a number");
-    refused("score", eo_float(INFINITY), EO_EINVAL, "expected a number");
-    refused("score", eo_float(NAN), EO_EINVAL, "expected a number");
+    /* non-finite numbers: SQLite would store NULL, PostgreSQL 'NaN' and
+     * FerretDB drop the connection; refused before any backend */
+    refused("score", eo_float(INFINITY), EO_EINVAL,
+            "res.partner.score: Infinity cannot be stored: a Float holds finite numbers only");
+    refused("score", eo_float(-INFINITY), EO_EINVAL, "-Infinity cannot be stored");
+    refused("score", eo_float(NAN), EO_EINVAL, "res.partner.score: NaN cannot be stored");
     refused("score", eo_bool(1), EO_EINVAL, "expected a number, got boolean");
     refused("ratio", eo_float(1.5), EO_EVALIDATE, "res.partner.ratio: 1.5 is more than the maximum 1");
     refused("ratio", eo_float(-0.5), EO_EVALIDATE, "-0.5 is less than the minimum 0");
@@ -407,6 +411,76 @@ static void test_convert__json(void **state)
     refused("data", eo_blob("x", 1), EO_EINVAL, "res.partner.data: expected JSON text, got binary");
 }
 
+static void test_convert__json_must_be_plain_json(void **state)
+{
+    char deep[2 * 300 + 1];
+    size_t i;
+    (void)state;
+    /* any JSON value, extended-JSON lookalikes included: they are data */
+    ok_text("data", " [1, -0.5e3, \"\\u00e9\\ud83d\\ude00\", {\"$date\": 0}, null] ",
+            " [1, -0.5e3, \"\\u00e9\\ud83d\\ude00\", {\"$date\": 0}, null] ");
+    ok_text("data", "{\"__json__\": \"x\", \"a.b\": {\"$undefined\": true}}",
+            "{\"__json__\": \"x\", \"a.b\": {\"$undefined\": true}}");
+    ok_text("data", "12345678901234567890", "12345678901234567890"); /* a double */
+    /* what no backend stores as the same value */
+    refused("data", eo_cstr("NaN"), EO_EINVAL,
+            "res.partner.data: not valid JSON: NaN and Infinity are not JSON numbers (at byte 0)");
+    refused("data", eo_cstr("[1, Infinity]"), EO_EINVAL, "NaN and Infinity are not JSON numbers (at byte 4)");
+    refused("data", eo_cstr("{\"x\": -Infinity}"), EO_EINVAL, "NaN and Infinity");
+    refused("data", eo_cstr("1e400"), EO_EINVAL, "number out of range (JSON numbers must fit a double)");
+    refused("data", eo_cstr("\"a\\u0000b\""), EO_EINVAL, "\\u0000 in a string");
+    refused("data", eo_cstr("\"\\ud800\""), EO_EINVAL, "lone high surrogate");
+    refused("data", eo_cstr("\"\\udc00\""), EO_EINVAL, "lone low surrogate");
+    refused("data", eo_text("\"a\0b\"", 5), EO_EINVAL, "NUL byte in JSON text (at byte 2)");
+    refused("data", eo_cstr("\"\xff\""), EO_EINVAL, "invalid UTF-8 (at byte 1)");
+    refused("data", eo_cstr("{\"a\": 1,}"), EO_EINVAL, "a key (a string) expected");
+    refused("data", eo_cstr("[1 2]"), EO_EINVAL, "',' or ']' expected");
+    refused("data", eo_cstr("{'a': 1}"), EO_EINVAL, "a key (a string) expected");
+    refused("data", eo_cstr("[1] x"), EO_EINVAL, "text after the value");
+    refused("data", eo_cstr(""), EO_EINVAL, "empty text");
+    refused("data", eo_cstr("{\"a\": {\"$undefined\": true"), EO_EINVAL, "unexpected end");
+    refused("data", eo_cstr("\"tab\there\""), EO_EINVAL, "control character in a string");
+    refused("data", eo_cstr("01"), EO_EINVAL, "text after the value");
+    refused("data", eo_float(NAN), EO_EINVAL, "NaN is not a JSON number");
+    refused("data", eo_float(INFINITY), EO_EINVAL, "Infinity is not a JSON number");
+    /* nesting: 256 levels pass, 257 are over the documented limit */
+    for (i = 0; i < 256; i++)
+        deep[i] = '[';
+    for (i = 0; i < 256; i++)
+        deep[256 + i] = ']';
+    deep[512] = '\0';
+    ok_text("data", deep, deep);
+    for (i = 0; i < 257; i++)
+        deep[i] = '[';
+    for (i = 0; i < 257; i++)
+        deep[257 + i] = ']';
+    deep[514] = '\0';
+    refused("data", eo_cstr(deep), EO_ELIMIT, "res.partner.data: the value is nested more than 256 levels");
+}
+
+/* Text fields hold UTF-8 text: a NUL byte or invalid UTF-8 would be cut
+ * (PostgreSQL), replaced (MongoDB) or kept (SQLite) by the backends. */
+static void test_convert__text_must_be_utf8_without_nul(void **state)
+{
+    static const char *const fields[] = { "name", "notes" };
+    size_t i;
+    (void)state;
+    for (i = 0; i < 2; i++) {
+        const char *f = fields[i];
+        refused(f, eo_text("a\0b", 3), EO_EINVAL,
+                "text holds a NUL byte (at byte 1); use a Binary field for bytes");
+        refused(f, eo_cstr("a\xff"), EO_EINVAL, "text is not valid UTF-8 (byte 0xff at 1)");
+        refused(f, eo_cstr("\xc0\xaf"), EO_EINVAL, "byte 0xc0 at 0");       /* overlong '/' */
+        refused(f, eo_cstr("x\xed\xa0\x80"), EO_EINVAL, "byte 0xed at 1"); /* a surrogate */
+        refused(f, eo_cstr("\xf4\x90\x80\x80"), EO_EINVAL, "byte 0xf4 at 0"); /* > U+10FFFF */
+        refused(f, eo_cstr("ab\xe2\x82"), EO_EINVAL, "byte 0xe2 at 2");     /* cut short */
+        refused(f, eo_cstr("\x80"), EO_EINVAL, "byte 0x80 at 0");
+        ok_text(f, "\xe2\x82\xac \xf0\x9f\x98\x80 \xc3\xa9", "\xe2\x82\xac \xf0\x9f\x98\x80 \xc3\xa9");
+    }
+    refused("kind", eo_text("person\0", 7), EO_EINVAL, "res.partner.kind: text holds a NUL byte");
+    refused("kind", eo_cstr("\xff"), EO_EINVAL, "res.partner.kind: text is not valid UTF-8");
+}
+
 static void test_convert__decimal(void **state)
 {
     eo_value out;
@@ -480,6 +554,10 @@ static void test_convert__binary(void **state)
     assert_int_equal(out.type, EO_VBLOB); /* a (Lua) string becomes bytes */
     assert_int_equal(out.u.s.n, 3);
     refused("blob", eo_int(1), EO_EINVAL, "res.partner.blob: expected binary data (a string), got integer");
+    /* any bytes: NUL and invalid UTF-8 are what Binary is for */
+    assert_eo_ok(conv("blob", eo_text("\0\xff\xc0", 3), &out, &sc, &err), &err);
+    assert_int_equal(out.type, EO_VBLOB);
+    assert_int_equal(out.u.s.n, 3);
 }
 
 static void test_convert__many2one(void **state)
@@ -541,6 +619,8 @@ int main(void)
         cmocka_unit_test(test_convert__datetime_refused),
         cmocka_unit_test(test_convert__selection),
         cmocka_unit_test(test_convert__json),
+        cmocka_unit_test(test_convert__json_must_be_plain_json),
+        cmocka_unit_test(test_convert__text_must_be_utf8_without_nul),
         cmocka_unit_test(test_convert__decimal),
         cmocka_unit_test(test_convert__decimal_refused),
         cmocka_unit_test(test_convert__binary),
