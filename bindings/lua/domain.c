@@ -140,7 +140,14 @@ static int build(lua_State *L, int idx, eo_idkind kind, int depth, eo_domain **o
     if ((rc = eo_dbuilder_new(&b, err)) != EO_OK)
         return rc;
     for (i = 1; i <= n && rc == EO_OK; i++) {
-        int t = lua_rawgeti(L, idx, i);
+        int t;
+        if ((i & 4095) == 0 && eo_deadline__passed()) {
+            /* a long domain is read in C, where the count hook never runs */
+            rc = eo_error_set(err, EO_ETIMEOUT,
+                              "reading the domain ran past the call's time limit and was stopped");
+            break;
+        }
+        t = lua_rawgeti(L, idx, i);
         if (t == LUA_TSTRING) {
             size_t len;
             const char *s = lua_tolstring(L, -1, &len);

@@ -1240,6 +1240,30 @@ static void test_domain__like_escape(void **state)
     assert_null(out);
 }
 
+/* Normalization polls the calling VM's deadline (the count hook cannot
+ * interrupt C): past it, binding stops with EO_ETIMEOUT. */
+static void test_domain__bind_stops_at_the_deadline(void **state)
+{
+    char *j = chain("|", 200000, 1, "[\"age\", \">\", %d]");
+    eo_domain *d = NULL;
+    eo_error err;
+    uint64_t prev;
+    (void)state;
+    assert_eo_ok(eo_domain_from_json(&d, j, strlen(j), &err), &err);
+    prev = eo_deadline__set(eo_clock__ns() - 1); /* already passed */
+    assert_eo_error(eo_domain_bind(d, P, &err), &err, EO_ETIMEOUT,
+                    "domain normalization ran past the call's time limit and was stopped");
+    assert_null(eo_domain_model(d));
+    eo_deadline__set(prev);
+    eo_domain_free(d);
+    /* no deadline: the same domain binds */
+    assert_eo_ok(eo_domain_from_json(&d, j, strlen(j), &err), &err);
+    assert_eo_ok(eo_domain_bind(d, P, &err), &err);
+    assert_int_equal(eo_domain_root(d)->nkids, 200000);
+    eo_domain_free(d);
+    free(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1295,6 +1319,7 @@ int main(void)
         cmocka_unit_test(test_domain__nul_bytes_refused),
         cmocka_unit_test(test_domain__non_stored_computed_refused),
         cmocka_unit_test(test_domain__like_escape),
+        cmocka_unit_test(test_domain__bind_stops_at_the_deadline),
     };
     return cmocka_run_group_tests_name("domain", tests, setup, teardown);
 }
