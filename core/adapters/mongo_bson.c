@@ -3,8 +3,9 @@
  *
  * Storage: ids and Many2one as ObjectId; Date and Datetime as BSON
  * datetimes (UTC; Date at midnight; milliseconds kept, microseconds lost);
- * Json as a sub-document or array (a value whose keys hold '.' or '$',
- * which servers refuse as keys, goes as {"__json__": "<text>"}); Binary as
+ * Json as the BSON value of its plain JSON (one that would not read back
+ * the same, e.g. with '$' or '.' in a key, goes as {"__json__": "<text>"}:
+ * see append_json); Binary as
  * BSON binary; Decimal as Decimal128 where the server stores it, else (on
  * FerretDB) as a 64-bit integer scaled by 10^scale, exact and sortable.
  *
@@ -15,10 +16,12 @@
  * $in/$gt/...): a value that looks like {"$gt": ""} is data, never an
  * operator (Json with such keys is stored and matched as text).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "mongo_int.h"
+#include "../util/json.h"
 
 const char *mg__key(const eo_field *f)
 {
@@ -33,65 +36,252 @@ static int bad_value(eo_error *err, const eo_field *f, const char *what)
 }
 
 /*
- * Can this document not be stored as it is? Keys with '.' or a leading '$'
- * are refused by servers; FerretDB also refuses an array inside an array
- * (`nested`: set when that must be checked; `in_array`: doc is an array).
+ * Json text to BSON. The text is read as plain JSON (util/json.c), never as
+ * extended JSON: {"$date": 0} or {"$numberLong": "5"} is an object with one
+ * key, not a date or a number. A value that cannot be stored as a BSON
+ * value with the same meaning goes whole as text, {"__json__": "<text>"}:
+ * keys with a leading '$' or a '.', empty or repeated keys (servers refuse
+ * or rewrite them), a top-level object with a "__json__" key (it would read
+ * as the escape), a top-level null (it would read as unset), nesting past
+ * MG_JSON_DEPTH (servers cap documents at 100 levels) and, on FerretDB, an
+ * array directly inside an array (FerretDB refuses those) or a negative
+ * zero (it reads back as 0.0).
  */
-static int awkward_keys(const bson_t *doc, int nested, int in_array)
+#define MG_JSON_DEPTH 64
+
+typedef struct jbuild {
+    bson_t *st;         /* st[0] the wrapper {"v": ...}; st[d] the open level d */
+    char kind[MG_JSON_DEPTH + 2]; /* 'a' array, 'o' object, per level */
+    uint32_t next[MG_JSON_DEPTH + 2]; /* next array index, per level */
+    size_t depth;
+    eo_buf key;         /* the pending member name (the reader reuses its buffer) */
+    int have_key;
+    int ferret;
+    int awkward;        /* set: store as text */
+} jbuild;
+
+#define JB_STOP 1       /* a callback's "stop": the value goes as text */
+
+/* The key for the next value at the current level. */
+static void jb_key(jbuild *b, const char **k, int *klen, char *ibuf, size_t icap)
+{
+    if (b->kind[b->depth] == 'a') {
+        size_t n = bson_uint32_to_string(b->next[b->depth]++, k, ibuf, icap);
+        *klen = (int)n;
+    } else if (b->depth == 0) {
+        *k = "v";
+        *klen = 1;
+    } else {
+        *k = b->key.p ? b->key.p : "";
+        *klen = (int)b->key.len;
+    }
+}
+
+static int jb_begin(void *ud, int array, int depth)
+{
+    jbuild *b = ud;
+    const char *k;
+    int klen;
+    char ib[16];
+    (void)depth;
+    if (b->depth >= MG_JSON_DEPTH || (array && b->ferret && b->kind[b->depth] == 'a')) {
+        b->awkward = 1;
+        return JB_STOP;
+    }
+    jb_key(b, &k, &klen, ib, sizeof ib);
+    if (array)
+        bson_append_array_begin(&b->st[b->depth], k, klen, &b->st[b->depth + 1]);
+    else
+        bson_append_document_begin(&b->st[b->depth], k, klen, &b->st[b->depth + 1]);
+    b->depth++;
+    b->kind[b->depth] = array ? 'a' : 'o';
+    b->next[b->depth] = 0;
+    return 0;
+}
+
+static int jb_end(void *ud, int array)
+{
+    jbuild *b = ud;
+    if (array)
+        bson_append_array_end(&b->st[b->depth - 1], &b->st[b->depth]);
+    else
+        bson_append_document_end(&b->st[b->depth - 1], &b->st[b->depth]);
+    b->depth--;
+    return 0;
+}
+
+static int jb_member(void *ud, const char *k, size_t n)
+{
+    jbuild *b = ud;
+    if (n == 0 || k[0] == '$' || memchr(k, '.', n) ||
+        (b->depth == 1 && n == 8 && memcmp(k, "__json__", 8) == 0)) {
+        b->awkward = 1;
+        return JB_STOP;
+    }
+    eo_buf__reset(&b->key);
+    if (eo_buf__put(&b->key, k, n) != EO_OK)
+        return -2;
+    return 0;
+}
+
+static int jb_string(void *ud, const char *s, size_t n)
+{
+    jbuild *b = ud;
+    const char *k;
+    int klen;
+    char ib[16];
+    jb_key(b, &k, &klen, ib, sizeof ib);
+    bson_append_utf8(&b->st[b->depth], k, klen, s, (int)n);
+    return 0;
+}
+
+static int jb_integer(void *ud, int64_t i)
+{
+    jbuild *b = ud;
+    const char *k;
+    int klen;
+    char ib[16];
+    jb_key(b, &k, &klen, ib, sizeof ib);
+    /* int32 when it fits, as the data stored before this reader */
+    if (i >= INT32_MIN && i <= INT32_MAX)
+        bson_append_int32(&b->st[b->depth], k, klen, (int32_t)i);
+    else
+        bson_append_int64(&b->st[b->depth], k, klen, i);
+    return 0;
+}
+
+static int jb_number(void *ud, double d)
+{
+    jbuild *b = ud;
+    const char *k;
+    int klen;
+    char ib[16];
+    if (d == 0 && signbit(d) && b->ferret) {
+        b->awkward = 1; /* FerretDB reads -0.0 back as 0.0 */
+        return JB_STOP;
+    }
+    jb_key(b, &k, &klen, ib, sizeof ib);
+    bson_append_double(&b->st[b->depth], k, klen, d);
+    return 0;
+}
+
+static int jb_boolean(void *ud, int v)
+{
+    jbuild *b = ud;
+    const char *k;
+    int klen;
+    char ib[16];
+    jb_key(b, &k, &klen, ib, sizeof ib);
+    bson_append_bool(&b->st[b->depth], k, klen, v != 0);
+    return 0;
+}
+
+static int jb_null(void *ud)
+{
+    jbuild *b = ud;
+    const char *k;
+    int klen;
+    char ib[16];
+    if (b->depth == 0) {
+        b->awkward = 1;
+        return JB_STOP;
+    }
+    jb_key(b, &k, &klen, ib, sizeof ib);
+    bson_append_null(&b->st[b->depth], k, klen);
+    return 0;
+}
+
+static const eo_json_sink jb_sink = {
+    jb_begin, jb_end, jb_member, jb_string, jb_integer, jb_number, jb_boolean, jb_null,
+};
+
+static int cmp_key(const void *a, const void *b)
+{
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    return strcmp(x, y);
+}
+
+/* Does a document (not an array) at any level repeat a key? */
+static int repeated_keys(const bson_t *doc, int array, int depth)
 {
     bson_iter_t it;
-    if (!bson_iter_init(&it, doc))
+    const char *small[32], **keys = small;
+    size_t n = 0, cap = 32, i;
+    int dup = 0;
+    if (depth > MG_JSON_DEPTH + 1 || !bson_iter_init(&it, doc))
         return 0;
-    while (bson_iter_next(&it)) {
-        const char *k = bson_iter_key(&it);
-        if (!in_array && (k[0] == '$' || strchr(k, '.')))
-            return 1;
+    while (!dup && bson_iter_next(&it)) {
         if (BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)) {
             const uint8_t *data;
             uint32_t len;
             bson_t sub;
             int arr = BSON_ITER_HOLDS_ARRAY(&it);
-            if (arr && in_array && nested)
-                return 1;
             if (arr)
                 bson_iter_array(&it, &len, &data);
             else
                 bson_iter_document(&it, &len, &data);
-            if (bson_init_static(&sub, data, len) && awkward_keys(&sub, nested, arr))
-                return 1;
+            if (bson_init_static(&sub, data, len) && repeated_keys(&sub, arr, depth + 1))
+                dup = 1;
         }
+        if (array)
+            continue;
+        if (n == cap) {
+            const char **more = eo_malloc(cap * 2 * sizeof *more);
+            if (more == NULL) {
+                dup = 1; /* the text form is always right */
+                break;
+            }
+            memcpy(more, keys, n * sizeof *keys);
+            if (keys != small)
+                eo_free(keys);
+            keys = more;
+            cap *= 2;
+        }
+        keys[n++] = bson_iter_key(&it);
     }
-    return 0;
+    if (!dup && n > 1) {
+        qsort(keys, n, sizeof *keys, cmp_key);
+        for (i = 1; i < n && !dup; i++)
+            dup = strcmp(keys[i - 1], keys[i]) == 0;
+    }
+    if (keys != small)
+        eo_free(keys);
+    return dup;
 }
 
 static int append_json(mg_conn *c, bson_t *doc, const char *key, const eo_field *f,
                        const eo_value *v, eo_error *err)
 {
-    bson_t *w;
-    bson_error_t be;
+    jbuild b;
+    eo_json_fail why;
     bson_iter_t it;
-    char *text = eo_malloc(v->u.s.n + 8);
-    int rc = EO_OK;
-    if (text == NULL)
+    int r, rc = EO_OK;
+    memset(&b, 0, sizeof b);
+    b.ferret = c->ferret;
+    b.kind[0] = 'o';
+    b.st = eo_malloc((MG_JSON_DEPTH + 2) * sizeof *b.st);
+    if (b.st == NULL)
         return eo_error_set(err, EO_ENOMEM, "out of memory");
-    memcpy(text, "{\"v\":", 5);
-    memcpy(text + 5, v->u.s.p, v->u.s.n);
-    text[v->u.s.n + 5] = '}';
-    w = bson_new_from_json((const uint8_t *)text, (ssize_t)v->u.s.n + 6, &be);
-    eo_free(text);
-    if (w == NULL)
-        return bad_value(err, f, "the value is not valid JSON");
-    if (awkward_keys(w, c->ferret, 0)) {
+    bson_init(&b.st[0]);
+    r = eo_json__read(v->u.s.p, v->u.s.n, &jb_sink, &b, &why);
+    if (r == -2) {
+        rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+    } else if (r == -1) {
+        rc = bad_value(err, f, "the value is not valid JSON");
+    } else if (b.awkward || repeated_keys(&b.st[0], 0, 0)) {
         /* keep it whole, as text */
         bson_t sub;
         bson_append_document_begin(doc, key, -1, &sub);
         bson_append_utf8(&sub, "__json__", -1, v->u.s.p, (int)v->u.s.n);
         bson_append_document_end(doc, &sub);
-    } else if (bson_iter_init_find(&it, w, "v")) {
+    } else if (bson_iter_init_find(&it, &b.st[0], "v")) {
         if (!bson_append_value(doc, key, -1, bson_iter_value(&it)))
             rc = eo_error_set(err, EO_ENOMEM, "out of memory");
     }
-    bson_destroy(w);
+    /* a stopped reading leaves levels open: only the root owns memory */
+    bson_destroy(&b.st[0]);
+    eo_free(b.st);
+    eo_buf__free(&b.key);
     return rc;
 }
 
@@ -155,7 +345,16 @@ int mg__append(mg_conn *c, bson_t *doc, const char *key, const eo_field *f, cons
     switch (v->type) {
     case EO_VBOOL: bson_append_bool(doc, key, -1, v->u.b); break;
     case EO_VINT: bson_append_int64(doc, key, -1, v->u.i); break;
-    case EO_VFLOAT: bson_append_double(doc, key, -1, v->u.f); break;
+    case EO_VFLOAT:
+        if (!isfinite(v->u.f)) {
+            /* conversion refuses these; never send one: FerretDB drops the
+             * connection on a NaN, which would read as an outage */
+            if (f)
+                return bad_value(err, f, "NaN and infinity cannot be stored");
+            return eo_error_set(err, EO_EINVAL, "mongodb: NaN and infinity cannot be sent");
+        }
+        bson_append_double(doc, key, -1, v->u.f);
+        break;
     case EO_VTEXT: bson_append_utf8(doc, key, -1, v->u.s.p, (int)v->u.s.n); break;
     case EO_VBLOB:
         bson_append_binary(doc, key, -1, BSON_SUBTYPE_BINARY, (const uint8_t *)v->u.s.p,
@@ -187,6 +386,127 @@ static int json_text(bson_iter_t *it, mg_scratch *s, eo_value *out, eo_error *er
     }
     *out = eo_text(keep(s, j + 8, n - 10), n - 10);
     bson_free(j);
+    return out->u.s.p ? EO_OK : eo_error_set(err, EO_ENOMEM, "out of memory");
+}
+
+/* A JSON string literal of s. */
+static void put_json_string(eo_buf *b, const char *s, size_t n)
+{
+    size_t i;
+    eo_buf__putc(b, '"');
+    for (i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '"' || ch == '\\') {
+            eo_buf__putc(b, '\\');
+            eo_buf__putc(b, (char)ch);
+        } else if (ch == '\n') {
+            eo_buf__puts(b, "\\n");
+        } else if (ch == '\t') {
+            eo_buf__puts(b, "\\t");
+        } else if (ch == '\r') {
+            eo_buf__puts(b, "\\r");
+        } else if (ch < 0x20 || ch == 0x7f) {
+            eo_buf__printf(b, "\\u%04x", ch);
+        } else {
+            eo_buf__putc(b, (char)ch);
+        }
+    }
+    eo_buf__putc(b, '"');
+}
+
+/* The element at it as relaxed extended JSON (types plain JSON lacks:
+ * dates, ids, binaries... written by other clients). */
+static void put_extended(eo_buf *b, const bson_iter_t *it)
+{
+    bson_t w;
+    char *j;
+    size_t n;
+    bson_init(&w);
+    bson_append_value(&w, "v", 1, bson_iter_value((bson_iter_t *)it));
+    j = bson_as_relaxed_extended_json(&w, &n);
+    bson_destroy(&w);
+    if (j == NULL || n < 10)
+        eo_buf__puts(b, "null");
+    else
+        eo_buf__put(b, j + 8, n - 10);
+    bson_free(j);
+}
+
+/*
+ * Plain JSON text of the element at it: what append_json read, written
+ * back (numbers keep integer or float form: 1.0 stays 1.0). Nesting is
+ * bounded by the server's 100 levels.
+ */
+static void put_json(eo_buf *b, const bson_iter_t *it, int depth)
+{
+    switch (bson_iter_type(it)) {
+    case BSON_TYPE_DOCUMENT:
+    case BSON_TYPE_ARRAY: {
+        int array = BSON_ITER_HOLDS_ARRAY(it);
+        bson_iter_t sub;
+        int first = 1;
+        if (depth > 128 || !bson_iter_recurse(it, &sub)) {
+            put_extended(b, it);
+            return;
+        }
+        eo_buf__putc(b, array ? '[' : '{');
+        while (bson_iter_next(&sub)) {
+            if (!first)
+                eo_buf__putc(b, ',');
+            first = 0;
+            if (!array) {
+                put_json_string(b, bson_iter_key(&sub), bson_iter_key_len(&sub));
+                eo_buf__putc(b, ':');
+            }
+            put_json(b, &sub, depth + 1);
+        }
+        eo_buf__putc(b, array ? ']' : '}');
+        return;
+    }
+    case BSON_TYPE_UTF8: {
+        uint32_t len;
+        const char *p = bson_iter_utf8(it, &len);
+        put_json_string(b, p, len);
+        return;
+    }
+    case BSON_TYPE_INT32:
+    case BSON_TYPE_INT64:
+        eo_buf__printf(b, "%lld", (long long)bson_iter_as_int64(it));
+        return;
+    case BSON_TYPE_DOUBLE: {
+        double d = bson_iter_double(it);
+        char num[40];
+        int prec;
+        if (!isfinite(d)) {
+            put_extended(b, it);
+            return;
+        }
+        for (prec = 15; prec <= 17; prec++) {
+            snprintf(num, sizeof num, "%.*g", prec, d);
+            if (strtod(num, NULL) == d)
+                break;
+        }
+        eo_buf__puts(b, num);
+        if (!strpbrk(num, ".eE"))
+            eo_buf__puts(b, ".0"); /* still a float when read back */
+        return;
+    }
+    case BSON_TYPE_BOOL: eo_buf__puts(b, bson_iter_bool(it) ? "true" : "false"); return;
+    case BSON_TYPE_NULL: eo_buf__puts(b, "null"); return;
+    default: put_extended(b, it); return;
+    }
+}
+
+static int json_plain(bson_iter_t *it, mg_scratch *s, eo_value *out, eo_error *err)
+{
+    eo_buf b = EO_BUF_INIT;
+    put_json(&b, it, 0);
+    if (b.oom || b.p == NULL) {
+        eo_buf__free(&b);
+        return eo_error_set(err, EO_ENOMEM, "out of memory");
+    }
+    *out = eo_text(keep(s, b.p, b.len), b.len);
+    eo_buf__free(&b);
     return out->u.s.p ? EO_OK : eo_error_set(err, EO_ENOMEM, "out of memory");
 }
 
@@ -273,15 +593,19 @@ int mg__read(mg_conn *c, bson_iter_t *it, const eo_field *f, mg_scratch *s, eo_v
     }
     case EO_FT_JSON:
         if (t == BSON_TYPE_DOCUMENT) {
+            /* the text escape: exactly {"__json__": "<text>"} (append_json) */
             bson_iter_t sub;
-            if (bson_iter_recurse(it, &sub) && bson_iter_find(&sub, "__json__") &&
-                BSON_ITER_HOLDS_UTF8(&sub)) {
+            if (bson_iter_recurse(it, &sub) && bson_iter_next(&sub) &&
+                strcmp(bson_iter_key(&sub), "__json__") == 0 && BSON_ITER_HOLDS_UTF8(&sub)) {
                 const char *p = bson_iter_utf8(&sub, &len);
-                *out = eo_text(p, len);
-                return EO_OK;
+                bson_iter_t more = sub;
+                if (!bson_iter_next(&more)) {
+                    *out = eo_text(p, len);
+                    return EO_OK;
+                }
             }
         }
-        return json_text(it, s, out, err);
+        return json_plain(it, s, out, err);
     case EO_FT_BINARY:
         if (t == BSON_TYPE_BINARY) {
             const uint8_t *data;

@@ -26,6 +26,7 @@
  * tests/CMakeLists.txt takes the mongodb resource lock. FerretDB's SQLite
  * backend scans a collection per query, so the data stays tiny.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -1183,6 +1184,224 @@ static void test_mongo__injection_json(void **state)
     end_checks();
 }
 
+/* ---- Json round trip: plain JSON, nothing read as a wrapper ---------- */
+
+/* A model of its own (mgt.json: data Json, score Float), so the world's
+ * records stay as they are. */
+typedef struct jworld {
+    eo_registry *reg;
+    eo_model *m;
+    eo_env *env;
+} jworld;
+
+static void jworld_open(jworld *j)
+{
+    eo_env_config cfg = EO_ENV_CONFIG_INIT;
+    eo_field_spec s;
+    eo_error err;
+    memset(j, 0, sizeof *j);
+    assert_eo_ok(eo_registry_new(&j->reg, &err), &err);
+    assert_eo_ok(eo_registry_add_model(&j->m, j->reg, "mgt.json", &err), &err);
+    memset(&s, 0, sizeof s);
+    s.name = "data";
+    s.type = EO_FT_JSON;
+    assert_eo_ok(eo_model_add_field(NULL, j->m, &s, &err), &err);
+    s.name = "score";
+    s.type = EO_FT_FLOAT;
+    assert_eo_ok(eo_model_add_field(NULL, j->m, &s, &err), &err);
+    assert_eo_ok(eo_registry_resolve(j->reg, &err), &err);
+    cfg.database_url = mongo_url();
+    assert_eo_ok(eo_env_open(&j->env, j->reg, &cfg, &err), &err);
+    drop_all(j->env, j->reg);
+    assert_eo_ok(eo_env_migrate(j->env, 0, NULL, NULL, &err), &err);
+}
+
+static void jworld_close(jworld *j)
+{
+    drop_all(j->env, j->reg);
+    eo_env_free(j->env);
+    eo_registry_free(j->reg);
+}
+
+/* Create one record with `field` = v; its id, or fail the test. */
+static int jcreate(jworld *j, const char *field, eo_value v, eo_id *id, eo_error *err)
+{
+    trow r;
+    rows_src src;
+    memset(&r, 0, sizeof r);
+    r.n = 1;
+    r.f[0] = field;
+    r.v[0] = v;
+    src.m = j->m;
+    src.rows = &r;
+    return eo_orm_create(j->env, j->m, 1, row_fn, &src, 0, id, err);
+}
+
+/* The stored document's `data` element, as the server holds it (relaxed
+ * extended JSON of {"data": ...}). Owned: free. */
+static char *raw_data(jworld *j, eo_id id)
+{
+    eo_conn *c = NULL;
+    eo_error err;
+    bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, proj;
+    bson_oid_t oid;
+    const bson_t *doc;
+    mongoc_collection_t *coll;
+    mongoc_cursor_t *cur;
+    char *out = NULL;
+    memcpy(oid.bytes, id.oid, 12);
+    bson_append_oid(&filter, "_id", 3, &oid);
+    bson_append_document_begin(&opts, "projection", -1, &proj);
+    bson_append_int32(&proj, "data", -1, 1);
+    bson_append_int32(&proj, "_id", -1, 0);
+    bson_append_document_end(&opts, &proj);
+    assert_eo_ok(eo_env__conn(j->env, &c, &err), &err);
+    coll = mg__collection((mg_conn *)c, j->m);
+    cur = mongoc_collection_find_with_opts(coll, &filter, &opts, NULL);
+    if (mongoc_cursor_next(cur, &doc)) {
+        char *js = bson_as_relaxed_extended_json(doc, NULL);
+        out = strdup(js);
+        bson_free(js);
+    }
+    mongoc_cursor_destroy(cur);
+    mongoc_collection_destroy(coll);
+    eo_env__done(j->env, c);
+    bson_destroy(&filter);
+    bson_destroy(&opts);
+    return out ? out : strdup("(no document)");
+}
+
+static void test_mongo__json_roundtrip(void **state)
+{
+    /* text in -> text read back; `raw`: what the server holds, "text" for
+     * the {"__json__": text} escape, a fragment of the stored document
+     * otherwise */
+    static const struct {
+        const char *in, *out, *raw;
+    } cases[] = {
+        /* extended-JSON lookalikes are objects like any other */
+        { "{\"$date\":0}", "{\"$date\":0}", "text" },
+        { "{\"$numberLong\":\"5\"}", "{\"$numberLong\":\"5\"}", "text" },
+        { "{\"$regex\":\"a\",\"$options\":\"i\"}", "{\"$regex\":\"a\",\"$options\":\"i\"}", "text" },
+        { "{\"x\":{\"$oid\":\"0123456789abcdef01234567\"}}",
+          "{\"x\":{\"$oid\":\"0123456789abcdef01234567\"}}", "text" },
+        { "{\"$undefined\":true}", "{\"$undefined\":true}", "text" },
+        { "{\"$numberDouble\":\"NaN\"}", "{\"$numberDouble\":\"NaN\"}", "text" },
+        /* keys servers refuse or would rewrite */
+        { "{\"a.b\":1}", "{\"a.b\":1}", "text" },
+        { "{\"\":1}", "{\"\":1}", "text" },
+        { "{\"a\":1,\"a\":2}", "{\"a\":1,\"a\":2}", "text" },
+        /* the escape's own key, at the top */
+        { "{\"__json__\":\"x\"}", "{\"__json__\":\"x\"}", "text" },
+        { "{\"__json__\":\"x\",\"y\":1}", "{\"__json__\":\"x\",\"y\":1}", "text" },
+        /* ... and below it, where it means nothing */
+        { "{\"k\":{\"__json__\":\"x\"}}", "{\"k\":{\"__json__\":\"x\"}}",
+          "{ \"data\" : { \"k\" : { \"__json__\" : \"x\" } } }" },
+        /* a top-level null is a value, not an unset field */
+        { "null", "null", "text" },
+        /* arrays in arrays: FerretDB stores none, so these go as text */
+        { "[[1,2],[3]]", "[[1,2],[3]]", "text" },
+        { "{\"k\":[[1]]}", "{\"k\":[[1]]}", "text" },
+        /* plain values are BSON values, written back as JSON */
+        { " { \"b\" : 1 , \"a\" : [ true, false, null ] } ", "{\"b\":1,\"a\":[true,false,null]}",
+          "{ \"data\" : { \"b\" : 1, \"a\" : [ true, false, null ] } }" },
+        { "{\"s\":\"\\u00e9\\n\\\"q\\\" \\\\ /\"}", "{\"s\":\"\xc3\xa9\\n\\\"q\\\" \\\\ /\"}", "\"s\"" },
+        { "1.0", "1.0", "1.0" },
+        /* FerretDB keeps no negative zero (it reads back 0.0): text there */
+        { "-0.0", "-0.0", "text" },
+        { "0.1", "0.1", "0.1" },
+        { "2.5e2", "250.0", "250.0" },
+        { "1e300", "1e+300", "e+300 }" },
+        { "12345678901234567890", "1.2345678901234567e+19", "12345678901234567168.0 }" },
+        { "-9007199254740993", "-9007199254740993", "-9007199254740993" },
+        { "42", "42", "42" },
+        { "\"s\"", "\"s\"", "\"s\"" },
+        { "[]", "[]", "[  ]" },
+        { "{}", "{}", "{  }" },
+    };
+    jworld j;
+    size_t i;
+    char fails[4096] = "";
+    size_t nf = 0;
+    (void)state;
+    jworld_open(&j);
+    for (i = 0; i < sizeof cases / sizeof *cases; i++) {
+        eo_id id;
+        eo_error err;
+        const eo_value *v = NULL;
+        char *raw;
+        if (jcreate(&j, "data", eo_cstr(cases[i].in), &id, &err) != EO_OK) {
+            nf += (size_t)snprintf(fails + nf, sizeof fails - nf, "\n  %s: create: %s", cases[i].in,
+                                   err.msg);
+            continue;
+        }
+        eo_env_invalidate_all(j.env);
+        if (eo_orm_get(j.env, j.m, id, th_field(j.m, "data"), &id, 1, 0, &v, &err) != EO_OK) {
+            nf += (size_t)snprintf(fails + nf, sizeof fails - nf, "\n  %s: read: %s", cases[i].in,
+                                   err.msg);
+            continue;
+        }
+        if (v->type != EO_VTEXT || v->u.s.n != strlen(cases[i].out) ||
+            memcmp(v->u.s.p, cases[i].out, v->u.s.n) != 0)
+            nf += (size_t)snprintf(fails + nf, sizeof fails - nf, "\n  %s: read back %.*s, expected %s",
+                                   cases[i].in, v->type == EO_VTEXT ? (int)v->u.s.n : 4,
+                                   v->type == EO_VTEXT ? v->u.s.p : "null", cases[i].out);
+        raw = raw_data(&j, id);
+        if (strcmp(cases[i].raw, "text") == 0 ? strstr(raw, "\"__json__\" : ") == NULL ||
+                                                    strstr(raw, "{ \"data\" : { \"__json__\"") != raw
+                                              : strstr(raw, cases[i].raw) == NULL ||
+                                                    strstr(raw, "{ \"data\" : { \"__json__\"") == raw)
+            nf += (size_t)snprintf(fails + nf, sizeof fails - nf, "\n  %s: stored as %s, expected %s",
+                                   cases[i].in, raw, cases[i].raw);
+        free(raw);
+    }
+    jworld_close(&j);
+    if (nf)
+        fail_msg("Json round trip:%s", fails);
+}
+
+/* NaN, Infinity and $undefined never reach the server: FerretDB drops the
+ * connection on them, and the error would read as an outage (ECONN). */
+static void test_mongo__nan_refused_before_sending(void **state)
+{
+    jworld j;
+    eo_id id;
+    eo_error err;
+    int64_t n = -1;
+    eo_conn *c = NULL;
+    bson_t doc = BSON_INITIALIZER;
+    eo_value nan = eo_float(NAN);
+    (void)state;
+    jworld_open(&j);
+    assert_eo_error(jcreate(&j, "data", eo_cstr("{\"x\": NaN}"), &id, &err), &err, EO_EINVAL,
+                    "mgt.json.data: not valid JSON: NaN and Infinity are not JSON numbers");
+    assert_string_equal(err.field, "data");
+    assert_eo_error(jcreate(&j, "data", eo_cstr("[-Infinity]"), &id, &err), &err, EO_EINVAL,
+                    "NaN and Infinity are not JSON numbers");
+    assert_eo_error(jcreate(&j, "data", eo_float(NAN), &id, &err), &err, EO_EINVAL,
+                    "mgt.json.data: NaN is not a JSON number");
+    assert_eo_error(jcreate(&j, "score", eo_float(NAN), &id, &err), &err, EO_EINVAL,
+                    "mgt.json.score: NaN cannot be stored");
+    assert_string_equal(err.field, "score");
+    assert_eo_error(jcreate(&j, "score", eo_float(-INFINITY), &id, &err), &err, EO_EINVAL,
+                    "mgt.json.score: -Infinity cannot be stored");
+    /* the wrappers of extended JSON are data: stored, and the server is fine */
+    assert_eo_ok(jcreate(&j, "data", eo_cstr("{\"v\":{\"$undefined\":true},\"w\":{\"$numberDouble\":\"NaN\"}}"),
+                         &id, &err), &err);
+    /* the adapter itself never sends a non-finite double */
+    assert_eo_ok(eo_env__conn(j.env, &c, &err), &err);
+    assert_eo_error(mg__append((mg_conn *)c, &doc, "k", th_field(j.m, "score"), &nan, &err), &err,
+                    EO_EINVAL, "mgt.json.score: NaN and infinity cannot be stored");
+    assert_eo_error(mg__append((mg_conn *)c, &doc, "k", NULL, &nan, &err), &err, EO_EINVAL,
+                    "NaN and infinity cannot be sent");
+    eo_env__done(j.env, c);
+    bson_destroy(&doc);
+    /* the connection was never dropped */
+    assert_eo_ok(eo_orm_search_count(j.env, j.m, NULL, &n, &err), &err);
+    assert_int_equal(n, 1);
+    jworld_close(&j);
+}
+
 /* ---- types as the server sees them --------------------------------- */
 
 static void test_mongo__canonical_types(void **state)
@@ -1501,6 +1720,8 @@ int main(void)
         T(test_mongo__any_one2many),
         T(test_mongo__any_many2many),
         T(test_mongo__json_values),
+        T(test_mongo__json_roundtrip),
+        T(test_mongo__nan_refused_before_sending),
         T(test_mongo__decimal_and_date),
         T(test_mongo__order_nulls_first),
         T(test_mongo__injection_char),
