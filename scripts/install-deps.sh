@@ -13,6 +13,7 @@ PACKAGES=(
     libmongoc-dev libbson-dev
     libhiredis-dev redis-server
     python3 python3-pip
+    clang libclang-rt-14-dev llvm # libFuzzer + sanitizer runtimes, llvm-symbolizer (tests/fuzz)
 )
 PY_MODULES=(pymongo) # used by scripts/services.sh and tests to talk to FerretDB
 

@@ -26,6 +26,20 @@ for spec in "$BUILD:RelWithDebInfo:OFF" "$ASAN_BUILD:Debug:ON"; do
     cmake --build "$dir" --parallel || fail_setup "build failed in $dir"
 done
 
+# The fuzz pass (tests/fuzz, docs/fuzzing.md): a clang build of the
+# libFuzzer harnesses. A build that fails is one failure, not the end of
+# the run.
+FUZZ_BUILD="${FUZZ_BUILD:-build-fuzz}"
+fuzz_dirs=()
+fuzz_setup_failed=0
+if CC=clang cmake -S . -B "$FUZZ_BUILD" -G "$GEN" -DCMAKE_BUILD_TYPE=Debug -DEARNORM_FUZZ=ON >/dev/null &&
+    cmake --build "$FUZZ_BUILD" --target fuzzers --parallel; then
+    fuzz_dirs=("$FUZZ_BUILD")
+else
+    echo "run-tests: the fuzz build ($FUZZ_BUILD) failed" >&2
+    fuzz_setup_failed=1
+fi
+
 # The services every backend suite needs; a service that cannot start is a
 # failure, never a skip.
 services_up=0
@@ -48,10 +62,20 @@ for dir in "$BUILD" "$ASAN_BUILD"; do
     # every test's full output: the TAP lines counted below
     cp "$dir/Testing/Temporary/LastTest.log" "$dir/test.log" 2>/dev/null
 done
+# Each harness: seeds, regressions and deep inputs once, then
+# FUZZ_TEST_SECONDS of fuzzing; any crash, leak, sanitizer report or
+# timeout fails its TAP line. The fuzzing lines give the executions.
+for dir in "${fuzz_dirs[@]}"; do
+    echo "== fuzz pass in $dir (${FUZZ_TEST_SECONDS:-30} s of fuzzing per target)"
+    rm -f "$dir/Testing/Temporary/LastTestsFailed.log" "$dir/test.log"
+    (cd "$dir" && FUZZ_SECONDS="${FUZZ_TEST_SECONDS:-30}" ctest --output-on-failure -j "$JOBS" --timeout 900) || status=1
+    cp "$dir/Testing/Temporary/LastTest.log" "$dir/test.log" 2>/dev/null
+    grep -hE '^(not )?ok [0-9]+ - fuzz_[a-z_]+ fuzzing' "$dir/test.log" 2>/dev/null
+done
 
 passed=0
 failed=0
-for dir in "$BUILD" "$ASAN_BUILD"; do
+for dir in "$BUILD" "$ASAN_BUILD" "${fuzz_dirs[@]}"; do
     if [ -f "$dir/test.log" ]; then
         p=$(grep -cE '^ok( |$)' "$dir/test.log")
         f=$(grep -cE '^not ok( |$)' "$dir/test.log")
@@ -71,6 +95,7 @@ for dir in "$BUILD" "$ASAN_BUILD"; do
         failed=$((failed + 1))
     fi
 done
+failed=$((failed + fuzz_setup_failed))
 if [ "$services_up" -eq 0 ]; then
     failed=$((failed + 1))
 fi
