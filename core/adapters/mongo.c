@@ -1209,8 +1209,9 @@ static int mg_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
     mongoc_cursor_t *cur = NULL;
     const bson_t *doc;
     eo_strmap have = { 0 };
+    eo_vec known = EO_VEC_INIT(mg_known);
     bson_error_t be;
-    int exists, rc;
+    int exists, rc, found = 0;
     size_t i;
     int64_t total = 0;
 
@@ -1218,6 +1219,9 @@ static int mg_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
         return rc;
     if (!exists) {
         bson_t cmd = BSON_INITIALIZER;
+        /* a collection dropped by hand: what was recorded went with it */
+        if (!dry && (rc = mg__schema_forget(c, m, err)) != EO_OK)
+            return rc;
         bson_append_utf8(&cmd, "create", -1, m->table, -1);
         rc = run_cmd(c, &cmd, dry, note, payload, err);
         bson_destroy(&cmd);
@@ -1227,15 +1231,50 @@ static int mg_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
         bson_t all = BSON_INITIALIZER;
         rc = count_where(c, m, &all, &total, err);
         bson_destroy(&all);
+        if (rc == EO_OK)
+            rc = mg__schema_load(c, m, &known, &found, err);
         if (rc != EO_OK)
-            return rc;
+            goto done;
     }
-    /* required fields on existing documents: default them, or refuse */
+    /* Decimal digits changed since the last migrate: rescale or refuse */
+    for (i = 1; i < m->nfields && found; i++) {
+        const eo_field *f = m->fields[i];
+        const mg_known *k;
+        if (f->type != EO_FT_DECIMAL || !(f->flags & EO_FF_STORED))
+            continue;
+        k = mg__schema_find(&known, f->name);
+        if (k && strcmp(k->type, "Decimal") == 0 &&
+            (k->precision != f->precision || k->scale != f->scale) &&
+            (rc = mg__digits_change(c, f, k, dry, note, payload, err)) != EO_OK)
+            goto done;
+    }
+    /* existing documents: a new field with a default gets it (as a new SQL
+     * column's rows do); a required field gets its default, or is refused */
     for (i = 1; i < m->nfields && total > 0; i++) {
         const eo_field *f = m->fields[i];
         bson_t filter = BSON_INITIALIZER;
         int64_t missing;
-        if (!(f->flags & EO_FF_STORED) || !(f->flags & EO_FF_REQUIRED) || (f->flags & EO_FF_COMPUTED))
+        int required = (f->flags & EO_FF_REQUIRED) && !(f->flags & EO_FF_COMPUTED), fresh = 0;
+        if (!(f->flags & EO_FF_STORED))
+            continue;
+        if (f->flags & EO_FF_DEFAULT) {
+            if (found) {
+                fresh = mg__schema_find(&known, f->name) == NULL;
+            } else {
+                /* nothing recorded: new when no document has the field */
+                bson_t ex = BSON_INITIALIZER, cond;
+                int64_t with = 0;
+                bson_append_document_begin(&ex, mg__key(f), -1, &cond);
+                bson_append_bool(&cond, "$exists", -1, true);
+                bson_append_document_end(&ex, &cond);
+                rc = count_where(c, m, &ex, &with, err);
+                bson_destroy(&ex);
+                if (rc != EO_OK)
+                    goto done;
+                fresh = with == 0;
+            }
+        }
+        if (!required && !fresh)
             continue;
         bson_append_null(&filter, mg__key(f), -1);
         rc = count_where(c, m, &filter, &missing, err);
@@ -1259,6 +1298,12 @@ static int mg_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
                 if (rc == EO_OK)
                     rc = run_cmd(c, &cmd, dry, note, payload, err);
                 bson_destroy(&cmd);
+                if (rc == EO_OK && note) {
+                    char line[256];
+                    snprintf(line, sizeof line, "-- %s.%s: existing records set to the default",
+                             m->name, f->name);
+                    note(payload, line);
+                }
             } else {
                 rc = eo_error_set(err, EO_EINVAL,
                                   "%s.%s: the field is required but %lld documents have no value; "
@@ -1269,7 +1314,7 @@ static int mg_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
         }
         bson_destroy(&filter);
         if (rc != EO_OK)
-            return rc;
+            goto done;
     }
     /* indexes: ours are named <collection>__<field>_uniq / _idx (and __pair_uniq) */
     if (exists) {
@@ -1345,8 +1390,11 @@ static int mg_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
             }
         }
     }
+    if (rc == EO_OK && !dry)
+        rc = mg__schema_save(c, m, &known, found, err);
 done:
     eo_strmap__free(&have);
+    eo_vec__free(&known);
     return rc;
 }
 

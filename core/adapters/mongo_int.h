@@ -52,6 +52,28 @@ int mg__read(mg_conn *c, bson_iter_t *it, const eo_field *f, mg_scratch *s, eo_v
  */
 int mg__filter(mg_conn *c, const eo_model *m, const eo_domain *d, bson_t *out, eo_error *err);
 
+/* ---- what earlier migrations declared (mongo_schema.c) ---- */
+
+/* A field as a migration recorded it. */
+typedef struct mg_known {
+    char name[64];
+    char type[16];          /* eo_ftype_name() */
+    int precision, scale;   /* of a Decimal */
+} mg_known;
+
+/* The fields recorded for m's collection (mg_known items); *found is 0
+ * when nothing was recorded (a collection from before the record). */
+int mg__schema_load(mg_conn *c, const eo_model *m, eo_vec *known, int *found, eo_error *err);
+/* Record m's stored fields (and keep the known ones it no longer has). */
+int mg__schema_save(mg_conn *c, const eo_model *m, const eo_vec *known, int found, eo_error *err);
+/* Forget the record of m's collection (it does not exist any more). */
+int mg__schema_forget(mg_conn *c, const eo_model *m, eo_error *err);
+const mg_known *mg__schema_find(const eo_vec *known, const char *name);
+/* Decimal f was recorded with other digits: rescale the stored values
+ * when every one fits the new digits exactly, else refuse (EO_EINVAL). */
+int mg__digits_change(mg_conn *c, const eo_field *f, const mg_known *k, int dry,
+                      eo_migrate_note_fn note, void *payload, eo_error *err);
+
 /* ---- grouping (mongo_group.c) ---- */
 int mg__group(mg_conn *c, const eo_group_query *g, eo_row_fn fn, void *payload, eo_error *err);
 /* Can the server run this grouping ($group with $sum only on FerretDB)? */

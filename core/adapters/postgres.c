@@ -892,18 +892,44 @@ typedef struct colinfo {
     char name[128];
     char type[64];
     int nullable;
+    int precision, scale;   /* of a numeric column; 0 when unconstrained */
 } colinfo;
+
+static int int_of(const eo_value *v)
+{
+    if (v->type == EO_VINT)
+        return (int)v->u.i;
+    if (v->type == EO_VTEXT) {
+        char buf[24];
+        snprintf(buf, sizeof buf, "%.*s", (int)(v->u.s.n < 23 ? v->u.s.n : 23), v->u.s.p);
+        return atoi(buf);
+    }
+    return 0;
+}
 
 static int col_row(void *payload, const eo_value *row, size_t ncols, eo_error *err)
 {
     eo_vec *v = payload;
     colinfo ci;
-    (void)ncols;
     memset(&ci, 0, sizeof ci);
     snprintf(ci.name, sizeof ci.name, "%.*s", (int)row[0].u.s.n, row[0].u.s.p);
     snprintf(ci.type, sizeof ci.type, "%.*s", (int)row[1].u.s.n, row[1].u.s.p);
     ci.nullable = row[2].type == EO_VTEXT && row[2].u.s.n == 3; /* "YES" */
+    if (ncols >= 5) {
+        ci.precision = int_of(&row[3]);
+        ci.scale = int_of(&row[4]);
+    }
     return eo_vec__push(v, &ci) ? eo_error_set(err, EO_ENOMEM, "out of memory") : EO_OK;
+}
+
+static int text_row(void *payload, const eo_value *row, size_t ncols, eo_error *err)
+{
+    char *out = payload;
+    (void)ncols;
+    (void)err;
+    if (row[0].type == EO_VTEXT)
+        snprintf(out, 64, "%.*s", (int)(row[0].u.s.n < 63 ? row[0].u.s.n : 63), row[0].u.s.p);
+    return EO_OK;
 }
 
 static int name_row(void *payload, const eo_value *row, size_t ncols, eo_error *err)
@@ -974,6 +1000,81 @@ static int refuse(eo_error *err, const eo_field *f, const char *what)
     return EO_EINVAL;
 }
 
+/*
+ * A change of a Decimal field's digits: the column's type changes (the
+ * server converts the values, in migrate's transaction) when every stored
+ * value fits the new digits exactly; otherwise it is refused, as on every
+ * backend: migrate never rounds data.
+ */
+static int digits_change(pg_conn *c, const eo_field *f, const colinfo *have, int dry,
+                         eo_migrate_note_fn note, void *payload, eo_error *err)
+{
+    const eo_model *m = f->model;
+    eo_buf b = EO_BUF_INIT, where = EO_BUF_INIT;
+    int64_t bad = 0;
+    char line[300];
+    int rc;
+    eo_sql__ident(&where, f->column);
+    eo_buf__puts(&where, " IS NOT NULL AND (");
+    eo_sql__ident(&where, f->column);
+    eo_buf__printf(&where, " <> round(");
+    eo_sql__ident(&where, f->column);
+    eo_buf__printf(&where, ", %d) OR abs(", f->scale);
+    eo_sql__ident(&where, f->column);
+    eo_buf__printf(&where, ") >= 10::numeric ^ %d)", f->precision - f->scale);
+    eo_buf__puts(&b, "SELECT count(*) FROM ");
+    eo_sql__ident(&b, m->table);
+    eo_buf__puts(&b, " WHERE ");
+    eo_buf__puts(&b, where.p ? where.p : "false");
+    if (b.oom || where.oom) {
+        rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = run_text(c, b.p, NULL, 1, count_row, &bad, EO_Q_SELECT, err)) != EO_OK)
+        goto done;
+    if (bad > 0) {
+        char ex[64] = "?";
+        eo_buf__reset(&b);
+        eo_buf__puts(&b, "SELECT ");
+        eo_sql__ident(&b, f->column);
+        eo_buf__puts(&b, "::text FROM ");
+        eo_sql__ident(&b, m->table);
+        eo_buf__puts(&b, " WHERE ");
+        eo_buf__puts(&b, where.p);
+        eo_buf__puts(&b, " LIMIT 1");
+        if (b.oom) {
+            rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+            goto done;
+        }
+        if ((rc = run_text(c, b.p, NULL, 1, text_row, ex, EO_Q_SELECT, err)) != EO_OK)
+            goto done;
+        rc = eo_error_set(err, EO_EINVAL,
+                          "%s.%s: digits change from (%d, %d) to (%d, %d), but %lld stored "
+                          "value%s would not fit without rounding (e.g. %s); migrate never rounds "
+                          "data: change those values first, or keep the digits",
+                          m->name, f->name, have->precision, have->scale, f->precision, f->scale,
+                          (long long)bad, bad == 1 ? "" : "s", ex);
+        eo_error_where(err, m->name, f->name);
+        goto done;
+    }
+    snprintf(line, sizeof line, "-- %s.%s: digits (%d, %d) -> (%d, %d): %s", m->name, f->name,
+             have->precision, have->scale, f->precision, f->scale,
+             have->scale != f->scale ? "stored values rescaled" : "every stored value fits");
+    if (note)
+        note(payload, line);
+    eo_buf__reset(&b);
+    eo_buf__puts(&b, "ALTER TABLE ");
+    eo_sql__ident(&b, m->table);
+    eo_buf__puts(&b, " ALTER COLUMN ");
+    eo_sql__ident(&b, f->column);
+    eo_buf__printf(&b, " TYPE NUMERIC(%d, %d)", f->precision, f->scale);
+    rc = b.oom ? eo_error_set(err, EO_ENOMEM, "out of memory") : ddl(c, b.p, dry, note, payload, err);
+done:
+    eo_buf__free(&b);
+    eo_buf__free(&where);
+    return rc;
+}
+
 static int pg_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note_fn note,
                       void *payload, eo_error *err)
 {
@@ -987,9 +1088,10 @@ static int pg_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
     int rc;
 
     if ((rc = run_text(c,
-                       "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+                       "SELECT column_name, data_type, is_nullable, numeric_precision, "
+                       "numeric_scale FROM information_schema.columns "
                        "WHERE table_schema = current_schema() AND table_name = $1",
-                       m->table, 3, col_row, &cols, EO_Q_SELECT, err)) != EO_OK)
+                       m->table, 5, col_row, &cols, EO_Q_SELECT, err)) != EO_OK)
         goto done;
     if (cols.len == 0) {
         eo_buf__puts(&b, "CREATE TABLE ");
@@ -1031,6 +1133,10 @@ static int pg_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
                 rc = refuse(err, f, what);
                 goto done;
             }
+            if (have && f->type == EO_FT_DECIMAL && have->precision > 0 &&
+                (have->precision != f->precision || have->scale != f->scale) &&
+                (rc = digits_change(c, f, have, dry, note, payload, err)) != EO_OK)
+                goto done;
             if (!have) {
                 if (required && nrows > 0 && !(f->flags & EO_FF_DEFAULT)) {
                     snprintf(what, sizeof what,

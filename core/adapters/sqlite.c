@@ -783,11 +783,196 @@ static int refuse(eo_error *err, const eo_field *f, const char *fmt, const char 
     return EO_EINVAL;
 }
 
+/*
+ * Decimal digits across migrations. A Decimal column holds integers scaled
+ * by 10^scale, and nothing in the column says which scale: the digits each
+ * Decimal column was migrated with are kept in the table "earnorm-schema"
+ * (a name no model's table can have: model names hold no '-'). A change of
+ * digits rescales the stored integers when every value fits the new digits
+ * exactly, and is refused otherwise: migrate never rounds data. It runs in
+ * migrate's transaction (eo_env_migrate), so a refusal changes nothing.
+ */
+#define META "\"earnorm-schema\""
+
+typedef struct digits {
+    char col[128];
+    int precision, scale;
+} digits;
+
+static int digits_row(void *payload, const eo_value *row, size_t ncols, eo_error *err)
+{
+    eo_vec *v = payload;
+    digits d;
+    EO_UNUSED(ncols);
+    memset(&d, 0, sizeof d);
+    if (row[0].type == EO_VTEXT)
+        snprintf(d.col, sizeof d.col, "%.*s", (int)row[0].u.s.n, row[0].u.s.p);
+    d.precision = row[1].type == EO_VINT ? (int)row[1].u.i : 0;
+    d.scale = row[2].type == EO_VINT ? (int)row[2].u.i : 0;
+    return eo_vec__push(v, &d) ? eo_error_set(err, EO_ENOMEM, "out of memory") : EO_OK;
+}
+
+/* The recorded digits of m's Decimal columns (none when nothing is kept). */
+static int digits_load(sq_conn *c, const eo_model *m, eo_vec *out, eo_error *err)
+{
+    eo_value args[1];
+    int64_t have = 0;
+    int rc;
+    args[0] = eo_cstr("earnorm-schema");
+    if ((rc = run_plain(c, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
+                        args, 1, 1, count_row, &have, EO_Q_SELECT, err)) != EO_OK ||
+        !have)
+        return rc;
+    args[0] = eo_cstr(m->table);
+    return run_plain(c, "SELECT col, precision, scale FROM " META " WHERE tbl = ?", args, 1, 3,
+                     digits_row, out, EO_Q_SELECT, err);
+}
+
+/* Record the digits of m's Decimal columns (bookkeeping: neither a note
+ * nor DDL in the stats). */
+static int digits_save(sq_conn *c, const eo_model *m, const eo_vec *had, eo_error *err)
+{
+    size_t i, j;
+    int rc = EO_OK, created = 0;
+    for (i = 1; i < m->nfields && rc == EO_OK; i++) {
+        const eo_field *f = m->fields[i];
+        const digits *d = NULL;
+        eo_value args[4];
+        if (f->type != EO_FT_DECIMAL || !(f->flags & EO_FF_STORED))
+            continue;
+        for (j = 0; j < had->len; j++)
+            if (strcmp(((const digits *)eo_vec__at(had, j))->col, f->column) == 0)
+                d = eo_vec__at(had, j);
+        if (d && d->precision == f->precision && d->scale == f->scale)
+            continue;
+        if (!created) {
+            rc = exec_sql(c, "CREATE TABLE IF NOT EXISTS " META " (tbl TEXT NOT NULL, col TEXT NOT "
+                             "NULL, precision INTEGER NOT NULL, scale INTEGER NOT NULL, "
+                             "PRIMARY KEY (tbl, col))", EO_Q_OTHER, err);
+            created = 1;
+            if (rc != EO_OK)
+                break;
+        }
+        args[0] = eo_cstr(m->table);
+        args[1] = eo_cstr(f->column);
+        args[2] = eo_int(f->precision);
+        args[3] = eo_int(f->scale);
+        rc = run_plain(c, "INSERT OR REPLACE INTO " META " (tbl, col, precision, scale) "
+                          "VALUES (?, ?, ?, ?)", args, 4, 0, NULL, NULL, EO_Q_OTHER, err);
+    }
+    return rc;
+}
+
+/* Forget what was recorded for a table that no longer exists. */
+static int digits_forget(sq_conn *c, const eo_model *m, eo_error *err)
+{
+    eo_vec had = EO_VEC_INIT(digits);
+    eo_value args[1];
+    int rc = digits_load(c, m, &had, err);
+    if (rc == EO_OK && had.len) {
+        args[0] = eo_cstr(m->table);
+        rc = run_plain(c, "DELETE FROM " META " WHERE tbl = ?", args, 1, 0, NULL, NULL,
+                       EO_Q_OTHER, err);
+    }
+    eo_vec__free(&had);
+    return rc;
+}
+
+static int64_t pow10i(int e)
+{
+    int64_t p = 1;
+    while (e-- > 0)
+        p *= 10;
+    return p;
+}
+
+/* Rescale column f from the recorded digits d to the field's, or refuse. */
+static int digits_change(sq_conn *c, const eo_field *f, const digits *d, int dry,
+                         eo_migrate_note_fn note, void *payload, eo_error *err)
+{
+    const eo_model *m = f->model;
+    eo_buf b = EO_BUF_INIT, where = EO_BUF_INIT;
+    int p0 = d->precision, s0 = d->scale, p1 = f->precision, s1 = f->scale;
+    int lim = p1 - s1 + s0; /* stored |n| must stay below 10^lim */
+    int64_t bad = 0, example = 0;
+    int rc;
+    /* which stored integers would not read back as the same number */
+    eo_sql__ident(&where, f->column);
+    eo_buf__puts(&where, " IS NOT NULL AND (0");
+    if (s1 < s0) {
+        eo_buf__puts(&where, " OR ");
+        eo_sql__ident(&where, f->column);
+        eo_buf__printf(&where, " %% %lld != 0", (long long)pow10i(s0 - s1));
+    }
+    if (lim < 18) {
+        eo_buf__puts(&where, " OR abs(");
+        eo_sql__ident(&where, f->column);
+        eo_buf__printf(&where, ") >= %lld", (long long)pow10i(lim));
+    }
+    eo_buf__putc(&where, ')');
+    eo_buf__puts(&b, "SELECT count(*) FROM ");
+    eo_sql__ident(&b, m->table);
+    eo_buf__puts(&b, " WHERE ");
+    eo_buf__puts(&b, where.p ? where.p : "0");
+    if ((rc = built(&b, err)) != EO_OK || (rc = count_of(c, b.p, &bad, err)) != EO_OK)
+        goto done;
+    if (bad > 0) {
+        char ex[64];
+        eo_buf__reset(&b);
+        eo_buf__puts(&b, "SELECT ");
+        eo_sql__ident(&b, f->column);
+        eo_buf__puts(&b, " FROM ");
+        eo_sql__ident(&b, m->table);
+        eo_buf__puts(&b, " WHERE ");
+        eo_buf__puts(&b, where.p ? where.p : "0");
+        eo_buf__puts(&b, " LIMIT 1");
+        if ((rc = built(&b, err)) != EO_OK || (rc = count_of(c, b.p, &example, err)) != EO_OK)
+            goto done;
+        eo_decimal__format_scaled(example, s0, ex, sizeof ex);
+        rc = eo_error_set(err, EO_EINVAL,
+                          "%s.%s: digits change from (%d, %d) to (%d, %d), but %lld stored "
+                          "value%s would not fit without rounding (e.g. %s); migrate never rounds "
+                          "data: change those values first, or keep the digits",
+                          m->name, f->name, p0, s0, p1, s1, (long long)bad, bad == 1 ? "" : "s", ex);
+        eo_error_where(err, m->name, f->name);
+        goto done;
+    }
+    if (s1 != s0) {
+        char line[300];
+        eo_buf__reset(&b);
+        eo_buf__puts(&b, "UPDATE ");
+        eo_sql__ident(&b, m->table);
+        eo_buf__puts(&b, " SET ");
+        eo_sql__ident(&b, f->column);
+        eo_buf__puts(&b, " = ");
+        eo_sql__ident(&b, f->column);
+        eo_buf__printf(&b, " %c %lld WHERE ", s1 > s0 ? '*' : '/',
+                       (long long)pow10i(s1 > s0 ? s1 - s0 : s0 - s1));
+        eo_sql__ident(&b, f->column);
+        eo_buf__puts(&b, " IS NOT NULL");
+        snprintf(line, sizeof line, "-- %s.%s: digits (%d, %d) -> (%d, %d): stored values rescaled",
+                 m->name, f->name, p0, s0, p1, s1);
+        if (note)
+            note(payload, line);
+        if ((rc = built(&b, err)) != EO_OK || (rc = ddl(c, b.p, dry, note, payload, err)) != EO_OK)
+            goto done;
+    } else if (note) {
+        char line[300];
+        snprintf(line, sizeof line, "-- %s.%s: digits (%d, %d) -> (%d, %d): every stored value fits",
+                 m->name, f->name, p0, s0, p1, s1);
+        note(payload, line);
+    }
+done:
+    eo_buf__free(&b);
+    eo_buf__free(&where);
+    return rc;
+}
+
 static int sq_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note_fn note,
                       void *payload, eo_error *err)
 {
     sq_conn *c = (sq_conn *)base;
-    eo_vec cols = EO_VEC_INIT(colinfo), idx = EO_VEC_INIT(colinfo);
+    eo_vec cols = EO_VEC_INIT(colinfo), idx = EO_VEC_INIT(colinfo), had = EO_VEC_INIT(digits);
     eo_buf b = EO_BUF_INIT;
     eo_value tname = eo_cstr(m->table);
     int64_t exists = 0, nrows = 0;
@@ -796,6 +981,12 @@ static int sq_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
 
     if ((rc = run_plain(c, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
                         &tname, 1, 1, count_row, &exists, EO_Q_SELECT, err)) != EO_OK)
+        goto done;
+    if (exists)
+        rc = digits_load(c, m, &had, err);
+    else if (!dry)
+        rc = digits_forget(c, m, err); /* a table dropped by hand: its digits went with it */
+    if (rc != EO_OK)
         goto done;
     if (!exists) {
         eo_buf__puts(&b, "CREATE TABLE ");
@@ -844,6 +1035,17 @@ static int sq_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
                             "column is %s but the field needs %s; migrate does not change a column's type (data could be lost): convert it by hand",
                             have->type, t);
                 goto done;
+            }
+            if (have && f->type == EO_FT_DECIMAL) {
+                const digits *d = NULL;
+                for (j = 0; j < had.len; j++)
+                    if (strcmp(((digits *)eo_vec__at(&had, j))->col, f->column) == 0)
+                        d = eo_vec__at(&had, j);
+                /* no record: a table from before digits were kept; they are
+                 * taken as they are declared now, and kept from here on */
+                if (d && (d->precision != f->precision || d->scale != f->scale) &&
+                    (rc = digits_change(c, f, d, dry, note, payload, err)) != EO_OK)
+                    goto done;
             }
             if (!have) {
                 eo_buf__reset(&b);
@@ -1005,9 +1207,12 @@ static int sq_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
                 goto done;
         }
     }
+    if (!dry)
+        rc = digits_save(c, m, &had, err);
 done:
     eo_vec__free(&cols);
     eo_vec__free(&idx);
+    eo_vec__free(&had);
     eo_buf__free(&b);
     return rc;
 }

@@ -506,6 +506,143 @@ static void test_sqlite__migrate_backfills_default(void **state)
     eo_registry_free(reg);
 }
 
+/* res.money: name Char, price Decimal(pp, ps), fee Decimal(fp, fs). */
+static eo_registry *money_registry(int pp, int ps, int fp, int fs)
+{
+    eo_registry *reg = NULL;
+    eo_model *m = NULL;
+    eo_field_spec s;
+    eo_error err;
+    if (eo_registry_new(&reg, &err) != EO_OK || eo_registry_add_model(&m, reg, "res.money", &err) != EO_OK)
+        fail_msg("%s", err.msg);
+    memset(&s, 0, sizeof s);
+    s.name = "name";
+    s.type = EO_FT_CHAR;
+    assert_eo_ok(eo_model_add_field(NULL, m, &s, &err), &err);
+    s.name = "price";
+    s.type = EO_FT_DECIMAL;
+    s.precision = pp;
+    s.scale = ps;
+    assert_eo_ok(eo_model_add_field(NULL, m, &s, &err), &err);
+    s.name = "fee";
+    s.precision = fp;
+    s.scale = fs;
+    assert_eo_ok(eo_model_add_field(NULL, m, &s, &err), &err);
+    return reg;
+}
+
+static char *money_text(eo_env *env, eo_registry *reg)
+{
+    static const char *const names[] = { "name", "price", "fee", NULL };
+    const eo_model *m = eo_registry_find(reg, "res.money");
+    eo_ids ids = { 0 };
+    eo_error err;
+    char *t;
+    assert_eo_ok(eo_orm_search(env, m, NULL, "name", -1, 0, &ids, &err), &err);
+    t = read_text(env, m, ids.v, ids.n, names);
+    eo_ids_free(&ids);
+    return t;
+}
+
+/* Every Decimal of a migrate changes, or none: a refusal on the second
+ * field leaves the first one's rescale undone (one transaction). */
+static void test_sqlite__migrate_decimal_digits_all_or_nothing(void **state)
+{
+    fx *f = *state;
+    char path[600];
+    eo_registry *reg;
+    eo_env *env;
+    eo_error err;
+    trow r;
+    notes ns;
+    snprintf(path, sizeof path, "%s/money.db", f->dir);
+    reg = money_registry(12, 2, 12, 2);
+    env = open_file(reg, path);
+    assert_eo_ok(eo_env_migrate(env, 0, NULL, NULL, &err), &err);
+    memset(&r, 0, sizeof r);
+    r.n = 3;
+    r.f[0] = "name";
+    r.v[0] = eo_cstr("a");
+    r.f[1] = "price";
+    r.v[1] = eo_cstr("12.30");
+    r.f[2] = "fee";
+    r.v[2] = eo_cstr("1.25");
+    assert_eo_ok(create(env, eo_registry_find(reg, "res.money"), &r, 1, NULL, &err), &err);
+    eo_env_free(env);
+    eo_registry_free(reg);
+    /* price could grow to scale 4, but fee 1.25 does not fit scale 1 */
+    reg = money_registry(12, 4, 12, 1);
+    env = open_file(reg, path);
+    memset(&ns, 0, sizeof ns);
+    assert_eo_error(eo_env_migrate(env, 0, note_cb, &ns, &err), &err, EO_EINVAL,
+                    "res.money.fee: digits change from (12, 2) to (12, 1), but 1 stored value would not fit without rounding (e.g. 1.25)");
+    assert_string_equal(err.model, "res.money");
+    assert_string_equal(err.field, "fee");
+    assert_non_null(strstr(ns.text, "res.money.price: digits (12, 2) -> (12, 4): stored values rescaled"));
+    eo_env_free(env);
+    eo_registry_free(reg);
+    /* nothing changed: the old declaration reads the old values, and has
+     * nothing to migrate */
+    reg = money_registry(12, 2, 12, 2);
+    env = open_file(reg, path);
+    memset(&ns, 0, sizeof ns);
+    assert_eo_ok(eo_env_migrate(env, 0, note_cb, &ns, &err), &err);
+    assert_string_equal(ns.text, "");
+    assert_text_eq(money_text(env, reg), "a|12.30|1.25;");
+    eo_env_free(env);
+    eo_registry_free(reg);
+    /* both fit: both change, and the next migrate has nothing to do */
+    reg = money_registry(14, 4, 3, 2);
+    env = open_file(reg, path);
+    assert_eo_ok(eo_env_migrate(env, 0, NULL, NULL, &err), &err);
+    assert_text_eq(money_text(env, reg), "a|12.3000|1.25;");
+    memset(&ns, 0, sizeof ns);
+    assert_eo_ok(eo_env_migrate(env, 0, note_cb, &ns, &err), &err);
+    assert_string_equal(ns.text, "");
+    eo_env_free(env);
+    eo_registry_free(reg);
+}
+
+/* A table from before the digits were recorded: its values are taken at
+ * the digits declared now (nothing says otherwise), and recorded from then
+ * on, so the next change is seen. */
+static void test_sqlite__migrate_decimal_digits_unrecorded_table(void **state)
+{
+    fx *f = *state;
+    char path[600];
+    eo_registry *reg;
+    eo_env *env;
+    eo_error err;
+    trow r;
+    sqlite3 *db;
+    snprintf(path, sizeof path, "%s/legacy.db", f->dir);
+    reg = money_registry(12, 2, 12, 2);
+    env = open_file(reg, path);
+    assert_eo_ok(eo_env_migrate(env, 0, NULL, NULL, &err), &err);
+    memset(&r, 0, sizeof r);
+    r.n = 2;
+    r.f[0] = "name";
+    r.v[0] = eo_cstr("a");
+    r.f[1] = "price";
+    r.v[1] = eo_cstr("12.30");
+    assert_eo_ok(create(env, eo_registry_find(reg, "res.money"), &r, 1, NULL, &err), &err);
+    eo_env_free(env);
+    /* the record as a database made before it would have it: none */
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "DROP TABLE \"earnorm-schema\"", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    env = open_file(reg, path);
+    assert_eo_ok(eo_env_migrate(env, 0, NULL, NULL, &err), &err);
+    eo_env_free(env);
+    eo_registry_free(reg);
+    reg = money_registry(12, 3, 12, 2);
+    env = open_file(reg, path);
+    assert_eo_ok(eo_env_migrate(env, 0, NULL, NULL, &err), &err);
+    assert_text_eq(money_text(env, reg), "a|12.300|null;");
+    eo_env_free(env);
+    eo_registry_free(reg);
+}
+
 /* ---- create and read ----------------------------------------------- */
 
 static const char *const all_fields[] = {
@@ -1828,6 +1965,8 @@ int main(void)
         T(test_sqlite__migrate_refuses_type_change),
         T(test_sqlite__migrate_refuses_required_without_default),
         T(test_sqlite__migrate_backfills_default),
+        T(test_sqlite__migrate_decimal_digits_all_or_nothing),
+        T(test_sqlite__migrate_decimal_digits_unrecorded_table),
         T(test_sqlite__roundtrip_every_type),
         T(test_sqlite__decimal_exact_search_and_sort),
         T(test_sqlite__datetime_search_normalizes),
