@@ -15,15 +15,21 @@
 -- use only functions captured when this module loads.
 local core = require "earnorm.core"
 local guard = require "earnorm.sandbox.core"
+-- Out of package.loaded, its functions are named in errors by how the
+-- model calls them ("bad argument #1 to 'setmetatable'"), not by module.
+package.loaded["earnorm.sandbox.core"] = nil
 
 local error, next, pairs, ipairs, pcall, xpcall, rawequal = error, next, pairs, ipairs, pcall, xpcall, rawequal
 local select, setmetatable, type, tostring, loadfile = select, setmetatable, type, tostring, loadfile
 local format = string.format
 local sort = table.sort
-local resume, close = coroutine.resume, coroutine.close
+local create, resume, close, status = coroutine.create, coroutine.resume, coroutine.close,
+                                     coroutine.status
 local timed_out = guard.timed_out
 
 local M = {}
+
+local MEMORY_ERROR = "not enough memory"
 
 -- Globals given as they are: functions with nothing to change in them.
 local FUNCTIONS = {}
@@ -43,7 +49,6 @@ local WITHHELD = {
   load_models = "the host loads model files",
 }
 
-local MEMORY_ERROR = "not enough memory"
 
 --- pcall and friends rethrow the time limit: a model cannot catch it.
 local function after_call(ok, ...)
@@ -52,7 +57,60 @@ local function after_call(ok, ...)
 end
 
 local function safe_pcall(...) return after_call(pcall(...)) end
-local function safe_xpcall(...) return after_call(xpcall(...)) end
+
+-- An error raised by the count hook propagates with hooks off: Lua runs
+-- the message handler, and later the pending __close handlers of a
+-- coroutine it killed, with nothing to stop them. So once the call has
+-- timed out the model's handler is skipped, and a coroutine the limit
+-- stopped is never closed (it stays dead, its variables unclosed).
+local function safe_xpcall(f, msgh, ...)
+  if type(msgh) ~= "function" then return xpcall(f, msgh, ...) end  -- Lua's own error
+  return after_call(xpcall(f, function(e)
+    if timed_out() then return e end
+    return msgh(e)
+  end, ...))
+end
+
+local stopped = setmetatable({}, { __mode = "k" })  -- coroutines the time limit stopped
+local STOPPED = "cannot close a coroutine the time limit stopped"
+
+local function after_resume(co, ok, ...)
+  if not ok and timed_out() then
+    stopped[co] = true
+    error((...), 0)
+  end
+  return ok, ...
+end
+
+local function safe_resume(co, ...) return after_resume(co, resume(co, ...)) end
+
+local function safe_close(co)
+  if stopped[co] then return false, STOPPED end
+  return after_call(close(co))
+end
+
+-- coroutine.wrap closes a coroutine that fails, from C: made of resume
+-- and close here, so the rules above apply to it too.
+local function wrap_result(co, ok, ...)
+  if ok then return ... end
+  local e = ...
+  if timed_out() then
+    stopped[co] = true
+    error(e, 0)
+  end
+  if status(co) == "dead" then
+    local closed, ce = close(co)
+    if not closed then e = ce end
+  end
+  -- as Lua's: a string gets the caller's position, a memory error stays one
+  if type(e) ~= "string" or rawequal(e, MEMORY_ERROR) then error(e, 0) end
+  error(e, 2)
+end
+
+local function safe_wrap(f)
+  local co = create(f)
+  return function(...) return wrap_result(co, resume(co, ...)) end
+end
 
 -- table.sort without a comparator compares in C, where the hook never
 -- fires: give it one written in Lua.
@@ -85,10 +143,7 @@ local LIBS = {
                         sort = safe_sort }),
   math = copy(math, { randomseed = false }),  -- the generator is the host's too
   utf8 = copy(utf8, {}),
-  coroutine = copy(coroutine, {
-    resume = function(...) return after_call(resume(...)) end,
-    close = function(...) return after_call(close(...)) end,
-  }),
+  coroutine = copy(coroutine, { resume = safe_resume, close = safe_close, wrap = safe_wrap }),
   os = { time = os.time, date = os.date, clock = os.clock, difftime = os.difftime },
 }
 

@@ -1,0 +1,397 @@
+/*
+ * test_sandbox.c - the model sandbox from a C host: model files run through
+ * eo_engine_open + eo_engine_load_models with timeout_ms and memory_limit
+ * set. The escape attempts of tests/fixtures/sandbox/escapes.lua must all
+ * fail, the pathological work of limits.lua must stop at the limits (at
+ * load, in model functions, and in validators, handlers and computed
+ * fields the ORM runs), and require must never read a file. The pattern
+ * functions that make the time limit hold are compared with Lua's own.
+ */
+#include <lauxlib.h>
+#include <lualib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "eo_lua.h"
+#include "helpers.h"
+
+#define TIMEOUT_MS 200
+#define MEMORY_LIMIT ((size_t)64 << 20)
+/* how long after the limit a stopped call may take to return (ASan builds are slow) */
+#define SLACK_MS 3000.0
+
+static const char *fixture(const char *name)
+{
+    static char path[1024];
+    const char *src = getenv("EARNORM_SOURCE_DIR");
+    snprintf(path, sizeof path, "%s/tests/fixtures/sandbox/%s", src ? src : ".", name);
+    return path;
+}
+
+static eo_engine *open_engine(void)
+{
+    eo_engine *eng = NULL;
+    eo_error err;
+    eo_engine_config cfg = EO_ENGINE_CONFIG_INIT;
+    cfg.database_url = "sqlite::memory:";
+    cfg.timeout_ms = TIMEOUT_MS;
+    cfg.memory_limit = MEMORY_LIMIT;
+    assert_eo_ok(eo_engine_open(&eng, &cfg, &err), &err);
+    return eng;
+}
+
+/* Evaluate code; the JSON result must be `want`. */
+static void eval_is(eo_engine *eng, const char *code, const char *want)
+{
+    eo_error err;
+    char *out = NULL;
+    assert_eo_ok(eo_engine_eval(eng, code, &out, &err), &err);
+    if (strcmp(out, want) != 0)
+        fail_msg("%s gave %s, expected %s", code, out, want);
+    eo_free(out);
+}
+
+/* ---- Lua's pattern functions and ours give the same results ---- */
+
+/*
+ * Run in a plain state: `old` is the stock string library, `new` ours.
+ * Random patterns from pattern atoms and random subjects, each through
+ * find (also plain), match, gmatch and gsub (string, table and function
+ * replacements, a count), plus cases at the edges; results and error
+ * messages must be equal (the function name in "bad argument" messages
+ * aside). Returns the number of comparisons.
+ */
+static const char *const DIFF =
+    "local old, new = string, ...\n"
+    "math.randomseed(20261203)\n"
+    "local atoms = { 'a', 'b', '.', '%a', '%d', '%s', '%w', '%A', '%z', '[ab]', '[^a]', '[a-c]',\n"
+    "  '[%a_]', '[]]', '[a-]', '%%', '%.', '(', ')', '()', '*', '+', '-', '?', '^', '$', '%b()',\n"
+    "  '%f[%w]', '%f[%W]', '%1', '%2', '%0', 'x', '\\0', '[', '%', '%b', '%f' }\n"
+    "local chars = { 'a', 'b', 'c', '(', ')', ' ', '1', '_', '%', '.', '\\0', 'x', ']' }\n"
+    "local function rpat()\n"
+    "  local t = {}\n"
+    "  for i = 1, math.random(0, 7) do t[i] = atoms[math.random(#atoms)] end\n"
+    "  return table.concat(t)\n"
+    "end\n"
+    "local function rsub()\n"
+    "  local t = {}\n"
+    "  for i = 1, math.random(0, 14) do t[i] = chars[math.random(#chars)] end\n"
+    "  return table.concat(t)\n"
+    "end\n"
+    "local function show(ok, ...)\n"
+    "  local t = { tostring(ok) }\n"
+    "  for i = 1, select('#', ...) do\n"
+    "    local v = select(i, ...)\n"
+    "    t[#t + 1] = math.type(v) or type(v) == 'string' and ('%q'):format(v) or type(v)\n"
+    "    if math.type(v) then t[#t] = t[#t] .. ':' .. tostring(v) end\n"
+    "  end\n"
+    "  return (table.concat(t, ' '):gsub(\"to '[^']*'\", \"to 'F'\"))\n"
+    "end\n"
+    "local function iter(g, s, p, init)\n"
+    "  local ok, it = pcall(g, s, p, init)\n"
+    "  if not ok then return show(false, it) end\n"
+    "  local out = {}\n"
+    "  for _ = 1, 40 do\n"
+    "    local r = table.pack(pcall(it))\n"
+    "    out[#out + 1] = show(table.unpack(r, 1, r.n))\n"
+    "    if not r[1] or r[2] == nil then break end\n"
+    "  end\n"
+    "  return table.concat(out, ' | ')\n"
+    "end\n"
+    "local n = 0\n"
+    "local function same(what, a, b)\n"
+    "  n = n + 1\n"
+    "  if a ~= b then error(what .. '\\n stock: ' .. a .. '\\n  ours: ' .. b, 0) end\n"
+    "end\n"
+    "local reps = { '%0-%1', '<%2>', '%%', '%', '%x', '', 7,\n"
+    "  { a = 'A', b = false, ['()'] = 1 }, function(...) return select('#', ...) .. ':' .. tostring((...)) end,\n"
+    "  function() return {} end, function() end }\n"
+    "local function check(s, p, init)\n"
+    "  local q = ('%q %q %s'):format(s, p, tostring(init))\n"
+    "  same('find ' .. q, show(pcall(old.find, s, p, init)), show(pcall(new.find, s, p, init)))\n"
+    "  same('plain ' .. q, show(pcall(old.find, s, p, init, true)), show(pcall(new.find, s, p, init, true)))\n"
+    "  same('match ' .. q, show(pcall(old.match, s, p, init)), show(pcall(new.match, s, p, init)))\n"
+    "  same('gmatch ' .. q, iter(old.gmatch, s, p, init), iter(new.gmatch, s, p, init))\n"
+    "  local r = reps[math.random(#reps)]\n"
+    "  local max = ({ nil, 0, 1, 2, -1 })[math.random(5)]\n"
+    "  same('gsub ' .. q .. ' ' .. tostring(r) .. ' ' .. tostring(max),\n"
+    "       show(pcall(old.gsub, s, p, r, max)), show(pcall(new.gsub, s, p, r, max)))\n"
+    "end\n"
+    "for _ = 1, 30000 do\n"
+    "  local init = ({ nil, 1, 2, -1, -3, 0, 5, 20 })[math.random(8)]\n"
+    "  check(rsub(), rpat(), init)\n"
+    "end\n"
+    "local edges = {\n"
+    "  { 'aaa', 'a-b' }, { '', '' }, { 'abc', '^' }, { 'abc', '$' }, { 'a$b', '$b' }, { 'x', '%' },\n"
+    "  { 'x', '[a' }, { 'x', '[]' }, { ']', '[]]' }, { 'x', '[^]' }, { 'x', '%f' }, { 'x', '%fa' },\n"
+    "  { 'THE (quick) fox', '%f[%a]%a+' }, { 'x', '%b' }, { 'x', '%bx' }, { '(a(b)c)', '%b()' },\n"
+    "  { 'abcabc', '(abc)%1' }, { 'aa', '(a)%2' }, { 'a', '(a' }, { 'a', 'a)' }, { 'a', '()' },\n"
+    "  { 'hello world', '(o)(r)' }, { 'hello', '()ll()' }, { 'key = value', '(%w+)%s*=%s*(%w+)' },\n"
+    "  { ('a'):rep(300), ('a?'):rep(199) }, { ('a'):rep(300), ('a?'):rep(201) },\n"
+    "  { ('a'):rep(300), ('(a)'):rep(32) }, { ('a'):rep(300), ('(a)'):rep(33) },\n"
+    "  { ('a'):rep(3), ('a*'):rep(210) .. 'b' }, { 'x\\0y', '%z' }, { 'x\\0y', '\\0' },\n"
+    "  { 'a.b', '.', math.maxinteger }, { 'a.b', '.', math.mininteger }, { '  trim  ', '^%s*(.-)%s*$' },\n"
+    "  { 'abc', '((a)(b))' }, { 'abc', '(()a)' }, { 'aaa', '()a*()' }, { 'ab', '%f[%z]' },\n"
+    "}\n"
+    "for _, e in ipairs(edges) do\n"
+    "  for _, r in ipairs(reps) do\n"
+    "    same('edge gsub ' .. ('%q %q'):format(e[1], e[2]),\n"
+    "         show(pcall(old.gsub, e[1], e[2], r)), show(pcall(new.gsub, e[1], e[2], r)))\n"
+    "  end\n"
+    "  check(e[1], e[2], e[3])\n"
+    "end\n"
+    "same('gsub count', show(pcall(old.gsub, 'abc', '%w', '%0', 1.5)), show(pcall(new.gsub, 'abc', '%w', '%0', 1.5)))\n"
+    "same('gsub repl', show(pcall(old.gsub, 'abc', '%w')), show(pcall(new.gsub, 'abc', '%w')))\n"
+    "same('find subject', show(pcall(old.find, {}, 'a')), show(pcall(new.find, {}, 'a')))\n"
+    "same('number subject', show(pcall(old.gsub, 123, '2', 'x')), show(pcall(new.gsub, 123, '2', 'x')))\n"
+    "return n\n";
+
+static void test_sandbox__patterns_match_lua(void **state)
+{
+    lua_State *L = luaL_newstate();
+    (void)state;
+    luaL_openlibs(L);
+    if (luaL_loadstring(L, DIFF) != LUA_OK)
+        fail_msg("%s", lua_tostring(L, -1));
+    eo_lua_push_patterns(L, NULL);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK)
+        fail_msg("%s", lua_tostring(L, -1));
+    assert_true(lua_tointeger(L, -1) > 150000);
+    lua_close(L);
+}
+
+/* ---- escape attempts ---- */
+
+static void test_sandbox__escapes_fail(void **state)
+{
+    eo_engine *eng = open_engine();
+    eo_error err;
+    (void)state;
+    assert_eo_ok(eo_engine_load_models(eng, fixture("escapes.lua"), &err), &err);
+    eval_is(eng, "return orm.models['sbx.escapes'].refused", "72");
+    /* model code the host calls later, with records */
+    eval_is(eng, "return env['sbx.escapes']:probe()", "7");
+    /* nothing the file did reached the host */
+    eval_is(eng,
+            "return getmetatable('') == 'locked' and ('x'):upper() == 'X' and string.upper('x') == 'X'"
+            " and ('abc'):find('c', 1, true) == 3 and type(string.dump) == 'function'"
+            " and math.pi > 3.14 and type(math.randomseed) == 'function'"
+            " and rawget(_G, 'escaped_global') == nil and type(orm.model) == 'function'"
+            " and type(orm.connect) == 'function' and orm.models['res.partner'] == nil",
+            "true");
+    /* the finalizer added after setmetatable never runs */
+    eval_is(eng, "collectgarbage() collectgarbage() return orm.models['sbx.escapes'].finalized == nil",
+            "true");
+    eval_is(eng, "orm.models['sbx.escapes'].kept = nil collectgarbage() collectgarbage()"
+                 " return orm.models['sbx.escapes'].finalized == nil",
+            "true");
+    eo_engine_close(eng);
+}
+
+/* A model file of bytecode is refused: loadfile runs in text mode. */
+static int dump_writer(lua_State *L, const void *p, size_t n, void *ud)
+{
+    (void)L;
+    return fwrite(p, 1, n, ud) == n ? 0 : 1;
+}
+
+static void test_sandbox__binary_model_file_refused(void **state)
+{
+    char dir[512], path[700];
+    eo_engine *eng;
+    eo_error err;
+    FILE *f;
+    lua_State *L = luaL_newstate();
+    (void)state;
+    th_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/bin.lua", dir);
+    assert_int_equal(luaL_loadstring(L, "return require('earnorm').model('sbx.bin', {})"), LUA_OK);
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(lua_dump(L, dump_writer, f, 0), 0);
+    fclose(f);
+    lua_close(L);
+    eng = open_engine();
+    assert_eo_error(eo_engine_load_models(eng, path, &err), &err, EO_EINVAL,
+                    "attempt to load a binary chunk (mode is 't')");
+    eval_is(eng, "return orm.models['sbx.bin'] == nil", "true");
+    eo_engine_close(eng);
+    th_rmtree(dir);
+}
+
+/*
+ * require "earnorm.X" never reads a file: with ./earnorm/pwn.lua and
+ * ./earnorm/fields.lua in the working directory (each would leave a
+ * marker file), a model file gets the embedded earnorm.fields and a
+ * refusal for earnorm.pwn, and neither file runs.
+ */
+static void test_sandbox__require_reads_no_file(void **state)
+{
+    char dir[512], sub[600], path[700], cwd[1024], marker[700];
+    eo_engine *eng;
+    eo_error err;
+    struct stat st;
+    (void)state;
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    th_tmpdir(dir, sizeof dir);
+    snprintf(sub, sizeof sub, "%s/earnorm", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    th_write_file(path, sizeof path, sub, "pwn.lua",
+                  "io.open('pwned', 'w'):write('pwn.lua ran'):close() return {}\n");
+    th_write_file(path, sizeof path, sub, "fields.lua",
+                  "io.open('pwned', 'w'):write('fields.lua ran'):close() return {}\n");
+    th_write_file(path, sizeof path, dir, "uses_fields.lua",
+                  "local f = require 'earnorm.fields'\n"
+                  "return require('earnorm').model('sbx.req.fields', { name = f.Char{} })\n");
+    th_write_file(path, sizeof path, dir, "pwn_model.lua",
+                  "local pwn = require 'earnorm.pwn'\nreturn pwn\n");
+    assert_int_equal(chdir(dir), 0);
+    eng = open_engine();
+    assert_eo_ok(eo_engine_load_models(eng, "uses_fields.lua", &err), &err);
+    assert_eo_error(eo_engine_load_models(eng, "pwn_model.lua", &err), &err, EO_ERROR,
+                    "pwn_model.lua:1: require(\"earnorm.pwn\") is not allowed in a model file "
+                    "(only earnorm, earnorm.fields, earnorm.errors and earnorm.command)");
+    eo_engine_close(eng);
+    snprintf(marker, sizeof marker, "%s/pwned", dir);
+    if (stat(marker, &st) == 0)
+        fail_msg("a file found through package.path ran: %s exists", marker);
+    assert_int_equal(chdir(cwd), 0);
+    th_rmtree(dir);
+}
+
+/* ---- the limits hold ---- */
+
+/* Call code, which must fail with `want` soon after the time limit. */
+static void stops(eo_engine *eng, const char *code, int want)
+{
+    eo_error err;
+    char *out = NULL;
+    double t0 = th_now_ms(), ms;
+    int rc = eo_engine_eval(eng, code, &out, &err);
+    ms = th_now_ms() - t0;
+    eo_free(out);
+    if (rc != want)
+        fail_msg("%s: expected %s, got %s: %s", code, eo_code_name(want), eo_code_name(rc),
+                 rc == EO_OK ? "" : err.msg);
+    if (want == EO_ETIMEOUT && strstr(err.msg, "script ran longer than 200 ms and was stopped") == NULL)
+        fail_msg("%s: message \"%s\"", code, err.msg);
+    if (want == EO_ENOMEM && strstr(err.msg, "the VM's memory limit was reached") == NULL)
+        fail_msg("%s: message \"%s\"", code, err.msg);
+    if (ms > TIMEOUT_MS + SLACK_MS)
+        fail_msg("%s: stopped after %.0f ms (limit %d ms)", code, ms, TIMEOUT_MS);
+    /* the engine goes on working */
+    eval_is(eng, "return ('ok'):rep(2)", "\"okok\"");
+}
+
+static const char *const TIMEOUTS[] = {
+    "find", "match", "gmatch", "gsub", "balance", "backref", "insert", "remove", "move", "sort",
+    "pcall_loop", "xpcall_loop", "resume_loop", "wrap_loop", "close_loop", "tostring_loop",
+    "resume_stored", "wrap_close", "kill_with_close",
+};
+static const char *const MEMORY[] = { "rep", "rep_method", "rep_sep", "grow" };
+
+static void test_sandbox__model_functions_stop_at_the_limits(void **state)
+{
+    eo_engine *eng = open_engine();
+    eo_error err;
+    char code[256];
+    size_t i;
+    (void)state;
+    assert_eo_ok(eo_engine_load_models(eng, fixture("limits.lua"), &err), &err);
+    for (i = 0; i < sizeof TIMEOUTS / sizeof TIMEOUTS[0]; i++) {
+        snprintf(code, sizeof code, "return orm.models['sbx.limits'].%s()", TIMEOUTS[i]);
+        stops(eng, code, EO_ETIMEOUT);
+    }
+    /* the coroutine the limit stopped is never closed: its __close would run unbounded */
+    eval_is(eng, "return {orm.models['sbx.limits'].close_killed()}",
+            "[false,\"cannot close a coroutine the time limit stopped\"]");
+    for (i = 0; i < sizeof MEMORY / sizeof MEMORY[0]; i++) {
+        snprintf(code, sizeof code, "return orm.models['sbx.limits'].%s()", MEMORY[i]);
+        stops(eng, code, EO_ENOMEM);
+    }
+    eo_engine_close(eng);
+}
+
+/* Validators, event handlers and computed fields the ORM runs for a C caller. */
+static void test_sandbox__orm_callbacks_stop_at_the_limits(void **state)
+{
+    static const char *const cases[][2] = {
+        { "constraint:find", "ETIMEOUT" }, { "constraint:pcall_loop", "ETIMEOUT" },
+        { "event:resume_loop", "ETIMEOUT" }, { "event:sort", "ETIMEOUT" },
+        { "compute:gsub", "ETIMEOUT" }, { "compute:xpcall_loop", "ETIMEOUT" },
+        { "constraint:rep_method", "ENOMEM" }, { "event:grow", "ENOMEM" },
+        { "compute:rep", "ENOMEM" },
+    };
+    eo_engine *eng = open_engine();
+    eo_error err;
+    char vals[128], *ids = NULL;
+    size_t i;
+    long long n = -1;
+    (void)state;
+    assert_eo_ok(eo_engine_load_models(eng, fixture("limits.lua"), &err), &err);
+    assert_eo_ok(eo_engine_migrate(eng, &err), &err);
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        double t0 = th_now_ms(), ms;
+        int want = strcmp(cases[i][1], "ETIMEOUT") == 0 ? EO_ETIMEOUT : EO_ENOMEM;
+        int rc;
+        snprintf(vals, sizeof vals, "{\"name\": \"%s\"}", cases[i][0]);
+        rc = eo_create_json(eng, "sbx.limits", vals, &ids, &err);
+        ms = th_now_ms() - t0;
+        if (rc != want)
+            fail_msg("%s: expected %s, got %s: %s", cases[i][0], cases[i][1], eo_code_name(rc),
+                     rc == EO_OK ? ids : err.msg);
+        if (ms > TIMEOUT_MS + SLACK_MS)
+            fail_msg("%s: stopped after %.0f ms", cases[i][0], ms);
+    }
+    /* nothing was written, and the engine still works */
+    assert_eo_ok(eo_search_count_json(eng, "sbx.limits", "[]", &n, &err), &err);
+    assert_int_equal(n, 0);
+    assert_eo_ok(eo_create_json(eng, "sbx.limits", "{\"name\": \"fine\"}", &ids, &err), &err);
+    eo_free(ids);
+    eval_is(eng, "return env['sbx.limits']:search{}.shout", "\"FINE\"");
+    eo_engine_close(eng);
+}
+
+static void test_sandbox__loading_stops_at_the_limits(void **state)
+{
+    eo_engine *eng = open_engine();
+    eo_error err;
+    double t0 = th_now_ms();
+    (void)state;
+    assert_eo_error(eo_engine_load_models(eng, fixture("load_timeout.lua"), &err), &err,
+                    EO_ETIMEOUT, "script ran longer than 200 ms and was stopped");
+    assert_true(th_now_ms() - t0 < TIMEOUT_MS + SLACK_MS);
+    assert_eo_error(eo_engine_load_models(eng, fixture("load_memory.lua"), &err), &err, EO_ENOMEM,
+                    "out of memory in Lua (the VM's memory limit was reached)");
+    eval_is(eng, "return orm.models['sbx.never'] == nil", "true");
+    eo_engine_close(eng);
+}
+
+/* A memory_limit too small for the standard libraries: an error, not an abort. */
+static void test_sandbox__tiny_memory_limit_is_enomem(void **state)
+{
+    eo_engine *eng = NULL;
+    eo_error err;
+    eo_engine_config cfg = EO_ENGINE_CONFIG_INIT;
+    (void)state;
+    cfg.database_url = "sqlite::memory:";
+    cfg.memory_limit = 16 << 10;
+    assert_eo_error(eo_engine_open(&eng, &cfg, &err), &err, EO_ENOMEM,
+                    "out of memory creating a Lua VM (memory_limit is too small)");
+    assert_null(eng);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sandbox__patterns_match_lua),
+        cmocka_unit_test(test_sandbox__escapes_fail),
+        cmocka_unit_test(test_sandbox__binary_model_file_refused),
+        cmocka_unit_test(test_sandbox__require_reads_no_file),
+        cmocka_unit_test(test_sandbox__model_functions_stop_at_the_limits),
+        cmocka_unit_test(test_sandbox__orm_callbacks_stop_at_the_limits),
+        cmocka_unit_test(test_sandbox__loading_stops_at_the_limits),
+        cmocka_unit_test(test_sandbox__tiny_memory_limit_is_enomem),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
