@@ -666,10 +666,19 @@ static int sq_ping(eo_conn *base, eo_error *err)
 
 static int sq_begin(eo_conn *base, eo_isolation iso, eo_error *err)
 {
-    /* SQLite transactions are serializable; IMMEDIATE takes the write lock
-     * up front so a serializable transaction never fails to upgrade. */
-    return exec_sql((sq_conn *)base, iso == EO_ISO_SERIALIZABLE ? "BEGIN IMMEDIATE" : "BEGIN",
-                    EO_Q_TXN, err);
+    /* A transaction takes the write lock at BEGIN (IMMEDIATE), waiting for
+     * it up to the busy timeout: a deferred transaction that reads and then
+     * writes must upgrade its lock, and SQLite refuses that at once
+     * (SQLITE_BUSY, without calling the busy handler) when another
+     * connection wrote in between. ORM writes read first (unlink looks for
+     * references), so they and user transactions without a level begin
+     * IMMEDIATE. Asking for "read committed" or "repeatable read" begins
+     * DEFERRED: such a transaction does not keep writers out while it
+     * reads, and a write after its reads may fail at once with EO_EBUSY
+     * (env:transaction's `retries`). Every level is serializable on
+     * SQLite; reads outside a transaction take no lock. */
+    int deferred = iso == EO_ISO_READ_COMMITTED || iso == EO_ISO_REPEATABLE_READ;
+    return exec_sql((sq_conn *)base, deferred ? "BEGIN" : "BEGIN IMMEDIATE", EO_Q_TXN, err);
 }
 
 static int sq_commit(eo_conn *base, eo_error *err)

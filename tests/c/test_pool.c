@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -1285,6 +1286,178 @@ static void test_pool__envs_hold_a_reference(void **state)
     eo_registry_free(reg);
 }
 
+/* ---- SQLite write contention: writers wait for the lock ----------- */
+
+#define CONTEND_OPS 300   /* per writer: create, write, a transaction, unlink */
+
+typedef struct contender {
+    int k;
+    eo_pool *pool;          /* threads share one; processes open their own env */
+    eo_registry *reg;
+    const char *url;
+    int failures;           /* operations that failed (any code) */
+    int busy;               /* of which EO_EBUSY */
+    char first[600];
+} contender;
+
+static int partner_row(void *payload, size_t i, eo_kv *out, size_t cap, size_t *n, eo_error *err)
+{
+    const eo_model *m = payload;
+    (void)i;
+    (void)cap;
+    (void)err;
+    out[0].field = eo_model_field(m, "name", 4);
+    out[0].value = eo_cstr("contender");
+    *n = 1;
+    return EO_OK;
+}
+
+static void contend_failed(contender *c, int rc, const char *what, const eo_error *err)
+{
+    c->failures++;
+    if (rc == EO_EBUSY)
+        c->busy++;
+    if (!c->first[0])
+        snprintf(c->first, sizeof c->first, "%s: %s: %s", what, eo_code_name(rc), err->msg);
+}
+
+/* Each round reads before it writes inside a transaction: unlink looks
+ * for records pointing at the one it deletes (parent_id), and a user's
+ * transaction counts, then writes. A deferred BEGIN then fails at once with
+ * SQLITE_BUSY when another connection writes (the lock upgrade never
+ * calls the busy handler); BEGIN IMMEDIATE waits up to the busy timeout. */
+static void contend(contender *c)
+{
+    eo_env *env = NULL;
+    eo_env_config ec = EO_ENV_CONFIG_INIT;
+    const eo_model *m = eo_registry_find(c->reg, "res.partner");
+    eo_error err;
+    int i, rc;
+    ec.database_url = c->url;
+    ec.pool = c->pool;
+    if ((rc = eo_env_open(&env, c->reg, &ec, &err)) != EO_OK) {
+        contend_failed(c, rc, "open", &err);
+        return;
+    }
+    for (i = 0; i < CONTEND_OPS; i++) {
+        eo_id id;
+        eo_kv kv;
+        kv.field = eo_model_field(m, "age", 3);
+        kv.value = eo_int(i % 100);
+        if ((rc = eo_orm_create(env, m, 1, partner_row, (void *)m, 0, &id, &err)) != EO_OK) {
+            contend_failed(c, rc, "create", &err);
+            continue;
+        }
+        if ((rc = eo_orm_write(env, m, &id, 1, &kv, 1, 0, &err)) != EO_OK)
+            contend_failed(c, rc, "write", &err);
+        /* a user's transaction that reads, then writes (env:transaction) */
+        if ((rc = eo_env_begin(env, EO_ISO_DEFAULT, &err)) != EO_OK) {
+            contend_failed(c, rc, "begin", &err);
+        } else {
+            int64_t n = 0;
+            kv.value = eo_int(i % 100 + 1);
+            if ((rc = eo_orm_search_count(env, m, NULL, &n, &err)) != EO_OK ||
+                (rc = eo_orm_write(env, m, &id, 1, &kv, 1, 0, &err)) != EO_OK) {
+                contend_failed(c, rc, "write in a transaction", &err);
+                eo_env_rollback(env, NULL);
+            } else if ((rc = eo_env_commit(env, &err)) != EO_OK) {
+                contend_failed(c, rc, "commit", &err);
+            }
+        }
+        if ((rc = eo_orm_unlink(env, m, &id, 1, &err)) != EO_OK)
+            contend_failed(c, rc, "unlink", &err);
+    }
+    eo_env_free(env);
+}
+
+static void *contend_thread(void *arg)
+{
+    contend(arg);
+    return NULL;
+}
+
+static void contend_setup(const char *url, eo_registry *reg)
+{
+    eo_env *env = NULL;
+    eo_env_config ec = EO_ENV_CONFIG_INIT;
+    eo_error err;
+    ec.database_url = url;
+    assert_eo_ok(eo_env_open(&env, reg, &ec, &err), &err);
+    assert_eo_ok(eo_env_migrate(env, 0, NULL, NULL, &err), &err);
+    eo_env_free(env);
+}
+
+static void test_pool__sqlite_writers_wait_for_the_lock_threads(void **state)
+{
+    fx *f = *state;
+    eo_pool_config pc = EO_POOL_CONFIG_INIT;
+    eo_registry *reg = th_registry();
+    contender c[THREADS];
+    pthread_t th[THREADS];
+    eo_pool *pool;
+    char url[800];
+    int k, failures = 0;
+    snprintf(url, sizeof url, "sqlite://%s/contend.db?timeout=20000", f->dir);
+    contend_setup(url, reg);
+    pc.max_size = THREADS; /* one connection per thread: they really contend */
+    pc.acquire_timeout_ms = 20000;
+    pool = new_pool(url, &pc);
+    memset(c, 0, sizeof c);
+    for (k = 0; k < THREADS; k++) {
+        c[k].k = k;
+        c[k].pool = pool;
+        c[k].reg = reg;
+        c[k].url = url;
+        assert_int_equal(pthread_create(&th[k], NULL, contend_thread, &c[k]), 0);
+    }
+    for (k = 0; k < THREADS; k++)
+        pthread_join(th[k], NULL);
+    for (k = 0; k < THREADS; k++) {
+        failures += c[k].failures;
+        if (c[k].failures)
+            print_message("# thread %d: %d failures (%d EBUSY), first: %s\n", k, c[k].failures,
+                          c[k].busy, c[k].first);
+    }
+    assert_int_equal(failures, 0);
+    eo_pool_unref(pool);
+    eo_registry_free(reg);
+}
+
+static void test_pool__sqlite_writers_wait_for_the_lock_processes(void **state)
+{
+    fx *f = *state;
+    eo_registry *reg = th_registry();
+    char url[800];
+    pid_t pid[4];
+    int k, failures = 0;
+    snprintf(url, sizeof url, "sqlite://%s/contend2.db?timeout=20000", f->dir);
+    contend_setup(url, reg);
+    for (k = 0; k < 4; k++) {
+        pid[k] = fork();
+        assert_true(pid[k] >= 0);
+        if (pid[k] == 0) {
+            contender c;
+            memset(&c, 0, sizeof c);
+            c.k = k;
+            c.reg = reg;
+            c.url = url;
+            contend(&c);
+            if (c.failures)
+                fprintf(stderr, "# process %d: %d failures (%d EBUSY), first: %s\n", k,
+                        c.failures, c.busy, c.first);
+            _exit(c.failures > 255 ? 255 : c.failures);
+        }
+    }
+    for (k = 0; k < 4; k++) {
+        int st = 0;
+        assert_int_equal(waitpid(pid[k], &st, 0), pid[k]);
+        assert_true(WIFEXITED(st));
+        failures += WEXITSTATUS(st);
+    }
+    assert_int_equal(failures, 0);
+    eo_registry_free(reg);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -1312,6 +1485,8 @@ int main(void)
         T(test_pool__sqlite_memory_is_one_connection_that_keeps_its_data),
         T(test_pool__stats_count_exactly),
         T(test_pool__envs_hold_a_reference),
+        T(test_pool__sqlite_writers_wait_for_the_lock_threads),
+        T(test_pool__sqlite_writers_wait_for_the_lock_processes),
     };
     return cmocka_run_group_tests_name("pool", tests, NULL, NULL);
 }

@@ -440,11 +440,21 @@ describe("transactions (" .. h.backend .. ")", function()
 
     it("uses the server's default (read committed on PostgreSQL) without a level", function()
       env["txs.item"]:create{ name = "seed" }
+      local writer = sqlite and orm.connect(h.url .. "?timeout=100") or other
       local seen = env:transaction(function(e)
         e["txs.item"]:search_count{}
-        other["txs.item"]:create{ name = "concurrent" }
+        local ok, err = pcall(writer["txs.item"].create, writer["txs.item"], { name = "concurrent" })
+        if sqlite then
+          -- BEGIN IMMEDIATE: the transaction holds the write lock from the
+          -- start, so it never fails to upgrade; another writer waits
+          assert.is_false(ok)
+          assert.are.equal("EBUSY", err.code)
+        else
+          assert.is_true(ok, tostring(err))
+        end
         return e["txs.item"]:search_count{}
       end)
+      if sqlite then writer:close() end
       assert.are.equal(sqlite and 1 or 2, seen)
     end)
 
