@@ -70,7 +70,7 @@ for dir in "${fuzz_dirs[@]}"; do
     rm -f "$dir/Testing/Temporary/LastTestsFailed.log" "$dir/test.log"
     (cd "$dir" && FUZZ_SECONDS="${FUZZ_TEST_SECONDS:-30}" ctest --output-on-failure -j "$JOBS" --timeout 900) || status=1
     cp "$dir/Testing/Temporary/LastTest.log" "$dir/test.log" 2>/dev/null
-    grep -hE '^(not )?ok [0-9]+ - fuzz_[a-z_]+ fuzzing' "$dir/test.log" 2>/dev/null
+    grep -hE '^(not )?ok [0-9]+ - fuzz_[a-z_]+ fuzzing' "$dir/test.log" 2>/dev/null | sed 's/^/  /'
 done
 
 passed=0

@@ -54,8 +54,8 @@ void fz_outcome(int ok, const char *what, const eo_error *err);
 
 /*
  * Run `fn(payload)` on a thread whose stack is EARNORM_FUZZ_STACK_KB
- * kilobytes when that is set (the deep-input pass uses 256: no domain may
- * exhaust a 256 KiB thread stack), else directly.
+ * kilobytes when that is set (the deep-input pass uses 512, ASan's size
+ * of a 256 KiB release stack: no domain may exhaust one), else directly.
  */
 void fz_run(void (*fn)(void *), void *payload);
 

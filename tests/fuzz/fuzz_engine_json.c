@@ -14,7 +14,8 @@
  *             search_count(domain), 6 search_read(domain, NULL),
  *             7 create(vals) then search_read(the new ids as a domain)
  *   bit 3:    the first text is passed as NULL
- *   bits 4-5: model fz.item, fz.item, fz.tag, "fz.nosuch"
+ *   bits 4-6: model fz.item (0-2), fz.tag (3-4), "fz.nosuch", NULL, ""
+ *   bit 7:    the second text is passed as NULL
  * Every call either succeeds with valid JSON out (freed here) or fails
  * with a well-formed error; afterwards the engine must still answer a
  * count. Leaks show up under ASan's leak checker (detect_leaks=1), and
@@ -130,7 +131,8 @@ static void result(int rc, const eo_error *err, char **out, const char *what, in
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const char *const models[] = { "fz.item", "fz.item", "fz.tag", "fz.nosuch" };
+    static const char *const models[] = { "fz.item", "fz.item", "fz.item", "fz.tag",
+                                          "fz.tag",  "fz.nosuch", NULL, "" };
     const char *model, *a = NULL, *b = NULL;
     char *buf, *out = NULL;
     unsigned sel;
@@ -141,7 +143,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size == 0)
         return 0;
     sel = data[0];
-    model = models[(sel >> 4) & 3];
+    model = models[(sel >> 4) & 7];
     /* the texts, NUL-terminated: split at the first NUL */
     buf = malloc(size + 1);
     if (buf == NULL)
@@ -153,6 +155,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         b = buf + strlen(buf) + 1;
     if (sel & 8)
         a = NULL;
+    if (sel & 128)
+        b = NULL;
 
     if ((rc = eo_engine_begin(eng, NULL, &err)) != EO_OK)
         fz_die("eo_engine_begin: %s", err.msg);
