@@ -122,6 +122,20 @@ static inline void eo_error__native(eo_error *err, int domain, int native)
 /* Put `prefix` before err's message (truncating the end). */
 void eo_error__prefix(eo_error *err, const char *prefix);
 
+/* ---- URLs and adapters (adapters/registry.c) ---- */
+struct eo_url;
+struct eo_adapter;
+/* `url` for display: user:secret@ and ?password=, ?secret=, ... as ***.
+ * Written into buf (truncated at cap); returns buf. */
+char *eo_url__mask(const char *url, char *buf, size_t cap);
+/* EINVAL naming an option of u that neither the pool nor adapter a reads
+ * (and the closest known one). */
+int eo_url__check_options(const struct eo_url *u, const struct eo_adapter *a, eo_error *err);
+/* "sqlite, postgresql, mongodb" into buf; returns buf. */
+const char *eo_adapter__schemes(char *buf, size_t cap);
+/* The registered scheme (or accepted spelling) closest to `scheme`, or NULL. */
+const char *eo_adapter__closest_scheme(const char *scheme);
+
 /* Monotonic clock in nanoseconds. */
 uint64_t eo_clock__ns(void);
 

@@ -98,10 +98,19 @@ int eo_pool_new(eo_pool **out, const char *url, const eo_pool_config *cfg, eo_er
     }
     p->adapter = eo_adapter_find(p->url.scheme);
     if (p->adapter == NULL) {
-        rc = eo_error_set(err, EO_EINVAL,
-                          "no database adapter for '%s://' (known: sqlite, postgresql)", p->url.scheme);
+        char known[128];
+        const char *close = eo_adapter__closest_scheme(p->url.scheme);
+        eo_adapter__schemes(known, sizeof known);
+        if (close)
+            rc = eo_error_set(err, EO_EINVAL, "no database adapter for '%s://' (did you mean '%s'? known: %s)",
+                              p->url.scheme, close, known);
+        else
+            rc = eo_error_set(err, EO_EINVAL, "no database adapter for '%s://' (known: %s)",
+                              p->url.scheme, known);
         goto fail;
     }
+    if ((rc = eo_url__check_options(&p->url, p->adapter, err)) != EO_OK)
+        goto fail;
     p->cfg = cfg ? *cfg : dflt;
     p->cfg.min_size = opt_uint(&p->url, "pool_min", (unsigned)p->cfg.min_size, &bad);
     p->cfg.max_size = opt_uint(&p->url, "pool_max", (unsigned)p->cfg.max_size, &bad);
@@ -126,22 +135,16 @@ int eo_pool_new(eo_pool **out, const char *url, const eo_pool_config *cfg, eo_er
         p->cfg.min_size = p->cfg.max_size;
     p->idle = eo_calloc(p->cfg.max_size, sizeof *p->idle);
     p->idle_since = eo_calloc(p->cfg.max_size, sizeof *p->idle_since);
-    p->masked = eo_strdup(url);
+    /* every place that shows the URL (env.url, logs, errors, stats) shows
+     * this one: user:secret@ and ?password= masked */
+    p->masked = eo_malloc(2 * strlen(url) + 8); /* "***" may be longer than what it hides */
     if (!p->idle || !p->idle_since || !p->masked) {
         rc = eo_error_set(err, EO_ENOMEM, "out of memory creating a pool");
         goto fail;
     }
-    {
-        /* scheme://user:secret@host -> scheme://user:***@host */
-        char *at = strchr(p->masked, '@'), *start = strstr(p->masked, "://"), *colon;
-        if (at && start && at > start) {
-            colon = memchr(start + 3, ':', (size_t)(at - start - 3));
-            if (colon && at - colon > 1) {
-                memmove(colon + 4, at, strlen(at) + 1);
-                memcpy(colon + 1, "***", 3);
-            }
-        }
-    }
+    eo_url__mask(url, p->masked, 2 * strlen(url) + 8);
+    /* adapters name the URL in messages through url.text */
+    p->url.text = p->masked;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     p->refs = 1;

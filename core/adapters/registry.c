@@ -1,5 +1,7 @@
 /*
- * registry.c - URL parsing and the table of adapters by URL scheme.
+ * registry.c - URL parsing and the table of adapters by URL scheme, the
+ * URL options each built-in adapter reads, and URLs with their secrets
+ * masked for display.
  *
  * Built-in adapters register themselves on first lookup. The table is
  * small and fixed-size; registering is meant for start-up, not for
@@ -8,9 +10,11 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 
 #include "earnorm/sys/adapter.h"
 #include "../internal.h"
+#include "../util/suggest.h"
 
 extern const eo_adapter eo_sqlite_adapter;
 extern const eo_adapter eo_postgres_adapter;
@@ -58,6 +62,190 @@ const eo_adapter *eo_adapter_find(const char *scheme)
     if (strcmp(scheme, "sqlite3") == 0)
         return eo_adapter_find("sqlite");
     return NULL;
+}
+
+/* The schemes, for "known: ..." in messages: "sqlite, postgresql, mongodb". */
+const char *eo_adapter__schemes(char *buf, size_t cap)
+{
+    size_t i, used = 0;
+    builtins();
+    if (cap)
+        buf[0] = '\0';
+    for (i = 0; i < nadapters && used < cap; i++) {
+        int w = snprintf(buf + used, cap - used, "%s%s", i ? ", " : "", adapters[i]->scheme);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+    return buf;
+}
+
+/* The closest scheme to a misspelled one (registered ones and spellings). */
+const char *eo_adapter__closest_scheme(const char *scheme)
+{
+    const char *names[MAX_ADAPTERS + 3];
+    size_t i, n = 0;
+    builtins();
+    for (i = 0; i < nadapters; i++)
+        names[n++] = adapters[i]->scheme;
+    names[n++] = "postgres";
+    names[n++] = "sqlite3";
+    return eo_suggest__closest(scheme, names, n);
+}
+
+/* ---- URL options -----------------------------------------------------
+ *
+ * Every option of a URL is one the pool or the adapter reads; anything
+ * else is an error naming it (?timeoutt=5 is not silently ignored). The
+ * built-in adapters' lists live here, beside the parser: PostgreSQL's are
+ * libpq's connection keywords (PostgreSQL 15), MongoDB's the driver's URI
+ * options (their case does not matter). An adapter registered by a host
+ * has no list here and its options are not checked.
+ */
+
+static const char *const pool_opts[] = { "pool_min", "pool_max", "pool_timeout", "idle_timeout",
+                                         "max_lifetime", NULL };
+static const char *const sqlite_opts[] = { "timeout", "mode", NULL };
+static const char *const pg_opts[] = {
+    "host", "hostaddr", "port", "dbname", "user", "password", "passfile", "channel_binding",
+    "connect_timeout", "client_encoding", "options", "application_name",
+    "fallback_application_name", "keepalives", "keepalives_idle", "keepalives_interval",
+    "keepalives_count", "tcp_user_timeout", "replication", "gssencmode", "sslmode",
+    "requiressl", "sslcompression", "sslcert", "sslkey", "sslpassword", "sslrootcert", "sslcrl",
+    "sslcrldir", "sslsni", "requirepeer", "ssl_min_protocol_version",
+    "ssl_max_protocol_version", "krbsrvname", "gsslib", "service", "target_session_attrs",
+    NULL };
+static const char *const mongo_opts[] = {
+    "appname", "authMechanism", "authMechanismProperties", "authSource", "compressors",
+    "connectTimeoutMS", "directConnection", "heartbeatFrequencyMS", "journal", "loadBalanced",
+    "localThresholdMS", "maxIdleTimeMS", "maxPoolSize", "maxStalenessSeconds", "minPoolSize",
+    "readConcernLevel", "readPreference", "readPreferenceTags", "replicaSet", "retryReads",
+    "retryWrites", "safe", "serverSelectionTimeoutMS", "serverSelectionTryOnce",
+    "socketCheckIntervalMS", "socketTimeoutMS", "srvMaxHosts", "srvServiceName", "ssl", "tls",
+    "tlsAllowInvalidCertificates", "tlsAllowInvalidHostnames", "tlsCAFile",
+    "tlsCertificateKeyFile", "tlsCertificateKeyFilePassword",
+    "tlsDisableCertificateRevocationCheck", "tlsDisableOCSPEndpointCheck", "tlsInsecure", "w",
+    "waitQueueMultiple", "waitQueueTimeoutMS", "wtimeoutMS", "zlibCompressionLevel", NULL };
+
+static const char *const *adapter_opts(const eo_adapter *a, int *nocase)
+{
+    *nocase = 0;
+    if (a == &eo_sqlite_adapter)
+        return sqlite_opts;
+    if (a == &eo_postgres_adapter)
+        return pg_opts;
+    if (a == &eo_mongo_adapter) {
+        *nocase = 1;
+        return mongo_opts;
+    }
+    return NULL;
+}
+
+static int in_list(const char *const *list, const char *k, int nocase)
+{
+    size_t i;
+    for (i = 0; list && list[i]; i++)
+        if (nocase ? strcasecmp(list[i], k) == 0 : strcmp(list[i], k) == 0)
+            return 1;
+    return 0;
+}
+
+int eo_url__check_options(const eo_url *u, const eo_adapter *a, eo_error *err)
+{
+    int nocase;
+    const char *const *own = adapter_opts(a, &nocase);
+    size_t i, j;
+    if (own == NULL)
+        return EO_OK;
+    for (i = 0; i < u->nopts; i++) {
+        const char *k = u->keys[i], *all[128], *close;
+        size_t n = 0;
+        if (in_list(pool_opts, k, 0) || in_list(own, k, nocase))
+            continue;
+        for (j = 0; pool_opts[j]; j++)
+            all[n++] = pool_opts[j];
+        for (j = 0; own[j] && n < 128; j++)
+            all[n++] = own[j];
+        close = eo_suggest__closest(k, all, n);
+        if (close)
+            return eo_error_set(err, EO_EINVAL,
+                                "database URL: unknown option '%s' for %s (did you mean '%s'?)", k,
+                                a->name, close);
+        return eo_error_set(err, EO_EINVAL,
+                            "database URL: unknown option '%s' for %s (it reads %s%s%s, and "
+                            "pool_min, pool_max, pool_timeout, idle_timeout, max_lifetime)",
+                            k, a->name, a == &eo_sqlite_adapter ? "timeout, mode" : "",
+                            a == &eo_postgres_adapter ? "libpq's connection keywords" : "",
+                            a == &eo_mongo_adapter ? "the driver's URI options" : "");
+    }
+    return EO_OK;
+}
+
+/* ---- masking ---- */
+
+static int secret_key(const char *k, size_t n)
+{
+    static const char *const words[] = { "password", "passwd", "secret", "token", NULL };
+    char low[64];
+    size_t i;
+    if (n >= sizeof low)
+        n = sizeof low - 1;
+    for (i = 0; i < n; i++)
+        low[i] = (char)tolower((unsigned char)k[i]);
+    low[n] = '\0';
+    if (strcmp(low, "pwd") == 0 || strcmp(low, "pass") == 0)
+        return 1;
+    for (i = 0; words[i]; i++)
+        if (strstr(low, words[i]))
+            return 1;
+    return 0;
+}
+
+/* Append s[0..n) to buf (truncating at cap). */
+static void put(char *buf, size_t cap, size_t *o, const char *s, size_t n)
+{
+    while (n-- > 0 && *o + 1 < cap)
+        buf[(*o)++] = *s++;
+}
+
+char *eo_url__mask(const char *url, char *buf, size_t cap)
+{
+    const char *start = strstr(url, "://"), *q = strchr(url, '?'), *end = url + strlen(url);
+    const char *head_end = q ? q : end, *p = url;
+    size_t o = 0;
+    if (cap == 0)
+        return buf;
+    if (start && start < head_end) {
+        /* scheme://user:secret@host -> scheme://user:***@host */
+        const char *auth = start + 3, *auth_end = auth, *at = NULL, *colon;
+        while (auth_end < head_end && *auth_end != '/')
+            auth_end++;
+        for (colon = auth; colon < auth_end; colon++)
+            if (*colon == '@')
+                at = colon;
+        colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+        if (colon && at > colon + 1) {
+            put(buf, cap, &o, url, (size_t)(colon + 1 - url));
+            put(buf, cap, &o, "***", 3);
+            p = at;
+        }
+    }
+    put(buf, cap, &o, p, (size_t)(head_end - p));
+    /* ?password=secret&sslmode=x -> ?password=***&sslmode=x */
+    for (p = head_end; p < end;) {
+        const char *seg = p + 1, *amp = strchr(seg, '&'), *seg_end = amp ? amp : end, *eq;
+        eq = memchr(seg, '=', (size_t)(seg_end - seg));
+        put(buf, cap, &o, p, 1); /* '?' or '&' */
+        if (eq && secret_key(seg, (size_t)(eq - seg))) {
+            put(buf, cap, &o, seg, (size_t)(eq + 1 - seg));
+            put(buf, cap, &o, "***", 3);
+        } else {
+            put(buf, cap, &o, seg, (size_t)(seg_end - seg));
+        }
+        p = seg_end;
+    }
+    buf[o] = '\0';
+    return buf;
 }
 
 static int hexv(int c)
@@ -144,21 +332,23 @@ int eo_url_parse(eo_url *u, const char *text, eo_error *err)
     const char *p = text, *colon = strchr(text, ':'), *rest, *q;
     size_t slen;
     int rc;
+    char shown[256]; /* the URL as messages show it: secrets masked */
 
+#define SHOWN eo_url__mask(text, shown, sizeof shown)
     memset(u, 0, sizeof *u);
     u->text = text;
     if (colon == NULL || colon == text)
         return eo_error_set(err, EO_EINVAL,
                             "invalid database URL '%s': expected scheme://..., like sqlite://demo.db",
-                            text);
+                            SHOWN);
     slen = (size_t)(colon - p);
     if (slen >= sizeof u->scheme)
-        return eo_error_set(err, EO_EINVAL, "invalid database URL '%s': scheme too long", text);
+        return eo_error_set(err, EO_EINVAL, "invalid database URL '%s': scheme too long", SHOWN);
     memcpy(u->scheme, p, slen);
     u->scheme[slen] = '\0';
     for (p = u->scheme; *p; p++)
         if (!(isalnum((unsigned char)*p) || *p == '+' || *p == '-' || *p == '.'))
-            return eo_error_set(err, EO_EINVAL, "invalid database URL '%s': bad scheme", text);
+            return eo_error_set(err, EO_EINVAL, "invalid database URL '%s': bad scheme", SHOWN);
     rest = colon + 1;
     q = strchr(rest, '?');
     if (q && (rc = parse_opts(u, q + 1, err)) != EO_OK)
@@ -173,14 +363,14 @@ int eo_url_parse(eo_url *u, const char *text, eo_error *err)
             goto fail;
         }
         if (u->path[0] == '\0') {
-            rc = eo_error_set(err, EO_EINVAL, "invalid database URL '%s': no file name", text);
+            rc = eo_error_set(err, EO_EINVAL, "invalid database URL '%s': no file name", SHOWN);
             goto fail;
         }
         return EO_OK;
     }
     if (strncmp(rest, "//", 2) != 0) {
         rc = eo_error_set(err, EO_EINVAL, "invalid database URL '%s': expected %s://host/...",
-                          text, u->scheme);
+                          SHOWN, u->scheme);
         goto fail;
     }
     rest += 2;
@@ -203,7 +393,7 @@ int eo_url_parse(eo_url *u, const char *text, eo_error *err)
         if (hostp < auth_end && *hostp == '[') {
             const char *rb = memchr(hostp, ']', (size_t)(auth_end - hostp));
             if (rb == NULL) {
-                rc = eo_error_set(err, EO_EINVAL, "invalid database URL '%s': unclosed '['", text);
+                rc = eo_error_set(err, EO_EINVAL, "invalid database URL '%s': unclosed '['", SHOWN);
                 goto fail;
             }
             u->host = decode(hostp + 1, (size_t)(rb - hostp - 1));
@@ -219,7 +409,7 @@ int eo_url_parse(eo_url *u, const char *text, eo_error *err)
             char *pe;
             long port = strtol(portp, &pe, 10);
             if (pe != auth_end || port <= 0 || port > 65535) {
-                rc = eo_error_set(err, EO_EINVAL, "invalid database URL '%s': bad port", text);
+                rc = eo_error_set(err, EO_EINVAL, "invalid database URL '%s': bad port", SHOWN);
                 goto fail;
             }
             u->port = (int)port;
@@ -231,4 +421,5 @@ int eo_url_parse(eo_url *u, const char *text, eo_error *err)
 fail:
     eo_url_free(u);
     return rc;
+#undef SHOWN
 }
