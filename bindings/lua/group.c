@@ -8,8 +8,10 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "rs.h"
+#include "util/suggest.h"
 
 static const char *const aggs[] = { "count", "sum", "avg", "min", "max", "count_distinct", NULL };
 static const char *const grans[] = { "", "day", "week", "month", "quarter", "year", NULL };
@@ -153,6 +155,90 @@ static int is_numeric(const eo_field *f)
     return f->type == EO_FT_INTEGER || f->type == EO_FT_FLOAT || f->type == EO_FT_DECIMAL;
 }
 
+/* The result column a name in orderby stands for: a key as written
+ * ("birthday:month") or by its field when that is unambiguous, __count,
+ * or an aggregate's name. -1 when none. */
+static long order_column(const eo_group_query *g, const char *name, size_t n)
+{
+    size_t i, hits = 0;
+    long by_field = -1;
+    for (i = 0; i < g->nkeys; i++)
+        if (strlen(g->keys[i].name) == n && strncmp(g->keys[i].name, name, n) == 0)
+            return (long)i;
+    if (n == 7 && strncmp(name, "__count", 7) == 0)
+        return (long)g->nkeys;
+    for (i = 0; i < g->naggs; i++)
+        if (strlen(g->aggs[i].name) == n && strncmp(g->aggs[i].name, name, n) == 0)
+            return (long)(g->nkeys + 1 + i);
+    for (i = 0; i < g->nkeys; i++)
+        if (strlen(g->keys[i].field->name) == n && strncmp(g->keys[i].field->name, name, n) == 0) {
+            by_field = (long)i;
+            hits++;
+        }
+    return hits == 1 ? by_field : -1;
+}
+
+/* "kind desc, __count, total asc" -> terms; EINVAL naming a bad term. */
+static int parse_orderby(const eo_model *m, const eo_group_query *g, const char *text,
+                         eo_group_order *out, size_t *nout, eo_error *err)
+{
+    const char *p = text;
+    *nout = 0;
+    while (*p) {
+        const char *name, *dir = NULL, *end;
+        size_t nlen, dlen = 0;
+        long col;
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (*p == '\0')
+            break;
+        name = p;
+        while (*p && *p != ' ' && *p != ',')
+            p++;
+        nlen = (size_t)(p - name);
+        while (*p == ' ')
+            p++;
+        if (*p && *p != ',') {
+            dir = p;
+            while (*p && *p != ' ' && *p != ',')
+                p++;
+            dlen = (size_t)(p - dir);
+        }
+        end = p;
+        while (*p == ' ')
+            p++;
+        if (*p && *p != ',')
+            return eo_error_set(err, EO_EINVAL, "%s: read_group: cannot read the orderby term at '%s' "
+                                "(write \"name [asc|desc], ...\")", m->name, name);
+        if (dir && !((dlen == 3 && strncasecmp(dir, "asc", 3) == 0) ||
+                     (dlen == 4 && strncasecmp(dir, "desc", 4) == 0)))
+            return eo_error_set(err, EO_EINVAL, "%s: read_group: orderby '%.*s': the direction must be "
+                                "asc or desc, not '%.*s'", m->name, (int)(end - name), name,
+                                (int)dlen, dir);
+        col = order_column(g, name, nlen);
+        if (col < 0) {
+            /* name what can be used, and the closest of it */
+            const char *known[64];
+            size_t nk = 0, i;
+            char hint[96], word[80];
+            for (i = 0; i < g->nkeys && nk < 62; i++)
+                known[nk++] = g->keys[i].name;
+            known[nk++] = "__count";
+            for (i = 0; i < g->naggs && nk < 63; i++)
+                known[nk++] = g->aggs[i].name;
+            snprintf(word, sizeof word, "%.*s", (int)nlen, name);
+            eo_suggest__hint(hint, sizeof hint, word, known, nk);
+            return eo_error_set(err, EO_EINVAL, "%s: read_group: cannot order by '%s'%s: order by a "
+                                "group key, __count or an aggregate of this read_group", m->name,
+                                word, hint);
+        }
+        out[*nout].column = (size_t)col;
+        out[*nout].desc = dir && dlen == 4;
+        (*nout)++;
+    }
+    return EO_OK;
+}
+
 /* core.read_group(rs, domain, fields, groupby, orderby, limit, offset) */
 int eo_lua__read_group(lua_State *L, const eo_model *m, eo_env *env, eo_idkind kind);
 int eo_lua__read_group(lua_State *L, const eo_model *m, eo_env *env, eo_idkind kind)
@@ -160,6 +246,7 @@ int eo_lua__read_group(lua_State *L, const eo_model *m, eo_env *env, eo_idkind k
     eo_group_query g;
     eo_group_key *keys = NULL;
     eo_group_agg *ag = NULL;
+    eo_group_order *order = NULL;
     eo_domain *d = NULL;
     group_ctx c;
     eo_error err;
@@ -286,12 +373,13 @@ int eo_lua__read_group(lua_State *L, const eo_model *m, eo_env *env, eo_idkind k
             a->field = NULL;
         g.naggs++;
     }
-    if (rc == EO_OK && orderby) {
-        if (strcmp(orderby, "__count desc") == 0)
-            g.order_by_count_desc = 1;
-        else if (strcmp(orderby, "__count") != 0 && strcmp(orderby, "") != 0)
-            rc = eo_error_set(&err, EO_EINVAL,
-                              "%s: read_group orders by its keys, or by \"__count desc\"", m->name);
+    if (rc == EO_OK && orderby && *orderby) {
+        order = eo_calloc(strlen(orderby) / 2 + 2, sizeof *order);
+        if (order == NULL)
+            rc = eo_error_set(&err, EO_ENOMEM, "out of memory");
+        else
+            rc = parse_orderby(m, &g, orderby, order, &g.norder, &err);
+        g.order = order;
     }
     if (rc == EO_OK)
         rc = eo_lua_to_domain(L, 2, kind, &d, &err);
@@ -309,6 +397,7 @@ done:
     eo_domain_free(d);
     eo_free(keys);
     eo_free(ag);
+    eo_free(order);
     if (rc != EO_OK) {
         if (err.model[0] == '\0')
             eo_error_where(&err, m->name, NULL);

@@ -106,10 +106,20 @@ static int server_group(mg_conn *c, const eo_group_query *g, eo_row_fn fn, void 
     bson_append_document_begin(&stage, "$sort", -1, &sort);
     if (g->order_by_count_desc)
         bson_append_int32(&sort, "__count", -1, -1);
-    for (i = 0; i < g->nkeys; i++) {
+    /* the terms asked for (null is lowest in BSON order, as in SQL here),
+     * then the keys; a column named twice counts once */
+    for (i = 0; i < g->norder + g->nkeys; i++) {
         char k2[32];
-        snprintf(k2, sizeof k2, "_id.k%zu", i);
-        bson_append_int32(&sort, k2, -1, 1);
+        size_t col = i < g->norder ? g->order[i].column : i - g->norder;
+        if (col < g->nkeys)
+            snprintf(k2, sizeof k2, "_id.k%zu", col);
+        else if (col == g->nkeys)
+            snprintf(k2, sizeof k2, "__count");
+        else
+            snprintf(k2, sizeof k2, "a%zu", col - g->nkeys - 1);
+        if (bson_has_field(&sort, k2))
+            continue;
+        bson_append_int32(&sort, k2, -1, i < g->norder && g->order[i].desc ? -1 : 1);
     }
     if (g->nkeys == 0 && !g->order_by_count_desc)
         bson_append_int32(&sort, "_id", -1, 1);
@@ -214,6 +224,7 @@ typedef struct group {
     eo_value *keys;         /* owned */
     int64_t count;
     aggst *a;
+    eo_value *row;          /* the result row once computed (owned), for ordering */
 } group;
 
 typedef struct gctx {
@@ -381,7 +392,37 @@ static int add_doc(gctx *x, const bson_t *doc, mg_scratch *s, eo_error *err)
     return rc;
 }
 
-static const eo_group_query *sort_g;
+/* qsort has no payload: the query being sorted, per thread */
+static _Thread_local const eo_group_query *sort_g;
+
+/* The field behind result column col (NULL for the count). */
+static const eo_field *col_field(const eo_group_query *g, size_t col)
+{
+    if (col < g->nkeys)
+        return g->keys[col].field;
+    if (col == g->nkeys)
+        return NULL;
+    return g->aggs[col - g->nkeys - 1].agg == EO_AGG_COUNT ||
+                   g->aggs[col - g->nkeys - 1].agg == EO_AGG_COUNT_DISTINCT
+               ? NULL
+               : g->aggs[col - g->nkeys - 1].field;
+}
+
+/* Compare two values of one column: decimals (text) by their amount. */
+static int cmp_col(const eo_field *f, const eo_value *a, const eo_value *b)
+{
+    if (f && f->type == EO_FT_DECIMAL && a->type == EO_VTEXT && b->type == EO_VTEXT) {
+        int64_t x, y;
+        if (eo_decimal__to_scaled(a->u.s.p, a->u.s.n, f->scale, &x) == 0 &&
+            eo_decimal__to_scaled(b->u.s.p, b->u.s.n, f->scale, &y) == 0)
+            return x < y ? -1 : x > y;
+    }
+    if (a->type == EO_VINT && b->type == EO_VFLOAT)
+        return (double)a->u.i < b->u.f ? -1 : (double)a->u.i > b->u.f;
+    if (a->type == EO_VFLOAT && b->type == EO_VINT)
+        return a->u.f < (double)b->u.i ? -1 : a->u.f > (double)b->u.i;
+    return eo_value_compare(a, b);
+}
 
 static int cmp_groups(const void *pa, const void *pb)
 {
@@ -389,12 +430,75 @@ static int cmp_groups(const void *pa, const void *pb)
     size_t i;
     if (sort_g->order_by_count_desc && a->count != b->count)
         return a->count > b->count ? -1 : 1;
+    for (i = 0; i < sort_g->norder; i++) {
+        size_t col = sort_g->order[i].column;
+        /* NULL lowest: first ascending, last descending */
+        int c = cmp_col(col_field(sort_g, col), &a->row[col], &b->row[col]);
+        if (c)
+            return sort_g->order[i].desc ? -c : c;
+    }
     for (i = 0; i < sort_g->nkeys; i++) {
-        int c = eo_value_compare(&a->keys[i], &b->keys[i]);
+        int c = cmp_col(sort_g->keys[i].field, &a->keys[i], &b->keys[i]);
         if (c)
             return c;
     }
     return 0;
+}
+
+/* The result row of a group (keys, count, aggregates), values owned. */
+static int group_row(const eo_group_query *g, group *gr, eo_error *err)
+{
+    size_t j, ncols = g->nkeys + 1 + g->naggs;
+    char buf[64];
+    gr->row = eo_calloc(ncols, sizeof *gr->row);
+    if (gr->row == NULL)
+        return eo_error_set(err, EO_ENOMEM, "out of memory");
+    for (j = 0; j < g->nkeys; j++)
+        if (eo_value_copy(&gr->row[j], &gr->keys[j]) != EO_OK)
+            return eo_error_set(err, EO_ENOMEM, "out of memory");
+    gr->row[g->nkeys] = eo_int(gr->count);
+    for (j = 0; j < g->naggs; j++) {
+        const eo_group_agg *a = &g->aggs[j];
+        aggst *st = &gr->a[j];
+        eo_value v = eo_null();
+        int dec = a->field && a->field->type == EO_FT_DECIMAL;
+        if (a->field == NULL) {
+            v = eo_int(gr->count);
+        } else if (a->agg == EO_AGG_COUNT) {
+            v = eo_int(st->n);
+        } else if (a->agg == EO_AGG_COUNT_DISTINCT) {
+            v = eo_int((int64_t)st->owned.len);
+        } else if (st->n == 0) {
+            v = eo_null(); /* sum, avg, min, max of nothing: SQL says NULL */
+        } else if (a->agg == EO_AGG_SUM) {
+            if (dec) {
+                eo_decimal__format_scaled(st->isum, a->field->scale, buf, sizeof buf);
+                v = eo_cstr(buf);
+            } else if (a->field->type == EO_FT_FLOAT) {
+                v = eo_float(st->fsum);
+            } else {
+                v = eo_int(st->isum);
+            }
+        } else if (a->agg == EO_AGG_AVG) {
+            double total = a->field->type == EO_FT_FLOAT ? st->fsum : (double)st->isum;
+            int k;
+            if (dec)
+                for (k = 0; k < a->field->scale; k++)
+                    total /= 10;
+            v = eo_float(total / (double)st->n);
+        } else {
+            const eo_value *m = a->agg == EO_AGG_MIN ? &st->min : &st->max;
+            if (dec && m->type == EO_VINT) {
+                eo_decimal__format_scaled(m->u.i, a->field->scale, buf, sizeof buf);
+                v = eo_cstr(buf);
+            } else {
+                v = *m;
+            }
+        }
+        if (eo_value_copy(&gr->row[g->nkeys + 1 + j], &v) != EO_OK)
+            return eo_error_set(err, EO_ENOMEM, "out of memory");
+    }
+    return EO_OK;
 }
 
 static int client_group(mg_conn *c, const eo_group_query *g, eo_row_fn fn, void *payload,
@@ -407,7 +511,6 @@ static int client_group(mg_conn *c, const eo_group_query *g, eo_row_fn fn, void 
     bson_error_t be;
     gctx x;
     mg_scratch s;
-    eo_value *row = NULL;
     size_t i, j, ncols = g->nkeys + 1 + g->naggs;
     int64_t ndocs = 0, start, end;
     uint64_t t0 = eo_clock__ns();
@@ -454,66 +557,20 @@ static int client_group(mg_conn *c, const eo_group_query *g, eo_row_fn fn, void 
             goto done;
         }
     }
+    /* rows first, so that groups can be ordered by their aggregates */
+    for (i = 0; rc == EO_OK && i < x.groups.len; i++)
+        rc = group_row(g, eo_vec__at(&x.groups, i), err);
+    if (rc != EO_OK)
+        goto done;
     sort_g = g;
     if (x.groups.len)
         qsort(x.groups.items, x.groups.len, sizeof(group), cmp_groups);
-    row = eo_malloc(ncols * sizeof *row);
-    if (row == NULL) {
-        rc = eo_error_set(err, EO_ENOMEM, "out of memory");
-        goto done;
-    }
     start = g->offset > 0 ? g->offset : 0;
     end = g->limit >= 0 && start + g->limit < (int64_t)x.groups.len ? start + g->limit
                                                                     : (int64_t)x.groups.len;
     for (i = (size_t)start; rc == EO_OK && (int64_t)i < end; i++) {
         group *gr = eo_vec__at(&x.groups, i);
-        char bufs[16][64];
-        for (j = 0; j < g->nkeys; j++)
-            row[j] = gr->keys[j];
-        row[g->nkeys] = eo_int(gr->count);
-        for (j = 0; j < g->naggs; j++) {
-            const eo_group_agg *a = &g->aggs[j];
-            aggst *st = &gr->a[j];
-            eo_value *v = &row[g->nkeys + 1 + j];
-            int dec = a->field && a->field->type == EO_FT_DECIMAL;
-            *v = eo_null();
-            if (a->field == NULL) {
-                *v = eo_int(gr->count);
-            } else if (a->agg == EO_AGG_COUNT) {
-                *v = eo_int(st->n);
-            } else if (a->agg == EO_AGG_COUNT_DISTINCT) {
-                *v = eo_int((int64_t)st->owned.len);
-            } else if (st->n == 0) {
-                *v = eo_null(); /* sum, avg, min, max of nothing: SQL says NULL */
-            } else if (a->agg == EO_AGG_SUM) {
-                if (dec) {
-                    eo_decimal__format_scaled(st->isum, a->field->scale, bufs[j % 16],
-                                              sizeof bufs[0]);
-                    *v = eo_cstr(bufs[j % 16]);
-                } else if (a->field->type == EO_FT_FLOAT) {
-                    *v = eo_float(st->fsum);
-                } else {
-                    *v = eo_int(st->isum);
-                }
-            } else if (a->agg == EO_AGG_AVG) {
-                double total = a->field->type == EO_FT_FLOAT ? st->fsum : (double)st->isum;
-                int k;
-                if (dec)
-                    for (k = 0; k < a->field->scale; k++)
-                        total /= 10;
-                *v = eo_float(total / (double)st->n);
-            } else {
-                const eo_value *m = a->agg == EO_AGG_MIN ? &st->min : &st->max;
-                if (dec && m->type == EO_VINT) {
-                    eo_decimal__format_scaled(m->u.i, a->field->scale, bufs[j % 16],
-                                              sizeof bufs[0]);
-                    *v = eo_cstr(bufs[j % 16]);
-                } else {
-                    *v = *m;
-                }
-            }
-        }
-        rc = fn(payload, row, ncols, err);
+        rc = fn(payload, gr->row, ncols, err);
     }
 done:
     if (c->base.trace) {
@@ -528,6 +585,11 @@ done:
         group *gr = eo_vec__at(&x.groups, i);
         for (j = 0; j < g->nkeys; j++)
             eo_value_clear(&gr->keys[j]);
+        if (gr->row) {
+            for (j = 0; j < ncols; j++)
+                eo_value_clear(&gr->row[j]);
+            eo_free(gr->row);
+        }
         for (j = 0; j < g->naggs; j++) {
             aggst *st = &gr->a[j];
             size_t k;
@@ -551,7 +613,6 @@ done:
     bson_destroy(&filter);
     bson_destroy(&opts);
     eo_arena__free(&s.arena);
-    eo_free(row);
     return rc;
 }
 

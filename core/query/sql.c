@@ -748,6 +748,12 @@ int eo_sql__group(eo_sqlq *q, const eo_group_query *g, eo_error *err)
         eo_buf__puts(&q->sql, " ORDER BY ");
         if (g->order_by_count_desc)
             eo_buf__printf(&q->sql, "%zu DESC, ", g->nkeys + 1);
+        /* by result column: NULL first ascending, last descending (SQLite's
+         * own order; PostgreSQL is told) */
+        for (i = 0; i < g->norder; i++)
+            eo_buf__printf(&q->sql, "%zu %s%s, ", g->order[i].column + 1,
+                           g->order[i].desc ? "DESC" : "ASC",
+                           !q->d->nulls_first_kw ? "" : g->order[i].desc ? " NULLS LAST" : " NULLS FIRST");
         for (i = 0; i < g->nkeys; i++)
             eo_buf__printf(&q->sql, "%s%zu%s", i ? ", " : "", i + 1,
                            q->d->nulls_first_kw ? " NULLS FIRST" : "");

@@ -61,9 +61,20 @@ typedef struct eo_group_agg {
 } eo_group_agg;
 
 /**
+ * One term of the order of groups: a column of the result rows (a key,
+ * the count or an aggregate), ascending or descending. NULL sorts first
+ * ascending and last descending, on every backend.
+ */
+typedef struct eo_group_order {
+    size_t column;              /* < nkeys: key; == nkeys: the count; nkeys + 1 + i: aggregate i */
+    int desc;                   /* 1: descending */
+} eo_group_order;
+
+/**
  * A grouping. The adapter returns one row per group: the keys in order,
  * then the record count, then each aggregate. Groups come ordered by the
- * keys unless `order` says otherwise.
+ * terms of `order`, then by the keys (ascending) to break ties; with no
+ * terms, by the keys.
  */
 typedef struct eo_group_query {
     const eo_model *model;
@@ -73,7 +84,9 @@ typedef struct eo_group_query {
     const eo_group_agg *aggs;
     size_t naggs;
     int64_t limit, offset;
-    int order_by_count_desc;    /* 1: biggest groups first */
+    int order_by_count_desc;    /* 1: biggest groups first (before `order`) */
+    const eo_group_order *order; /* NULL when norder is 0 */
+    size_t norder;
 } eo_group_query;
 
 /** Row callback: @p row holds one value per requested column, Borrowed until return. */
