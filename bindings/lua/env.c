@@ -10,8 +10,102 @@
 #include <time.h>
 
 #include "rs.h"
+#include "util/suggest.h"
 
 #define CENV "earnorm.CEnv"
+
+#define MAX_KNOWN 64
+
+/* The strings of the list at idx (they stay alive in it); how many. */
+static size_t known_names(lua_State *L, int idx, const char **out)
+{
+    size_t n = 0;
+    lua_Integer i;
+    for (i = 1; n < MAX_KNOWN; i++) {
+        const char *s;
+        if (lua_rawgeti(L, idx, i) != LUA_TSTRING) {
+            lua_pop(L, 1);
+            break;
+        }
+        s = lua_tostring(L, -1);
+        lua_pop(L, 1);
+        out[n++] = s;
+    }
+    return n;
+}
+
+/* core.closest(name, { known... }) -> the closest known name, or nil */
+static int l_closest(lua_State *L)
+{
+    const char *known[MAX_KNOWN], *c;
+    const char *name = luaL_checkstring(L, 1);
+    size_t n;
+    luaL_checktype(L, 2, LUA_TTABLE);
+    n = known_names(L, 2, known);
+    c = eo_suggest__closest(name, known, n);
+    if (c)
+        lua_pushstring(L, c);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+/*
+ * core.check_options(opts, { known... }, what): nothing when opts is nil or
+ * a table whose keys are all known; else EINVAL naming the key and the
+ * closest known one ("search: unknown option 'limt' (did you mean 'limit'?)").
+ */
+static int l_check_options(lua_State *L)
+{
+    const char *known[MAX_KNOWN];
+    const char *what = luaL_checkstring(L, 3);
+    size_t n, i;
+    luaL_checktype(L, 2, LUA_TTABLE);
+    if (lua_isnoneornil(L, 1))
+        return 0;
+    if (!lua_istable(L, 1) || eo_lua_is_null(L, 1))
+        return eo_lua_raisef(L, EO_EINVAL, NULL, NULL, "%s: options must be a table, got a %s", what,
+                             luaL_typename(L, 1));
+    n = known_names(L, 2, known);
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {
+        const char *k;
+        char hint[200];
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TSTRING)
+            return eo_lua_raisef(L, EO_EINVAL, NULL, NULL,
+                                 "%s: options are named (got a %s key in the options table)", what,
+                                 luaL_typename(L, -1));
+        k = lua_tostring(L, -1);
+        for (i = 0; i < n; i++)
+            if (strcmp(known[i], k) == 0)
+                break;
+        if (i < n)
+            continue;
+        if (eo_suggest__closest(k, known, n) == NULL) {
+            /* no likely misspelling: list what is known */
+            size_t used = 0;
+            hint[0] = '\0';
+            for (i = 0; i < n && used + 4 < sizeof hint; i++) {
+                int w = snprintf(hint + used, sizeof hint - used, "%s%s", i ? ", " : " (known: ",
+                                 known[i]);
+                if (w < 0)
+                    break;
+                used += (size_t)w;
+            }
+            if (used >= sizeof hint)
+                used = sizeof hint - 1;
+            if (n == 0)
+                snprintf(hint, sizeof hint, " (it takes none)");
+            else if (used + 2 < sizeof hint)
+                memcpy(hint + used, ")", 2);
+        } else {
+            eo_suggest__hint(hint, sizeof hint, k, known, n);
+        }
+        return eo_lua_raisef(L, EO_EINVAL, NULL, NULL, "%s: unknown option '%s'%s", what, k, hint);
+    }
+    return 0;
+}
 
 void eo_envh_unref(envh *h)
 {
@@ -74,6 +168,26 @@ static int l_connect(lua_State *L)
             static const char *const keys[] = { "min", "max", "timeout", "idle_timeout",
                                                 "max_lifetime", "retries", NULL };
             int k;
+            /* every key is one of ours: pool = { maxx = 4 } is an error */
+            lua_pushnil(L);
+            while (lua_next(L, -2)) {
+                const char *name;
+                char hint[64];
+                lua_pop(L, 1);
+                if (lua_type(L, -1) != LUA_TSTRING)
+                    return eo_lua_raisef(L, EO_EINVAL, NULL, NULL,
+                                         "orm.connect: pool options are named (got a %s key)",
+                                         luaL_typename(L, -1));
+                name = lua_tostring(L, -1);
+                for (k = 0; keys[k]; k++)
+                    if (strcmp(keys[k], name) == 0)
+                        break;
+                if (keys[k] == NULL)
+                    return eo_lua_raisef(L, EO_EINVAL, NULL, NULL, "orm.connect: unknown pool option '%s'%s",
+                                         name, eo_suggest__closest(name, keys, 6)
+                                                   ? eo_suggest__hint(hint, sizeof hint, name, keys, 6)
+                                                   : " (known: min, max, timeout, idle_timeout, max_lifetime, retries)");
+            }
             for (k = 0; keys[k]; k++) {
                 lua_Integer v;
                 lua_getfield(L, -1, keys[k]);
@@ -381,7 +495,8 @@ void eo_lua_open_env(lua_State *L)
         { "ping", l_ping }, { "invalidate_all", l_invalidate_all }, { "set_log", l_set_log },
         { "env_url", l_env_url }, { "backend", l_backend }, { "computing", l_computing },
         { "sleep", l_sleep }, { "atomic_begin", l_atomic_begin }, { "atomic_end", l_atomic_end },
-        { "capabilities", l_capabilities },
+        { "capabilities", l_capabilities }, { "closest", l_closest },
+        { "check_options", l_check_options },
         { NULL, NULL },
     };
     if (luaL_newmetatable(L, CENV)) {

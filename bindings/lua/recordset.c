@@ -227,6 +227,22 @@ int eo_lua__recordset_ids(lua_State *L, int idx)
     return 1;
 }
 
+/* value.c's JSON writer: a recordset's ids without pushing anything (the
+ * writer must not allocate in Lua while it holds its buffer) */
+int eo_lua__recordset_idlist(lua_State *L, int idx, const eo_id **ids, size_t *n,
+                             eo_idkind *kind);
+int eo_lua__recordset_idlist(lua_State *L, int idx, const eo_id **ids, size_t *n,
+                             eo_idkind *kind)
+{
+    rset *rs = to_rs(L, idx);
+    if (rs == NULL || rs->h == NULL || rs->h->env == NULL)
+        return 0;
+    *ids = rs_ids(rs);
+    *n = rs->n;
+    *kind = rs_kind(rs);
+    return 1;
+}
+
 void eo_lua_push_class(lua_State *L, const eo_model *m)
 {
     if (m->binding_ref > 0)
@@ -657,11 +673,22 @@ typedef enum { OP_UNION, OP_INTER, OP_DIFF, OP_CONCAT } setop;
 
 static int setop_run(lua_State *L, setop op)
 {
-    rset *a = check_rs(L, 1), *b = check_rs(L, 2);
+    static const char *const names[] = { "|", "&", "-", "+" };
+    rset *a, *b;
     eo_idmap inb, seen;
     idarr *out;
     size_t i, n = 0;
     int oom = 0;
+    /* either side may be the other operand: name the operator, not 'bor' */
+    if (to_rs(L, 1) == NULL || to_rs(L, 2) == NULL) {
+        rset *one = to_rs(L, 1) ? to_rs(L, 1) : to_rs(L, 2);
+        int other = to_rs(L, 1) ? 2 : 1;
+        return eo_lua_raisef(L, EO_EINVAL, one && one->m ? one->m->name : NULL, NULL,
+                             "%s: recordset %s: both operands must be recordsets, got a %s",
+                             one && one->m ? one->m->name : "?", names[op], luaL_typename(L, other));
+    }
+    a = check_rs(L, 1);
+    b = check_rs(L, 2);
     if (a->m != b->m)
         return eo_lua_raisef(L, EO_EINVAL, a->m->name, NULL,
                              "cannot combine recordsets of %s and %s", a->m->name, b->m->name);
@@ -992,9 +1019,11 @@ typedef struct rows_ctx {
     rset *rs;
     const eo_field **fields;
     lua_Integer i;
+    int nulls;          /* NULL as orm.null (the nulls option), else absent */
 } rows_ctx;
 
-/* search_read / read rows: plain tables (Many2one as an id, NULL absent) */
+/* search_read / read rows: plain tables (Many2one as an id, NULL absent
+ * or orm.null) */
 static int push_row(void *payload, const eo_value *row, size_t ncols, eo_error *err)
 {
     rows_ctx *c = payload;
@@ -1003,9 +1032,18 @@ static int push_row(void *payload, const eo_value *row, size_t ncols, eo_error *
     (void)err;
     lua_createtable(L, 0, (int)ncols);
     for (i = 0; i < ncols; i++) {
-        if (row[i].type == EO_VNULL)
-            continue;
-        push_typed(L, 0, c->rs, c->fields[i], &row[i], 1);
+        if (row[i].type == EO_VNULL) {
+            if (!c->nulls)
+                continue;
+            eo_lua_push_null(L);
+        } else {
+            push_typed(L, 0, c->rs, c->fields[i], &row[i], 1);
+        }
+        if (c->nulls && lua_isnil(L, -1)) {
+            /* a Json null */
+            lua_pop(L, 1);
+            eo_lua_push_null(L);
+        }
         lua_setfield(L, -2, c->fields[i]->name);
     }
     lua_rawseti(L, -2, ++c->i);
@@ -1017,6 +1055,7 @@ static int l_search_read(lua_State *L)
     rset *rs = check_rs(L, 1);
     const char *order = luaL_optstring(L, 4, NULL);
     int64_t limit = opt_window(L, 5, -1, "limit"), offset = opt_window(L, 6, 0, "offset");
+    int nulls = lua_toboolean(L, 7);
     eo_domain *d = NULL;
     const eo_field **fl;
     size_t nf = 0;
@@ -1035,6 +1074,7 @@ static int l_search_read(lua_State *L)
     c.rs = rs;
     c.fields = fl;
     c.i = 0;
+    c.nulls = nulls;
     eo_lua_critical(L, 1); /* rows are pushed while the query is open */
     rc = eo_orm_search_rows(rs_env(rs), rs->m, d, fl, nf, order, limit, offset, push_row, &c, &err);
     eo_lua_critical(L, -1);
@@ -1057,6 +1097,7 @@ static int l_read(lua_State *L)
     fl = field_list(L, 2, rs->m, &nf, 0, &err);
     if (fl == NULL)
         return eo_lua_raise(L, &err);
+    c.nulls = lua_toboolean(L, 3);
     lua_newtable(L);
     c.L = L;
     c.rs = rs;

@@ -1,17 +1,18 @@
 /*
- * value.c - Lua values <-> eo_value, orm.null, and JSON through libbson.
+ * value.c - Lua values <-> eo_value, orm.null, and Lua values <-> JSON.
  *
- * Conversions never raise: they report through eo_error so callers can
- * release what they hold first. Strings are Borrowed from Lua (the values
- * are on the stack for the whole call); text made here (JSON of a Json
- * field) lives in an eo_lua_scratch until the call ends.
+ * Conversions to C never raise: they report through eo_error so callers
+ * can release what they hold first. Strings are Borrowed from Lua (the
+ * values are on the stack for the whole call); text made here (JSON of a
+ * Json field) lives in an eo_lua_scratch until the call ends.
  */
-#include <bson/bson.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "eo_lua.h"
+#include "util/json.h"
 
 static const char null_key = 'n';
 
@@ -174,268 +175,600 @@ void eo_lua_push_value(lua_State *L, const eo_value *v)
     }
 }
 
-/* ---- JSON ---- */
+/* ---- JSON ----
+ *
+ * Plain JSON both ways, taken literally: no key or value has a meaning of
+ * its own ({"$date": 0} is an object with the key "$date"). Reading uses
+ * the core's strict reader (util/json.h: no NaN, no Infinity, numbers that
+ * fit a double, nesting up to EO_JSON_MAX_DEPTH); writing is done here,
+ * since libbson's writer gives NaN and bytes extended-JSON wrappers and
+ * cuts values nested past 200 levels down to "{ ... }" without an error.
+ *
+ * Lua tables and JSON:
+ *   - keys 1..n (n > 0) and nothing else: an array;
+ *   - string keys only: an object;
+ *   - empty: an array, unless it carries the object mark (orm.json.object,
+ *     or decoded from "{}"): in the ORM every empty collection is a list
+ *     (ids, rows, domains, x2many values), and "{}" read back stays "{}";
+ *   - anything else (list items and keys mixed, holes, other keys, cycles,
+ *     nesting past the limit) is an error naming the path, never a guess.
+ * Integers are integers, floats keep a fraction or exponent ("3.0"), so a
+ * value read back has the Lua type it was written with. JSON null is
+ * orm.null inside arrays and objects (a Lua table cannot hold nil).
+ */
 
-/* recordset.c: push a recordset's ids as a Lua list; 1 when idx is one */
-int eo_lua__recordset_ids(lua_State *L, int idx);
+static const char array_mark = 'a';   /* registry keys of the two marks */
+static const char object_mark = 'o';
 
-static int is_sequence(lua_State *L, int idx, lua_Integer *len)
+/* Push the metatable marking an empty table as a JSON array or object. */
+static void push_mark(lua_State *L, const char *key)
 {
-    lua_Integer n = (lua_Integer)lua_rawlen(L, idx), count = 0;
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, key) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_createtable(L, 0, 2);
+        lua_pushstring(L, key == &array_mark ? "earnorm.json.array" : "earnorm.json.object");
+        lua_setfield(L, -2, "__name");
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, key);
+    }
+}
+
+/* Whether the table at idx carries the object mark (no allocation). */
+static int has_object_mark(lua_State *L, int idx)
+{
+    int r;
+    if (!lua_getmetatable(L, idx))
+        return 0;
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &object_mark);
+    r = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    return r;
+}
+
+/* recordset.c: the ids of the recordset at idx, without pushing anything;
+ * 1 when idx is an open recordset */
+int eo_lua__recordset_idlist(lua_State *L, int idx, const eo_id **ids, size_t *n,
+                             eo_idkind *kind);
+
+#define PATH_CAP 160
+
+typedef struct writer {
+    lua_State *L;
+    eo_buf out;
+    int host;                            /* C API output: bytes as {"$binary"} */
+    int max_depth;
+    const void *seen[EO_JSON_MAX_DEPTH + 8]; /* the tables being written (cycles) */
+    char path[PATH_CAP];
+    size_t plen;
+    eo_error *err;
+} writer;
+
+static int wfail(writer *w, int code, const char *what)
+{
+    eo_error_set(w->err, code, "JSON: %s %s", w->plen ? w->path : "the value", what);
+    if (w->err)
+        w->err->domain = EO_DOMAIN_JSON;
+    return code;
+}
+
+/* Path segments for error messages: .key or [i] (Lua indices). */
+static size_t path_push(writer *w, const char *key, size_t klen, lua_Integer i)
+{
+    size_t old = w->plen;
+    int n;
+    if (old >= PATH_CAP - 8)
+        return old;
+    if (key)
+        n = snprintf(w->path + old, PATH_CAP - old, "%s%.*s", old ? "." : "",
+                     (int)(klen > 40 ? 40 : klen), key);
+    else
+        n = snprintf(w->path + old, PATH_CAP - old, "%s[%lld]", old ? "" : "item ", (long long)i);
+    if (n > 0)
+        w->plen = old + (size_t)n < PATH_CAP ? old + (size_t)n : PATH_CAP - 1;
+    return old;
+}
+
+static void path_pop(writer *w, size_t old)
+{
+    w->plen = old;
+    w->path[old] = '\0';
+}
+
+static int text_ok(const char *s, size_t n)
+{
+    return memchr(s, '\0', n) == NULL && eo_utf8__check(s, n, NULL) == 0;
+}
+
+static void put_string(eo_buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i, run = 0;
+    eo_buf__putc(b, '"');
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *esc = NULL;
+        char u[7];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        eo_buf__put(b, s + run, i - run);
+        run = i + 1;
+        switch (c) {
+        case '"': esc = "\\\""; break;
+        case '\\': esc = "\\\\"; break;
+        case '\n': esc = "\\n"; break;
+        case '\r': esc = "\\r"; break;
+        case '\t': esc = "\\t"; break;
+        case '\b': esc = "\\b"; break;
+        case '\f': esc = "\\f"; break;
+        default:
+            memcpy(u, "\\u00", 4);
+            u[4] = hex[c >> 4];
+            u[5] = hex[c & 15];
+            u[6] = '\0';
+            esc = u;
+        }
+        eo_buf__puts(b, esc);
+    }
+    eo_buf__put(b, s + run, n - run);
+    eo_buf__putc(b, '"');
+}
+
+static void put_base64(eo_buf *b, const unsigned char *p, size_t n)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t i;
+    for (i = 0; i + 2 < n; i += 3) {
+        char q[4] = { tab[p[i] >> 2], tab[((p[i] & 3) << 4) | (p[i + 1] >> 4)],
+                      tab[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)], tab[p[i + 2] & 63] };
+        eo_buf__put(b, q, 4);
+    }
+    if (n - i == 1) {
+        char q[4] = { tab[p[i] >> 2], tab[(p[i] & 3) << 4], '=', '=' };
+        eo_buf__put(b, q, 4);
+    } else if (n - i == 2) {
+        char q[4] = { tab[p[i] >> 2], tab[((p[i] & 3) << 4) | (p[i + 1] >> 4)],
+                      tab[(p[i + 1] & 15) << 2], '=' };
+        eo_buf__put(b, q, 4);
+    }
+}
+
+/* The shortest text that reads back as d, with a fraction or an exponent
+ * so that it reads back as a float. Whole numbers that an integer could
+ * hold are written out in full with ".0" (1e16 as 10000000000000000.0):
+ * PostgreSQL's jsonb writes exponents out in digits, and "1e+16" would
+ * come back as the integer 10000000000000000. */
+static void put_double(eo_buf *b, double d)
+{
+    char buf[40];
+    int prec;
+    if (d == floor(d) && fabs(d) < 9.2e18) {
+        snprintf(buf, sizeof buf, "%.1f", d);
+        eo_buf__puts(b, buf);
+        return;
+    }
+    for (prec = 15; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    if (strpbrk(buf, ".eE") == NULL)
+        strcat(buf, ".0");
+    eo_buf__puts(b, buf);
+}
+
+static int write_value(writer *w, int idx, int depth);
+
+static int write_ids(writer *w, const eo_id *ids, size_t n, eo_idkind kind)
+{
+    size_t i;
+    eo_buf__putc(&w->out, '[');
+    for (i = 0; i < n; i++) {
+        char hex[25];
+        eo_value v = eo_id_to_value(ids[i], kind, hex);
+        if (i)
+            eo_buf__putc(&w->out, ',');
+        if (v.type == EO_VINT)
+            eo_buf__printf(&w->out, "%lld", (long long)v.u.i);
+        else
+            put_string(&w->out, v.u.s.p, v.u.s.n);
+    }
+    eo_buf__putc(&w->out, ']');
+    return EO_OK;
+}
+
+static int write_table(writer *w, int idx, int depth)
+{
+    lua_State *L = w->L;
+    lua_Integer nint = 0, maxint = 0, i;
+    size_t nstr = 0, old;
+    const void *self = lua_topointer(L, idx);
+    int k, rc = EO_OK, first = 1;
+    for (k = 0; k < depth; k++)
+        if (w->seen[k] == self)
+            return wfail(w, EO_EINVAL, "contains itself (a cycle): JSON cannot hold it");
+    w->seen[depth] = self;
+    /* classify by the keys (raw: metatables are not consulted) */
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         lua_pop(L, 1);
-        if (!lua_isinteger(L, -1)) {
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            nstr++;
+        } else if (lua_isinteger(L, -1) && lua_tointeger(L, -1) > 0) {
+            nint++;
+            if (lua_tointeger(L, -1) > maxint)
+                maxint = lua_tointeger(L, -1);
+        } else {
+            char what[96];
+            snprintf(what, sizeof what, "has a %s key (%s): JSON object keys are strings",
+                     lua_isinteger(L, -1) ? "non-positive integer" : luaL_typename(L, -1),
+                     lua_type(L, -1) == LUA_TNUMBER || lua_type(L, -1) == LUA_TBOOLEAN
+                         ? (lua_type(L, -1) == LUA_TBOOLEAN ? (lua_toboolean(L, -1) ? "true" : "false")
+                                                             : "a number")
+                         : "not a string");
             lua_pop(L, 1);
-            return 0;
+            return wfail(w, EO_EINVAL, what);
         }
-        count++;
     }
-    *len = n;
-    return n > 0 && count == n;
+    if (nint && nstr) {
+        char what[128];
+        snprintf(what, sizeof what, "mixes list items (%lld) and named keys (%zu): a JSON value "
+                 "is a list or an object", (long long)nint, nstr);
+        return wfail(w, EO_EINVAL, what);
+    }
+    if (nint && maxint != nint) {
+        char what[128];
+        snprintf(what, sizeof what, "is a list with holes (%lld items, last index %lld): fill "
+                 "them with orm.null", (long long)nint, (long long)maxint);
+        return wfail(w, EO_EINVAL, what);
+    }
+    if (nint || (nstr == 0 && !has_object_mark(L, idx))) {
+        eo_buf__putc(&w->out, '[');
+        for (i = 1; i <= nint && rc == EO_OK; i++) {
+            if (i > 1)
+                eo_buf__putc(&w->out, ',');
+            lua_rawgeti(L, idx, i);
+            old = path_push(w, NULL, 0, i);
+            rc = write_value(w, lua_gettop(L), depth + 1);
+            path_pop(w, old);
+            lua_pop(L, 1);
+        }
+        eo_buf__putc(&w->out, ']');
+        return rc;
+    }
+    eo_buf__putc(&w->out, '{');
+    lua_pushnil(L);
+    while (rc == EO_OK && lua_next(L, idx)) {
+        size_t kl;
+        const char *key = lua_tolstring(L, -2, &kl); /* a string: no conversion in place */
+        if (!text_ok(key, kl)) {
+            lua_pop(L, 2);
+            return wfail(w, EO_EINVAL, "has a key that is not UTF-8 text (or holds a NUL byte)");
+        }
+        if (!first)
+            eo_buf__putc(&w->out, ',');
+        first = 0;
+        put_string(&w->out, key, kl);
+        eo_buf__putc(&w->out, ':');
+        old = path_push(w, key, kl, 0);
+        rc = write_value(w, lua_gettop(L), depth + 1);
+        path_pop(w, old);
+        lua_pop(L, 1);
+    }
+    if (rc != EO_OK) {
+        lua_pop(L, 1); /* the key lua_next left */
+        return rc;
+    }
+    eo_buf__putc(&w->out, '}');
+    return EO_OK;
 }
 
-static int append(bson_t *doc, const char *key, int klen, lua_State *L, int idx, int depth,
-                  eo_error *err)
+static int write_value(writer *w, int idx, int depth)
 {
-    int t = lua_type(L, idx);
-    idx = lua_absindex(L, idx);
-    if (depth > 64)
-        return eo_error_set(err, EO_EINVAL, "JSON: value nested more than 64 levels (a cycle?)");
-    if (!lua_checkstack(L, 4))
-        return eo_error_set(err, EO_ENOMEM, "JSON: Lua stack exhausted");
-    switch (t) {
+    lua_State *L = w->L;
+    switch (lua_type(L, idx)) {
     case LUA_TNIL:
-        bson_append_null(doc, key, klen);
+        eo_buf__puts(&w->out, "null");
         return EO_OK;
     case LUA_TBOOLEAN:
-        bson_append_bool(doc, key, klen, lua_toboolean(L, idx));
+        eo_buf__puts(&w->out, lua_toboolean(L, idx) ? "true" : "false");
         return EO_OK;
     case LUA_TNUMBER:
-        if (lua_isinteger(L, idx))
-            bson_append_int64(doc, key, klen, lua_tointeger(L, idx));
-        else
-            bson_append_double(doc, key, klen, lua_tonumber(L, idx));
+        if (lua_isinteger(L, idx)) {
+            eo_buf__printf(&w->out, "%lld", (long long)lua_tointeger(L, idx));
+        } else {
+            double d = lua_tonumber(L, idx);
+            if (d != d)
+                return wfail(w, EO_EINVAL, "is NaN: JSON has no NaN or Infinity");
+            if (d == HUGE_VAL || d == -HUGE_VAL)
+                return wfail(w, EO_EINVAL, "is infinite: JSON has no NaN or Infinity");
+            put_double(&w->out, d);
+        }
         return EO_OK;
     case LUA_TSTRING: {
         size_t n;
         const char *s = lua_tolstring(L, idx, &n);
-        if (!bson_utf8_validate(s, n, true)) {
-            bson_append_binary(doc, key, klen, BSON_SUBTYPE_BINARY, (const uint8_t *)s, (uint32_t)n);
+        if (text_ok(s, n)) {
+            put_string(&w->out, s, n);
             return EO_OK;
         }
-        bson_append_utf8(doc, key, klen, s, (int)n);
+        if (!w->host)
+            return wfail(w, EO_EINVAL, memchr(s, '\0', n)
+                                           ? "holds a NUL byte: JSON text here cannot hold one"
+                                           : "is not UTF-8 text: JSON strings are text");
+        /* bytes JSON text cannot hold (a Binary value): documented in c-api.md */
+        eo_buf__puts(&w->out, "{\"$binary\":{\"base64\":\"");
+        put_base64(&w->out, (const unsigned char *)s, n);
+        eo_buf__puts(&w->out, "\",\"subType\":\"00\"}}");
         return EO_OK;
     }
-    case LUA_TUSERDATA:
+    case LUA_TUSERDATA: {
+        const eo_id *ids;
+        size_t n;
+        eo_idkind kind;
         if (eo_lua_is_null(L, idx)) {
-            bson_append_null(doc, key, klen);
+            eo_buf__puts(&w->out, "null");
             return EO_OK;
         }
-        if (eo_lua__recordset_ids(L, idx)) {
-            int rc = append(doc, key, klen, L, -1, depth + 1, err);
-            lua_pop(L, 1);
-            return rc;
-        }
-        return eo_error_set(err, EO_EINVAL, "JSON: cannot encode a %s", luaL_typename(L, idx));
-    case LUA_TTABLE: {
-        bson_t child;
-        lua_Integer n, i;
-        int rc = EO_OK;
-        if (is_sequence(L, idx, &n)) {
-            bson_append_array_begin(doc, key, klen, &child);
-            for (i = 1; i <= n && rc == EO_OK; i++) {
-                char ik[24];
-                const char *kp;
-                size_t kl = bson_uint32_to_string((uint32_t)(i - 1), &kp, ik, sizeof ik);
-                lua_rawgeti(L, idx, i);
-                rc = append(&child, kp, (int)kl, L, -1, depth + 1, err);
-                lua_pop(L, 1);
-            }
-            bson_append_array_end(doc, &child);
-            return rc;
-        }
-        bson_append_document_begin(doc, key, klen, &child);
-        lua_pushnil(L);
-        while (rc == EO_OK && lua_next(L, idx)) {
-            size_t kl;
-            const char *k;
-            char kbuf[64];
-            int kt = lua_type(L, -2);
-            if (kt == LUA_TSTRING) {
-                k = lua_tolstring(L, -2, &kl);
-            } else if (kt == LUA_TNUMBER) {
-                /* format a copy: converting the key in place would confuse lua_next */
-                if (lua_isinteger(L, -2))
-                    snprintf(kbuf, sizeof kbuf, "%lld", (long long)lua_tointeger(L, -2));
-                else
-                    snprintf(kbuf, sizeof kbuf, "%.17g", lua_tonumber(L, -2));
-                k = kbuf;
-                kl = strlen(kbuf);
-            } else {
-                rc = eo_error_set(err, EO_EINVAL, "JSON: object keys must be strings, got a %s",
-                                  luaL_typename(L, -2));
-                lua_pop(L, 2);
-                break;
-            }
-            rc = append(&child, k, (int)kl, L, -1, depth + 1, err);
-            lua_pop(L, 1);
-        }
-        bson_append_document_end(doc, &child);
-        return rc;
+        if (eo_lua__recordset_idlist(L, idx, &ids, &n, &kind))
+            return write_ids(w, ids, n, kind);
+        return wfail(w, EO_EINVAL, "is a userdata: JSON cannot hold it");
     }
-    default:
-        return eo_error_set(err, EO_EINVAL, "JSON: cannot encode a %s", luaL_typename(L, idx));
+    case LUA_TTABLE:
+        if (depth >= w->max_depth) {
+            char what[64];
+            snprintf(what, sizeof what, "is nested more than %d levels deep", w->max_depth);
+            return wfail(w, EO_ELIMIT, what);
+        }
+        if (!lua_checkstack(L, 4))
+            return wfail(w, EO_ENOMEM, "cannot be written: the Lua stack is exhausted");
+        return write_table(w, idx, depth);
+    default: {
+        char what[64];
+        snprintf(what, sizeof what, "is a %s: JSON cannot hold it", luaL_typename(L, idx));
+        return wfail(w, EO_EINVAL, what);
     }
+    }
+}
+
+static int encode(lua_State *L, int idx, int host, char **out, size_t *len, eo_error *err)
+{
+    writer *w = eo_calloc(1, sizeof *w);
+    int rc;
+    *out = NULL;
+    if (len)
+        *len = 0;
+    if (w == NULL)
+        return eo_error_set(err, EO_ENOMEM, "out of memory writing JSON");
+    w->L = L;
+    w->host = host;
+    /* C API results wrap values in a few levels of their own (rows, lists) */
+    w->max_depth = EO_JSON_MAX_DEPTH + (host ? 4 : 0);
+    w->err = err;
+    rc = write_value(w, lua_absindex(L, idx), 0);
+    if (rc == EO_OK && w->out.oom)
+        rc = eo_error_set(err, EO_ENOMEM, "out of memory writing JSON");
+    if (rc == EO_OK) {
+        if (len)
+            *len = w->out.len;
+        *out = eo_buf__detach(&w->out);
+        if (*out == NULL)
+            *out = eo_strdup("");
+        if (*out == NULL)
+            rc = eo_error_set(err, EO_ENOMEM, "out of memory writing JSON");
+    }
+    eo_buf__free(&w->out);
+    eo_free(w);
+    return rc;
 }
 
 int eo_lua_json_encode(lua_State *L, int idx, char **out, size_t *len, eo_error *err)
 {
-    bson_t doc;
-    char *json;
-    size_t n;
-    int rc;
-    *out = NULL;
-    bson_init(&doc);
-    rc = append(&doc, "v", 1, L, idx, 0, err);
-    if (rc != EO_OK) {
-        bson_destroy(&doc);
-        return rc;
-    }
-    json = bson_as_relaxed_extended_json(&doc, &n);
-    bson_destroy(&doc);
-    if (json == NULL)
-        return eo_error_set(err, EO_EINVAL, "JSON: the value cannot be represented");
-    /* strip the wrapper: { "v" : ... } */
-    if (n < 10 || strncmp(json, "{ \"v\" : ", 8) != 0) {
-        bson_free(json);
-        return eo_error_set(err, EO_ERROR, "JSON: unexpected encoder output");
-    }
-    *len = n - 10;
-    *out = eo_strndup(json + 8, *len);
-    bson_free(json);
-    return *out ? EO_OK : eo_error_set(err, EO_ENOMEM, "out of memory");
+    return encode(L, idx, 0, out, len, err);
 }
 
-static void push_iter(lua_State *L, bson_iter_t *it, int null_sentinel);
-
-static void push_doc(lua_State *L, bson_iter_t *it, int array, int null_sentinel)
+int eo_lua__json_encode_host(lua_State *L, int idx, char **out, size_t *len, eo_error *err);
+int eo_lua__json_encode_host(lua_State *L, int idx, char **out, size_t *len, eo_error *err)
 {
-    bson_iter_t child;
-    lua_Integer i = 0;
-    luaL_checkstack(L, 4, "JSON nested too deeply");
-    lua_newtable(L);
-    if (!bson_iter_recurse(it, &child))
-        return;
-    while (bson_iter_next(&child)) {
-        if (array) {
-            push_iter(L, &child, 1);
-            lua_rawseti(L, -2, ++i);
-        } else {
-            if (BSON_ITER_HOLDS_NULL(&child) && !null_sentinel)
-                continue;
-            push_iter(L, &child, null_sentinel);
-            lua_setfield(L, -2, bson_iter_key(&child));
+    return encode(L, idx, 1, out, len, err);
+}
+
+/*
+ * Reading. The core's reader reports values to a sink; the sink records
+ * them on a tape (C memory) and the Lua values are built from the tape
+ * afterwards. Building can raise (the VM's memory limit): the tape is then
+ * owned by a guard userdata whose __gc frees it, and the reader, which
+ * keeps C memory of its own while it runs, has already returned.
+ */
+
+enum { T_ARRAY = 'a', T_OBJECT = 'o', T_END = 'e', T_KEY = 'k', T_STR = 's', T_INT = 'i',
+       T_NUM = 'd', T_TRUE = 't', T_FALSE = 'f', T_NULL = 'n' };
+
+typedef struct tape {
+    eo_buf b;
+} tape;
+
+static int tape_put(tape *t, char tag, const void *p, size_t n)
+{
+    eo_buf__putc(&t->b, tag);
+    if (p)
+        eo_buf__put(&t->b, p, n);
+    return t->b.oom ? -2 : 0;
+}
+
+static int tape_str(tape *t, char tag, const char *s, size_t n)
+{
+    eo_buf__putc(&t->b, tag);
+    eo_buf__put(&t->b, (const char *)&n, sizeof n);
+    eo_buf__put(&t->b, s, n);
+    return t->b.oom ? -2 : 0;
+}
+
+static int s_begin(void *ud, int array, int depth)
+{
+    (void)depth;
+    return tape_put(ud, array ? T_ARRAY : T_OBJECT, NULL, 0);
+}
+static int s_end(void *ud, int array)
+{
+    (void)array;
+    return tape_put(ud, T_END, NULL, 0);
+}
+static int s_key(void *ud, const char *k, size_t n) { return tape_str(ud, T_KEY, k, n); }
+static int s_string(void *ud, const char *s, size_t n) { return tape_str(ud, T_STR, s, n); }
+static int s_integer(void *ud, int64_t i) { return tape_put(ud, T_INT, &i, sizeof i); }
+static int s_number(void *ud, double d) { return tape_put(ud, T_NUM, &d, sizeof d); }
+static int s_boolean(void *ud, int b) { return tape_put(ud, b ? T_TRUE : T_FALSE, NULL, 0); }
+static int s_null(void *ud) { return tape_put(ud, T_NULL, NULL, 0); }
+
+static const eo_json_sink tape_sink = { s_begin, s_end, s_key, s_string,
+                                        s_integer, s_number, s_boolean, s_null };
+
+static int tape_gc(lua_State *L)
+{
+    tape *t = lua_touserdata(L, 1);
+    if (t)
+        eo_buf__free(&t->b);
+    return 0;
+}
+
+/* Build the Lua value of the tape; raises only on a memory error.
+ * Returns EO_OK or an error filled in err (a duplicate key). */
+static int build(lua_State *L, const tape *t, eo_error *err)
+{
+    const char *p = t->b.p, *end = t->b.p + t->b.len;
+    lua_Integer count[EO_JSON_MAX_DEPTH + 1];
+    char kind[EO_JSON_MAX_DEPTH + 1];
+    int depth = 0, base = lua_gettop(L);
+    if (!lua_checkstack(L, 2 * EO_JSON_MAX_DEPTH + 8))
+        return eo_error_set(err, EO_ENOMEM, "JSON: the Lua stack is exhausted");
+    while (p < end) {
+        char tag = *p++;
+        size_t n;
+        switch (tag) {
+        case T_ARRAY:
+        case T_OBJECT:
+            lua_newtable(L);
+            kind[++depth] = tag;
+            count[depth] = 0;
+            continue; /* not a value yet: its items come first */
+        case T_END:
+            if (count[depth] == 0) {
+                /* "[]" and "{}" are written back as they were read */
+                push_mark(L, kind[depth] == T_ARRAY ? &array_mark : &object_mark);
+                lua_setmetatable(L, -2);
+            }
+            depth--;
+            break;
+        case T_KEY:
+            memcpy(&n, p, sizeof n);
+            p += sizeof n;
+            lua_pushlstring(L, p, n);
+            p += n;
+            lua_pushvalue(L, -1);
+            if (lua_rawget(L, -3) != LUA_TNIL) {
+                eo_error_set(err, EO_EINVAL, "invalid JSON: the key \"%.*s\" appears twice in an object",
+                             (int)(n > 60 ? 60 : n), p - n);
+                if (err)
+                    err->domain = EO_DOMAIN_JSON;
+                lua_settop(L, base);
+                return EO_EINVAL;
+            }
+            lua_pop(L, 1);
+            continue; /* the value follows */
+        case T_STR:
+            memcpy(&n, p, sizeof n);
+            p += sizeof n;
+            lua_pushlstring(L, p, n);
+            p += n;
+            break;
+        case T_INT: {
+            int64_t i;
+            memcpy(&i, p, sizeof i);
+            p += sizeof i;
+            lua_pushinteger(L, (lua_Integer)i);
+            break;
+        }
+        case T_NUM: {
+            double d;
+            memcpy(&d, p, sizeof d);
+            p += sizeof d;
+            lua_pushnumber(L, d);
+            break;
+        }
+        case T_TRUE: lua_pushboolean(L, 1); break;
+        case T_FALSE: lua_pushboolean(L, 0); break;
+        default: eo_lua_push_null(L); break;
+        }
+        /* a value is on top: put it in its container */
+        if (depth > 0) {
+            count[depth]++;
+            if (kind[depth] == T_ARRAY)
+                lua_rawseti(L, -2, count[depth]);
+            else
+                lua_rawset(L, -3);
         }
     }
+    return EO_OK;
 }
 
-static void push_iter(lua_State *L, bson_iter_t *it, int null_sentinel)
+static int decode(lua_State *L, const char *text, size_t len, eo_error *err)
 {
-    uint32_t len;
-    switch (bson_iter_type(it)) {
-    case BSON_TYPE_UTF8: {
-        const char *s = bson_iter_utf8(it, &len);
-        lua_pushlstring(L, s, len);
-        break;
+    tape *t;
+    eo_json_fail fail;
+    int rc;
+    /* stack: ... guard (it owns the tape until the value is built) */
+    t = lua_newuserdatauv(L, sizeof *t, 0);
+    memset(t, 0, sizeof *t);
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &tape_sink) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_createtable(L, 0, 1);
+        lua_pushcfunction(L, tape_gc);
+        lua_setfield(L, -2, "__gc");
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &tape_sink);
     }
-    case BSON_TYPE_INT32: lua_pushinteger(L, bson_iter_int32(it)); break;
-    case BSON_TYPE_INT64: lua_pushinteger(L, (lua_Integer)bson_iter_int64(it)); break;
-    case BSON_TYPE_DOUBLE: lua_pushnumber(L, bson_iter_double(it)); break;
-    case BSON_TYPE_BOOL: lua_pushboolean(L, bson_iter_bool(it)); break;
-    case BSON_TYPE_NULL:
-        if (null_sentinel)
-            eo_lua_push_null(L);
+    lua_setmetatable(L, -2);
+    memset(&fail, 0, sizeof fail);
+    rc = eo_json__read(text, len, &tape_sink, t, &fail);
+    if (rc != 0) {
+        eo_buf__free(&t->b);
+        lua_pop(L, 1);
+        if (rc == -2)
+            return eo_error_set(err, EO_ENOMEM, "out of memory reading JSON");
+        if (fail.limit)
+            rc = eo_error_set(err, EO_ELIMIT, "JSON nested more than %d levels deep (at byte %zu)",
+                              EO_JSON_MAX_DEPTH, fail.at);
         else
-            lua_pushnil(L);
-        break;
-    case BSON_TYPE_DOCUMENT: push_doc(L, it, 0, null_sentinel); break;
-    case BSON_TYPE_ARRAY: push_doc(L, it, 1, null_sentinel); break;
-    case BSON_TYPE_BINARY: {
-        const uint8_t *data;
-        bson_subtype_t st;
-        bson_iter_binary(it, &st, &len, &data);
-        lua_pushlstring(L, (const char *)data, len);
-        break;
-    }
-    case BSON_TYPE_DATE_TIME: {
-        int64_t ms = bson_iter_date_time(it);
-        time_t secs = (time_t)(ms / 1000);
-        struct tm tm;
-        char buf[40];
-        gmtime_r(&secs, &tm);
-        strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-        lua_pushstring(L, buf);
-        break;
-    }
-    case BSON_TYPE_OID: {
-        char hex[25];
-        bson_oid_to_string(bson_iter_oid(it), hex);
-        lua_pushstring(L, hex);
-        break;
-    }
-    case BSON_TYPE_DECIMAL128: {
-        bson_decimal128_t d;
-        char buf[BSON_DECIMAL128_STRING];
-        bson_iter_decimal128(it, &d);
-        bson_decimal128_to_string(&d, buf);
-        lua_pushstring(L, buf);
-        break;
-    }
-    default: lua_pushnil(L); break;
-    }
-}
-
-static int decode(lua_State *L, const char *text, size_t len, int null_sentinel, eo_error *err)
-{
-    bson_t *doc;
-    bson_error_t berr;
-    bson_iter_t it;
-    char *wrapped = eo_malloc(len + 8);
-    if (wrapped == NULL)
-        return eo_error_set(err, EO_ENOMEM, "out of memory");
-    memcpy(wrapped, "{\"v\":", 5);
-    memcpy(wrapped + 5, text, len);
-    wrapped[len + 5] = '}';
-    doc = bson_new_from_json((const uint8_t *)wrapped, (ssize_t)len + 6, &berr);
-    eo_free(wrapped);
-    if (doc == NULL) {
-        eo_error_set(err, EO_EINVAL, "invalid JSON: %s", berr.message);
+            rc = eo_error_set(err, EO_EINVAL, "invalid JSON at byte %zu: %s", fail.at,
+                              fail.why ? fail.why : "unreadable");
         if (err)
             err->domain = EO_DOMAIN_JSON;
-        return EO_EINVAL;
+        return rc;
     }
-    if (!bson_iter_init_find(&it, doc, "v")) {
-        bson_destroy(doc);
-        return eo_error_set(err, EO_EINVAL, "invalid JSON: no value");
+    rc = build(L, t, err);
+    eo_buf__free(&t->b);
+    if (rc != EO_OK) {
+        lua_pop(L, 1);
+        return rc;
     }
-    if (!lua_checkstack(L, 8)) {
-        bson_destroy(doc);
-        return eo_error_set(err, EO_ENOMEM, "Lua stack exhausted");
-    }
-    push_iter(L, &it, null_sentinel);
-    bson_destroy(doc);
+    lua_remove(L, -2); /* the guard */
     return EO_OK;
 }
 
 int eo_lua_json_decode(lua_State *L, const char *text, size_t len, eo_error *err)
 {
-    return decode(L, text, len, 1, err);
+    return decode(L, text, len, err);
 }
 
 int eo_lua_push_json_any(lua_State *L, const char *text, size_t len, eo_error *err)
 {
-    return decode(L, text, len, 1, err);
+    int rc = decode(L, text, len, err);
+    if (rc == EO_OK && eo_lua_is_null(L, -1)) {
+        /* a top-level null is nil, as an absent argument */
+        lua_pop(L, 1);
+        lua_pushnil(L);
+    }
+    return rc;
 }
 
 static int l_json_encode(lua_State *L)
@@ -446,8 +779,12 @@ static int l_json_encode(lua_State *L)
     luaL_checkany(L, 1);
     if (eo_lua_json_encode(L, 1, &json, &len, &err) != EO_OK)
         return eo_lua_raise(L, &err);
+    /* the text is C memory: push it under the limit's pause, then check */
+    eo_lua_critical(L, 1);
     lua_pushlstring(L, json, len);
+    eo_lua_critical(L, -1);
     eo_free(json);
+    eo_lua_check_memory(L);
     return 1;
 }
 
@@ -465,6 +802,31 @@ static int l_json_decode(lua_State *L)
     return 1;
 }
 
+/* core.json_mark(t, "array"|"object") -> t: how an empty t is written */
+static int l_json_mark(lua_State *L)
+{
+    static const char *const kinds[] = { "array", "object", NULL };
+    int k;
+    if (lua_isnoneornil(L, 1)) {
+        lua_settop(L, 2);
+        lua_newtable(L);
+        lua_replace(L, 1);
+    }
+    if (!lua_istable(L, 1))
+        return eo_lua_raisef(L, EO_EINVAL, NULL, NULL, "orm.json.%s expects a table or nothing, got a %s",
+                             lua_tostring(L, 2) ? lua_tostring(L, 2) : "object", luaL_typename(L, 1));
+    k = luaL_checkoption(L, 2, NULL, kinds);
+    if (lua_getmetatable(L, 1)) {
+        lua_pop(L, 1);
+        return eo_lua_raisef(L, EO_EINVAL, NULL, NULL,
+                             "orm.json.%s: the table already has a metatable", kinds[k]);
+    }
+    push_mark(L, k == 0 ? &array_mark : &object_mark);
+    lua_setmetatable(L, 1);
+    lua_settop(L, 1);
+    return 1;
+}
+
 void eo_lua_open_values(lua_State *L)
 {
     eo_lua_push_null(L);
@@ -473,4 +835,6 @@ void eo_lua_open_values(lua_State *L)
     lua_setfield(L, -2, "json_encode");
     lua_pushcfunction(L, l_json_decode);
     lua_setfield(L, -2, "json_decode");
+    lua_pushcfunction(L, l_json_mark);
+    lua_setfield(L, -2, "json_mark");
 }

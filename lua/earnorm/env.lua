@@ -24,18 +24,65 @@ local EnvMT = {
   __tostring = function(self) return "earnorm.Env(" .. tostring(self.url) .. ")" end,
 }
 
+local function einval(msg, level)
+  error(core.new_error("EINVAL", msg), level + 1)
+end
+
+local CONNECT_OPTS = { "database", "url", "log_queries", "prefetch", "pool", "cache" }
+
+-- The words EARNORM_LOG_QUERIES may hold (the interpreter reads the same).
+local SWITCH = { ["1"] = true, ["true"] = true, yes = true, on = true,
+                 ["0"] = false, ["false"] = false, no = false, off = false, [""] = false }
+
+--- EARNORM_LOG_QUERIES as a boolean: 1/0, true/false, yes/no, on/off (any
+-- case; empty is off); anything else is an error, never "off".
+function M.log_queries_env()
+  local v = os.getenv("EARNORM_LOG_QUERIES")
+  if v == nil then return false end
+  local b = SWITCH[v:lower()]
+  if b == nil then
+    error(core.new_error("EINVAL", string.format(
+      "EARNORM_LOG_QUERIES=%q: use 1 or 0 (or true/false, yes/no, on/off)", v)), 0)
+  end
+  return b
+end
+
 --- orm.connect(url) or orm.connect{ database = url, log_queries = bool, prefetch = n,
 --   pool = { min =, max =, timeout = ms, idle_timeout = ms, max_lifetime = ms, retries = n } }
 function M.connect(opts)
   if type(opts) == "string" then opts = { database = opts } end
-  opts = opts or {}
+  if opts == nil then opts = {} end
   if type(opts) ~= "table" then
-    error(core.new_error("EINVAL", "orm.connect expects a URL or an options table"), 2)
+    einval("orm.connect expects a URL or an options table, got a " .. type(opts), 2)
   end
-  local url = opts.database or opts.url or os.getenv("EARNORM_DATABASE_URL") or "sqlite://earnorm.db"
+  core.check_options(opts, CONNECT_OPTS, "orm.connect")
+  if opts.cache ~= nil then
+    error(core.new_error("ENOTSUP", "orm.connect: cache: the cache is not built yet (only the "
+      .. "in-process record store exists); leave cache out"), 2)
+  end
+  if opts.database ~= nil and opts.url ~= nil and opts.database ~= opts.url then
+    einval("orm.connect: give database or url, not both", 2)
+  end
+  local url = opts.database or opts.url
+  if url ~= nil and type(url) ~= "string" then
+    einval("orm.connect: database must be a URL (a string), got a " .. type(url), 2)
+  end
+  url = url or os.getenv("EARNORM_DATABASE_URL") or "sqlite://earnorm.db"
   local log = opts.log_queries
-  if log == nil then log = os.getenv("EARNORM_LOG_QUERIES") == "1" end
-  local c = core.connect(url, { log_queries = log, prefetch = opts.prefetch, pool = opts.pool })
+  if log ~= nil and type(log) ~= "boolean" then
+    einval("orm.connect: log_queries must be true or false, got a " .. type(log), 2)
+  end
+  if log == nil then log = M.log_queries_env() end
+  local pf = opts.prefetch
+  if pf ~= nil and (math.type(pf) ~= "integer" or pf <= 0) then
+    einval("orm.connect: prefetch must be a positive integer, got " .. tostring(pf), 2)
+  end
+  local pool = opts.pool
+  if pool ~= nil and type(pool) ~= "table" and type(pool) ~= "userdata" then
+    einval("orm.connect: pool must be a table (min, max, timeout, idle_timeout, max_lifetime, "
+      .. "retries), got a " .. type(pool), 2)
+  end
+  local c = core.connect(url, { log_queries = log, prefetch = pf, pool = pool })
   return setmetatable({
     _c = c, _models = {}, url = core.env_url(c), backend = core.backend(c), context = {},
   }, EnvMT)
@@ -43,15 +90,20 @@ end
 
 --- The model `name` as an empty recordset (what env[name] gives).
 function Env:model(name)
+  if type(name) ~= "string" then
+    einval("env:model expects a model name (a string), got a " .. type(name), 2)
+  end
   local rs = self._models[name]
   if rs then return rs end
   if not model.registry[name] then
     local known = {}
     for k in pairs(model.registry) do known[#known + 1] = k end
     table.sort(known)
-    error(core.new_error("ENOTFOUND", string.format("unknown model '%s'%s", tostring(name),
+    local close = #known > 0 and core.closest(name, known)
+    error(core.new_error("ENOTFOUND", string.format("unknown model '%s'%s", name,
+      close and (" (did you mean '" .. close .. "'?)") or
       #known > 0 and (" (known: " .. table.concat(known, ", ") .. ")") or
-      " (no model is declared: load your models first)"), tostring(name)), 2)
+      " (no model is declared: load your models first)"), name), 2)
   end
   rs = core.recordset(self, self._c, name)
   self._models[name] = rs
@@ -61,7 +113,11 @@ end
 --- Create or extend tables and indexes of every declared model.
 -- Returns the list of statements it ran (or would run with dry_run).
 function Env:migrate(opts)
+  core.check_options(opts, { "dry_run" }, "env:migrate")
   opts = opts or {}
+  if opts.dry_run ~= nil and type(opts.dry_run) ~= "boolean" then
+    einval("env:migrate: dry_run must be true or false, got a " .. type(opts.dry_run), 2)
+  end
   return core.migrate(self._c, opts.dry_run and true or false)
 end
 
@@ -71,21 +127,25 @@ local TXN_EVENTS = { before_commit = true, after_commit = true, after_rollback =
 -- Handlers of every env's transactions (orm.on) and of one env's (env:on).
 local global = { before_commit = {}, after_commit = {}, after_rollback = {} }
 
-local function add_handler(set, event, fn, level)
+local function add_handler(set, event, fn, level, method)
   if not TXN_EVENTS[event] then
+    local close = type(event) == "string" and
+      core.closest(event, { "before_commit", "after_commit", "after_rollback" })
     error(core.new_error("EINVAL", string.format(
-      "unknown transaction event '%s' (before_commit, after_commit, after_rollback)",
-      tostring(event))), level + 1)
+      "%s: unknown transaction event '%s' (%s)", method, tostring(event),
+      close and ("did you mean '" .. close .. "'?") or "before_commit, after_commit, after_rollback")),
+      level + 1)
   end
   if type(fn) ~= "function" then
-    error(core.new_error("EINVAL", "a transaction handler must be a function"), level + 1)
+    error(core.new_error("EINVAL", method .. ": a transaction handler must be a function, got a "
+      .. type(fn)), level + 1)
   end
   set[event][#set[event] + 1] = fn
   return fn
 end
 
 --- orm.on(event, fn): a handler for the transactions of every env.
-function M.on(event, fn) return add_handler(global, event, fn, 2) end
+function M.on(event, fn) return add_handler(global, event, fn, 2, "orm.on") end
 
 --- env:on(event, fn): a handler for every transaction of this env.
 function Env:on(event, fn)
@@ -94,7 +154,7 @@ function Env:on(event, fn)
     own = { before_commit = {}, after_commit = {}, after_rollback = {} }
     self._handlers = own
   end
-  return add_handler(own, event, fn, 2)
+  return add_handler(own, event, fn, 2, "env:on")
 end
 
 local function frames(env)
@@ -118,9 +178,15 @@ end
 --- Handlers for the current transaction only: run when it (the outermost
 -- level) commits or rolls back. Registered in a savepoint that rolls back,
 -- they are dropped (after_rollback ones run then).
-function Env:on_commit(fn) return add_handler(current(self, "on_commit"), "after_commit", fn, 2) end
-function Env:before_commit(fn) return add_handler(current(self, "before_commit"), "before_commit", fn, 2) end
-function Env:on_rollback(fn) return add_handler(current(self, "on_rollback"), "after_rollback", fn, 2) end
+function Env:on_commit(fn)
+  return add_handler(current(self, "on_commit"), "after_commit", fn, 2, "env:on_commit")
+end
+function Env:before_commit(fn)
+  return add_handler(current(self, "before_commit"), "before_commit", fn, 2, "env:before_commit")
+end
+function Env:on_rollback(fn)
+  return add_handler(current(self, "on_rollback"), "after_rollback", fn, 2, "env:on_rollback")
+end
 
 -- Run every handler of `event` from the given sets; returns the first error.
 local function run_all(sets, event, env)
@@ -140,20 +206,24 @@ local function handler_error(err, event)
                         nil, nil, "LUA")
 end
 
-local function isolation_of(opts, level)
+local function isolation_of(opts, level, method)
   if opts == nil or opts.isolation == nil then return 0 end
   local iso = ISOLATION[opts.isolation]
   if not iso then
+    local close = type(opts.isolation) == "string" and
+      core.closest(opts.isolation, { "read committed", "repeatable read", "serializable" })
     error(core.new_error("EINVAL", string.format(
-      "unknown isolation level '%s' (use \"read committed\", \"repeatable read\" or \"serializable\")",
-      tostring(opts.isolation))), level + 1)
+      "%s: unknown isolation level '%s' (%s)", method, tostring(opts.isolation),
+      close and ("did you mean \"" .. close .. "\"?") or
+      "use \"read committed\", \"repeatable read\" or \"serializable\"")), level + 1)
   end
   return iso
 end
 
 --- Begin a transaction (a savepoint when one is open). Prefer env:transaction.
 function Env:begin(opts)
-  local iso = isolation_of(opts, 2)
+  core.check_options(opts, { "isolation" }, "env:begin")
+  local iso = isolation_of(opts, 2, "env:begin")
   core.begin(self._c, iso)
   local f = frames(self)
   f[#f + 1] = { before_commit = {}, after_commit = {}, after_rollback = {} }
@@ -214,17 +284,21 @@ end
 -- opts.retries: run fn again (with backoff) after a serialization failure
 -- or deadlock, up to this many times (outermost transactions only).
 function Env:transaction(fn, opts)
+  if type(fn) ~= "function" then
+    einval("env:transaction expects a function, got a " .. type(fn), 2)
+  end
+  core.check_options(opts, { "isolation", "retries" }, "env:transaction")
   opts = opts or {}
   local retries = opts.retries or 0
-  if type(retries) ~= "number" or retries < 0 then
-    error(core.new_error("EINVAL", "transaction retries must be a non-negative number"), 2)
+  if math.type(retries) ~= "integer" or retries < 0 then
+    einval("env:transaction: retries must be a non-negative integer, got " .. tostring(retries), 2)
   end
-  isolation_of(opts, 2)
+  isolation_of(opts, 2, "env:transaction")
   local depth = #frames(self)
   local outermost = depth == 0
   local delay = 10
   for attempt = 0, retries do
-    self:begin(opts)
+    self:begin{ isolation = opts.isolation }
     local res = table.pack(pcall(fn, self))
     local err
     if res[1] then
@@ -261,6 +335,13 @@ function Env:transaction_depth() return core.txn_depth(self._c) end
 
 --- How a search would run: the normalized domain and the backend's plan.
 function Env:explain(name, domain, opts)
+  if type(name) ~= "string" then
+    einval("env:explain expects a model name (a string), got a " .. type(name), 2)
+  end
+  if domain ~= nil and type(domain) ~= "table" then
+    einval("env:explain: a domain must be a list of leaves (a table), got a " .. type(domain), 2)
+  end
+  core.check_options(opts, { "order", "limit", "offset" }, "env:explain")
   opts = opts or {}
   return core.explain(self:model(name), domain or {}, opts.order, opts.limit, opts.offset)
 end

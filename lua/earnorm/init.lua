@@ -29,6 +29,15 @@ M.is_error = errors.is_error
 M.is_recordset = core.is_recordset
 --- Quote % _ and \ in a string so like/ilike match it literally.
 M.like_escape = core.like_escape
-M.json = { encode = core.json_encode, decode = core.json_decode }
+--- Plain JSON, taken literally (no extended-JSON wrappers). An empty table
+-- is written as [] unless marked with orm.json.object; "{}" decodes to a
+-- table so marked. NaN, Infinity, cycles, holes and tables mixing list
+-- items with keys are errors naming the path. See docs/models.md.
+M.json = {
+  encode = core.json_encode,
+  decode = core.json_decode,
+  object = function(t) return core.json_mark(t, "object") end,
+  array = function(t) return core.json_mark(t, "array") end,
+}
 
 return M

@@ -12,6 +12,47 @@ local function fail(code, msg, model, field)
   error(core.new_error(code, msg, model, field), 3)
 end
 
+-- Argument checks: misuse is an EINVAL naming the model and the method,
+-- never a Lua error from inside this module ("attempt to index ...").
+local function arg_error(self, method, msg)
+  local name = core.model_name(self)
+  error(core.new_error("EINVAL", string.format("%s: %s: %s", name, method, msg), name), 3)
+end
+
+local function check_domain(self, method, domain)
+  if domain ~= nil and (type(domain) ~= "table" or domain == core.null) then
+    arg_error(self, method, "a domain must be a list of leaves (a table), got a " .. type(domain))
+  end
+end
+
+-- Known options of each method; anything else is an error naming the closest.
+local OPTS = {
+  search = { "order", "limit", "offset", "prefetch" },
+  search_read = { "fields", "order", "limit", "offset", "nulls" },
+  search_count = {},
+  read = { "nulls" },
+  read_group = { "orderby", "order", "limit", "offset" },
+}
+
+local function check_opts(self, method, opts)
+  core.check_options(opts, OPTS[method], core.model_name(self) .. ": " .. method)
+  return opts or {}
+end
+
+local function check_names(self, method, names, what)
+  if names == nil then return end
+  if type(names) ~= "table" or core.is_recordset(names) or names == core.null then
+    arg_error(self, method, string.format("%s must be a list of field names, got a %s", what,
+                                          type(names)))
+  end
+  for i, n in ipairs(names) do
+    if type(n) ~= "string" then
+      arg_error(self, method, string.format("%s[%d] must be a field name (a string), got a %s",
+                                            what, i, type(n)))
+    end
+  end
+end
+
 -- An operation with user code in it (events, validators, computes, x2many
 -- commands) is all or nothing: a transaction or savepoint where the server
 -- has them, the undo journal where it does not.
@@ -231,10 +272,17 @@ end
 function R:create(vals)
   local cls = core.class(self)
   if type(vals) ~= "table" or core.is_recordset(vals) then
-    fail("EINVAL", cls._name .. ": create expects a table of values or a list of them", cls._name)
+    fail("EINVAL", cls._name .. ": create expects a table of values or a list of them, got a " ..
+         type(vals), cls._name)
   end
   local list = vals
   if vals[1] == nil then list = { vals } end
+  for i, v in ipairs(list) do
+    if type(v) ~= "table" or core.is_recordset(v) or v == core.null then
+      fail("EINVAL", string.format("%s: create: item %d must be a table of values, got a %s",
+                                   cls._name, i, type(v)), cls._name)
+    end
+  end
   if next(cls._default_fns) ~= nil then
     local copy = {}
     for i, v in ipairs(list) do
@@ -283,8 +331,9 @@ end
 --- Write the same values on every record. Atomic.
 function R:write(vals)
   local cls = core.class(self)
-  if type(vals) ~= "table" or core.is_recordset(vals) then
-    fail("EINVAL", cls._name .. ": write expects a table of field values", cls._name)
+  if type(vals) ~= "table" or core.is_recordset(vals) or vals == core.null then
+    fail("EINVAL", cls._name .. ": write expects a table of field values, got a " .. type(vals),
+         cls._name)
   end
   if #self == 0 then return true end
   local deps = stored_dependents(cls, vals)
@@ -327,7 +376,8 @@ end
 
 --- search(domain, { order =, limit =, offset = }) -> records
 function R:search(domain, opts)
-  opts = opts or {}
+  check_domain(self, "search", domain)
+  opts = check_opts(self, "search", opts)
   local recs = core.search(self, domain or {}, opts.order, opts.limit, opts.offset)
   if opts.prefetch then recs:prefetch(opts.prefetch) end
   return recs
@@ -368,7 +418,9 @@ function R:prefetch(paths)
   return self
 end
 
-function R:search_count(domain)
+function R:search_count(domain, opts)
+  check_domain(self, "search_count", domain)
+  check_opts(self, "search_count", opts)
   return core.search_count(self, domain or {})
 end
 
@@ -418,53 +470,85 @@ local function split_paths(names)
   return plain, paths, extra
 end
 
-local function fill_paths(self, rows, paths, extra)
+local function fill_paths(self, rows, paths, extra, nulls)
   for _, path in ipairs(paths) do core.fill_related(self, rows, path) end
-  if extra then
-    for _, row in ipairs(rows) do
+  for _, row in ipairs(rows) do
+    if extra then
       for head in pairs(extra) do row[head] = nil end
+    end
+    if nulls then
+      for _, path in ipairs(paths) do
+        if row[path] == nil then row[path] = core.null end
+      end
     end
   end
   return rows
 end
 
---- search_read(domain, { fields =, order =, limit =, offset = }) -> list of tables.
+--- search_read(domain, { fields =, order =, limit =, offset =, nulls = }) -> list of tables.
 -- A field may be a Many2one path ("parent_id.name"): its value comes under
--- that key, one load per step for all rows.
+-- that key, one load per step for all rows. A NULL value leaves its key
+-- out (it reads as nil); with nulls = true it is orm.null instead, so
+-- every row has every field asked for.
 function R:search_read(domain, opts)
-  opts = opts or {}
+  check_domain(self, "search_read", domain)
+  opts = check_opts(self, "search_read", opts)
+  check_names(self, "search_read", opts.fields, "fields")
   local cls = core.class(self)
   local fields, paths, extra = opts.fields, nil, nil
   if fields then fields, paths, extra = split_paths(fields) end
   -- x2many and non-stored computed fields are read through the records
   if needs_records(cls, fields or cls._field_order) then
-    return self:search(domain, opts):read(opts.fields)
+    return self:search(domain, { order = opts.order, limit = opts.limit, offset = opts.offset })
+               :read(opts.fields, { nulls = opts.nulls })
   end
-  local rows = core.search_read(self, domain or {}, fields, opts.order, opts.limit, opts.offset)
-  if paths then fill_paths(self, rows, paths, extra) end
+  local rows = core.search_read(self, domain or {}, fields, opts.order, opts.limit, opts.offset,
+                                opts.nulls and true or false)
+  if paths then fill_paths(self, rows, paths, extra, opts.nulls) end
   return rows
 end
 
---- read({ "name", "age", "parent_id.name" }) -> list of tables (all fields when nil)
-function R:read(names)
+--- read({ "name", "age", "parent_id.name" }, { nulls = }) -> list of tables
+-- (all fields when nil; nulls as in search_read)
+function R:read(names, opts)
+  check_names(self, "read", names, "the field list")
+  opts = check_opts(self, "read", opts)
   local cls = core.class(self)
   names = names or cls._field_order
   local plain, paths, extra = split_paths(names)
   ensure_computed(self, plain)
-  local rows = core.read(self, plain)
-  if paths then fill_paths(self, rows, paths, extra) end
+  local rows = core.read(self, plain, opts.nulls and true or false)
+  if paths then fill_paths(self, rows, paths, extra, opts.nulls) end
   return rows
 end
 
 --- read_group(domain, { "kind", "age:avg", "total:sum(age)" }, { "kind" }, opts)
+-- opts.orderby (or order): group keys, aggregate names or __count, each
+-- with asc/desc ("__count desc, kind"); limit, offset.
 function R:read_group(domain, fields, groupby, opts)
-  opts = opts or {}
+  check_domain(self, "read_group", domain)
+  opts = check_opts(self, "read_group", opts)
   if type(groupby) == "string" then groupby = { groupby } end
-  return core.read_group(self, domain or {}, fields or {}, groupby or {}, opts.orderby or opts.order,
+  check_names(self, "read_group", fields, "fields")
+  check_names(self, "read_group", groupby, "groupby")
+  local orderby = opts.orderby or opts.order
+  if orderby ~= nil and type(orderby) ~= "string" then
+    arg_error(self, "read_group", "orderby must be a string like \"__count desc\", got a " ..
+              type(orderby))
+  end
+  return core.read_group(self, domain or {}, fields or {}, groupby or {}, orderby,
                          opts.limit, opts.offset)
 end
 
-function R:browse(ids) return core.browse(self, ids) end
+function R:browse(ids)
+  local t = type(ids)
+  if not (ids == nil or t == "table" or t == "string" or math.type(ids) == "integer" or
+          core.is_recordset(ids)) then
+    arg_error(self, "browse", "expected an id, a list of ids or a recordset, got a " ..
+              (math.type(ids) == "float" and "float" or t))
+  end
+  return core.browse(self, ids)
+end
 function R:exists() return core.exists(self) end
 function R:each() return core.each(self) end
 
@@ -497,6 +581,9 @@ end
 function R:filtered(what)
   local keep = {}
   local i = 0
+  if type(what) ~= "string" and type(what) ~= "function" then
+    arg_error(self, "filtered", "expected a function or a field name, got a " .. type(what))
+  end
   if type(what) == "string" then
     local name = what
     what = function(rec) return rec[name] end
@@ -513,12 +600,17 @@ end
 
 --- The records that match a domain, in this recordset's order (one query).
 function R:filtered_domain(domain)
+  check_domain(self, "filtered_domain", domain)
   return core.filtered_domain(self, domain or {})
 end
 
 --- sorted() by the model's order, sorted("age desc, name"),
 -- sorted(function(rec) return key end), each with reverse.
 function R:sorted(key, reverse)
+  if key ~= nil and type(key) ~= "string" and type(key) ~= "function" then
+    arg_error(self, "sorted", "expected an order (\"age desc, name\") or a key function, got a " ..
+              type(key))
+  end
   if type(key) == "function" then
     local items, i = {}, 0
     for rec in core.each(self) do
@@ -539,6 +631,9 @@ end
 
 --- Copy each record (stored, copyable fields), overriding with `default`.
 function R:copy(default)
+  if default ~= nil and (type(default) ~= "table" or core.is_recordset(default)) then
+    arg_error(self, "copy", "expected a table of values to override, got a " .. type(default))
+  end
   local cls = core.class(self)
   local names = {}
   for _, n in ipairs(cls._field_order) do
@@ -567,6 +662,9 @@ end
 
 --- A recordset of the same records carrying a context (self._context).
 function R:with_context(ctx)
+  if ctx ~= nil and (type(ctx) ~= "table" or core.is_recordset(ctx)) then
+    arg_error(self, "with_context", "expected a table, got a " .. type(ctx))
+  end
   local merged = {}
   for k, v in pairs(core.context(self) or {}) do merged[k] = v end
   for k, v in pairs(ctx or {}) do merged[k] = v end

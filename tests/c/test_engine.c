@@ -212,7 +212,7 @@ static void test_engine__read_write_unlink(void **state)
     assert_int_equal(count(eng, "[[\"nick\", \"=\", null]]"), 2);
     assert_eo_ok(eo_read_json(eng, "res.partner", "[2]", NULL, &rows, &err), &err);
     assert_jget(rows, "0.age", "40");
-    assert_jget(rows, "0.nick", "<missing>"); /* null leaves the key out */
+    assert_jget(rows, "0.nick", "null"); /* every field asked for is there, NULL as null */
     assert_jget(rows, "0.kind", "person");
     eo_free(rows);
     assert_eo_ok(eo_unlink_json(eng, "res.partner", ids, &err), &err);
@@ -522,6 +522,431 @@ static void test_engine__many_failures_then_success(void **state)
     assert_int_equal(count(eng, "[]"), 1);
 }
 
+/* ---- memory limit: every argument and result inside the protected call ---- */
+
+static eo_engine *ready_limited(fx *f, size_t limit)
+{
+    eo_engine_config cfg = EO_ENGINE_CONFIG_INIT;
+    eo_error err;
+    cfg.database_url = f->url;
+    cfg.memory_limit = limit;
+    assert_eo_ok(eo_engine_open(&f->eng, &cfg, &err), &err);
+    assert_eo_ok(eo_engine_load_models(f->eng, f->models, &err), &err);
+    assert_eo_ok(eo_engine_migrate(f->eng, &err), &err);
+    return f->eng;
+}
+
+/* "[item,item,...]" of about `bytes` bytes. Owned (free()). */
+static char *big_list(size_t bytes, const char *item)
+{
+    size_t n = strlen(item), p = 1;
+    char *j = malloc(bytes + 2 * n + 8); /* the loop overshoots by one item */
+    j[0] = '[';
+    while (p < bytes) {
+        memcpy(j + p, item, n);
+        p += n;
+        j[p++] = ',';
+    }
+    memcpy(j + p, item, n);
+    p += n;
+    j[p++] = ']';
+    j[p] = '\0';
+    return j;
+}
+
+static void test_engine__memory_limit_large_json(void **state)
+{
+    fx *f = *state;
+    eo_engine *eng = ready_limited(f, 2u << 20);
+    char *out = (char *)1, *vals, *ids, *fields, *code, *domain, *opts;
+    eo_error err;
+    size_t big = 6u << 20;
+    vals = big_list(big, "{\"name\":\"a\"}");
+    ids = big_list(big, "1");
+    fields = big_list(big, "\"name\"");
+    domain = big_list(big, "[\"name\",\"=\",\"abcdefgh\"]");
+    opts = malloc(big + 64);
+    snprintf(opts, 64, "{\"fields\":");
+    memcpy(opts + strlen(opts), fields, strlen(fields) + 1);
+    strcat(opts, "}");
+    code = malloc(big + 64);
+    strcpy(code, "return ");
+    strcat(code, ids);
+    code[7] = '{';
+    code[strlen(code) - 1] = '}';
+    /* each used to abort the process (SIGABRT): now EO_ENOMEM */
+    assert_eo_error(eo_create_json(eng, "res.partner", vals, &out, &err), &err, EO_ENOMEM, "memory limit");
+    assert_null(out);
+    assert_eo_error(eo_search_read_json(eng, "res.partner", domain, NULL, &out, &err), &err, EO_ENOMEM,
+                    "memory limit");
+    assert_null(out);
+    assert_eo_error(eo_search_read_json(eng, "res.partner", "[]", opts, &out, &err), &err, EO_ENOMEM,
+                    "memory limit");
+    assert_eo_error(eo_read_json(eng, "res.partner", ids, NULL, &out, &err), &err, EO_ENOMEM, "memory limit");
+    assert_eo_error(eo_read_json(eng, "res.partner", "[1]", fields, &out, &err), &err, EO_ENOMEM,
+                    "memory limit");
+    assert_eo_error(eo_write_json(eng, "res.partner", ids, "{\"age\":1}", &err), &err, EO_ENOMEM,
+                    "memory limit");
+    assert_eo_error(eo_write_json(eng, "res.partner", "[1]", vals, &err), &err, EO_ENOMEM, "memory limit");
+    assert_eo_error(eo_unlink_json(eng, "res.partner", ids, &err), &err, EO_ENOMEM, "memory limit");
+    {
+        long long n = 5;
+        assert_eo_error(eo_search_count_json(eng, "res.partner", domain, &n, &err), &err, EO_ENOMEM,
+                        "memory limit");
+        assert_int_equal(n, 0);
+    }
+    assert_eo_error(eo_engine_eval(eng, code, &out, &err), &err, EO_ENOMEM, "memory limit");
+    assert_null(out);
+    assert_eo_error(eo_engine_eval(eng, "return string.rep('x', 8 * 1024 * 1024)", &out, &err), &err,
+                    EO_ENOMEM, "memory limit");
+    assert_null(out);
+    free(vals);
+    free(ids);
+    free(fields);
+    free(code);
+    free(domain);
+    free(opts);
+    /* the engine is still usable within its limit */
+    assert_eo_ok(eo_create_json(eng, "res.partner", "[{\"name\":\"after\"}]", &out, &err), &err);
+    assert_string_equal(out, "[1]");
+    eo_free(out);
+    assert_int_equal(count(eng, "[]"), 1);
+}
+
+static void test_engine__open_under_tiny_memory_limits(void **state)
+{
+    fx *f = *state;
+    eo_engine_config cfg = EO_ENGINE_CONFIG_INIT;
+    eo_error err;
+    size_t limit;
+    int nomem = 0, ok = 0;
+    cfg.database_url = f->url;
+    /* from "too small for the Lua state" to "enough": never an abort */
+    for (limit = 1024; limit < (8u << 20); limit = limit * 3 / 2) {
+        eo_engine *eng = (eo_engine *)1;
+        int rc;
+        cfg.memory_limit = limit;
+        memset(&err, 0x5a, sizeof err);
+        rc = eo_engine_open(&eng, &cfg, &err);
+        assert_int_equal(err.code, rc);
+        if (rc == EO_OK) {
+            assert_non_null(eng);
+            assert_string_equal(err.msg, "");
+            ok++;
+            eo_engine_close(eng);
+        } else {
+            assert_int_equal(rc, EO_ENOMEM);
+            assert_null(eng);
+            assert_non_null(strstr(err.msg, "memory"));
+            nomem++;
+        }
+    }
+    assert_true(nomem > 3);
+    assert_true(ok > 3);
+}
+
+/* ---- eo_error and NULL arguments ------------------------------------ */
+
+static void garbage(eo_error *err)
+{
+    memset(err, 0x5a, sizeof *err);
+    err->msg[sizeof err->msg - 1] = '\0';
+    err->model[sizeof err->model - 1] = '\0';
+    err->field[sizeof err->field - 1] = '\0';
+}
+
+#define assert_cleared(err)                                   \
+    do {                                                      \
+        assert_int_equal((err).code, EO_OK);                  \
+        assert_int_equal((err).domain, EO_DOMAIN_NONE);       \
+        assert_string_equal((err).msg, "");                   \
+        assert_string_equal((err).model, "");                 \
+        assert_string_equal((err).field, "");                 \
+    } while (0)
+
+static void test_engine__error_cleared_on_success(void **state)
+{
+    fx *f = *state;
+    eo_engine_config cfg = EO_ENGINE_CONFIG_INIT;
+    eo_engine *eng;
+    eo_error err;
+    char *out = NULL;
+    long long n = -1;
+    cfg.database_url = f->url;
+    garbage(&err);
+    assert_int_equal(eo_engine_open(&f->eng, &cfg, &err), EO_OK);
+    assert_cleared(err);
+    eng = f->eng;
+    /* each call: garbage in, then a failure (-4 left behind), then success */
+#define CHECK_CLEARS(call)                                                       \
+    do {                                                                         \
+        garbage(&err);                                                           \
+        assert_int_equal((call), EO_OK);                                         \
+        assert_cleared(err);                                                     \
+        eo_free(out);                                                            \
+        out = NULL;                                                              \
+        assert_int_not_equal(eo_create_json(eng, "res.nope", "{}", NULL, &err), EO_OK); \
+        assert_int_equal(err.code, EO_ENOTFOUND);                                \
+        assert_int_equal((call), EO_OK);                                         \
+        assert_cleared(err);                                                     \
+        eo_free(out);                                                            \
+        out = NULL;                                                              \
+    } while (0)
+    garbage(&err);
+    assert_int_equal(eo_engine_load_models(eng, f->models, &err), EO_OK);
+    assert_cleared(err);
+    CHECK_CLEARS(eo_engine_migrate(eng, &err));
+    CHECK_CLEARS(eo_create_json(eng, "res.partner", "{\"name\":\"A\"}", &out, &err));
+    CHECK_CLEARS(eo_search_read_json(eng, "res.partner", "[]", NULL, &out, &err));
+    CHECK_CLEARS(eo_read_json(eng, "res.partner", "[1]", NULL, &out, &err));
+    CHECK_CLEARS(eo_search_count_json(eng, "res.partner", "[]", &n, &err));
+    CHECK_CLEARS(eo_write_json(eng, "res.partner", "[1]", "{\"age\":3}", &err));
+    CHECK_CLEARS(eo_engine_eval(eng, "return 1", &out, &err));
+    CHECK_CLEARS(eo_engine_ping(eng, &out, &err));
+    CHECK_CLEARS(eo_engine_stats(eng, &out, &err));
+    /* begin/commit/rollback run once each: garbage, then a failure, before each */
+    {
+        int (*const ends[])(eo_engine *, eo_error *) = { eo_engine_commit, eo_engine_rollback };
+        const char *const iso[] = { NULL, "serializable" };
+        int k;
+        for (k = 0; k < 2; k++) {
+            garbage(&err);
+            assert_int_equal(eo_engine_begin(eng, iso[k], &err), EO_OK);
+            assert_cleared(err);
+            assert_int_not_equal(eo_create_json(eng, "res.nope", "{}", NULL, &err), EO_OK);
+            assert_int_equal(ends[k](eng, &err), EO_OK);
+            assert_cleared(err);
+        }
+    }
+    CHECK_CLEARS(eo_unlink_json(eng, "res.partner", "[1]", &err));
+#undef CHECK_CLEARS
+    assert_int_equal(n, 2); /* create ran twice above */
+    /* a NULL eo_error is accepted everywhere */
+    assert_int_equal(eo_engine_eval(eng, "return 1", NULL, NULL), EO_OK);
+    assert_int_equal(eo_engine_eval(eng, NULL, NULL, NULL), EO_EINVAL);
+}
+
+static void test_engine__null_arguments(void **state)
+{
+    fx *f = *state;
+    eo_engine *eng = ready(f);
+    eo_error err;
+    char *out = (char *)1;
+    long long n = 7;
+    eo_engine_config cfg = EO_ENGINE_CONFIG_INIT;
+    /* the engine */
+    assert_eo_error(eo_engine_load_models(NULL, f->models, &err), &err, EO_EINVAL, "eo_engine_load_models: eng is NULL");
+    assert_eo_error(eo_engine_migrate(NULL, &err), &err, EO_EINVAL, "eo_engine_migrate: eng is NULL");
+    assert_eo_error(eo_create_json(NULL, "res.partner", "{}", &out, &err), &err, EO_EINVAL, "eo_create_json: eng is NULL");
+    assert_null(out);
+    out = (char *)1;
+    assert_eo_error(eo_search_read_json(NULL, "res.partner", "[]", NULL, &out, &err), &err, EO_EINVAL,
+                    "eo_search_read_json: eng is NULL");
+    assert_null(out);
+    assert_eo_error(eo_read_json(NULL, "res.partner", "[1]", NULL, &out, &err), &err, EO_EINVAL, "eo_read_json: eng is NULL");
+    assert_eo_error(eo_search_count_json(NULL, "res.partner", "[]", &n, &err), &err, EO_EINVAL,
+                    "eo_search_count_json: eng is NULL");
+    assert_int_equal(n, 0);
+    assert_eo_error(eo_write_json(NULL, "res.partner", "[1]", "{}", &err), &err, EO_EINVAL, "eo_write_json: eng is NULL");
+    assert_eo_error(eo_unlink_json(NULL, "res.partner", "[1]", &err), &err, EO_EINVAL, "eo_unlink_json: eng is NULL");
+    assert_eo_error(eo_engine_eval(NULL, "return 1", &out, &err), &err, EO_EINVAL, "eo_engine_eval: eng is NULL");
+    assert_eo_error(eo_engine_begin(NULL, NULL, &err), &err, EO_EINVAL, "eo_engine_begin: eng is NULL");
+    assert_eo_error(eo_engine_commit(NULL, &err), &err, EO_EINVAL, "eo_engine_commit: eng is NULL");
+    assert_eo_error(eo_engine_rollback(NULL, &err), &err, EO_EINVAL, "eo_engine_rollback: eng is NULL");
+    assert_eo_error(eo_engine_ping(NULL, &out, &err), &err, EO_EINVAL, "eo_engine_ping: eng is NULL");
+    assert_eo_error(eo_engine_stats(NULL, &out, &err), &err, EO_EINVAL, "eo_engine_stats: eng is NULL");
+    /* the model, the code, the JSON arguments that have no default */
+    assert_eo_error(eo_create_json(eng, NULL, "{}", &out, &err), &err, EO_EINVAL, "eo_create_json: model is NULL");
+    assert_eo_error(eo_create_json(eng, "res.partner", NULL, &out, &err), &err, EO_EINVAL, "vals_json is NULL");
+    assert_eo_error(eo_search_read_json(eng, NULL, "[]", NULL, &out, &err), &err, EO_EINVAL, "model is NULL");
+    assert_eo_error(eo_read_json(eng, NULL, "[1]", NULL, &out, &err), &err, EO_EINVAL, "model is NULL");
+    assert_eo_error(eo_read_json(eng, "res.partner", NULL, NULL, &out, &err), &err, EO_EINVAL, "ids_json is NULL");
+    assert_eo_error(eo_search_count_json(eng, NULL, "[]", &n, &err), &err, EO_EINVAL, "model is NULL");
+    assert_eo_error(eo_write_json(eng, NULL, "[1]", "{}", &err), &err, EO_EINVAL, "model is NULL");
+    assert_eo_error(eo_write_json(eng, "res.partner", NULL, "{}", &err), &err, EO_EINVAL, "ids_json is NULL");
+    assert_eo_error(eo_write_json(eng, "res.partner", "[1]", NULL, &err), &err, EO_EINVAL, "vals_json is NULL");
+    assert_eo_error(eo_unlink_json(eng, NULL, "[1]", &err), &err, EO_EINVAL, "model is NULL");
+    assert_eo_error(eo_unlink_json(eng, "res.partner", NULL, &err), &err, EO_EINVAL, "ids_json is NULL");
+    assert_eo_error(eo_engine_eval(eng, NULL, &out, &err), &err, EO_EINVAL, "eo_engine_eval: code is NULL");
+    assert_null(out);
+    assert_eo_error(eo_engine_load_models(eng, NULL, &err), &err, EO_EINVAL, "path is NULL");
+    /* out pointers where the result is the point of the call */
+    assert_eo_error(eo_search_read_json(eng, "res.partner", "[]", NULL, NULL, &err), &err, EO_EINVAL,
+                    "out_rows is NULL");
+    assert_eo_error(eo_read_json(eng, "res.partner", "[1]", NULL, NULL, &err), &err, EO_EINVAL, "out_rows is NULL");
+    assert_eo_error(eo_search_count_json(eng, "res.partner", "[]", NULL, &err), &err, EO_EINVAL, "out is NULL");
+    assert_eo_error(eo_engine_ping(eng, NULL, &err), &err, EO_EINVAL, "out_json is NULL");
+    assert_eo_error(eo_engine_stats(eng, NULL, &err), &err, EO_EINVAL, "out_json is NULL");
+    assert_eo_error(eo_engine_open(NULL, &cfg, &err), &err, EO_EINVAL, "eo_engine_open: out is NULL");
+    /* the engine still works */
+    assert_int_equal(count(eng, "[]"), 0);
+}
+
+static void test_engine__cache_url_refused(void **state)
+{
+    fx *f = *state;
+    eo_engine_config cfg = EO_ENGINE_CONFIG_INIT;
+    eo_engine *eng = (eo_engine *)1;
+    eo_error err;
+    cfg.database_url = f->url;
+    cfg.cache_url = "redis://127.0.0.1:6379/0";
+    assert_eo_error(eo_engine_open(&eng, &cfg, &err), &err, EO_ENOTSUP, "the cache is not built yet");
+    assert_null(eng);
+    assert_non_null(strstr(err.msg, "cache_url"));
+}
+
+/* ---- JSON: plain, literal, arrays promised ---------------------------- */
+
+static const char *const DOC_MODEL =
+    "local orm = require \"earnorm\"\n"
+    "return orm.model(\"res.doc\", { name = orm.fields.Char{}, data = orm.fields.Json{},\n"
+    "                                blob = orm.fields.Binary{} })\n";
+
+static eo_engine *ready_docs(fx *f)
+{
+    eo_engine *eng = ready(f);
+    eo_error err;
+    char path[700];
+    th_write_file(path, sizeof path, f->dir, "res_doc.lua", DOC_MODEL);
+    assert_eo_ok(eo_engine_load_models(eng, path, &err), &err);
+    assert_eo_ok(eo_engine_migrate(eng, &err), &err);
+    return eng;
+}
+
+static void test_engine__json_is_literal(void **state)
+{
+    fx *f = *state;
+    eo_engine *eng = ready_docs(f);
+    char *rows = NULL, *ids = NULL;
+    eo_error err;
+    /* extended-JSON look-alikes are objects with those keys, both ways */
+    assert_eo_ok(eo_create_json(eng, "res.doc",
+                                "[{\"name\":\"a\",\"data\":{\"$date\":0}},"
+                                "{\"name\":\"b\",\"data\":{\"$numberLong\":\"5\"}},"
+                                "{\"name\":\"c\",\"data\":{\"$regex\":\"a.*\",\"$options\":\"i\"}},"
+                                "{\"name\":\"d\",\"data\":[1.0,2,-0.0,{\"\\u0024oid\":\"x\"},{},[]]}]",
+                                &ids, &err), &err);
+    assert_jget(ids, "", "<4 items>");
+    assert_eo_ok(eo_engine_eval(eng, "env:invalidate()", NULL, &err), &err);
+    assert_eo_ok(eo_search_read_json(eng, "res.doc", "[[\"name\",\"=\",\"a\"]]", "{\"fields\":[\"data\"]}", &rows,
+                                     &err), &err);
+    assert_non_null(strstr(rows, "\"data\":{\"$date\":0}"));
+    eo_free(rows);
+    assert_eo_ok(eo_search_read_json(eng, "res.doc", "[[\"name\",\"=\",\"b\"]]", "{\"fields\":[\"data\"]}", &rows,
+                                     &err), &err);
+    assert_non_null(strstr(rows, "\"data\":{\"$numberLong\":\"5\"}"));
+    eo_free(rows);
+    assert_eo_ok(eo_search_read_json(eng, "res.doc", "[[\"name\",\"=\",\"c\"]]", "{\"fields\":[\"data\"]}", &rows,
+                                     &err), &err);
+    assert_non_null(strstr(rows, "\"$regex\":\"a.*\""));
+    assert_non_null(strstr(rows, "\"$options\":\"i\""));
+    eo_free(rows);
+    /* floats keep their fraction, -0.0 its sign, {} and [] apart; \u0024 is '$' */
+    assert_eo_ok(eo_search_read_json(eng, "res.doc", "[[\"name\",\"=\",\"d\"]]", "{\"fields\":[\"data\"]}", &rows,
+                                     &err), &err);
+    assert_non_null(strstr(rows, "\"data\":[1.0,2,-0.0,{\"$oid\":\"x\"},{},[]]"));
+    eo_free(rows);
+    eo_free(ids);
+}
+
+static void test_engine__binary_bytes_out(void **state)
+{
+    fx *f = *state;
+    eo_engine *eng = ready_docs(f);
+    char *rows = NULL;
+    eo_error err;
+    assert_eo_ok(eo_engine_eval(eng, "env['res.doc']:create{ name = 'bin', blob = '\\255\\0A' }", NULL, &err),
+                 &err);
+    assert_eo_ok(eo_engine_eval(eng, "env['res.doc']:create{ name = 'txt', blob = 'plain' }", NULL, &err), &err);
+    assert_eo_ok(eo_search_read_json(eng, "res.doc", "[]", "{\"fields\":[\"blob\"],\"order\":\"name\"}", &rows, &err),
+                 &err);
+    /* the one wrapper: bytes JSON text cannot hold */
+    assert_non_null(strstr(rows, "\"blob\":{\"$binary\":{\"base64\":\"/wBB\",\"subType\":\"00\"}}"));
+    assert_non_null(strstr(rows, "\"blob\":\"plain\""));
+    eo_free(rows);
+}
+
+static void test_engine__empty_results_are_arrays(void **state)
+{
+    fx *f = *state;
+    eo_engine *eng = ready(f);
+    char *out = NULL;
+    eo_error err;
+    /* "[]" creates nothing */
+    assert_eo_ok(eo_create_json(eng, "res.partner", "[]", &out, &err), &err);
+    assert_string_equal(out, "[]");
+    eo_free(out);
+    assert_int_equal(count(eng, "[]"), 0);
+    assert_eo_ok(eo_search_read_json(eng, "res.partner", "[]", NULL, &out, &err), &err);
+    assert_string_equal(out, "[]");
+    eo_free(out);
+    assert_eo_ok(eo_read_json(eng, "res.partner", "[]", NULL, &out, &err), &err);
+    assert_string_equal(out, "[]");
+    eo_free(out);
+    assert_eo_ok(eo_engine_eval(eng, "return env['res.partner']:search{}", &out, &err), &err);
+    assert_string_equal(out, "[]");
+    eo_free(out);
+    assert_eo_ok(eo_engine_eval(eng, "return {}", &out, &err), &err);
+    assert_string_equal(out, "[]");
+    eo_free(out);
+    assert_eo_ok(eo_engine_eval(eng, "return orm.json.object()", &out, &err), &err);
+    assert_string_equal(out, "{}");
+    eo_free(out);
+    /* a recordset is its id array */
+    assert_eo_ok(eo_create_json(eng, "res.partner", "[{\"name\":\"A\"},{\"name\":\"B\"}]", NULL, &err), &err);
+    assert_eo_ok(eo_engine_eval(eng, "return env['res.partner']:search({}, { order = 'name' })", &out, &err), &err);
+    assert_string_equal(out, "[1,2]");
+    eo_free(out);
+    assert_eo_ok(eo_search_read_json(eng, "res.partner", "[[\"name\",\"=\",\"none\"]]", "{\"fields\":[\"name\"]}",
+                                     &out, &err), &err);
+    assert_string_equal(out, "[]");
+    eo_free(out);
+    /* every field asked for, NULL as null */
+    assert_eo_ok(eo_search_read_json(eng, "res.partner", "[[\"name\",\"=\",\"A\"]]",
+                                     "{\"fields\":[\"name\",\"age\",\"email\"]}", &out, &err), &err);
+    assert_jget(out, "0.age", "null");
+    assert_jget(out, "0.email", "null");
+    assert_jget(out, "0.name", "A");
+    eo_free(out);
+}
+
+static void test_engine__json_refused(void **state)
+{
+    fx *f = *state;
+    eo_engine *eng = ready(f);
+    char *out = (char *)1;
+    eo_error err;
+    char deep[1200];
+    size_t i;
+    assert_eo_error(eo_create_json(eng, "res.partner", "{\"name\":\"x\",\"age\":NaN}", &out, &err), &err,
+                    EO_EINVAL, "values: invalid JSON at byte 18: NaN and Infinity are not JSON numbers");
+    assert_null(out);
+    assert_eo_error(eo_create_json(eng, "res.partner", "{\"name\":\"x\",\"name\":\"y\"}", &out, &err), &err,
+                    EO_EINVAL, "values: invalid JSON: the key \"name\" appears twice");
+    assert_eo_error(eo_search_read_json(eng, "res.partner", "[]", "{\"limitt\":1}", &out, &err), &err, EO_EINVAL,
+                    "search_read: unknown option 'limitt' (did you mean 'limit'?)");
+    assert_eo_error(eo_search_read_json(eng, "res.partner", "[]", "{\"fields\":[\"name\"],\"ordr\":\"name\"}", &out,
+                                        &err), &err, EO_EINVAL, "unknown option 'ordr' (did you mean 'order'?)");
+    /* results JSON cannot hold, naming where */
+    assert_eo_error(eo_engine_eval(eng, "return { x = { 0/0 } }", &out, &err), &err, EO_EINVAL,
+                    "result: JSON: x[1] is NaN");
+    assert_null(out);
+    assert_eo_error(eo_engine_eval(eng, "return { 1, 2, k = 3 }", &out, &err), &err, EO_EINVAL,
+                    "mixes list items (2) and named keys (1)");
+    assert_eo_error(eo_engine_eval(eng, "local t = {} t.me = t return t", &out, &err), &err, EO_EINVAL,
+                    "me contains itself (a cycle)");
+    assert_eo_error(eo_engine_eval(eng, "return print", &out, &err), &err, EO_EINVAL, "is a function");
+    /* nesting past 256 levels */
+    for (i = 0; i < 257; i++)
+        deep[i] = '[';
+    for (i = 0; i < 257; i++)
+        deep[257 + i] = ']';
+    deep[514] = '\0';
+    assert_eo_error(eo_write_json(eng, "res.partner", "[1]", deep, &err), &err, EO_ELIMIT,
+                    "values: JSON nested more than 256 levels");
+    assert_int_equal(count(eng, "[]"), 0);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -542,6 +967,15 @@ int main(void)
         T(test_engine__eval_errors),
         T(test_engine__open_errors),
         T(test_engine__many_failures_then_success),
+        T(test_engine__memory_limit_large_json),
+        T(test_engine__open_under_tiny_memory_limits),
+        T(test_engine__error_cleared_on_success),
+        T(test_engine__null_arguments),
+        T(test_engine__cache_url_refused),
+        T(test_engine__json_is_literal),
+        T(test_engine__binary_bytes_out),
+        T(test_engine__empty_results_are_arrays),
+        T(test_engine__json_refused),
     };
     return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 }
