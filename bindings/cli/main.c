@@ -13,14 +13,54 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "eo_lua.h"
+#include "util/suggest.h"
 
 static const char *progname = "earnorm";
 
+/* Every option the command line knows (for "did you mean"). */
+static const char *const known_opts[] = {
+    "--db", "--models", "--cache", "--log-queries", "--version", "--help", "--dry-run",
+    "--order", "--limit", "-e", "-i", "-l", "-v", "-E", "-W", "-h", NULL };
+static const char *const subcommands[] = { "migrate", "shell", "explain", "stats", NULL };
+
+static void unknown_option(const char *a)
+{
+    char hint[64];
+    fprintf(stderr, "%s: unrecognized option '%s'%s\n", progname, a,
+            eo_suggest__hint(hint, sizeof hint, a, known_opts, sizeof known_opts / sizeof known_opts[0]));
+}
+
+/* The words EARNORM_LOG_QUERIES may hold (earnorm/env.lua reads the same):
+ * 1 when on, 0 when off, -1 when it is none of them. */
+static int switch_word(const char *v)
+{
+    static const char *const on[] = { "1", "true", "yes", "on", NULL };
+    static const char *const off[] = { "0", "false", "no", "off", "", NULL };
+    int i;
+    for (i = 0; on[i]; i++)
+        if (strcasecmp(v, on[i]) == 0)
+            return 1;
+    for (i = 0; off[i]; i++)
+        if (strcasecmp(v, off[i]) == 0)
+            return 0;
+    return -1;
+}
+
+/* --cache and $EARNORM_CACHE_URL: refused until the cache exists, never ignored */
+static int refuse_cache(const char *from)
+{
+    fprintf(stderr, "%s: ENOTSUP: %s: the cache is not built yet (only the in-process record "
+            "store exists); leave it out\n", progname, from);
+    return EO_ENOTSUP;
+}
+
 typedef struct opts {
+    const char *cmd;     /* the subcommand, NULL when running a script */
     const char *db, *models, *cache;
     int log_queries;
     int interactive, version, ignore_env, warnings, stdin_script;
@@ -49,9 +89,9 @@ static void usage(FILE *f)
             "  --db URL       database (default $EARNORM_DATABASE_URL, else sqlite://earnorm.db)\n"
             "  --models PATH  model files: a directory or a .lua file\n"
             "                 (default $EARNORM_MODELS, else ./models when it exists)\n"
-            "  --cache URL    shared cache (default $EARNORM_CACHE_URL; in-process only)\n"
+            "  --cache URL    a shared cache: not built yet, refused (as is $EARNORM_CACHE_URL)\n"
             "  --log-queries  print each query with its parameters and time\n"
-            "                 (also EARNORM_LOG_QUERIES=1)\n"
+            "                 (also EARNORM_LOG_QUERIES=1; 1/0, true/false, yes/no, on/off)\n"
             "  --version      print the version\n"
             "  --help         print this help\n"
             "The globals `orm` (require \"earnorm\") and `env` (connected on first use)\n"
@@ -295,13 +335,21 @@ static int setup(lua_State *L, opts *o)
             o->db = getenv("EARNORM_DATABASE_URL");
         if (!models)
             models = getenv("EARNORM_MODELS");
-        if (!o->cache)
-            o->cache = getenv("EARNORM_CACHE_URL");
+        if (!o->cache && getenv("EARNORM_CACHE_URL"))
+            return refuse_cache("EARNORM_CACHE_URL");
         if (!o->log_queries) {
             const char *lq = getenv("EARNORM_LOG_QUERIES");
-            o->log_queries = lq && strcmp(lq, "1") == 0;
+            int on = lq ? switch_word(lq) : 0;
+            if (on < 0) {
+                fprintf(stderr, "%s: EINVAL: EARNORM_LOG_QUERIES='%s': use 1 or 0 (or true/false, "
+                        "yes/no, on/off)\n", progname, lq);
+                return EO_EINVAL;
+            }
+            o->log_queries = on;
         }
     }
+    if (o->cache)
+        return refuse_cache("--cache");
     if (!models && is_dir("models"))
         models = "models";
     lua_createtable(L, 0, 4);
@@ -318,12 +366,27 @@ static int setup(lua_State *L, opts *o)
     return cli_call(L, "setup", 1, 0);
 }
 
+/* An option of one subcommand only, given elsewhere: an error saying where it goes. */
+static int misplaced(const opts *o, const char *a)
+{
+    const char *owner = strcmp(a, "--dry-run") == 0 ? "migrate"
+                        : (strcmp(a, "--order") == 0 || strcmp(a, "--limit") == 0) ? "explain"
+                                                                                    : NULL;
+    if (owner == NULL || (o->cmd && strcmp(o->cmd, owner) == 0))
+        return 0;
+    fprintf(stderr, "%s: option '%s' belongs to '%s %s'%s\n", progname, a, progname, owner,
+            o->cmd ? "" : " (it means nothing to a script)");
+    return 1;
+}
+
 /* Parse the EarnORM long options anywhere before the script. */
 static int collect(int argc, char **argv, opts *o, int start)
 {
     int i;
     for (i = start; i < argc; i++) {
         const char *a = argv[i];
+        if (misplaced(o, a))
+            return -1;
         if (a[0] != '-')
             return i;
         if (strcmp(a, "--") == 0)
@@ -346,8 +409,15 @@ static int collect(int argc, char **argv, opts *o, int start)
                 o->cache = argv[++i];
             else if (strcmp(a, "--order") == 0)
                 o->order = argv[++i];
-            else
-                o->limit = strtol(argv[++i], NULL, 10);
+            else {
+                char *end;
+                const char *v = argv[++i];
+                o->limit = strtol(v, &end, 10);
+                if (*v == '\0' || *end != '\0' || o->limit < 0) {
+                    fprintf(stderr, "%s: --limit needs a non-negative integer, not '%s'\n", progname, v);
+                    return -1;
+                }
+            }
         } else if (strcmp(a, "--log-queries") == 0) {
             o->log_queries = 1;
         } else if (strcmp(a, "--dry-run") == 0) {
@@ -371,7 +441,7 @@ static int collect(int argc, char **argv, opts *o, int start)
         } else if ((a[1] == 'e' || a[1] == 'l') && a[2] != '\0') {
             /* -estat, -lmod */
         } else {
-            fprintf(stderr, "%s: unrecognized option '%s'\n", progname, a);
+            unknown_option(a);
             return -1;
         }
     }
@@ -451,6 +521,7 @@ static int subcommand(lua_State *L, const char *cmd, int argc, char **argv)
     opts o;
     int i, rest, nargs = 0;
     memset(&o, 0, sizeof o);
+    o.cmd = cmd;
     for (i = 2; i < argc; i++)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
             return subcommand_help(cmd);
@@ -528,6 +599,15 @@ int main(int argc, char **argv)
     memset(&o, 0, sizeof o);
     memset(&vc, 0, sizeof vc);
     script = subcmd ? 0 : collect(argc, argv, &o, 1);
+    if (script > 0 && script < argc && script == 1 && access(argv[1], F_OK) != 0) {
+        /* "earnorm migrte": a misspelt subcommand, not a missing script */
+        char hint[64];
+        eo_suggest__hint(hint, sizeof hint, argv[1], subcommands, 4);
+        if (hint[0]) {
+            fprintf(stderr, "%s: unknown command '%s'%s\n", progname, argv[1], hint);
+            return EXIT_FAILURE;
+        }
+    }
     if (script == -2) {
         usage(stdout);
         return EXIT_SUCCESS;

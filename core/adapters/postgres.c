@@ -217,6 +217,12 @@ static int pg_open(eo_conn **out, const eo_url *url, eo_error *err)
         return EO_ECONN;
     }
     PQsetNoticeProcessor(c->pg, quiet, NULL);
+    {
+        /* env:capabilities().server: "PostgreSQL 15.5" (docs/backends.md) */
+        const char *v = PQparameterStatus(c->pg, "server_version");
+        snprintf(c->base.server, sizeof c->base.server, "PostgreSQL %.*s",
+                 v ? (int)strcspn(v, " ") : 1, v ? v : "?");
+    }
     if ((rc = simple(c, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; "
                         "SET client_min_messages = warning; SET extra_float_digits = 3",
                      EO_Q_OTHER, err)) != EO_OK) {

@@ -78,14 +78,44 @@ static int sq_open(eo_conn **out, const eo_url *url, eo_error *err)
     int memory = strcmp(path, ":memory:") == 0;
     int rc;
     const char *timeout = eo_url_opt(url, "timeout");
+    /* ?mode=ro: a read-only snapshot that writes and creates nothing, not
+     * even -wal/-shm files (SQLite's immutable=1; migrate --dry-run) */
+    const char *mode = eo_url_opt(url, "mode");
+    int ro = mode && strcmp(mode, "ro") == 0;
+    char *uri = NULL;
 
     *out = NULL;
+    if (mode && !ro && strcmp(mode, "rw") != 0) {
+        eo_free(c);
+        return eo_error_set(err, EO_EINVAL, "sqlite: ?mode=%s: use ro or rw", mode);
+    }
+    if (ro && !memory) {
+        const char *q;
+        eo_buf b = EO_BUF_INIT;
+        eo_buf__puts(&b, "file:");
+        for (q = path; *q; q++) {
+            if (*q == '?' || *q == '#' || *q == '%')
+                eo_buf__printf(&b, "%%%02X", (unsigned char)*q);
+            else
+                eo_buf__putc(&b, *q);
+        }
+        eo_buf__puts(&b, "?immutable=1");
+        uri = b.oom ? NULL : eo_buf__detach(&b);
+        eo_buf__free(&b);
+        if (uri == NULL) {
+            eo_free(c);
+            c = NULL;
+        }
+        path = uri;
+    }
     if (c == NULL)
         return eo_error_set(err, EO_ENOMEM, "out of memory opening %s", url->text);
     rc = sqlite3_open_v2(path, &c->db,
-                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
-                             SQLITE_OPEN_URI,
+                         (ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+                             SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI,
                          NULL);
+    eo_free(uri);
+    path = url->path;
     if (rc != SQLITE_OK) {
         eo_error_set(err, EO_ECONN, "sqlite: cannot open %s: %s", path,
                      c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
@@ -95,9 +125,11 @@ static int sq_open(eo_conn **out, const eo_url *url, eo_error *err)
         return EO_ECONN;
     }
     c->base.adapter = &eo_sqlite_adapter;
+    /* env:capabilities().server: name and version (docs/backends.md) */
+    snprintf(c->base.server, sizeof c->base.server, "SQLite %s", sqlite3_libversion());
     sqlite3_extended_result_codes(c->db, 1);
     sqlite3_busy_timeout(c->db, timeout ? atoi(timeout) : 5000);
-    if ((!memory && (rc = exec_sql(c, "PRAGMA journal_mode=WAL", EO_Q_OTHER, err)) != EO_OK) ||
+    if ((!memory && !ro && (rc = exec_sql(c, "PRAGMA journal_mode=WAL", EO_Q_OTHER, err)) != EO_OK) ||
         (rc = exec_sql(c, "PRAGMA synchronous=NORMAL", EO_Q_OTHER, err)) != EO_OK ||
         (rc = exec_sql(c, "PRAGMA foreign_keys=ON", EO_Q_OTHER, err)) != EO_OK) {
         if (rc == EO_EBUSY || rc == EO_ERROR)

@@ -376,6 +376,94 @@ describe("the earnorm interpreter", function()
     end)
   end)
 
+  describe("options and configuration are never silently ignored", function()
+    it("an unknown option names the closest known one", function()
+      local out, err, code = run(dir, "--dbb sqlite://x.db")
+      assert.are.equal(1, code)
+      assert.are.equal("", out)
+      assert.matches("unrecognized option '--dbb' (did you mean '--db'?)", err, 1, true)
+      local _
+      _, err = run(dir, "--log-queryes -e 1")
+      assert.matches("(did you mean '--log-queries'?)", err, 1, true)
+      _, err, code = run(dir, "migrate --dryrun")
+      assert.are.equal(1, code)
+      assert.matches("unrecognized option '--dryrun' (did you mean '--dry-run'?)", err, 1, true)
+    end)
+
+    it("a misspelt subcommand is not taken for a missing script", function()
+      local out, err, code = run(dir, "migrte")
+      assert.are.equal(1, code)
+      assert.are.equal("", out)
+      assert.are.equal("earnorm: unknown command 'migrte' (did you mean 'migrate'?)\n", err)
+      -- a script of that name still runs
+      write_file(dir .. "/migrte", "print('script')")
+      out, _, code = run(dir, "migrte")
+      assert.are.equal(0, code)
+      assert.are.equal("script\n", out)
+    end)
+
+    it("options of one subcommand are refused elsewhere; --limit takes a number", function()
+      local _, err, code = run(dir, "--dry-run -e 1")
+      assert.are.equal(1, code)
+      assert.matches("option '--dry-run' belongs to 'earnorm migrate'", err, 1, true)
+      _, err, code = run(dir, "stats --order name")
+      assert.are.equal(1, code)
+      assert.matches("option '--order' belongs to 'earnorm explain'", err, 1, true)
+      _, err, code = run(dir, "explain cli.thing --limit lots")
+      assert.are.equal(1, code)
+      assert.matches("--limit needs a non-negative integer, not 'lots'", err, 1, true)
+      assert.is_false(exists(dir .. "/earnorm.db"))
+    end)
+
+    it("EARNORM_LOG_QUERIES takes 1/0, true/false, yes/no, on/off and refuses anything else", function()
+      local script = "--db sqlite://q.db -e 'env:migrate()'"
+      for _, v in ipairs({ "true", "yes", "ON", "1" }) do
+        local _, err, code = run(dir, script, { env = { EARNORM_LOG_QUERIES = v } })
+        assert.are.equal(0, code)
+        assert.matches("%[sqlite [%d.]+ ms%]", err)
+      end
+      for _, v in ipairs({ "false", "no", "off", "0", "" }) do
+        local _, err, code = run(dir, script, { env = { EARNORM_LOG_QUERIES = v } })
+        assert.are.equal(0, code)
+        assert.are.equal("", err)
+      end
+      local out, err, code = run(dir, script, { env = { EARNORM_LOG_QUERIES = "maybe" } })
+      assert.are.equal(1, code)
+      assert.are.equal("", out)
+      assert.matches("EARNORM_LOG_QUERIES='maybe': use 1 or 0", err, 1, true)
+      -- -E ignores it, as the other variables
+      local _
+      _, _, code = run(dir, "-E " .. script, { env = { EARNORM_LOG_QUERIES = "maybe" } })
+      assert.are.equal(0, code)
+    end)
+
+    it("--cache and EARNORM_CACHE_URL are refused until the cache exists", function()
+      local out, err, code = run(dir, "--cache redis://127.0.0.1:6379/0 -e 'print(1)'")
+      assert.are.equal(1, code)
+      assert.are.equal("", out)
+      assert.matches("--cache: the cache is not built yet", err, 1, true)
+      local _
+      _, err, code = run(dir, "--cache bogus -e 'print(1)'")
+      assert.are.equal(1, code)
+      assert.matches("the cache is not built yet", err, 1, true)
+      _, err, code = run(dir, "-e 'print(1)'", { env = { EARNORM_CACHE_URL = "redis://x" } })
+      assert.are.equal(1, code)
+      assert.matches("EARNORM_CACHE_URL: the cache is not built yet", err, 1, true)
+      out, _, code = run(dir, "-E -e 'print(1)'", { env = { EARNORM_CACHE_URL = "redis://x" } })
+      assert.are.equal(0, code)
+      assert.are.equal("1\n", out)
+    end)
+
+    it("env.url, tostring(env) and migrate output never show a password", function()
+      local out, err = run(dir, "--db 'sqlite://p.db?password=hunter2' -e 'print(env.url)'")
+      -- SQLite reads no password: the option is refused, and still masked
+      assert.matches("unknown option 'password' for sqlite", err, 1, true)
+      assert.is_nil((out .. err):find("hunter2", 1, true))
+      out, err = run(dir, "--db 'postgresql://a:hunter2@127.0.0.1:1/x?password=hunter2' -e 'print(tostring(env))'")
+      assert.is_nil((out .. err):find("hunter2", 1, true))
+    end)
+  end)
+
   describe("subcommands", function()
     before_each(function() model_dir(dir, "models", "cli.thing") end)
 
@@ -463,6 +551,37 @@ describe("the earnorm interpreter", function()
       assert.matches("\nqueries: %d+ %(select %d+, insert %d+, update %d+, delete %d+%)\n", out)
       assert.matches("\nrecord store: %d+ records, %d+ hits, %d+ misses\n", out)
       assert.is_true(exists(dir .. "/s.db"))
+    end)
+
+    it("migrate --dry-run creates no database file, and leaves an existing one as it was", function()
+      local out, err, code = run(dir, "migrate --dry-run --db sqlite://fresh.db")
+      assert.are.equal(0, code, err)
+      assert.matches("CREATE TABLE \"cli_thing\"", out, 1, true)
+      assert.matches("-- sqlite://fresh.db: 1 statement (dry run: nothing changed)", out, 1, true)
+      assert.are.same({ "models" }, ls(dir))
+      -- an existing database in WAL mode: not a byte changed, no -wal or -shm left
+      run(dir, "migrate --db sqlite://old.db")
+      local before = read_file(dir .. "/old.db")
+      model_dir(dir, "models2", "cli.thing")
+      write_file(dir .. "/models2/cli_thing.lua", [[
+local orm = require "earnorm"
+return orm.model("cli.thing", { name = orm.fields.Char{ required = true }, n = orm.fields.Integer{},
+                                extra = orm.fields.Char{} })
+]])
+      out, err, code = run(dir, "migrate --dry-run --models models2 --db sqlite://old.db")
+      assert.are.equal(0, code, err)
+      assert.matches("ALTER TABLE \"cli_thing\" ADD COLUMN \"extra\"", out, 1, true)
+      assert.are.equal(before, read_file(dir .. "/old.db"))
+      assert.are.same({ "models", "models2", "old.db" }, ls(dir))
+    end)
+
+    it("stats on a server that cannot be reached says so, without a traceback", function()
+      local out, err, code = run(dir, "stats --db 'postgresql://ann:hunter2@127.0.0.1:1/x?password=hunter2'")
+      assert.are.equal(1, code)
+      assert.are.equal("", err)
+      assert.matches("^backend: postgresql  reachable: false  error: ", out)
+      assert.is_nil(out:find("traceback", 1, true))
+      assert.is_nil(out:find("hunter2", 1, true))
     end)
 
     it("shell runs what it reads, reports errors and goes on", function()
