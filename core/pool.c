@@ -85,6 +85,9 @@ int eo_pool_new(eo_pool **out, const char *url, const eo_pool_config *cfg, eo_er
     int rc, bad = 0;
     size_t i;
 
+    eo_error_clear(err);
+    if (out == NULL || url == NULL)
+        return eo_error_set(err, EO_EINVAL, "eo_pool_new: %s is NULL", out ? "url" : "out");
     *out = NULL;
     p = eo_calloc(1, sizeof *p);
     if (p == NULL || (p->text = eo_strdup(url)) == NULL) {
@@ -170,6 +173,7 @@ int eo_pool_new(eo_pool **out, const char *url, const eo_pool_config *cfg, eo_er
         }
     }
     *out = p;
+    eo_error_clear(err);
     return EO_OK;
 fail:
     eo_url_free(&p->url);
@@ -286,10 +290,15 @@ static int open_retry(eo_pool *p, eo_conn **out, eo_error *err)
 
 int eo_pool_acquire(eo_pool *p, eo_conn **out, eo_error *err)
 {
-    uint64_t t0 = eo_clock__ns(), deadline = t0 + ms_ns(p->cfg.acquire_timeout_ms);
+    uint64_t t0, deadline;
     eo_conn *reaped[8];
     int waited = 0, rc;
 
+    eo_error_clear(err);
+    if (p == NULL || out == NULL)
+        return eo_error_set(err, EO_EINVAL, "eo_pool_acquire: %s is NULL", p ? "out" : "p");
+    t0 = eo_clock__ns();
+    deadline = t0 + ms_ns(p->cfg.acquire_timeout_ms);
     *out = NULL;
     pthread_mutex_lock(&p->mu);
     for (;;) {
@@ -355,6 +364,7 @@ int eo_pool_acquire(eo_pool *p, eo_conn **out, eo_error *err)
             }
             pthread_mutex_unlock(&p->mu);
             *out = c;
+            eo_error_clear(err); /* a failed attempt before the one that worked */
             return EO_OK;
         }
         /* all busy: wait for a release */

@@ -159,6 +159,28 @@ static void test_suggest__pool_url_is_masked(void **state)
     assert_null(strstr(err.msg, "hunter2"));
 }
 
+static void test_suggest__pool_clears_error_and_checks_nulls(void **state)
+{
+    eo_pool *p = NULL;
+    eo_conn *c = NULL;
+    eo_error err;
+    (void)state;
+    memset(&err, 0x5a, sizeof err);
+    assert_eo_ok(eo_pool_new(&p, "sqlite::memory:", NULL, &err), &err);
+    assert_int_equal(err.code, EO_OK);
+    assert_string_equal(err.msg, "");
+    memset(&err, 0x5a, sizeof err);
+    assert_eo_ok(eo_pool_acquire(p, &c, &err), &err);
+    assert_int_equal(err.code, EO_OK);
+    assert_string_equal(err.msg, "");
+    eo_pool_release(p, c);
+    assert_eo_error(eo_pool_acquire(p, NULL, &err), &err, EO_EINVAL, "eo_pool_acquire: out is NULL");
+    assert_eo_error(eo_pool_acquire(NULL, &c, &err), &err, EO_EINVAL, "eo_pool_acquire: p is NULL");
+    eo_pool_unref(p);
+    assert_eo_error(eo_pool_new(&p, NULL, NULL, &err), &err, EO_EINVAL, "eo_pool_new: url is NULL");
+    assert_eo_error(eo_pool_new(NULL, "sqlite::memory:", NULL, &err), &err, EO_EINVAL, "eo_pool_new: out is NULL");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -170,6 +192,7 @@ int main(void)
         cmocka_unit_test(test_suggest__url_options_checked),
         cmocka_unit_test(test_suggest__unknown_scheme_lists_the_registry),
         cmocka_unit_test(test_suggest__pool_url_is_masked),
+        cmocka_unit_test(test_suggest__pool_clears_error_and_checks_nulls),
     };
     return cmocka_run_group_tests_name("suggest", tests, NULL, NULL);
 }
