@@ -716,7 +716,8 @@ static int decode(lua_State *L, const char *text, size_t len, eo_error *err)
     tape *t;
     eo_json_fail fail;
     int rc;
-    /* stack: ... guard (it owns the tape until the value is built) */
+    /* stack: ... guard. Each read has its own tape: building allocates, an
+     * allocation can run a finalizer, and a finalizer can read JSON too. */
     t = lua_newuserdatauv(L, sizeof *t, 0);
     memset(t, 0, sizeof *t);
     if (lua_rawgetp(L, LUA_REGISTRYINDEX, &tape_sink) != LUA_TTABLE) {
@@ -745,6 +746,7 @@ static int decode(lua_State *L, const char *text, size_t len, eo_error *err)
             err->domain = EO_DOMAIN_JSON;
         return rc;
     }
+    /* building can raise (memory): the guard's __gc frees the tape then */
     rc = build(L, t, err);
     eo_buf__free(&t->b);
     if (rc != EO_OK) {
