@@ -263,6 +263,12 @@ describe("results on " .. h.backend, function()
     end)
   end)
 
+  it("capabilities().server names the server and its version", function()
+    local want = ({ sqlite = "^SQLite 3%.%d+", postgresql = "^PostgreSQL %d+%.%d+$",
+                    mongodb = "^[%a]+ v?%d+%.%d+" })[h.backend]
+    assert.matches(want, env:capabilities().server)
+  end)
+
   describe("read_group orders by any of its columns", function()
     local P
     before_each(function()
