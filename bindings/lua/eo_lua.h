@@ -136,10 +136,15 @@ int eo_lua_to_value(lua_State *L, int idx, const eo_field *f, eo_idkind kind,
 /* Push a generic value (no field: no decoding). */
 void eo_lua_push_value(lua_State *L, const eo_value *v);
 
-/* JSON <-> Lua through libbson. Never raise; push nothing on failure. */
+/*
+ * Plain JSON <-> Lua (value.c; the rules are in docs/models.md). Encoding
+ * never raises (Owned text in *out). Decoding reports bad JSON through err
+ * and pushes nothing then; it raises only on a memory error while building
+ * the tables (nothing of C is held then). JSON null is orm.null.
+ */
 int eo_lua_json_encode(lua_State *L, int idx, char **out, size_t *len, eo_error *err);
 int eo_lua_json_decode(lua_State *L, const char *text, size_t len, eo_error *err);
-/* Push a Lua value decoded from a JSON document or array (C host API). */
+/* The same, with a top-level null as nil (arguments of the C host API). */
 int eo_lua_push_json_any(lua_State *L, const char *text, size_t len, eo_error *err);
 
 /* ---- recordsets ---- */
