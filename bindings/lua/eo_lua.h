@@ -77,8 +77,8 @@ int eo_lua_is_embedded_chunk(const char *chunkname);
 
 /*
  * Harden a new state (eo_vm_new does it): the string metatable locked,
- * string.dump unreachable from strings, and the pattern functions replaced
- * by ones that honour vm's deadline.
+ * string.dump unreachable from strings, and the pattern functions and
+ * table.insert/remove/move replaced by ones that honour vm's deadline.
  */
 void eo_lua_harden(lua_State *L, eo_vm *vm);
 /* Push a table with find, match, gmatch and gsub that poll vm's deadline

@@ -18,7 +18,8 @@
  *     metatables the sandbox set, "locked" for the host's.
  *   - require loads only the modules embedded in the binary.
  *   - table.insert, table.remove and table.move loop in C over a range a
- *     model chooses (a __len of 2^62): these versions poll the deadline.
+ *     model chooses (a __len of 2^62): eo_lua_harden installs versions
+ *     that poll the deadline (Lua's semantics and messages otherwise).
  *
  * It does not decide what a model file may call; sandbox.lua does.
  */
@@ -28,49 +29,6 @@
 #include "eo_lua.h"
 
 #define POLL_EVERY 4096 /* loop iterations between two deadline polls */
-
-/* ---- hardening of a new state ---- */
-
-static int refuse_dump(lua_State *L)
-{
-    return luaL_error(L, "string.dump is not available to model files (bytecode is refused)");
-}
-
-void eo_lua_harden(lua_State *L, eo_vm *vm)
-{
-    static const char *const replaced[] = { "find", "match", "gmatch", "gsub" };
-    size_t i;
-    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-    lua_getfield(L, -1, LUA_STRLIBNAME);
-    lua_remove(L, -2);
-    /* stack: string */
-    eo_lua_push_patterns(L, vm);
-    for (i = 0; i < sizeof replaced / sizeof replaced[0]; i++) {
-        lua_getfield(L, -1, replaced[i]);
-        lua_setfield(L, -3, replaced[i]);
-    }
-    lua_pop(L, 1);
-    /* methods: { dump = refuse } falling through to string */
-    lua_createtable(L, 0, 1);
-    lua_pushcfunction(L, refuse_dump);
-    lua_setfield(L, -2, "dump");
-    lua_createtable(L, 0, 2);
-    lua_pushvalue(L, -3);
-    lua_setfield(L, -2, "__index");
-    lua_pushliteral(L, "locked");
-    lua_setfield(L, -2, "__metatable");
-    lua_setmetatable(L, -2);
-    /* stack: string, methods */
-    lua_pushliteral(L, "");
-    if (lua_getmetatable(L, -1)) {
-        lua_pushvalue(L, -3);
-        lua_setfield(L, -2, "__index");
-        lua_pushliteral(L, "locked");
-        lua_setfield(L, -2, "__metatable");
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 3);
-}
 
 /* Lua's rule for table arguments: a table, or anything whose metatable has
  * the metamethods the function uses (raw fields, as ltablib's checktab). */
@@ -83,65 +41,6 @@ static int has_field(lua_State *L, int mt, const char *key)
     r = lua_rawget(L, mt) != LUA_TNIL;
     lua_pop(L, 1);
     return r;
-}
-
-/* ---- getmetatable and setmetatable for model files ---- */
-
-/*
- * Upvalue 1 of both: a weak-keyed set of the metatables sandboxed code
- * has set. Anything else is the host's.
- */
-static int owned(lua_State *L, int idx)
-{
-    int r;
-    idx = lua_absindex(L, idx);
-    lua_pushvalue(L, idx);
-    r = lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL;
-    lua_pop(L, 1);
-    return r;
-}
-
-static int sb_getmetatable(lua_State *L)
-{
-    luaL_checkany(L, 1);
-    if (!lua_getmetatable(L, 1)) {
-        lua_pushnil(L);
-        return 1;
-    }
-    if (!owned(L, -1)) {
-        lua_pushliteral(L, "locked");
-        return 1;
-    }
-    /* the model's own metatable: as stock, honouring its __metatable */
-    luaL_getmetafield(L, 1, "__metatable");
-    return 1;
-}
-
-static int sb_setmetatable(lua_State *L)
-{
-    int t = lua_type(L, 2);
-    luaL_checktype(L, 1, LUA_TTABLE);
-    luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
-    if (lua_getmetatable(L, 1)) {
-        if (!owned(L, -1))
-            return luaL_error(L, "cannot change a protected metatable");
-        lua_pop(L, 1);
-    }
-    if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
-        return luaL_error(L, "cannot change a protected metatable");
-    if (t == LUA_TTABLE) {
-        /* Lua marks an object for finalization when its metatable has a
-         * __gc at this moment; one added later never runs */
-        if (has_field(L, 2, "__gc"))
-            return luaL_error(L, "setmetatable: a __gc metamethod is not allowed in a model "
-                                 "file (finalizers run outside the time limit)");
-        lua_pushvalue(L, 2);
-        lua_pushboolean(L, 1);
-        lua_rawset(L, lua_upvalueindex(1));
-    }
-    lua_settop(L, 2);
-    lua_setmetatable(L, 1);
-    return 1;
 }
 
 /* ---- table functions that loop over a range the caller picks ---- */
@@ -247,6 +146,116 @@ static int sb_tmove(lua_State *L)
     return 1;
 }
 
+/* ---- hardening of a new state ---- */
+
+static int refuse_dump(lua_State *L)
+{
+    return luaL_error(L, "string.dump is not available to model files (bytecode is refused)");
+}
+
+void eo_lua_harden(lua_State *L, eo_vm *vm)
+{
+    static const char *const replaced[] = { "find", "match", "gmatch", "gsub" };
+    static const luaL_Reg loops[] = {
+        { "insert", sb_tinsert }, { "remove", sb_tremove }, { "move", sb_tmove },
+        { NULL, NULL },
+    };
+    size_t i;
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_getfield(L, -1, LUA_TABLIBNAME);
+    lua_pushlightuserdata(L, vm);
+    luaL_setfuncs(L, loops, 1);
+    lua_pop(L, 1);
+    lua_getfield(L, -1, LUA_STRLIBNAME);
+    lua_remove(L, -2);
+    /* stack: string */
+    eo_lua_push_patterns(L, vm);
+    for (i = 0; i < sizeof replaced / sizeof replaced[0]; i++) {
+        lua_getfield(L, -1, replaced[i]);
+        lua_setfield(L, -3, replaced[i]);
+    }
+    lua_pop(L, 1);
+    /* methods: { dump = refuse } falling through to string */
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, refuse_dump);
+    lua_setfield(L, -2, "dump");
+    lua_createtable(L, 0, 2);
+    lua_pushvalue(L, -3);
+    lua_setfield(L, -2, "__index");
+    lua_pushliteral(L, "locked");
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+    /* stack: string, methods */
+    lua_pushliteral(L, "");
+    if (lua_getmetatable(L, -1)) {
+        lua_pushvalue(L, -3);
+        lua_setfield(L, -2, "__index");
+        lua_pushliteral(L, "locked");
+        lua_setfield(L, -2, "__metatable");
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 3);
+}
+
+/* ---- getmetatable and setmetatable for model files ---- */
+
+/*
+ * Upvalue 1 of both: a weak-keyed set of the metatables sandboxed code
+ * has set. Anything else is the host's.
+ */
+static int owned(lua_State *L, int idx)
+{
+    int r;
+    idx = lua_absindex(L, idx);
+    lua_pushvalue(L, idx);
+    r = lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL;
+    lua_pop(L, 1);
+    return r;
+}
+
+static int sb_getmetatable(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    if (!lua_getmetatable(L, 1)) {
+        lua_pushnil(L);
+        return 1;
+    }
+    if (!owned(L, -1)) {
+        lua_pushliteral(L, "locked");
+        return 1;
+    }
+    /* the model's own metatable: as stock, honouring its __metatable */
+    luaL_getmetafield(L, 1, "__metatable");
+    return 1;
+}
+
+static int sb_setmetatable(lua_State *L)
+{
+    int t = lua_type(L, 2);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
+    if (lua_getmetatable(L, 1)) {
+        if (!owned(L, -1))
+            return luaL_error(L, "cannot change a protected metatable");
+        lua_pop(L, 1);
+    }
+    if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
+        return luaL_error(L, "cannot change a protected metatable");
+    if (t == LUA_TTABLE) {
+        /* Lua marks an object for finalization when its metatable has a
+         * __gc at this moment; one added later never runs */
+        if (has_field(L, 2, "__gc"))
+            return luaL_error(L, "setmetatable: a __gc metamethod is not allowed in a model "
+                                 "file (finalizers run outside the time limit)");
+        lua_pushvalue(L, 2);
+        lua_pushboolean(L, 1);
+        lua_rawset(L, lua_upvalueindex(1));
+    }
+    lua_settop(L, 2);
+    lua_setmetatable(L, 1);
+    return 1;
+}
+
 /* ---- the module ---- */
 
 /* require(name): an embedded module, never a file (nil when there is none). */
@@ -279,10 +288,6 @@ int luaopen_earnorm_sandbox_core(lua_State *L)
         { "getmetatable", sb_getmetatable }, { "setmetatable", sb_setmetatable },
         { NULL, NULL },
     };
-    static const luaL_Reg loops[] = {
-        { "insert", sb_tinsert }, { "remove", sb_tremove }, { "move", sb_tmove },
-        { NULL, NULL },
-    };
     static const luaL_Reg plain[] = {
         { "require", sb_require }, { "timed_out", sb_timed_out },
         { "raw_metatable", sb_raw_metatable },
@@ -296,8 +301,6 @@ int luaopen_earnorm_sandbox_core(lua_State *L)
     lua_setfield(L, -2, "__mode");
     lua_setmetatable(L, -2);
     luaL_setfuncs(L, meta, 1);
-    lua_pushlightuserdata(L, eo_lua_vm(L));
-    luaL_setfuncs(L, loops, 1);
     luaL_setfuncs(L, plain, 0);
     return 1;
 }

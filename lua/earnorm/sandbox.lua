@@ -6,9 +6,9 @@
 -- a bug, not a nil). docs/sandbox.md lists what a model file can do.
 --
 -- C closes what an environment cannot (bindings/lua/sandbox.c): the string
--- metatable is locked, pattern matching and table loops honour the time
--- limit, setmetatable refuses __gc, getmetatable hides the host's
--- metatables. The time limit itself is the VM's (bindings/lua/vm.c): once
+-- metatable is locked, pattern matching and table.insert/remove/move honour
+-- the time limit (for the whole VM), setmetatable refuses __gc,
+-- getmetatable hides the host's metatables. The time limit itself is the VM's (bindings/lua/vm.c): once
 -- a call times out, pcall here rethrows, so a model cannot swallow it.
 --
 -- The checks below never call a method on a string a model gave us, and
@@ -139,8 +139,7 @@ end
 -- (false: left out).
 local LIBS = {
   string = copy(string, { dump = refuse_dump }),
-  table = copy(table, { insert = guard.insert, remove = guard.remove, move = guard.move,
-                        sort = safe_sort }),
+  table = copy(table, { sort = safe_sort }),
   math = copy(math, { randomseed = false }),  -- the generator is the host's too
   utf8 = copy(utf8, {}),
   coroutine = copy(coroutine, { resume = safe_resume, close = safe_close, wrap = safe_wrap }),

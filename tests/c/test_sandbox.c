@@ -160,6 +160,80 @@ static void test_sandbox__patterns_match_lua(void **state)
     lua_close(L);
 }
 
+/*
+ * table.insert, table.remove and table.move after eo_lua_harden against
+ * Lua's own (saved before): random calls on random tables, plain and with
+ * __index/__newindex/__len metamethods; results, resulting tables and
+ * messages must be equal.
+ */
+static const char *const TABLE_DIFF =
+    "local old = ...\n"
+    "local new = { insert = table.insert, remove = table.remove, move = table.move }\n"
+    "assert(new.insert ~= old.insert and new.move ~= old.move)\n"
+    "math.randomseed(7)\n"
+    "local function mk(n, meta)\n"
+    "  local t = {}\n"
+    "  for i = 1, n do t[i] = i * 10 end\n"
+    "  if meta then\n"
+    "    local store = t\n"
+    "    t = setmetatable({}, { __index = store, __newindex = store, __len = function() return #store end })\n"
+    "    return t, store\n"
+    "  end\n"
+    "  return t, t\n"
+    "end\n"
+    "local function dump(t) local o = {} for i = -1, 12 do o[#o + 1] = tostring(rawget(t, i)) end return table.concat(o, ',') end\n"
+    "local function show(ok, ...) local o = { tostring(ok) } for i = 1, select('#', ...) do\n"
+    "  local v = select(i, ...); o[#o + 1] = type(v) == 'table' and 'table' or tostring(v) end\n"
+    "  return (table.concat(o, ' '):gsub(\"to '[^']*'\", \"to 'F'\")) end\n"
+    "-- small positions only: a huge range loops for ages in both (test_sandbox's limits cover those)\n"
+    "local vals = { -2, -1, 0, 1, 2, 3, 5, 8, 11, 'x', nil, 2.5 }\n"
+    "local function rv() return vals[math.random(#vals + 1)] end\n"
+    "local n = 0\n"
+    "for _ = 1, 20000 do\n"
+    "  local size, meta = math.random(0, 8), math.random(3) == 1\n"
+    "  local op = ({ 'insert', 'remove', 'move' })[math.random(3)]\n"
+    "  local args, nargs, dsize = { rv(), rv(), rv(), rv() }, math.random(0, 4), math.random(0, 3)\n"
+    "  local res = {}\n"
+    "  for k, lib in pairs({ old = old, new = new }) do\n"
+    "    local t, store = mk(size, meta)\n"
+    "    local dst, dstore = mk(dsize, false)\n"
+    "    local a = { t, table.unpack(args, 1, nargs) }\n"
+    "    if op == 'move' and nargs == 4 then a[5] = dst end\n"
+    "    res[k] = show(pcall(lib[op], table.unpack(a, 1, nargs + 1 + (a[5] and 1 or 0))))\n"
+    "      .. ' | ' .. dump(store) .. ' | ' .. dump(dstore)\n"
+    "  end\n"
+    "  n = n + 1\n"
+    "  if res.old ~= res.new then\n"
+    "    error(op .. ' ' .. size .. ' ' .. tostring(meta) .. '\\n stock: ' .. res.old .. '\\n  ours: ' .. res.new, 0)\n"
+    "  end\n"
+    "end\n"
+    "return n\n";
+
+static void test_sandbox__table_loops_match_lua(void **state)
+{
+    lua_State *L = luaL_newstate();
+    (void)state;
+    luaL_openlibs(L);
+    /* stack: a copy of the stock functions, then harden */
+    lua_createtable(L, 0, 3);
+    lua_getglobal(L, "table");
+    lua_getfield(L, -1, "insert");
+    lua_setfield(L, -3, "insert");
+    lua_getfield(L, -1, "remove");
+    lua_setfield(L, -3, "remove");
+    lua_getfield(L, -1, "move");
+    lua_setfield(L, -3, "move");
+    lua_pop(L, 1);
+    eo_lua_harden(L, NULL);
+    if (luaL_loadstring(L, TABLE_DIFF) != LUA_OK)
+        fail_msg("%s", lua_tostring(L, -1));
+    lua_insert(L, -2);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK)
+        fail_msg("%s", lua_tostring(L, -1));
+    assert_int_equal(lua_tointeger(L, -1), 20000);
+    lua_close(L);
+}
+
 /* ---- escape attempts ---- */
 
 static void test_sandbox__escapes_fail(void **state)
@@ -385,6 +459,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sandbox__patterns_match_lua),
+        cmocka_unit_test(test_sandbox__table_loops_match_lua),
         cmocka_unit_test(test_sandbox__escapes_fail),
         cmocka_unit_test(test_sandbox__binary_model_file_refused),
         cmocka_unit_test(test_sandbox__require_reads_no_file),

@@ -220,6 +220,237 @@ return nil
       assert.is_nil(orm.models["sbx.partial.never"])
     end)
   end)
+
+  -- A model file is untrusted code: none of these may reach the host.
+  describe("the sandbox against hostile code", function()
+    local function fixture(name) return h.src .. "/tests/fixtures/sandbox/" .. name end
+
+    it("every escape attempt of tests/fixtures/sandbox/escapes.lua fails, run by the interpreter", function()
+      local out, code = h.run("--db sqlite::memory: --models " .. sh_quote(fixture("escapes.lua"))
+        .. [[ -e 'print(orm.models["sbx.escapes"].refused, env["sbx.escapes"]:probe(),]]
+        .. [[ rawget(_G, "escaped_global"), getmetatable(""), ("x"):upper(), type(string.dump))']])
+      assert.are.equal("72\t7\tnil\tlocked\tX\tfunction\n", out)
+      assert.are.equal(0, code)
+    end)
+
+    it("the string metatable is locked, for model files and scripts alike", function()
+      load({ ["m.lua"] = [[
+assert(getmetatable("") == "locked")
+assert(getmetatable("").__index == nil)
+assert(("ab"):rep(2) == "abab" and ("x=1"):match("(%w)=(%d)") == "x")
+local ok, err = pcall(("").dump, print)
+assert(not ok and err:find("string.dump is not available to model files", 1, true))
+return nil
+]] })
+      assert.are.equal("locked", getmetatable(""))
+      assert.are.equal(string, debug.getmetatable("").__index.upper and string or nil)
+      assert.are.equal("xx", ("x"):rep(2))
+    end)
+
+    it("changes to the library tables stay in the file that made them", function()
+      load({ ["1_patch.lua"] = [[
+string.rep = nil
+table.concat = nil
+math.floor = nil
+utf8.char = nil
+coroutine.wrap = nil
+os.time = nil
+return nil
+]],
+             ["2_clean.lua"] = [[
+assert(string.rep and table.concat and math.floor and utf8.char and coroutine.wrap and os.time)
+return nil
+]] })
+      assert.is_function(string.rep)
+      assert.is_function(coroutine.wrap)
+      assert.is_function(os.time)
+    end)
+
+    it("the earnorm modules are read-only; what a file rawsets stays in that file", function()
+      local cases = {
+        { "orm.model = print", "earnorm.model is read-only in a model file" },
+        { "orm.fields.Char = print", "earnorm.fields.Char is read-only in a model file" },
+        { "require('earnorm.fields').Text = print", "earnorm.fields.Text is read-only in a model file" },
+        { "orm.Command.CREATE = 9", "earnorm.Command.CREATE is read-only in a model file" },
+        { "orm.models['res.x'] = {}", "earnorm.models.res.x is read-only in a model file" },
+        { "require('earnorm.errors').wrap = print", "earnorm.errors.wrap is read-only in a model file" },
+      }
+      for _, c in ipairs(cases) do
+        local err = load_error({ ["m.lua"] = "local orm = require 'earnorm'\n" .. c[1] .. "\n" })
+        assert.are.equal(dir .. "/m.lua:2: " .. c[2], err.message)
+      end
+      os.remove(dir .. "/m.lua")
+      load({ ["1_shadow.lua"] = [[
+local orm = require "earnorm"
+rawset(orm, "fields", false)
+assert(orm.fields == false)
+return nil
+]],
+             ["2_other.lua"] = [[
+local orm = require "earnorm"
+assert(orm.fields == require "earnorm.fields" and orm.fields.Char)
+return orm.model("sbx.hostile.views", { name = orm.fields.Char{} })
+]] })
+      assert.is_function(orm.fields.Char)
+      assert.is_function(orm.model)
+      assert.is_not_nil(orm.models["sbx.hostile.views"])
+    end)
+
+    it("orm.connect and orm.load_models are not available in a model file", function()
+      local err = load_error({ ["m.lua"] = "local orm = require 'earnorm'\nlocal env = orm.connect('sqlite:///tmp/x.db')\n" })
+      assert.are.equal(dir .. "/m.lua:2: earnorm.connect is not available in a model file: "
+                       .. "model code works in the env of its records, self.env", err.message)
+      err = load_error({ ["m.lua"] = "local orm = require 'earnorm'\nlocal l = orm.load_models('/etc')\n" })
+      assert.are.equal(dir .. "/m.lua:2: earnorm.load_models is not available in a model file: "
+                       .. "the host loads model files", err.message)
+    end)
+
+    it("require loads the public modules from the binary, never a file on package.path", function()
+      local lib = tmpdir()
+      os.execute("mkdir " .. sh_quote(lib .. "/earnorm"))
+      write_file(lib .. "/earnorm/pwn.lua", "PWNED = 'pwn.lua'\nreturn {}\n")
+      write_file(lib .. "/earnorm/fields.lua", "PWNED = 'fields.lua'\nreturn {}\n")
+      write_file(lib .. "/earnorm/sandbox.lua", "PWNED = 'sandbox.lua'\nreturn {}\n")
+      local saved = package.path
+      package.path = lib .. "/?.lua;" .. saved
+      local ok, err = pcall(load_error, { ["m.lua"] = "local pwn = require 'earnorm.pwn'\nreturn pwn\n" })
+      local ok2, loaded = pcall(load, { ["m.lua"] = [[
+local orm = require "earnorm"
+local fields = require "earnorm.fields"
+assert(fields == orm.fields and fields.Char)
+return orm.model("sbx.hostile.req", { name = fields.Char{} })
+]] })
+      package.path = saved
+      rmdir(lib)
+      assert.is_true(ok, tostring(err))
+      assert.is_true(ok2, tostring(loaded))
+      assert.are.equal(dir .. '/m.lua:1: require("earnorm.pwn") is not allowed in a model file '
+                       .. "(only earnorm, earnorm.fields, earnorm.errors and earnorm.command)", err.message)
+      assert.is_nil(rawget(_G, "PWNED"))
+      for _, name in ipairs({ "earnorm.sandbox", "earnorm.sandbox.core", "earnorm.cli", "earnorm.host",
+                              "earnorm.model", "earnorm.env", "earnorm.recordset" }) do
+        err = load_error({ ["m.lua"] = string.format("local m = require(%q)\nreturn m\n", name) })
+        assert.matches(string.format('require("%s") is not allowed in a model file', name), err.message, 1, true)
+      end
+      assert.is_nil(rawget(_G, "PWNED"))
+    end)
+
+    it("setmetatable refuses __gc and host metatables; a model's own metatables work as usual", function()
+      local err = load_error({ ["m.lua"] = "setmetatable({}, { __gc = function() end })\n" })
+      assert.are.equal(dir .. "/m.lua:1: setmetatable: a __gc metamethod is not allowed in a model "
+                       .. "file (finalizers run outside the time limit)", err.message)
+      err = load_error({ ["m.lua"] = "local orm = require 'earnorm'\nsetmetatable(orm.ValidationError('x'), nil)\n" })
+      assert.are.equal(dir .. "/m.lua:2: cannot change a protected metatable", err.message)
+      load({ ["m.lua"] = [[
+local orm = require "earnorm"
+local M = orm.model("sbx.hostile.meta", { name = orm.fields.Char{} })
+for _, v in ipairs({ M, orm.fields.Char{}, orm.ValidationError("x"), orm.null, orm, orm.models, _G }) do
+  assert(getmetatable(v) == "locked", tostring(v))
+  assert(not pcall(setmetatable, v, {}))
+end
+-- the model's own metatables: every metamethod but __gc
+local log = {}
+local Vec = {}
+Vec.__index = Vec
+Vec.__add = function(a, b) return setmetatable({ x = a.x + b.x }, Vec) end
+Vec.__tostring = function(v) return "vec(" .. v.x .. ")" end
+function Vec:double() return self + self end
+local v = setmetatable({ x = 2 }, Vec)
+assert(getmetatable(v) == Vec and tostring(v:double()) == "vec(4)")
+do local c <close> = setmetatable({}, { __close = function() log[#log + 1] = "closed" end }) end
+assert(log[1] == "closed")
+local weak = setmetatable({}, { __mode = "k" })
+assert(getmetatable(weak).__mode == "k")
+local guarded = setmetatable({}, { __metatable = "mine" })
+assert(getmetatable(guarded) == "mine" and not pcall(setmetatable, guarded, nil))
+assert(setmetatable(v, nil) == v and getmetatable(v) == nil)
+return M
+]] })
+      assert.is_not_nil(orm.models["sbx.hostile.meta"])
+    end)
+
+    it("a precompiled (bytecode) model file is refused", function()
+      write_file(dir .. "/bin.lua", string.dump(function() return nil end))
+      local err = h.error_of(orm.load_models, dir)
+      assert.are.equal("EINVAL", err.code)
+      assert.matches("attempt to load a binary chunk (mode is 't')", err.message, 1, true)
+    end)
+
+    it("pcall, xpcall and coroutines keep Lua's behaviour for ordinary errors", function()
+      load({ ["m.lua"] = [[
+local ok, e = pcall(error, "plain")
+assert(not ok and e == "plain")
+assert(select("#", pcall(function() return 1, 2, 3 end)) == 4)
+ok, e = xpcall(function() error("deep") end, function(m) return "handled: " .. m end)
+assert(not ok and e:find("handled: .*m.lua:4: deep"))
+assert(select(2, pcall(xpcall, print, nil)):find("bad argument #2 to 'xpcall'", 1, true))
+ok, e = pcall(pcall)
+assert(not ok and e:find("bad argument #1 to 'pcall' (value expected)", 1, true))
+local gen = coroutine.wrap(function(a) local b = coroutine.yield(a + 1); return b * 2 end)
+assert(gen(1) == 2 and gen(5) == 10)
+local bad = coroutine.wrap(function() error("boom") end)
+ok, e = pcall(bad)
+assert(not ok and e:find("m.lua:11: boom", 1, true), e)
+ok, e = pcall(bad)
+assert(not ok and e == "cannot resume dead coroutine", e)
+ok, e = pcall(function() local r = bad(); return r end)
+assert(not ok and e:find("m.lua:16: cannot resume dead coroutine", 1, true), e)
+local co = coroutine.create(function() local c <close> = setmetatable({}, { __close = function() end }); error("co") end)
+ok, e = coroutine.resume(co)
+assert(not ok and e:find("m.lua:18: co", 1, true), e)
+ok, e = coroutine.close(co)
+assert(not ok and e:find("m.lua:18: co", 1, true), e)
+assert(coroutine.status(co) == "dead" and coroutine.isyieldable() == false)
+return nil
+]] })
+    end)
+
+    it("table.insert, table.remove, table.move and table.sort behave as Lua's", function()
+      load({ ["m.lua"] = [[
+local t = { 1, 2, 3 }
+table.insert(t, 4); table.insert(t, 1, 0)
+assert(table.concat(t, ",") == "0,1,2,3,4")
+assert(table.remove(t) == 4 and table.remove(t, 1) == 0 and table.concat(t, ",") == "1,2,3")
+assert(table.remove({}) == nil and select("#", table.remove({})) == 1)
+local function msg(f, ...) return select(2, pcall(f, ...)) end
+assert(msg(table.insert, t, 9, 1) == "bad argument #2 to 'table.insert' (position out of bounds)")
+assert(msg(table.insert, t, 1, 2, 3) == "wrong number of arguments to 'insert'")
+assert(msg(table.remove, t, 7) == "bad argument #1 to 'table.remove' (position out of bounds)")
+assert(msg(table.insert, 5, 1) == "bad argument #1 to 'table.insert' (table expected, got number)")
+assert(msg(function() table.insert(t, 9, 1) end):find("m.lua:11: bad argument #2 to 'insert' (position out of bounds)", 1, true))
+assert(table.concat(table.move({ 1, 2, 3 }, 1, 3, 2), ",") == "1,1,2,3")
+assert(table.concat(table.move({ 1, 2, 3 }, 2, 3, 1), ",") == "2,3,3")
+assert(table.concat(table.move({ 1, 2 }, 1, 2, 1, { 9, 9, 9 }), ",") == "1,2,9")
+assert(msg(table.move, {}, -1, math.maxinteger, 1) == "bad argument #3 to 'table.move' (too many elements to move)")
+assert(msg(table.move, {}, 1, 2, math.maxinteger) == "bad argument #4 to 'table.move' (destination wrap around)")
+local log = {}
+local proxy = setmetatable({}, { __index = function(_, k) return k * 10 end,
+                                 __newindex = function(_, k, v) log[#log + 1] = k .. "=" .. v end,
+                                 __len = function() return 3 end })
+table.insert(proxy, 1, 5)
+assert(table.concat(log, " ") == "4=30 3=20 2=10 1=5")
+local s = { 5, 3, 9, 1 }
+table.sort(s)
+assert(table.concat(s, ",") == "1,3,5,9")
+table.sort(s, function(a, b) return a > b end)
+assert(table.concat(s, ",") == "9,5,3,1")
+table.sort(s, nil)
+assert(table.concat(s, ",") == "1,3,5,9")
+assert(msg(table.sort, { 1, "x" }):find("attempt to compare string with number", 1, true))
+return nil
+]] })
+    end)
+
+    it("os has time and dates only: no environment reads, no commands", function()
+      load({ ["m.lua"] = [[
+assert(os.getenv == nil and os.execute == nil and os.exit == nil and os.remove == nil)
+assert(os.tmpname == nil and os.setlocale == nil and os.rename == nil)
+assert(type(os.time()) == "number" and os.date("!%Y", 0) == "1970" and os.difftime(2, 1) == 1)
+assert(type(os.clock()) == "number" and math.randomseed == nil and type(math.random(3)) == "number")
+return nil
+]] })
+    end)
+  end)
 end)
 
 describe("model declarations", function()
