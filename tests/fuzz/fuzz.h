@@ -65,11 +65,12 @@ void fz_run(void (*fn)(void *), void *payload);
  * SQLite and PostgreSQL (SQLite's text is prepared on a database with the
  * fixture's tables), and compile the MongoDB filter with and without
  * FerretDB's restrictions (skipped when an `any` is left, which needs a
- * server). Frees nothing: the caller frees d. Returns 1 when it bound
+ * server). An input over 64 KiB (`size`, the deep ones) gets the SELECT
+ * and one filter only. Frees nothing: the caller frees d. Returns 1 when it bound
  * and both SQL dialects compiled (the MongoDB filter refuses numeric ids,
  * so its errors are only checked for their form).
  */
-int fz_domain_pipeline(eo_domain *d);
+int fz_domain_pipeline(eo_domain *d, size_t size);
 /* Everything the pipeline builds once (the registry, the SQLite tables):
  * call from LLVMFuzzerInitialize, so no input pays for it (a first input
  * that allocates for good would set off libFuzzer's leak check). */

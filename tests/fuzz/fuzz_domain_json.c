@@ -30,7 +30,7 @@ static void one(void *p)
     }
     if (d == NULL)
         fz_die("eo_domain_from_json succeeded without a domain");
-    fz_domain_pipeline(d);
+    fz_domain_pipeline(d, j->size);
     eo_domain_free(d);
 }
 

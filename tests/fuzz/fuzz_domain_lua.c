@@ -289,7 +289,7 @@ static void one(void *p)
     }
     if (d == NULL)
         fz_die("eo_lua_to_domain succeeded without a domain");
-    fz_domain_pipeline(d);
+    fz_domain_pipeline(d, j->size);
     eo_domain_free(d);
 }
 

@@ -11,10 +11,12 @@
 #   4. fuzzing from the seeds for FUZZ_SECONDS; the line gives the number
 #      of executions.
 # A crash, a sanitizer report, a leak, a timeout (FUZZ_TIMEOUT seconds for
-# one input) or RSS past FUZZ_RSS_MB fails its line.
+# one input, FUZZ_DEEP_TIMEOUT for a deep one) or RSS past FUZZ_RSS_MB
+# fails its line.
 # Usage: run.sh TARGET BINARY WORKDIR
-# Environment: FUZZ_SECONDS (30), FUZZ_TIMEOUT (10), FUZZ_RSS_MB (2048;
-# deep inputs get twice that), FUZZ_KEEP_CORPUS=1 to keep WORKDIR/corpus
+# Environment: FUZZ_SECONDS (30), FUZZ_TIMEOUT (10), FUZZ_DEEP_TIMEOUT (30:
+# a 100,000-leaf input takes 2-5 s here when the work is linear, so only
+# super-linear work reaches it), FUZZ_RSS_MB (2048; deep inputs get twice that), FUZZ_KEEP_CORPUS=1 to keep WORKDIR/corpus
 # between runs (make fuzz), FUZZ_FORK=N to fuzz in N processes that go on
 # after a crash and collect every artifact (make fuzz).
 set -u
@@ -24,6 +26,7 @@ work="$3"
 src=$(cd "$(dirname "$0")" && pwd)
 seconds="${FUZZ_SECONDS:-30}"
 to="${FUZZ_TIMEOUT:-10}"
+deep_to="${FUZZ_DEEP_TIMEOUT:-30}"
 rss="${FUZZ_RSS_MB:-2048}"
 fork="${FUZZ_FORK:-0}"
 big=67108864 # -max_len for whole files: none of them is cut
@@ -59,7 +62,7 @@ executed_ms() { grep -o 'Executed .* in [0-9]* ms' "$log" | awk '{ s += $(NF - 1
 # (ok, error or ""), $4 stack KiB ("" for the main thread), $5 RSS MiB,
 # then the files.
 run_files() {
-    local name="$1" label="$2" expect="$3" kb="$4" mb="$5" rc
+    local name="$1" label="$2" expect="$3" kb="$4" mb="$5" to="${run_to:-$to}" rc
     shift 5
     local limit=$((to * $# + 120))
     log="$work/logs/$name.log"
@@ -73,10 +76,11 @@ run_files() {
     fi
     if [ -n "$kb" ] && grep -q 'ERROR: libFuzzer: timeout' "$log"; then
         # the alarm is taken on the main thread, which only waits: the
-        # same input there shows where the time goes
+        # same input there shows where the time goes (the first seconds
+        # are enough for that)
         log="$work/logs/$name.main-thread.log"
         EARNORM_FUZZ_EXPECT="$expect" timeout --foreground -k 10 "$limit" "$bin" -runs=1 \
-            -timeout="$to" -rss_limit_mb="$mb" -max_len="$big" "$@" >"$log" 2>&1
+            -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb="$mb" -max_len="$big" "$@" >"$log" 2>&1
     fi
     no "$label (exit $rc)"
 }
@@ -124,7 +128,7 @@ rm -rf "$work/deep"
 log="$work/logs/gen-deep.log"
 if python3 "$src/gen-deep.py" deep "$target" "$work/deep" >"$log" 2>&1; then
     for f in "$work/deep"/*; do
-        run_files "deep-$(basename "$f")" "deep $(basename "$f") ($(($(stat -c %s "$f") / 1024)) KiB${stack:+, $stack KiB stack})" \
+        run_to="$deep_to" run_files "deep-$(basename "$f")" "deep $(basename "$f") ($(($(stat -c %s "$f") / 1024)) KiB${stack:+, $stack KiB stack})" \
             "" "$stack" $((rss * 2)) "$f"
     done
 else
