@@ -76,7 +76,9 @@ int eo_env_open(eo_env **out, eo_registry *reg, const eo_env_config *cfg, eo_err
     *out = NULL;
     env = eo_calloc(1, sizeof *env);
     if (env == NULL || eo_store__new(&env->store) != EO_OK) {
-        rc = eo_error_set(err, EO_ENOMEM, "out of memory opening %s", text);
+        char shown[256];
+        rc = eo_error_set(err, EO_ENOMEM, "out of memory opening %s",
+                          eo_url__mask(text, shown, sizeof shown));
         goto done;
     }
     env->reg = reg;
