@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "domain_int.h"
+#include "../util/json.h"
 
 typedef struct binder {
     eo_domain *d;
@@ -266,6 +267,9 @@ static int bind_leaf(binder *b, const eo_model *m, eo_dnode *n)
         } else if (memchr(v->u.s.p, '\0', v->u.s.n) != NULL) {
             /* SQLite would end the pattern there and match far more */
             return leaf_error(b, EO_EINVAL, m, n, f->name, "a 'like' pattern cannot hold a NUL byte");
+        } else if (eo_utf8__check(v->u.s.p, v->u.s.n, NULL) != 0) {
+            /* no stored text is anything else (convert.c), and BSON refuses it */
+            return leaf_error(b, EO_EINVAL, m, n, f->name, "a 'like' pattern must be valid UTF-8");
         }
         return EO_OK;
     }

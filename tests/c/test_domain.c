@@ -1205,6 +1205,20 @@ static void test_domain__nul_bytes_refused(void **state)
                "a 'like' pattern cannot hold a NUL byte", "name");
     bind_fails("[[\"name\", \"=ilike\", \"\\u0000\"]]", EO_EINVAL,
                "a 'like' pattern cannot hold a NUL byte", "name");
+    {
+        /* JSON cannot carry invalid UTF-8: build the leaf in C */
+        eo_dbuilder *bd = NULL;
+        eo_domain *d = NULL;
+        eo_error err;
+        eo_value bad = eo_text("a\xff\xfe", 3);
+        assert_eo_ok(eo_dbuilder_new(&bd, &err), &err);
+        assert_eo_ok(eo_dbuilder_leaf(bd, "name", "not like", &bad, &err), &err);
+        assert_eo_ok(eo_dbuilder_finish(&d, bd, &err), &err);
+        assert_eo_error(eo_domain_bind(d, P, &err), &err, EO_EINVAL,
+                        "a 'like' pattern must be valid UTF-8");
+        assert_string_equal(err.field, "name");
+        eo_domain_free(d);
+    }
 }
 
 static void test_domain__non_stored_computed_refused(void **state)
