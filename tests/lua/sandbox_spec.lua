@@ -242,9 +242,12 @@ local ok, err = pcall(("").dump, print)
 assert(not ok and err:find("string.dump is not available to model files", 1, true))
 return nil
 ]] })
+      -- scripts too; debug.getmetatable still gives the metatable
       assert.are.equal("locked", getmetatable(""))
-      assert.are.equal(string, debug.getmetatable("").__index.upper and string or nil)
+      assert.are.equal(string.upper, debug.getmetatable("").__index.upper)
       assert.are.equal("xx", ("x"):rep(2))
+      assert.is_function(string.dump)
+      assert.matches("string.dump is not available to model files", select(2, pcall(("").dump, print)), 1, true)
     end)
 
     it("changes to the library tables stay in the file that made them", function()
@@ -439,6 +442,27 @@ assert(table.concat(s, ",") == "1,3,5,9")
 assert(msg(table.sort, { 1, "x" }):find("attempt to compare string with number", 1, true))
 return nil
 ]] })
+    end)
+
+    it("the code blocks of docs/sandbox.md run as model files", function()
+      local fh = assert(io.open(h.src .. "/docs/sandbox.md"))
+      local text = fh:read("a")
+      fh:close()
+      local n = 0
+      for block in text:gmatch("```lua\n(.-)```") do
+        n = n + 1
+        local file = string.format("%s/doc%d.lua", dir, n)
+        write_file(file, block)
+        local ok, err = pcall(orm.load_models, file)
+        assert.is_true(ok, string.format("docs/sandbox.md block %d: %s", n, tostring(err)))
+      end
+      assert.are.equal(2, n)
+      -- the first declares a model whose computed field runs in the sandbox later
+      local env = h.fresh_env()
+      local inv = env["doc.invoice"]:create{ number = "a1", total = "12.3" }
+      assert.matches("^INV%-%d%d%d%d/A1 %(12%.30%)$", inv.label)
+      assert.is_nil(rawget(_G, "counter"))
+      assert.is_function(string.upper)
     end)
 
     it("os has time and dates only: no environment reads, no commands", function()
