@@ -122,6 +122,9 @@ static void pool_put(mg_pool *p)
 int mg__error(mg_conn *c, const bson_error_t *e, const eo_model *m, const char *what,
               eo_error *err)
 {
+    int server = e->domain == MONGOC_ERROR_SERVER || e->domain == MONGOC_ERROR_QUERY ||
+                 e->domain == MONGOC_ERROR_WRITE_CONCERN || e->domain == MONGOC_ERROR_COLLECTION;
+    const char *hint = "";
     int code = EO_ERROR;
     if (e->domain == MONGOC_ERROR_SERVER_SELECTION || e->domain == MONGOC_ERROR_STREAM ||
         (e->domain == MONGOC_ERROR_CLIENT && e->code == MONGOC_ERROR_CLIENT_AUTHENTICATE)) {
@@ -159,8 +162,29 @@ int mg__error(mg_conn *c, const bson_error_t *e, const eo_model *m, const char *
         code = EO_ENOTSUP; /* NotImplemented, CommandNotSupported */
     } else if (e->code == 2 || e->code == 9 || e->code == 14) {
         code = EO_EINVAL;
+    } else if ((e->domain == MONGOC_ERROR_BSON && e->code == MONGOC_ERROR_BSON_INVALID &&
+                strstr(e->message, "too large")) ||
+               (e->domain == MONGOC_ERROR_CLIENT && e->code == MONGOC_ERROR_CLIENT_TOO_BIG) ||
+               (server && (e->code == 10334 || e->code == 17419 || e->code == 17280))) {
+        /* BSONObjectTooLarge, an update's result too large, KeyTooLong */
+        code = EO_ELIMIT;
+        hint = " (a document is limited to the server's maximum, 16 MB on MongoDB)";
+    } else if (server && e->code == 14031) {
+        code = EO_ELIMIT; /* OutOfDiskSpace */
+        hint = ": the database server's disk is full; free space there, then try again";
+    } else if (server && e->code == 26) {
+        code = EO_ENOTFOUND; /* NamespaceNotFound */
+        hint = " (the database is older than the models: run migrate)";
+    } else if (server && e->code == 13) {
+        code = EO_ENOTSUP; /* Unauthorized */
+        hint = ": the server's user may not do this";
+    } else if (server && (e->code == 91 || e->code == 189 || e->code == 10107 ||
+                          e->code == 11600 || e->code == 11602 || e->code == 13435)) {
+        /* shutting down, stepped down, not the primary: reach the server again */
+        c->base.broken = 1;
+        code = EO_ECONN;
     }
-    eo_error_set(err, code, "mongodb: %s: %s", what, e->message);
+    eo_error_set(err, code, "mongodb: %s: %s%s", what, e->message, hint);
     eo_error__native(err, EO_DOMAIN_MONGO, (int)e->code);
     if (m)
         eo_error_where(err, m->name, NULL);

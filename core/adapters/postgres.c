@@ -12,9 +12,12 @@
  * small batches use one multi-row INSERT ... RETURNING.
  *
  * Errors map by SQLSTATE: 23505 unique -> EO_ECONFLICT naming the field,
- * 40001/40P01 (serialization, deadlock) -> EO_EBUSY (try again),
- * class 08 and a lost connection -> EO_ECONN with the connection marked
- * broken.
+ * 40001/40P01 (serialization, deadlock) and 55P03 -> EO_EBUSY (try again),
+ * class 22 (data) -> EO_EINVAL, 23502/23503/23514 -> EO_EVALIDATE, 57014
+ * -> EO_ETIMEOUT, classes 53 (resources: disk full...) and 54 (program
+ * limits) -> EO_ELIMIT (53200 EO_ENOMEM, 53300 EO_EBUSY), 25006 and 0A000
+ * -> EO_ENOTSUP, 42P01/42703 -> EO_ENOTFOUND (run migrate), class 08 and a
+ * lost connection -> EO_ECONN with the connection marked broken.
  */
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -83,6 +86,7 @@ static int result_error(pg_conn *c, PGresult *res, const eo_model *m, eo_error *
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+    const char *hint = "";
     int code = EO_ERROR;
     char *nl;
 
@@ -122,11 +126,35 @@ static int result_error(pg_conn *c, PGresult *res, const eo_model *m, eo_error *
         code = EO_EBUSY;
     } else if (strcmp(state, "57014") == 0) {
         code = EO_ETIMEOUT;
+        hint = ": the statement was canceled (statement_timeout, or a cancel request)";
     } else if (strcmp(state, "25P02") == 0) {
         code = EO_ETXNSTATE;
+    } else if (strcmp(state, "25006") == 0) {
+        code = EO_ENOTSUP;
+        hint = ": the server takes no writes here (a standby, or default_transaction_read_only)";
+    } else if (strcmp(state, "53200") == 0) {
+        code = EO_ENOMEM;
+    } else if (strcmp(state, "53300") == 0) {
+        code = EO_EBUSY;
+        hint = ": the server has no free connection slot; lower the pool's max or raise "
+               "max_connections";
+    } else if (strcmp(state, "53100") == 0) {
+        code = EO_ELIMIT;
+        hint = ": the database server's disk is full; free space there, then try again";
+    } else if (state[0] == '5' && state[1] == '3') {
+        code = EO_ELIMIT; /* insufficient resources: a server setting */
+        hint = ": the server ran out of a resource its configuration limits";
+    } else if (state[0] == '5' && state[1] == '4') {
+        code = EO_ELIMIT; /* program_limit_exceeded */
+        hint = ": past a PostgreSQL limit (a value, row, index entry or statement too large)";
+    } else if (strcmp(state, "42P01") == 0 || strcmp(state, "42703") == 0) {
+        code = EO_ENOTFOUND;
+        hint = " (the database is older than the models: run migrate)";
+    } else if (strcmp(state, "0A000") == 0) {
+        code = EO_ENOTSUP;
     }
-    eo_error_set(err, code, "postgresql: %s%s%s (SQLSTATE %s)", msg, detail ? ": " : "",
-                 detail ? detail : "", state);
+    eo_error_set(err, code, "postgresql: %s%s%s (SQLSTATE %s)%s", msg, detail ? ": " : "",
+                 detail ? detail : "", state, hint);
     if (err && (nl = strchr(err->msg, '\n')) != NULL)
         *nl = ' ';
     eo_error__native(err, EO_DOMAIN_PG, (int)strtol(state, NULL, 36));

@@ -42,21 +42,70 @@ typedef struct sq_conn {
     uint64_t clock;
 } sq_conn;
 
+/*
+ * Map a driver error to an EO_E* code and a message that says what to do.
+ * Constraint failures naming a field are constraint_error's; "expression
+ * tree too large" and LIKE limits are refused before they reach SQLite
+ * (core/query/sql.c).
+ */
 static int sq_error(sq_conn *c, eo_error *err, int rc, const char *what)
 {
+    const char *msg = c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc);
+    const char *hint = "";
     int code = EO_ERROR;
-    int prim = rc & 0xff;
-    if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED)
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
         code = EO_EBUSY;
-    else if (prim == SQLITE_NOMEM)
-        code = EO_ENOMEM;
-    else if (prim == SQLITE_CONSTRAINT)
-        code = EO_ECONFLICT;
-    else if (prim == SQLITE_CANTOPEN)
-        code = EO_ECONN;
-    else if (prim == SQLITE_CORRUPT || prim == SQLITE_NOTADB)
+        hint = " (another connection held the lock past the busy timeout, ?timeout=ms)";
+        break;
+    case SQLITE_NOMEM: code = EO_ENOMEM; break;
+    case SQLITE_CONSTRAINT: code = EO_ECONFLICT; break;
+    case SQLITE_CANTOPEN: code = EO_ECONN; break;
+    case SQLITE_FULL:
+        code = EO_ELIMIT;
+        hint = ": the disk is full or the database reached its size limit (max_page_count); "
+               "free space, then try again";
+        break;
+    case SQLITE_TOOBIG:
+        code = EO_ELIMIT;
+        hint = ": a value or statement is larger than SQLite's length limit (SQLITE_MAX_LENGTH)";
+        break;
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+        code = EO_ENOTSUP;
+        hint = ": this database cannot be written here (a read-only file, directory or mount); "
+               "open a writable copy";
+        break;
+    case SQLITE_NOTADB:
+        code = EO_EINVAL; /* the URL names something else: not an outage to retry */
         c->base.broken = 1;
-    eo_error_set(err, code, "sqlite: %s: %s", what, c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+        hint = ": the file is not an SQLite database; check the URL";
+        break;
+    case SQLITE_CORRUPT:
+        /* no code says "damaged": not bad input, not worth retrying */
+        c->base.broken = 1;
+        hint = ": the database file is damaged; restore it from a backup "
+               "(PRAGMA integrity_check says where)";
+        break;
+    case SQLITE_IOERR:
+        if (rc == SQLITE_IOERR_NOMEM) {
+            code = EO_ENOMEM;
+        } else {
+            c->base.broken = 1;
+            hint = ": the disk or file system failed; check it, then try again";
+        }
+        break;
+    case SQLITE_MISMATCH: code = EO_EINVAL; break;
+    case SQLITE_ERROR:
+        if (strncmp(msg, "no such table", 13) == 0 || strncmp(msg, "no such column", 14) == 0) {
+            code = EO_ENOTFOUND;
+            hint = " (the database is older than the models: run migrate)";
+        }
+        break;
+    default: break;
+    }
+    eo_error_set(err, code, "sqlite: %s: %s%s", what, msg, hint);
     eo_error__native(err, EO_DOMAIN_SQLITE, rc);
     return code;
 }
