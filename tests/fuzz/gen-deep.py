@@ -272,7 +272,7 @@ def seeds_domain_lua():
         "contradiction": lua_input(leaf("qty", "=", V_ONE), leaf("qty", "=", V_ZERO)),
         "in-empty": lua_input(leaf("qty", "in", V_EMPTYTAB)),
         "not-chain": lua_input(logic("!") * 3, leaf("name", "=", V_ANN)),
-        "repeat-or": lua_input(bytes([REPEAT, 63, 0, LOGIC, 1]), bytes([REPEAT, 64, 0, LEAF, f("qty"), o("="), V_ONE])),
+        "repeat-or": lua_input(bytes([REPEAT, 63, LOGIC, 1]), bytes([REPEAT, 64, LEAF, f("qty"), o("="), V_ONE])),
         "dup": lua_input(leaf("name", "=", V_ANN), bytes([DUP, DUP])),
         "oid": lua_input(leaf("parent_id", "=", V_OID), leaf("id", "in", V_LIST3), oid=True),
     }
