@@ -947,6 +947,37 @@ static void test_engine__json_refused(void **state)
     assert_int_equal(count(eng, "[]"), 0);
 }
 
+/* Char values are UTF-8 text without NUL bytes, whichever way they come:
+ * refused in the JSON text, or by the conversion naming the field; so a
+ * Char never comes back as {"$binary": ...}. */
+static void test_engine__text_values_refused(void **state)
+{
+    fx *f = *state;
+    eo_engine *eng = ready(f);
+    char *out = (char *)1;
+    eo_error err;
+    assert_eo_error(eo_create_json(eng, "res.partner", "{\"name\":\"a\\u0000b\"}", &out, &err), &err,
+                    EO_EINVAL, "\\u0000 in a string (text cannot hold a NUL byte)");
+    assert_null(out);
+    assert_eo_error(eo_create_json(eng, "res.partner", "{\"name\":\"\\ud800\"}", &out, &err), &err,
+                    EO_EINVAL, "lone high surrogate");
+    assert_eo_error(eo_create_json(eng, "res.partner", "{\"name\":\"\xff\"}", &out, &err), &err,
+                    EO_EINVAL, "invalid UTF-8");
+    assert_eo_error(eo_engine_eval(eng, "env['res.partner']:create{ name = 'a\\0b' }", NULL, &err), &err,
+                    EO_EINVAL, "res.partner.name: text holds a NUL byte (at byte 1); use a Binary field for bytes");
+    assert_string_equal(err.field, "name");
+    assert_eo_error(eo_engine_eval(eng, "env['res.partner']:create{ name = 'x', nick = 'a\\255' }", NULL, &err),
+                    &err, EO_EINVAL, "res.partner.nick: text is not valid UTF-8 (byte 0xff at 1)");
+    assert_string_equal(err.field, "nick");
+    assert_int_equal(count(eng, "[]"), 0);
+    /* what is stored is text, and comes back as a JSON string */
+    assert_eo_ok(eo_create_json(eng, "res.partner", "{\"name\":\"\\u00e9t\\u00e9\"}", NULL, &err), &err);
+    assert_eo_ok(eo_search_read_json(eng, "res.partner", "[]", "{\"fields\":[\"name\"]}", &out, &err), &err);
+    assert_non_null(strstr(out, "\"name\":\"\xc3\xa9t\xc3\xa9\""));
+    assert_null(strstr(out, "$binary"));
+    eo_free(out);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -976,6 +1007,7 @@ int main(void)
         T(test_engine__binary_bytes_out),
         T(test_engine__empty_results_are_arrays),
         T(test_engine__json_refused),
+        T(test_engine__text_values_refused),
     };
     return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 }
