@@ -52,15 +52,25 @@ typedef struct pm_state {
 
 static const char *pm_match(pm_state *ms, const char *s, const char *p);
 
-/* Account for n steps of work; poll the deadline when the budget is used. */
-static void tick(pm_state *ms, size_t n)
+#if defined(__GNUC__)
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#else
+#define LIKELY(x) (x)
+#endif
+
+static void poll_now(pm_state *ms)
 {
-    if (ms->budget > n) {
-        ms->budget -= n;
-        return;
-    }
     ms->budget = POLL_STEPS;
     eo_vm_poll(ms->L, ms->vm);
+}
+
+/* Account for n steps of work; poll the deadline when the budget is used. */
+static inline void tick(pm_state *ms, size_t n)
+{
+    if (LIKELY(ms->budget > n))
+        ms->budget -= n;
+    else
+        poll_now(ms);
 }
 
 static void pm_init(pm_state *ms, lua_State *L, eo_vm *vm, const char *s, size_t ls,
@@ -419,7 +429,9 @@ static int find_or_match(lua_State *L, int find)
         return 1;
     }
     if (find && (lua_toboolean(L, 4) || !has_specials(p, lp))) {
-        const char *hit = lp == 0 ? s + init : memmem(s + init, ls - init, p, lp);
+        const char *hit = lp == 0   ? s + init
+                          : lp == 1 ? memchr(s + init, *p, ls - init)
+                                    : memmem(s + init, ls - init, p, lp);
         if (hit != NULL) {
             lua_pushinteger(L, (hit - s) + 1);
             lua_pushinteger(L, (lua_Integer)((size_t)(hit - s) + lp));
