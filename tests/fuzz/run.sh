@@ -14,8 +14,8 @@
 # one input, FUZZ_DEEP_TIMEOUT for a deep one) or RSS past FUZZ_RSS_MB
 # fails its line.
 # Usage: run.sh TARGET BINARY WORKDIR
-# Environment: FUZZ_SECONDS (30), FUZZ_TIMEOUT (10), FUZZ_DEEP_TIMEOUT (30:
-# a 100,000-leaf input takes 2-5 s here when the work is linear, so only
+# Environment: FUZZ_SECONDS (30), FUZZ_TIMEOUT (10), FUZZ_DEEP_TIMEOUT (20:
+# a 100,000-leaf input takes 1-6 s here when the work is linear, so only
 # super-linear work reaches it), FUZZ_RSS_MB (2048; deep inputs get twice that), FUZZ_KEEP_CORPUS=1 to keep WORKDIR/corpus
 # between runs (make fuzz), FUZZ_FORK=N to fuzz in N processes that go on
 # after a crash and collect every artifact (make fuzz).
@@ -26,7 +26,7 @@ work="$3"
 src=$(cd "$(dirname "$0")" && pwd)
 seconds="${FUZZ_SECONDS:-30}"
 to="${FUZZ_TIMEOUT:-10}"
-deep_to="${FUZZ_DEEP_TIMEOUT:-30}"
+deep_to="${FUZZ_DEEP_TIMEOUT:-20}"
 rss="${FUZZ_RSS_MB:-2048}"
 fork="${FUZZ_FORK:-0}"
 big=67108864 # -max_len for whole files: none of them is cut
