@@ -16,9 +16,10 @@
 # Usage: run.sh TARGET BINARY WORKDIR
 # Environment: FUZZ_SECONDS (30), FUZZ_TIMEOUT (10), FUZZ_DEEP_TIMEOUT (20:
 # a 100,000-leaf input takes 1-6 s here when the work is linear, so only
-# super-linear work reaches it), FUZZ_RSS_MB (2048; deep inputs get twice that), FUZZ_KEEP_CORPUS=1 to keep WORKDIR/corpus
-# between runs (make fuzz), FUZZ_FORK=N to fuzz in N processes that go on
-# after a crash and collect every artifact (make fuzz).
+# super-linear work reaches it), FUZZ_RSS_MB (2048; deep inputs get twice
+# that), FUZZ_KEEP_CORPUS=1 to keep WORKDIR/corpus between runs (make
+# fuzz), FUZZ_FORK=N to fuzz in N processes that go on after a crash and
+# collect every artifact (make fuzz).
 set -u
 target="$1"
 bin="$2"
