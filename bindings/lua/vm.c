@@ -9,9 +9,10 @@
  *     coroutine is counted too (a hook set per call would miss those
  *     created while it was off).
  *   - Once a call has passed its deadline it stays timed out until the
- *     outermost eo_lua_pcall returns: the hook raises again in any code
- *     that is not one of the embedded modules (which are left to unwind),
- *     so a model cannot catch the error and carry on. The sandbox's pcall
+ *     outermost eo_lua_pcall returns: the hook then runs at every
+ *     instruction and raises again in any code that is not one of the
+ *     embedded modules (which are left to unwind), so neither a model's
+ *     pcall nor the ORM's lets a model carry on. The sandbox's pcall
  *     rethrows it as well.
  *   - C loops over input a script controls poll eo_vm_poll.
  *
@@ -237,17 +238,29 @@ static int stop(lua_State *L, eo_vm *vm)
     return luaL_error(L, "script ran longer than %d ms and was stopped", (int)vm->timeout_ms);
 }
 
+/*
+ * Once timed out the hook runs at every instruction of the thread, so
+ * model code stops at its very next one: the ORM's own code may catch the
+ * error (a rollback runs its handlers under pcall and goes on) and return
+ * to a model loop, which must not get another 10,000 instructions. The
+ * embedded modules are let through to unwind and clean up. The next call
+ * puts the count back.
+ */
 static void hook(lua_State *L, lua_Debug *ar)
 {
     eo_vm *vm = eo_lua_vm(L);
-    if (vm == NULL || vm->deadline == 0)
+    if (vm == NULL)
         return;
     if (!vm->timed_out) {
-        if (now_ns() <= vm->deadline)
+        if (lua_gethookcount(L) != HOOK_COUNT)
+            lua_sethook(L, hook, LUA_MASKCOUNT, HOOK_COUNT);
+        if (vm->deadline == 0 || now_ns() <= vm->deadline)
             return;
-    } else if (lua_getinfo(L, "S", ar) && eo_lua_is_embedded_chunk(ar->source)) {
-        return;
     }
+    if (lua_gethookcount(L) != 1)
+        lua_sethook(L, hook, LUA_MASKCOUNT, 1);
+    if (vm->timed_out && lua_getinfo(L, "S", ar) && eo_lua_is_embedded_chunk(ar->source))
+        return;
     stop(L, vm);
 }
 
