@@ -273,6 +273,13 @@ static int sb_timed_out(lua_State *L)
     return 1;
 }
 
+/* embedded_chunk(name): whether "@path" names an embedded module (the hook lets those unwind). */
+static int sb_embedded_chunk(lua_State *L)
+{
+    lua_pushboolean(L, eo_lua_is_embedded_chunk(luaL_checkstring(L, 1)));
+    return 1;
+}
+
 /* raw_metatable(v): the metatable itself, ignoring __metatable (for the sandbox's own checks). */
 static int sb_raw_metatable(lua_State *L)
 {
@@ -290,7 +297,7 @@ int luaopen_earnorm_sandbox_core(lua_State *L)
     };
     static const luaL_Reg plain[] = {
         { "require", sb_require }, { "timed_out", sb_timed_out },
-        { "raw_metatable", sb_raw_metatable },
+        { "raw_metatable", sb_raw_metatable }, { "embedded_chunk", sb_embedded_chunk },
         { NULL, NULL },
     };
     lua_createtable(L, 0, 8);

@@ -226,6 +226,13 @@ end
 
 --- Run one model file; returns what it returns (its model, usually).
 function M.run_model_file(path)
+  -- the time limit lets the embedded modules' code unwind: a model file
+  -- must not pass for one of them
+  if guard.embedded_chunk("@" .. path) then
+    error(core.new_error("EINVAL", format(
+      "%s: a model file cannot have the name of an embedded module (load it as ./%s)", path, path),
+      nil, nil, "LUA"), 0)
+  end
   -- "t": a precompiled (binary) model file is refused
   local chunk, err = loadfile(path, "t", M.new_env())
   if not chunk then

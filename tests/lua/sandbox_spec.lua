@@ -372,6 +372,19 @@ return M
       assert.is_not_nil(orm.models["sbx.hostile.meta"])
     end)
 
+    it("a model file cannot pass for an embedded module (the time limit lets those unwind)", function()
+      -- relative to the working directory (the test's own work dir)
+      os.execute("mkdir -p earnorm")
+      write_file("earnorm/model.lua", "PWNED = true\nreturn nil\n")
+      local err = h.error_of(orm.load_models, "earnorm/model.lua")
+      os.remove("earnorm/model.lua")
+      os.remove("earnorm")
+      assert.is_nil(rawget(_G, "PWNED"))
+      assert.are.equal("EINVAL", err.code)
+      assert.are.equal("earnorm/model.lua: a model file cannot have the name of an embedded module "
+                       .. "(load it as ./earnorm/model.lua)", err.message)
+    end)
+
     it("a precompiled (bytecode) model file is refused", function()
       write_file(dir .. "/bin.lua", string.dump(function() return nil end))
       local err = h.error_of(orm.load_models, dir)
