@@ -376,6 +376,7 @@ static void test_sandbox__model_functions_stop_at_the_limits(void **state)
         snprintf(code, sizeof code, "return orm.models['sbx.limits'].%s()", TIMEOUTS[i]);
         stops(eng, code, EO_ETIMEOUT);
     }
+    eval_is(eng, "return orm.models['sbx.limits'].plain_find()", "null");
     stops(eng, "return orm.models['sbx.limits'].rollback_loop(env)", EO_ETIMEOUT);
     eval_is(eng, "return env:in_transaction()", "false");
     /* the coroutine the limit stopped is never closed: its __close would run unbounded */
