@@ -547,6 +547,8 @@ int eo_field__convert(const eo_field *f, const eo_value *in, eo_value *out,
 
     case EO_FT_DECIMAL: {
         char tmp[64];
+        const char *text = tmp; /* the numeral to normalize */
+        size_t tlen;
         double approx;
         int r;
         if (in->type == EO_VINT) {
@@ -559,15 +561,14 @@ int eo_field__convert(const eo_field *f, const eo_value *in, eo_value *out,
             snprintf(tmp, sizeof tmp, "%.15g", in->u.f);
             if (strchr(tmp, 'e'))
                 snprintf(tmp, sizeof tmp, "%.*f", f->scale + 1, in->u.f);
-        } else if (in->type == EO_VTEXT && in->u.s.n < sizeof tmp) {
-            memcpy(tmp, in->u.s.p, in->u.s.n);
-            tmp[in->u.s.n] = '\0';
+        } else if (in->type == EO_VTEXT) {
+            text = in->u.s.p; /* any length: too many digits is "does not fit" */
         } else {
             return fail(err, EO_EINVAL, f, "expected a decimal number, got %s %s",
                         eo_vtype_name(in->type), show(in, shown, sizeof shown));
         }
-        r = norm_decimal(tmp, strlen(tmp), f->precision, f->scale, sc->buf,
-                         sizeof sc->buf, &approx);
+        tlen = text == tmp ? strlen(tmp) : in->u.s.n;
+        r = norm_decimal(text, tlen, f->precision, f->scale, sc->buf, sizeof sc->buf, &approx);
         if (r == -1)
             return fail(err, EO_EINVAL, f, "expected a decimal number, got %s",
                         show(in, shown, sizeof shown));

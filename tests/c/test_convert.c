@@ -527,6 +527,11 @@ static void test_convert__decimal_refused(void **state)
     refused("price", eo_float(1e11), EO_EVALIDATE, "does not fit digits (12, 2)");
     refused("price", eo_float(1e30), EO_EVALIDATE, "does not fit digits (12, 2)");
     refused("price", eo_int(INT64_MAX), EO_EVALIDATE, "does not fit digits");
+    /* 62 or more integer digits once wrote past a 64-byte buffer (fuzz) */
+    refused("price", eo_cstr("44444444444444444444444444444444444444444444444444444444444444"),
+            EO_EVALIDATE, "does not fit digits (12, 2)");
+    refused("price", eo_cstr("4444444444444444444444444444444444444444444444444444444444444444444444444444.5"),
+            EO_EVALIDATE, "does not fit digits (12, 2)");
     refused("price", eo_cstr("abc"), EO_EINVAL, "res.partner.price: expected a decimal number, got 'abc'");
     refused("price", eo_cstr("1.2.3"), EO_EINVAL, "expected a decimal number");
     refused("price", eo_cstr("1e5"), EO_EINVAL, "expected a decimal number");
