@@ -310,12 +310,19 @@ static int norm_decimal(const char *s, size_t n, int precision, int scale,
                 continue; /* leading zeros */
             intd++;
         }
+        /* more integer digits than the field holds: out of range already */
+        if (!seen_point && (int)intd > precision)
+            return -2;
         if (nd >= sizeof digs - 2)
             return -2;
         digs[nd++] = c;
     }
     if (!any)
         return -1;
+    /* the fraction padded to scale + 1 digits must fit too (62 integer
+     * digits and scale 2 wrote past digs: a fuzz regression) */
+    if (nd + (size_t)(scale + 1 - frac) > sizeof digs - 1)
+        return -2;
     while (frac < scale + 1) {
         digs[nd++] = '0';
         frac++;
@@ -369,9 +376,15 @@ static int norm_decimal(const char *s, size_t n, int precision, int scale,
 }
 
 int eo_field_convert(const eo_field *f, const eo_value *in, eo_value *out,
-                     eo_value_scratch *sc, eo_error *err)
+                     eo_value_scratch *scratch, eo_error *err)
 {
-    return eo_field__convert(f, in, out, sc, 1, err);
+    EO_ENTER();
+    EO_REQUIRE(out);
+    *out = eo_null();
+    EO_REQUIRE(f);
+    EO_REQUIRE(in);
+    EO_REQUIRE(scratch);
+    return eo_field__convert(f, in, out, scratch, 1, err);
 }
 
 int eo_field__convert(const eo_field *f, const eo_value *in, eo_value *out,

@@ -73,7 +73,10 @@ int eo_env_open(eo_env **out, eo_registry *reg, const eo_env_config *cfg, eo_err
     int rc;
     const char *text = cfg && cfg->database_url ? cfg->database_url : "sqlite://earnorm.db";
 
+    EO_ENTER();
+    EO_REQUIRE(out);
     *out = NULL;
+    EO_REQUIRE(reg);
     env = eo_calloc(1, sizeof *env);
     if (env == NULL || eo_store__new(&env->store) != EO_OK) {
         char shown[256];
@@ -259,12 +262,13 @@ int eo_env__explain(eo_env *env, const eo_query *q, char **out, eo_error *err)
     return rc;
 }
 
-eo_registry *eo_env_registry(const eo_env *env) { return env->reg; }
-const char *eo_env_backend(const eo_env *env) { return env->adapter->name; }
-eo_idkind eo_env_idkind(const eo_env *env) { return env->adapter->idkind; }
-const char *eo_env_url(const eo_env *env) { return eo_pool_url(env->pool); }
-int eo_env_txn_depth(const eo_env *env) { return env->conn ? env->conn->txn_depth : 0; }
-eo_pool *eo_env_pool(const eo_env *env) { return env->pool; }
+/* Getters: a NULL env reads as NULL, 0 or EO_IDNUM (nothing to report an error in). */
+eo_registry *eo_env_registry(const eo_env *env) { return env ? env->reg : NULL; }
+const char *eo_env_backend(const eo_env *env) { return env ? env->adapter->name : NULL; }
+eo_idkind eo_env_idkind(const eo_env *env) { return env ? env->adapter->idkind : EO_IDNUM; }
+const char *eo_env_url(const eo_env *env) { return env ? eo_pool_url(env->pool) : NULL; }
+int eo_env_txn_depth(const eo_env *env) { return env && env->conn ? env->conn->txn_depth : 0; }
+eo_pool *eo_env_pool(const eo_env *env) { return env ? env->pool : NULL; }
 
 int eo_env__ready(eo_env *env, eo_error *err)
 {
@@ -318,6 +322,8 @@ static int begin_level(eo_env *env, eo_isolation iso, int user, eo_error *err)
 
 int eo_env_begin(eo_env *env, eo_isolation iso, eo_error *err)
 {
+    EO_ENTER();
+    EO_REQUIRE(env);
     return begin_level(env, iso, 1, err);
 }
 
@@ -331,9 +337,11 @@ static void unpin(eo_env *env)
 
 int eo_env_commit(eo_env *env, eo_error *err)
 {
-    eo_conn *c = env->conn;
+    eo_conn *c;
     int rc;
-    if (c == NULL)
+    EO_ENTER();
+    EO_REQUIRE(env);
+    if ((c = env->conn) == NULL)
         return eo_error_set(err, EO_ETXNSTATE, "commit outside a transaction");
     if (c->txn_depth > 1) {
         if ((rc = env->adapter->savepoint(c, EO_SP_RELEASE, c->txn_depth, err)) == EO_OK)
@@ -351,9 +359,11 @@ int eo_env_commit(eo_env *env, eo_error *err)
 
 int eo_env_rollback(eo_env *env, eo_error *err)
 {
-    eo_conn *c = env->conn;
+    eo_conn *c;
     int rc;
-    if (c == NULL)
+    EO_ENTER();
+    EO_REQUIRE(env);
+    if ((c = env->conn) == NULL)
         return eo_error_set(err, EO_ETXNSTATE, "rollback outside a transaction");
     if (c->txn_depth > 1) {
         rc = env->adapter->savepoint(c, EO_SP_ROLLBACK, c->txn_depth, err);
@@ -393,38 +403,70 @@ int eo_env__atomic_end(eo_env *env, int rc, eo_error *err)
     return rc;
 }
 
-int eo_env_atomic_begin(eo_env *env, eo_error *err) { return eo_env__atomic_begin(env, err); }
+int eo_env_atomic_begin(eo_env *env, eo_error *err)
+{
+    EO_ENTER();
+    EO_REQUIRE(env);
+    return eo_env__atomic_begin(env, err);
+}
 
 int eo_env_atomic_end(eo_env *env, int ok, eo_error *err)
 {
-    int rc = eo_env__atomic_end(env, ok ? EO_OK : EO_ERROR, err);
-    return ok ? rc : EO_OK;
+    if (!ok) {
+        /* Undo. err is left alone: the caller may pass the very struct
+         * that holds the error that made the scope fail. */
+        if (env == NULL)
+            return eo_error__null(err, __func__, "env");
+        eo_env__atomic_end(env, EO_ERROR, NULL);
+        return EO_OK;
+    }
+    EO_ENTER();
+    EO_REQUIRE(env);
+    return eo_env__atomic_end(env, EO_OK, err);
 }
 
-unsigned eo_env_caps(const eo_env *env) { return env->caps; }
-const char *eo_env_server(const eo_env *env) { return env->server; }
+unsigned eo_env_caps(const eo_env *env) { return env ? env->caps : 0; }
+const char *eo_env_server(const eo_env *env) { return env ? env->server : NULL; }
 
 void eo_env_stats(const eo_env *env, eo_stats *out)
 {
+    if (out == NULL)
+        return;
+    if (env == NULL) {
+        memset(out, 0, sizeof *out);
+        return;
+    }
     *out = env->stats;
     out->store_records = eo_store__records(env->store);
 }
 
-void eo_env_reset_stats(eo_env *env) { memset(&env->stats, 0, sizeof env->stats); }
+void eo_env_reset_stats(eo_env *env)
+{
+    if (env)
+        memset(&env->stats, 0, sizeof env->stats);
+}
 
 void eo_env_set_query_log(eo_env *env, int on, FILE *f)
 {
+    if (env == NULL)
+        return;
     env->log_queries = on;
     env->log_file = f;
 }
 
-void eo_env_invalidate_all(eo_env *env) { eo_store__clear(env->store); }
+void eo_env_invalidate_all(eo_env *env)
+{
+    if (env)
+        eo_store__clear(env->store);
+}
 
 int eo_env_migrate(eo_env *env, int dry_run, eo_migrate_note_fn note, void *payload,
                    eo_error *err)
 {
     size_t i, n;
     int rc;
+    EO_ENTER();
+    EO_REQUIRE(env);
     if ((rc = eo_env__ready(env, err)) != EO_OK)
         return rc;
     if (!dry_run && (rc = eo_env__atomic_begin(env, err)) != EO_OK)
@@ -462,8 +504,12 @@ int eo_env_ping(eo_env *env, double *ms, eo_error *err)
 {
     uint64_t t0 = eo_clock__ns();
     eo_conn *c;
-    int rc = eo_env__conn(env, &c, err);
-    if (rc == EO_OK) {
+    int rc;
+    EO_ENTER();
+    if (ms)
+        *ms = 0;
+    EO_REQUIRE(env);
+    if ((rc = eo_env__conn(env, &c, err)) == EO_OK) {
         rc = env->adapter->ping(c, err);
         eo_env__done(env, c);
     }

@@ -122,6 +122,41 @@ static inline void eo_error__native(eo_error *err, int domain, int native)
 /* Put `prefix` before err's message (truncating the end). */
 void eo_error__prefix(eo_error *err, const char *prefix);
 
+/*
+ * Public entry points (STYLE.md §3). Every EO_API function that takes an
+ * eo_error starts with EO_ENTER(): the error is cleared, so a call that
+ * succeeds leaves it clear whatever the caller's struct held (garbage, or
+ * the previous call's failure). Clearing writes the three ints and the
+ * first byte of each string, nothing more: cheap enough for eo_orm_get on
+ * every record. EO_REQUIRE(x) refuses a NULL required pointer with
+ * EO_EINVAL "eo_env_commit: env is NULL", naming the function (__func__)
+ * and the argument as the header spells it; release builds too. Out
+ * parameters are reset before the other arguments are checked.
+ * Both expect the eo_error parameter to be called `err`.
+ */
+static inline void eo_error__reset(eo_error *err)
+{
+    if (err) {
+        err->code = EO_OK;
+        err->domain = EO_DOMAIN_NONE;
+        err->native = 0;
+        err->model[0] = err->field[0] = err->msg[0] = '\0';
+    }
+}
+int eo_error__null(eo_error *err, const char *fn, const char *arg);
+#define EO_ENTER() eo_error__reset(err)
+#define EO_REQUIRE(x)                                                        \
+    do {                                                                     \
+        if ((x) == NULL)                                                     \
+            return eo_error__null(err, __func__, #x);                        \
+    } while (0)
+/* An array argument, required when its count is not 0. */
+#define EO_REQUIRE_N(x, n)                                                   \
+    do {                                                                     \
+        if ((n) != 0 && (x) == NULL)                                         \
+            return eo_error__null(err, __func__, #x);                        \
+    } while (0)
+
 /* ---- URLs and adapters (adapters/registry.c) ---- */
 struct eo_url;
 struct eo_adapter;

@@ -34,6 +34,8 @@ const char *eo_ftype_name(eo_ftype t)
 int eo_ftype_from_name(const char *name)
 {
     size_t i;
+    if (name == NULL)
+        return -1;
     for (i = 0; i < EO_ARRAY_SIZE(type_names); i++)
         if (strcmp(type_names[i], name) == 0)
             return (int)i;
@@ -42,9 +44,11 @@ int eo_ftype_from_name(const char *name)
 
 int eo_registry_new(eo_registry **out, eo_error *err)
 {
-    eo_registry *reg = eo_calloc(1, sizeof *reg);
+    eo_registry *reg;
+    EO_ENTER();
+    EO_REQUIRE(out);
     *out = NULL;
-    if (reg == NULL)
+    if ((reg = eo_calloc(1, sizeof *reg)) == NULL)
         return eo_error_set(err, EO_ENOMEM, "out of memory creating a registry");
     *out = reg;
     return EO_OK;
@@ -175,7 +179,11 @@ int eo_registry_add_model(eo_model **out, eo_registry *reg, const char *name,
     char *p;
     int rc = EO_OK;
 
+    EO_ENTER();
+    EO_REQUIRE(out);
     *out = NULL;
+    EO_REQUIRE(reg);
+    EO_REQUIRE(name);
     if (!valid_model_name(name)) {
         rc = eo_error_set(err, EO_EINVAL,
                           "invalid model name '%s': use lowercase words separated by dots, like \"res.partner\"",
@@ -240,15 +248,17 @@ done:
 
 eo_model *eo_registry_find(const eo_registry *reg, const char *name)
 {
+    if (reg == NULL || name == NULL)
+        return NULL;
     return eo_strmap__get(&reg->by_name, name, strlen(name));
 }
 
-size_t eo_registry_count(const eo_registry *reg) { return reg->nmodels; }
+size_t eo_registry_count(const eo_registry *reg) { return reg ? reg->nmodels : 0; }
 eo_model *eo_registry_at(const eo_registry *reg, size_t i)
 {
-    return i < reg->nmodels ? reg->models[i] : NULL;
+    return reg && i < reg->nmodels ? reg->models[i] : NULL;
 }
-unsigned eo_registry_version(const eo_registry *reg) { return reg->version; }
+unsigned eo_registry_version(const eo_registry *reg) { return reg ? reg->version : 0; }
 
 static int set_str(char **dst, const char *src)
 {
@@ -266,6 +276,8 @@ static int set_str(char **dst, const char *src)
 int eo_model_set(eo_model *m, const char *description, const char *order,
                  const char *parent_name, const char *rec_name, eo_error *err)
 {
+    EO_ENTER();
+    EO_REQUIRE(m);
     if (set_str(&m->description, description) || set_str(&m->order, order) ||
         set_str(&m->parent_name, parent_name) || set_str(&m->rec_name, rec_name))
         return eo_error_set(err, EO_ENOMEM, "out of memory");
@@ -275,6 +287,8 @@ int eo_model_set(eo_model *m, const char *description, const char *order,
 
 eo_field *eo_model_field(const eo_model *m, const char *name, size_t len)
 {
+    if (m == NULL || name == NULL)
+        return NULL;
     return eo_strmap__get(m->index_, name, len);
 }
 
@@ -311,8 +325,12 @@ int eo_model_add_field(eo_field **out, eo_model *m, const eo_field_spec *spec,
     const char *why;
     int rc = EO_OK, stored, added = 0;
 
+    EO_ENTER();
     if (out)
         *out = NULL;
+    EO_REQUIRE(m);
+    EO_REQUIRE(spec);
+    EO_REQUIRE(spec->name);
     if ((why = bad_field_name(spec->name)) != NULL)
         return field_error(err, EO_EINVAL, m, spec->name, why);
     if (eo_model_field(m, spec->name, strlen(spec->name)) != NULL)
@@ -543,6 +561,8 @@ int eo_registry_resolve(eo_registry *reg, eo_error *err)
 {
     size_t i, j;
     int rc;
+    EO_ENTER();
+    EO_REQUIRE(reg);
     for (i = 0; i < reg->nmodels; i++) {
         eo_model *m = reg->models[i];
         for (j = 0; j < m->nfields; j++)

@@ -85,10 +85,10 @@ int eo_pool_new(eo_pool **out, const char *url, const eo_pool_config *cfg, eo_er
     int rc, bad = 0;
     size_t i;
 
-    eo_error_clear(err);
-    if (out == NULL || url == NULL)
-        return eo_error_set(err, EO_EINVAL, "eo_pool_new: %s is NULL", out ? "url" : "out");
+    EO_ENTER();
+    EO_REQUIRE(out);
     *out = NULL;
+    EO_REQUIRE(url);
     p = eo_calloc(1, sizeof *p);
     if (p == NULL || (p->text = eo_strdup(url)) == NULL) {
         eo_free(p);
@@ -187,6 +187,8 @@ fail:
 
 void eo_pool_ref(eo_pool *p)
 {
+    if (p == NULL)
+        return;
     pthread_mutex_lock(&p->mu);
     p->refs++;
     pthread_mutex_unlock(&p->mu);
@@ -217,11 +219,17 @@ void eo_pool_unref(eo_pool *p)
     eo_free(p);
 }
 
-const eo_adapter *eo_pool_adapter(const eo_pool *p) { return p->adapter; }
-const char *eo_pool_url(const eo_pool *p) { return p->masked; }
+const eo_adapter *eo_pool_adapter(const eo_pool *p) { return p ? p->adapter : NULL; }
+const char *eo_pool_url(const eo_pool *p) { return p ? p->masked : NULL; }
 
 void eo_pool_get_stats(eo_pool *p, eo_pool_stats *out)
 {
+    if (out == NULL)
+        return;
+    if (p == NULL) {
+        memset(out, 0, sizeof *out);
+        return;
+    }
     pthread_mutex_lock(&p->mu);
     *out = p->st;
     out->size = p->size;
@@ -294,12 +302,12 @@ int eo_pool_acquire(eo_pool *p, eo_conn **out, eo_error *err)
     eo_conn *reaped[8];
     int waited = 0, rc;
 
-    eo_error_clear(err);
-    if (p == NULL || out == NULL)
-        return eo_error_set(err, EO_EINVAL, "eo_pool_acquire: %s is NULL", p ? "out" : "p");
+    EO_ENTER();
+    EO_REQUIRE(out);
+    *out = NULL;
+    EO_REQUIRE(p);
     t0 = eo_clock__ns();
     deadline = t0 + ms_ns(p->cfg.acquire_timeout_ms);
-    *out = NULL;
     pthread_mutex_lock(&p->mu);
     for (;;) {
         uint64_t now = eo_clock__ns();
@@ -396,8 +404,8 @@ void eo_pool_release(eo_pool *p, eo_conn *c)
     size_t nreaped;
     uint64_t now;
     int drop;
-    if (c == NULL)
-        return;
+    if (p == NULL || c == NULL)
+        return; /* no pool to give it to: a misuse that must not crash */
     if (c->txn_depth > 0 && !c->broken) {
         /* never give back an open transaction */
         if (p->adapter->rollback(c, NULL) != EO_OK)

@@ -17,6 +17,12 @@
 
 int eo_value_copy(eo_value *out, const eo_value *src)
 {
+    if (out == NULL)
+        return EO_EINVAL;
+    if (src == NULL) {
+        *out = eo_null();
+        return EO_EINVAL;
+    }
     *out = *src;
     out->owned = 0;
     if (src->type == EO_VTEXT || src->type == EO_VBLOB) {
@@ -43,8 +49,17 @@ void eo_value_clear(eo_value *v)
     *v = eo_null();
 }
 
+/* A NULL pointer compares as a NULL value: no crash, and an order still. */
+static const eo_value *or_null(const eo_value *v)
+{
+    static const eo_value null_value; /* zeroed: EO_VNULL */
+    return v ? v : &null_value;
+}
+
 int eo_value_equal(const eo_value *a, const eo_value *b)
 {
+    a = or_null(a);
+    b = or_null(b);
     if (a->type != b->type)
         return 0;
     switch (a->type) {
@@ -64,8 +79,11 @@ static int cmp_num(double x, double y) { return x < y ? -1 : x > y ? 1 : 0; }
 
 int eo_value_compare(const eo_value *a, const eo_value *b)
 {
-    int numa = a->type == EO_VINT || a->type == EO_VFLOAT;
-    int numb = b->type == EO_VINT || b->type == EO_VFLOAT;
+    int numa, numb;
+    a = or_null(a);
+    b = or_null(b);
+    numa = a->type == EO_VINT || a->type == EO_VFLOAT;
+    numb = b->type == EO_VINT || b->type == EO_VFLOAT;
     if (numa && numb) {
         if (a->type == EO_VINT && b->type == EO_VINT)
             return a->u.i < b->u.i ? -1 : a->u.i > b->u.i ? 1 : 0;
@@ -130,6 +148,8 @@ eo_value eo_id_to_value(eo_id id, eo_idkind kind, char hexbuf[25])
     int i;
     if (kind == EO_IDNUM)
         return eo_int(id.num);
+    if (hexbuf == NULL)
+        return eo_null(); /* nowhere to write the text */
     for (i = 0; i < 12; i++) {
         hexbuf[2 * i] = hex[id.oid[i] >> 4];
         hexbuf[2 * i + 1] = hex[id.oid[i] & 15];
@@ -148,7 +168,11 @@ static int hexval(int c)
 
 int eo_id_from_value(eo_id *out, eo_idkind kind, const eo_value *v)
 {
+    if (out == NULL)
+        return EO_EINVAL;
     *out = eo_id_num(0);
+    if (v == NULL)
+        return EO_EINVAL;
     if (kind == EO_IDNUM) {
         if (v->type == EO_VINT) {
             *out = eo_id_num(v->u.i);

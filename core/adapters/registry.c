@@ -36,6 +36,9 @@ static void builtins(void)
 int eo_adapter_register(const eo_adapter *a, eo_error *err)
 {
     size_t i;
+    EO_ENTER();
+    EO_REQUIRE(a);
+    EO_REQUIRE(a->scheme);
     builtins();
     for (i = 0; i < nadapters; i++) {
         if (strcmp(adapters[i]->scheme, a->scheme) == 0) {
@@ -52,6 +55,8 @@ int eo_adapter_register(const eo_adapter *a, eo_error *err)
 const eo_adapter *eo_adapter_find(const char *scheme)
 {
     size_t i;
+    if (scheme == NULL)
+        return NULL;
     builtins();
     for (i = 0; i < nadapters; i++)
         if (strcmp(adapters[i]->scheme, scheme) == 0)
@@ -294,6 +299,8 @@ void eo_url_free(eo_url *u)
 const char *eo_url_opt(const eo_url *u, const char *key)
 {
     size_t i;
+    if (u == NULL || key == NULL)
+        return NULL;
     for (i = 0; i < u->nopts; i++)
         if (strcmp(u->keys[i], key) == 0)
             return u->vals[i];
@@ -329,13 +336,18 @@ static int parse_opts(eo_url *u, const char *q, eo_error *err)
 
 int eo_url_parse(eo_url *u, const char *text, eo_error *err)
 {
-    const char *p = text, *colon = strchr(text, ':'), *rest, *q;
+    const char *p = text, *colon, *rest, *q;
     size_t slen;
     int rc;
     char shown[256]; /* the URL as messages show it: secrets masked */
 
 #define SHOWN eo_url__mask(text, shown, sizeof shown)
+    EO_ENTER();
+    if (u == NULL)
+        return eo_error__null(err, __func__, "out");
     memset(u, 0, sizeof *u);
+    EO_REQUIRE(text);
+    colon = strchr(text, ':');
     u->text = text;
     if (colon == NULL || colon == text)
         return eo_error_set(err, EO_EINVAL,

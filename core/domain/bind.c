@@ -1029,6 +1029,10 @@ int eo_domain_bind(eo_domain *d, const eo_model *model, eo_error *err)
     binder b;
     eo_dnode *root;
     int rc;
+    EO_ENTER();
+    EO_REQUIRE(d);
+    if (model == NULL)
+        return eo_error__null(err, __func__, "model");
     memset(&b, 0, sizeof b);
     b.d = d;
     b.err = err;

@@ -35,6 +35,8 @@ const char *eo_dop_name(eo_dop op)
 int eo_dop_parse(eo_dop *out, const char *s, size_t n)
 {
     size_t i;
+    if (out == NULL || s == NULL)
+        return EO_EINVAL;
     for (i = 0; i < EO_OP__COUNT; i++) {
         if (strlen(op_names[i]) == n && memcmp(op_names[i], s, n) == 0) {
             *out = (eo_dop)i;
@@ -66,9 +68,11 @@ struct eo_dbuilder {
 
 int eo_dbuilder_new(eo_dbuilder **out, eo_error *err)
 {
-    eo_dbuilder *b = eo_calloc(1, sizeof *b);
+    eo_dbuilder *b;
+    EO_ENTER();
+    EO_REQUIRE(out);
     *out = NULL;
-    if (b == NULL)
+    if ((b = eo_calloc(1, sizeof *b)) == NULL)
         return eo_error_set(err, EO_ENOMEM, "out of memory building a domain");
     b->tokens.isize = sizeof(token);
     *out = b;
@@ -87,6 +91,8 @@ void eo_dbuilder_free(eo_dbuilder *b)
 int eo_dbuilder_op(eo_dbuilder *b, char op, eo_error *err)
 {
     token t;
+    EO_ENTER();
+    EO_REQUIRE(b);
     if (op != '&' && op != '|' && op != '!')
         return eo_error_set(err, EO_EINVAL,
                             "domain: unknown logical operator '%c' (use '&', '|' or '!')", op);
@@ -142,8 +148,13 @@ int eo_dbuilder_leaf(eo_dbuilder *b, const char *path, const char *op,
                      const eo_value *value, eo_error *err)
 {
     eo_dnode *n;
-    int rc = new_leaf(b, &n, path, op, err);
-    if (rc != EO_OK)
+    int rc;
+    EO_ENTER();
+    EO_REQUIRE(b);
+    EO_REQUIRE(path);
+    EO_REQUIRE(op);
+    EO_REQUIRE(value);
+    if ((rc = new_leaf(b, &n, path, op, err)) != EO_OK)
         return rc;
     if (n->op == EO_OP_ANY || n->op == EO_OP_NOT_ANY)
         return eo_error_set(err, EO_EINVAL,
@@ -169,8 +180,13 @@ int eo_dbuilder_leaf_list(eo_dbuilder *b, const char *path, const char *op,
 {
     eo_dnode *n;
     size_t i;
-    int rc = new_leaf(b, &n, path, op, err);
-    if (rc != EO_OK)
+    int rc;
+    EO_ENTER();
+    EO_REQUIRE(b);
+    EO_REQUIRE(path);
+    EO_REQUIRE(op);
+    EO_REQUIRE_N(values, nv);
+    if ((rc = new_leaf(b, &n, path, op, err)) != EO_OK)
         return rc;
     if (!is_list_op(n->op))
         return eo_error_set(err, EO_EINVAL,
@@ -191,8 +207,14 @@ int eo_dbuilder_leaf_sub(eo_dbuilder *b, const char *path, const char *op,
                          eo_domain *sub, eo_error *err)
 {
     eo_dnode *n;
-    int rc = new_leaf(b, &n, path, op, err);
-    if (rc != EO_OK) {
+    int rc;
+    EO_ENTER();
+    if (b == NULL || path == NULL || op == NULL || sub == NULL) {
+        eo_domain_free(sub); /* consumed whatever the result */
+        return eo_error__null(err, __func__, b == NULL ? "b" : path == NULL ? "path"
+                                             : op == NULL ? "op" : "sub");
+    }
+    if ((rc = new_leaf(b, &n, path, op, err)) != EO_OK) {
         eo_domain_free(sub);
         return rc;
     }
@@ -216,9 +238,11 @@ static eo_domain *domain_alloc(void)
 
 int eo_domain_new_true(eo_domain **out, eo_error *err)
 {
-    eo_domain *d = domain_alloc();
+    eo_domain *d;
+    EO_ENTER();
+    EO_REQUIRE(out);
     *out = NULL;
-    if (d == NULL || (d->root = eo_domain__node(&d->arena, EO_D_TRUE)) == NULL) {
+    if ((d = domain_alloc()) == NULL || (d->root = eo_domain__node(&d->arena, EO_D_TRUE)) == NULL) {
         eo_domain_free(d);
         return eo_error_set(err, EO_ENOMEM, "out of memory building a domain");
     }
@@ -373,10 +397,17 @@ int eo_dbuilder_finish(eo_domain **out, eo_dbuilder *b, eo_error *err)
 {
     eo_domain *d = NULL;
     eo_dnode **stack = NULL;
-    size_t sp = 0, i, ntok = b->tokens.len;
+    size_t sp = 0, i, ntok;
     int rc = EO_OK;
 
-    *out = NULL;
+    EO_ENTER();
+    if (out)
+        *out = NULL;
+    if (out == NULL || b == NULL) {
+        eo_dbuilder_free(b); /* freed whatever the result */
+        return eo_error__null(err, __func__, out == NULL ? "out" : "b");
+    }
+    ntok = b->tokens.len;
     d = domain_alloc();
     stack = eo_malloc((ntok ? ntok : 1) * sizeof *stack);
     if (d == NULL || stack == NULL) {
@@ -443,10 +474,11 @@ done:
     return rc;
 }
 
-const eo_dnode *eo_domain_root(const eo_domain *d) { return d->root; }
-int eo_domain_is_false(const eo_domain *d) { return d->root->kind == EO_D_FALSE; }
-int eo_domain_is_true(const eo_domain *d) { return d->root->kind == EO_D_TRUE; }
-const eo_model *eo_domain_model(const eo_domain *d) { return d->model; }
+/* A NULL domain reads as the ORM takes it: no filter, matching everything. */
+const eo_dnode *eo_domain_root(const eo_domain *d) { return d ? d->root : NULL; }
+int eo_domain_is_false(const eo_domain *d) { return d && d->root->kind == EO_D_FALSE; }
+int eo_domain_is_true(const eo_domain *d) { return d == NULL || d->root->kind == EO_D_TRUE; }
+const eo_model *eo_domain_model(const eo_domain *d) { return d ? d->model : NULL; }
 
 /* Replace a leaf's values with a list copied into the domain's arena. */
 int eo_domain__set_list(eo_domain *d, eo_dnode *n, const eo_value *v, size_t nv)
@@ -521,13 +553,12 @@ int eo_like_escape(char **out, size_t *outlen, const char *s, size_t n, eo_error
 {
     char *p;
     size_t len;
-    if (out == NULL)
-        return eo_error_set(err, EO_EINVAL, "eo_like_escape: out is NULL");
+    EO_ENTER();
+    EO_REQUIRE(out);
     *out = NULL;
     if (outlen)
         *outlen = 0;
-    if (s == NULL && n)
-        return eo_error_set(err, EO_EINVAL, "eo_like_escape: the text is NULL");
+    EO_REQUIRE_N(s, n);
     if (n > (SIZE_MAX - 1) / 2 || (p = eo_malloc(2 * n + 1)) == NULL)
         return eo_error_set(err, EO_ENOMEM, "out of memory");
     len = eo_domain__like_escape_into(p, s, n);

@@ -178,7 +178,10 @@ int eo_domain_from_json(eo_domain **out, const char *json, size_t len, eo_error 
     size_t i;
     int rc;
 
+    EO_ENTER();
+    EO_REQUIRE(out);
     *out = NULL;
+    EO_REQUIRE_N(json, len);
     for (i = 0; i < len && (json[i] == ' ' || json[i] == '\n' || json[i] == '\t' || json[i] == '\r'); i++)
         ;
     if (i == len)

@@ -96,7 +96,10 @@ void eo_domain__node_str(eo_buf *b, const eo_dnode *n)
 int eo_domain_to_string(char **out, const eo_domain *d, eo_error *err)
 {
     eo_buf b = EO_BUF_INIT;
+    EO_ENTER();
+    EO_REQUIRE(out);
     *out = NULL;
+    EO_REQUIRE(d);
     eo_domain__node_str(&b, d->root);
     if (b.oom) {
         eo_buf__free(&b);

@@ -12,6 +12,8 @@
 
 int eo_ids_push(eo_ids *ids, eo_id id)
 {
+    if (ids == NULL)
+        return EO_EINVAL;
     if (ids->n == ids->cap) {
         size_t cap = ids->cap ? ids->cap * 2 : 64;
         eo_id *v = eo_realloc(ids->v, cap * sizeof *v);

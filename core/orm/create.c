@@ -66,6 +66,12 @@ int eo_orm_create(eo_env *env, const eo_model *m, size_t nrows, eo_create_row_fn
     size_t start, i, j;
     int rc, began = 0;
 
+    EO_ENTER();
+    EO_REQUIRE(env);
+    EO_REQUIRE(m);
+    if (nrows && rowfn == NULL)
+        return eo_error__null(err, __func__, "row");
+    EO_REQUIRE_N(out_ids, nrows);
     if ((rc = eo_env__ready(env, err)) != EO_OK)
         return rc;
     if (m->abstract)
@@ -99,6 +105,10 @@ int eo_orm_create(eo_env *env, const eo_model *m, size_t nrows, eo_create_row_fn
                 const eo_field *f = kvs[j].field;
                 eo_value_scratch sc;
                 eo_value v;
+                if (f == NULL) {
+                    rc = eo_error_set(err, EO_EINVAL, "eo_orm_create: row %zu: a field is NULL", row);
+                    goto done;
+                }
                 if ((rc = eo_orm__settable(f, flags, err)) != EO_OK) {
                     row_error(err, row, nrows);
                     goto done;

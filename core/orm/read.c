@@ -122,10 +122,19 @@ int eo_orm_get(eo_env *env, const eo_model *m, eo_id id, const eo_field *f,
                const eo_id *prefetch, size_t nprefetch, size_t hint,
                const eo_value **out, eo_error *err)
 {
-    const eo_value *v = eo_store__get(env->store, m, id, f);
+    const eo_value *v;
     eo_ids todo = { 0 };
     int rc;
+    /* the per-record path: the clear and the checks are a few stores and
+     * compares before the store lookup */
+    EO_ENTER();
+    EO_REQUIRE(out);
     *out = NULL;
+    EO_REQUIRE(env);
+    EO_REQUIRE(m);
+    EO_REQUIRE(f);
+    EO_REQUIRE_N(prefetch, nprefetch);
+    v = eo_store__get(env->store, m, id, f);
     if (v != NULL) {
         env->stats.store_hits++;
         *out = v;
@@ -170,6 +179,15 @@ int eo_orm_read_rows(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
     char hx[25];
     size_t i, j, start;
     int rc;
+    EO_ENTER();
+    EO_REQUIRE(env);
+    EO_REQUIRE(m);
+    EO_REQUIRE_N(ids, n);
+    EO_REQUIRE_N(fields, nfields);
+    EO_REQUIRE(fn);
+    for (j = 0; j < nfields; j++)
+        if (fields[j] == NULL)
+            return eo_error_set(err, EO_EINVAL, "eo_orm_read_rows: fields[%zu] is NULL", j);
     if ((rc = eo_env__ready(env, err)) != EO_OK)
         return rc;
     row = eo_malloc((nfields + 1) * sizeof *row);
@@ -248,6 +266,11 @@ done:
 int eo_orm_cache_set(eo_env *env, const eo_model *m, eo_id id, const eo_field *f,
                      const eo_value *v, eo_error *err)
 {
+    EO_ENTER();
+    EO_REQUIRE(env);
+    EO_REQUIRE(m);
+    EO_REQUIRE(f);
+    EO_REQUIRE(v);
     if (eo_store__set(env->store, m, id, f, v) != EO_OK)
         return eo_error_set(err, EO_ENOMEM, "out of memory");
     return EO_OK;
@@ -255,11 +278,15 @@ int eo_orm_cache_set(eo_env *env, const eo_model *m, eo_id id, const eo_field *f
 
 const eo_value *eo_orm_peek(eo_env *env, const eo_model *m, eo_id id, const eo_field *f)
 {
+    if (env == NULL || m == NULL || f == NULL)
+        return NULL;
     return eo_store__get(env->store, m, id, f);
 }
 
 int eo_orm_cached(eo_env *env, const eo_model *m, eo_id id, const eo_field *f)
 {
+    if (env == NULL || m == NULL || f == NULL)
+        return 0;
     return eo_store__has(env->store, m, id, f);
 }
 
@@ -267,6 +294,8 @@ void eo_orm_invalidate(eo_env *env, const eo_model *m, const eo_id *ids, size_t 
                        const eo_field *f)
 {
     size_t i;
+    if (env == NULL || m == NULL)
+        return;
     if (ids == NULL) {
         eo_store__forget_model(env->store, m, f);
         return;
@@ -285,6 +314,11 @@ int eo_orm_exists(eo_env *env, const eo_model *m, const eo_id *ids, size_t n, eo
     size_t i;
     int rc;
     memset(&map, 0, sizeof map);
+    EO_ENTER();
+    EO_REQUIRE(env);
+    EO_REQUIRE(m);
+    EO_REQUIRE_N(ids, n);
+    EO_REQUIRE(out);
     if ((rc = eo_env__ready(env, err)) != EO_OK)
         return rc;
     if (n == 0)

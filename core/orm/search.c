@@ -60,9 +60,15 @@ int eo_orm_search(eo_env *env, const eo_model *m, eo_domain *d, const char *orde
 {
     eo_query q;
     eo_order_item *items = NULL;
-    const eo_field *idf = m->fields[0];
+    const eo_field *idf;
     ids_ctx c;
-    int rc = query_init(env, &q, m, d, order, limit, offset, &items, err);
+    int rc;
+    EO_ENTER();
+    EO_REQUIRE(env);
+    EO_REQUIRE(m);
+    EO_REQUIRE(out);
+    idf = m->fields[0];
+    rc = query_init(env, &q, m, d, order, limit, offset, &items, err);
     if (rc == EO_OK && !(d && eo_domain_is_false(d)) && limit != 0) {
         q.fields = &idf;
         q.nfields = 1;
@@ -80,7 +86,11 @@ int eo_orm_search_count(eo_env *env, const eo_model *m, eo_domain *d, int64_t *o
     eo_query q;
     eo_order_item *items = NULL;
     int rc;
+    EO_ENTER();
+    EO_REQUIRE(out);
     *out = 0;
+    EO_REQUIRE(env);
+    EO_REQUIRE(m);
     rc = query_init(env, &q, m, d, "id", -1, 0, &items, err);
     eo_free(items);
     if (rc != EO_OK || (d && eo_domain_is_false(d)))
@@ -99,7 +109,15 @@ int eo_orm_search_rows(eo_env *env, const eo_model *m, eo_domain *d,
     eo_order_item *items = NULL;
     const eo_field **all = NULL;
     size_t i;
-    int rc = query_init(env, &q, m, d, order, limit, offset, &items, err);
+    int rc;
+    EO_ENTER();
+    EO_REQUIRE(env);
+    EO_REQUIRE(m);
+    EO_REQUIRE(fn);
+    for (i = 0; fields && i < nfields; i++)
+        if (fields[i] == NULL)
+            return eo_error_set(err, EO_EINVAL, "eo_orm_search_rows: fields[%zu] is NULL", i);
+    rc = query_init(env, &q, m, d, order, limit, offset, &items, err);
     if (rc != EO_OK || (d && eo_domain_is_false(d)) || limit == 0)
         goto done;
     if (fields == NULL) {
@@ -136,6 +154,18 @@ int eo_orm_group(eo_env *env, eo_group_query *g, eo_domain *d, eo_row_fn fn, voi
 {
     int rc;
     size_t i;
+    EO_ENTER();
+    EO_REQUIRE(env);
+    if (g == NULL)
+        return eo_error__null(err, __func__, "q");
+    if (g->model == NULL)
+        return eo_error__null(err, __func__, "q->model");
+    EO_REQUIRE(fn);
+    if ((g->nkeys && g->keys == NULL) || (g->naggs && g->aggs == NULL))
+        return eo_error__null(err, __func__, g->keys == NULL && g->nkeys ? "q->keys" : "q->aggs");
+    for (i = 0; i < g->nkeys; i++)
+        if (g->keys[i].field == NULL)
+            return eo_error_set(err, EO_EINVAL, "eo_orm_group: q->keys[%zu].field is NULL", i);
     if ((rc = eo_orm__prepare(env, g->model, d, err)) != EO_OK)
         return rc;
     for (i = 0; i < g->nkeys; i++) {
@@ -184,11 +214,16 @@ int eo_orm_explain(eo_env *env, const eo_model *m, eo_domain *d, const char *ord
 {
     eo_query q;
     eo_order_item *items = NULL;
-    const eo_field *idf = m->fields[0];
+    const eo_field *idf;
     char *dom = NULL, *plan = NULL;
     eo_buf b = EO_BUF_INIT;
     int rc;
+    EO_ENTER();
+    EO_REQUIRE(out);
     *out = NULL;
+    EO_REQUIRE(env);
+    EO_REQUIRE(m);
+    idf = m->fields[0];
     rc = query_init(env, &q, m, d, order, limit, offset, &items, err);
     if (rc != EO_OK)
         goto done;

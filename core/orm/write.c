@@ -83,6 +83,14 @@ int eo_orm_write(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
     int64_t affected, total = 0;
     int rc, began = 0;
 
+    EO_ENTER();
+    EO_REQUIRE(env);
+    EO_REQUIRE(m);
+    EO_REQUIRE_N(ids, n);
+    EO_REQUIRE_N(kvs, nkv);
+    for (i = 0; i < nkv; i++)
+        if (kvs[i].field == NULL)
+            return eo_error_set(err, EO_EINVAL, "eo_orm_write: kvs[%zu].field is NULL", i);
     if ((rc = eo_env__ready(env, err)) != EO_OK)
         return rc;
     if (n == 0 || nkv == 0)
@@ -175,6 +183,12 @@ int eo_orm_write_each(eo_env *env, const eo_model *m, const eo_id *ids, size_t n
     int64_t affected, total = 0;
     int rc, began = 0;
 
+    EO_ENTER();
+    EO_REQUIRE(env);
+    EO_REQUIRE(m);
+    EO_REQUIRE_N(ids, n);
+    EO_REQUIRE(f);
+    EO_REQUIRE_N(vals, n);
     if ((rc = eo_env__ready(env, err)) != EO_OK)
         return rc;
     if (n == 0)
@@ -394,6 +408,10 @@ int eo_orm_unlink(eo_env *env, const eo_model *m, const eo_id *ids, size_t n, eo
     unlink_ctx u;
     size_t i;
     int rc;
+    EO_ENTER();
+    EO_REQUIRE(env);
+    EO_REQUIRE(m);
+    EO_REQUIRE_N(ids, n);
     if ((rc = eo_env__ready(env, err)) != EO_OK)
         return rc;
     if (n == 0)

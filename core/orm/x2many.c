@@ -225,8 +225,15 @@ int eo_orm_get_ids(eo_env *env, const eo_model *m, eo_id id, const eo_field *f,
     const eo_value *v;
     eo_ids todo = { 0 };
     int rc;
+    EO_ENTER();
+    EO_REQUIRE(out);
     *out = NULL;
+    EO_REQUIRE(n);
     *n = 0;
+    EO_REQUIRE(env);
+    EO_REQUIRE(m);
+    EO_REQUIRE(f);
+    EO_REQUIRE_N(prefetch, nprefetch);
     if (f->type != EO_FT_ONE2MANY && f->type != EO_FT_MANY2MANY)
         return eo_error_set(err, EO_EINVAL, "%s.%s is not an x2many field", m->name, f->name);
     if ((rc = eo_env__ready(env, err)) != EO_OK)
@@ -369,6 +376,11 @@ int eo_orm_link(eo_env *env, const eo_model *m, eo_id id, const eo_field *f, con
     char (*hex)[25] = NULL, idhex[25];
     int rc, began = 0;
 
+    EO_ENTER();
+    EO_REQUIRE(env);
+    EO_REQUIRE(m);
+    EO_REQUIRE(f);
+    EO_REQUIRE_N(targets, n);
     if (f->type != EO_FT_ONE2MANY && f->type != EO_FT_MANY2MANY)
         return eo_error_set(err, EO_EINVAL, "%s.%s is not an x2many field", m->name, f->name);
     if ((rc = current(env, m, id, f, &cur, err)) != EO_OK)
@@ -433,6 +445,11 @@ int eo_orm_unlink_rel(eo_env *env, const eo_model *m, eo_id id, const eo_field *
     char (*hex)[25] = NULL, idhex[25];
     int rc, began = 0;
 
+    EO_ENTER();
+    EO_REQUIRE(env);
+    EO_REQUIRE(m);
+    EO_REQUIRE(f);
+    EO_REQUIRE_N(targets, n);
     if (f->type != EO_FT_ONE2MANY && f->type != EO_FT_MANY2MANY)
         return eo_error_set(err, EO_EINVAL, "%s.%s is not an x2many field", m->name, f->name);
     if ((rc = current(env, m, id, f, &cur, err)) != EO_OK)

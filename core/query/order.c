@@ -15,8 +15,12 @@ int eo_order_parse(eo_order_item **out, size_t *n, const eo_model *m,
     const char *p = text ? text : "";
     int rc = EO_OK;
 
+    EO_ENTER();
+    EO_REQUIRE(out);
     *out = NULL;
+    EO_REQUIRE(n);
     *n = 0;
+    EO_REQUIRE(m);
     while (*p) {
         const char *name, *dir;
         size_t nlen, dlen;

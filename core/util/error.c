@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "earnorm/error.h"
+#include "../internal.h"
 
 const char *eo_version(void) { return EO_VERSION_STRING; }
 
@@ -46,14 +47,13 @@ const char *eo_code_name(int code)
     return "ERROR";
 }
 
-void eo_error_clear(eo_error *err)
+/* The strings' first bytes only: the 640 bytes after them are dead once
+ * they are empty, and every public call clears its error. */
+void eo_error_clear(eo_error *err) { eo_error__reset(err); }
+
+int eo_error__null(eo_error *err, const char *fn, const char *arg)
 {
-    if (err == NULL)
-        return;
-    err->code = EO_OK;
-    err->domain = EO_DOMAIN_NONE;
-    err->native = 0;
-    err->model[0] = err->field[0] = err->msg[0] = '\0';
+    return eo_error_set(err, EO_EINVAL, "%s: %s is NULL", fn, arg);
 }
 
 int eo_error_set(eo_error *err, int code, const char *fmt, ...)
@@ -66,6 +66,10 @@ int eo_error_set(eo_error *err, int code, const char *fmt, ...)
     err->domain = EO_DOMAIN_CORE;
     err->native = 0;
     err->model[0] = err->field[0] = '\0';
+    if (fmt == NULL) {
+        err->msg[0] = '\0';
+        return code;
+    }
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);

@@ -287,7 +287,7 @@ static void test_domain__builder_errors(void **state)
     assert_eo_error(eo_dbuilder_leaf(b, "", "=", &v, &err), &err, EO_EINVAL,
                     "domain leaf 1: the field name is empty");
     assert_eo_error(eo_dbuilder_leaf(b, NULL, "=", &v, &err), &err, EO_EINVAL,
-                    "the field name is empty");
+                    "eo_dbuilder_leaf: path is NULL");
     assert_eo_error(eo_dbuilder_leaf(b, "parent_id", "any", &v, &err), &err, EO_EINVAL,
                     "domain leaf {parent_id, any, ...}: the value must be a domain (a list of leaves)");
     assert_eo_error(eo_dbuilder_leaf_list(b, "age", "=", &v, 1, &err), &err, EO_EINVAL,
@@ -1250,7 +1250,8 @@ static void test_domain__like_escape(void **state)
     assert_string_equal(out, "");
     eo_free(out);
     assert_eo_error(eo_like_escape(NULL, NULL, "x", 1, &err), &err, EO_EINVAL, "out is NULL");
-    assert_eo_error(eo_like_escape(&out, NULL, NULL, 3, &err), &err, EO_EINVAL, "the text is NULL");
+    assert_eo_error(eo_like_escape(&out, NULL, NULL, 3, &err), &err, EO_EINVAL,
+                    "eo_like_escape: s is NULL");
     assert_null(out);
 }
 

@@ -15,6 +15,11 @@
  * Dotted paths ("parent_id.name") become `parent_id any [name ...]`.
  *
  * Domains are immutable once finished and may be read by many threads.
+ *
+ * Every function here that takes an eo_error clears it on success and
+ * refuses NULL arguments with EO_EINVAL naming them (error.h).
+ * The builder's consuming calls (eo_dbuilder_leaf_sub, eo_dbuilder_finish)
+ * free what they consume on that error too.
  */
 #ifndef EARNORM_DOMAIN_H
 #define EARNORM_DOMAIN_H
@@ -73,7 +78,7 @@ typedef struct eo_dnode {
     const eo_field *field;       /* after binding: the (first) field of path */
 } eo_dnode;
 
-/** Operator from its text ("=", "not in", ...): 0 or EO_EINVAL. */
+/** Operator from its text ("=", "not in", ...): 0 or EO_EINVAL (also for NULL). */
 EO_API int eo_dop_parse(eo_dop *out, const char *s, size_t n);
 /** Text of an operator ("not ilike"). Static. */
 EO_API const char *eo_dop_name(eo_dop op);
@@ -130,13 +135,13 @@ EO_API void eo_domain_free(eo_domain *d);
  */
 EO_API int eo_domain_bind(eo_domain *d, const eo_model *model, eo_error *err);
 
-/** The root node. Borrowed. */
+/** The root node (NULL for a NULL domain). Borrowed. */
 EO_API const eo_dnode *eo_domain_root(const eo_domain *d);
-/** 1 when the bound domain can match nothing (folded to FALSE). */
+/** 1 when the bound domain can match nothing (folded to FALSE); 0 for NULL. */
 EO_API int eo_domain_is_false(const eo_domain *d);
-/** 1 when the domain matches everything. */
+/** 1 when the domain matches everything, as NULL does where the ORM takes a domain. */
 EO_API int eo_domain_is_true(const eo_domain *d);
-/** The model it is bound to, or NULL. Borrowed. */
+/** The model it is bound to, or NULL (also for a NULL domain). Borrowed. */
 EO_API const eo_model *eo_domain_model(const eo_domain *d);
 
 /**

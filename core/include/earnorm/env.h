@@ -9,6 +9,11 @@
  * values of records this environment has read or written; it is cleared
  * when a transaction rolls back, because the database forgot what the
  * store remembers.
+ *
+ * Every function here that takes an eo_error clears it on success and
+ * refuses NULL arguments with EO_EINVAL naming them (error.h).
+ * The getters give NULL, 0 or EO_IDNUM for a NULL env; the void functions
+ * do nothing with it.
  */
 #ifndef EARNORM_ENV_H
 #define EARNORM_ENV_H
@@ -75,7 +80,8 @@ EO_API int eo_env_txn_depth(const eo_env *env);
  * that replays compensating writes - atomic for this env, not isolated
  * from others. The ORM's own operations run in such scopes.
  * eo_env_atomic_end(ok) returns a failed commit; with !ok it undoes and
- * returns 0 (the caller already holds the error that made it fail).
+ * returns 0, leaving @p err as it is (the caller may pass the struct that
+ * holds the error that made the scope fail).
  */
 EO_API int eo_env_atomic_begin(eo_env *env, eo_error *err);
 EO_API int eo_env_atomic_end(eo_env *env, int ok, eo_error *err);

@@ -4,6 +4,20 @@
  * Every call that can fail returns EO_OK (0) or a negative EO_E* code and,
  * when the caller passed one, fills an eo_error. Filling it never allocates,
  * so an out-of-memory condition can still be reported.
+ *
+ * The contract of every public function that takes an `eo_error *err`
+ * (which may be NULL), in every header:
+ *   - on success it clears err (code EO_OK, domain EO_DOMAIN_NONE, native
+ *     0, empty msg, field and model), whatever err held before;
+ *   - a NULL handle or required pointer argument is EO_EINVAL with the
+ *     message "<function>: <argument> is NULL" (release builds too), never
+ *     a crash; an array argument is required when its count is not 0;
+ *   - out parameters are reset (NULL or 0) before anything can fail.
+ * Two exceptions, by design: eo_error_set fills err, and
+ * eo_env_atomic_end(env, 0, err) leaves err as it is (it may hold the
+ * error that made the scope fail). Functions without an eo_error accept
+ * NULL pointers too: getters return NULL or 0, void functions do nothing.
+ * tests/c/test_api_contract.c checks all of it for every EO_API function.
  */
 #ifndef EARNORM_ERROR_H
 #define EARNORM_ERROR_H
@@ -59,13 +73,14 @@ EO_API const char *eo_strerror(int code);
 /** The code's name ("EINVAL", "EVALIDATE", "OK"). Static. */
 EO_API const char *eo_code_name(int code);
 
-/** Reset @p err to "no error". Accepts NULL. */
+/** Reset @p err to "no error" (the codes and the strings' first bytes: cheap). Accepts NULL. */
 EO_API void eo_error_clear(eo_error *err);
 
 /**
  * Fill @p err (if not NULL) with @p code and a printf-style message, and
  * return @p code so callers can write `return eo_error_set(err, ...)`.
- * Never allocates; long messages are truncated.
+ * Never allocates; long messages are truncated; a NULL @p fmt gives an
+ * empty message.
  */
 EO_API int eo_error_set(eo_error *err, int code, const char *fmt, ...)
 #if defined(__GNUC__)

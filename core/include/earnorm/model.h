@@ -12,6 +12,11 @@
  * Borrowed from the registry: it lives as long as the registry does.
  * A registry is not thread-safe while it is being built; once built, many
  * threads may read it.
+ *
+ * Every function here that takes an eo_error clears it on success and
+ * refuses NULL arguments with EO_EINVAL naming them (error.h).
+ * The lookups (eo_registry_find/count/at/version, eo_model_field) give
+ * NULL or 0 for a NULL registry, model or name.
  */
 #ifndef EARNORM_MODEL_H
 #define EARNORM_MODEL_H
@@ -183,7 +188,7 @@ EO_API eo_field *eo_model_field(const eo_model *m, const char *name, size_t len)
 
 /** Name of a field type as in Lua ("Char", "Many2one"). Static. */
 EO_API const char *eo_ftype_name(eo_ftype t);
-/** Field type from its Lua name, or -1. */
+/** Field type from its Lua name, or -1 (also for NULL). */
 EO_API int eo_ftype_from_name(const char *name);
 
 /**

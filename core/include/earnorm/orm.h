@@ -8,6 +8,13 @@
  * fails. Values given are converted and checked in C (type, required, size,
  * min/max, choices, relation existence); unique is checked by the database
  * and reported as EO_ECONFLICT naming the field.
+ *
+ * Every function here that takes an eo_error clears it on success and
+ * refuses NULL arguments with EO_EINVAL naming them (error.h).
+ * The env, the model and the field are always required; id and value
+ * arrays are required when their count is not 0; a domain, an order and
+ * the `added`/`removed` sets may be NULL. eo_orm_peek/cached/invalidate
+ * give NULL, 0 or do nothing for a NULL env, model or field.
  */
 #ifndef EARNORM_ORM_H
 #define EARNORM_ORM_H
@@ -27,6 +34,7 @@ typedef struct eo_ids {
     size_t n, cap;
 } eo_ids;
 
+/** Append @p id: 0, EO_ENOMEM, or EO_EINVAL when @p ids is NULL. */
 EO_API int eo_ids_push(eo_ids *ids, eo_id id);
 EO_API void eo_ids_free(eo_ids *ids);
 

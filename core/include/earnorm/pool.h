@@ -11,6 +11,11 @@
  * with a transaction open: release rolls it back first.
  *
  * Thread-safe: every function may be called from any thread.
+ *
+ * Every function here that takes an eo_error clears it on success and
+ * refuses NULL arguments with EO_EINVAL naming them (error.h).
+ * The others accept a NULL pool: eo_pool_adapter/url give NULL,
+ * eo_pool_get_stats zeroes its output, ref/unref/release do nothing.
  */
 #ifndef EARNORM_POOL_H
 #define EARNORM_POOL_H

@@ -19,7 +19,9 @@ typedef struct eo_order_item {
 } eo_order_item;
 
 /**
- * Parse an order text ("age desc, name") against @p m.
+ * Parse an order text ("age desc, name") against @p m. A NULL or empty
+ * @p text is no order. Clears @p err on success; NULL @p out, @p n or
+ * @p m are EO_EINVAL naming them (error.h).
  * @param[out] out Owned array (eo_free); *n set to its length.
  * @return 0 or EO_EINVAL naming the unknown or unsortable field.
  */

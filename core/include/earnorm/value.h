@@ -86,12 +86,14 @@ static inline eo_value eo_blob(const void *p, size_t n)
 /**
  * Deep-copy @p src into @p out: text and blob bytes are allocated and
  * Owned by @p out until eo_value_clear.
- * @return 0 or EO_ENOMEM.
+ * @return 0, EO_ENOMEM, or EO_EINVAL when @p out or @p src is NULL
+ *         (@p out, if given, is then the NULL value).
  */
 EO_API int eo_value_copy(eo_value *out, const eo_value *src);
 /** Free what @p v owns and set it to NULL. Accepts NULL. */
 EO_API void eo_value_clear(eo_value *v);
-/** Same type and same contents (1) or not (0). INT 1 and FLOAT 1.0 differ. */
+/** Same type and same contents (1) or not (0). INT 1 and FLOAT 1.0 differ.
+ * Here and in eo_value_compare a NULL pointer reads as the NULL value. */
 EO_API int eo_value_equal(const eo_value *a, const eo_value *b);
 /** Order for sorting: NULL first, then by type, then by value. */
 EO_API int eo_value_compare(const eo_value *a, const eo_value *b);
@@ -116,12 +118,13 @@ EO_API int eo_id_equal(eo_id a, eo_id b);
 EO_API uint64_t eo_id_hash(eo_id a);
 /**
  * Convert an id to a value: EO_IDNUM gives EO_VINT, EO_IDOID gives the
- * 24-hex-digit text written into @p hexbuf (25 bytes, Borrowed by the value).
+ * 24-hex-digit text written into @p hexbuf (25 bytes, Borrowed by the value;
+ * with @p hexbuf NULL, the NULL value).
  */
 EO_API eo_value eo_id_to_value(eo_id id, eo_idkind kind, char hexbuf[25]);
 /**
  * Convert a value to an id of @p kind (integers, numeric text, 24-hex text).
- * @return 0 or EO_EINVAL.
+ * @return 0 or EO_EINVAL (also when @p out or @p v is NULL).
  */
 EO_API int eo_id_from_value(eo_id *out, eo_idkind kind, const eo_value *v);
 

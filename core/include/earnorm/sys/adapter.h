@@ -71,9 +71,15 @@ typedef struct eo_url {
     size_t nopts;
 } eo_url;
 
+/**
+ * Parse @p text into @p out (Owned members: free with eo_url_free; a
+ * failed parse leaves nothing to free; @p text is Borrowed by out->text). Clears @p err on success; a NULL @p out or @p text is
+ * EO_EINVAL naming it (error.h).
+ */
 EO_API int eo_url_parse(eo_url *out, const char *text, eo_error *err);
+/** Free what eo_url_parse allocated and zero @p u. Accepts NULL. */
 EO_API void eo_url_free(eo_url *u);
-/** The value of option @p key, or NULL. Borrowed. */
+/** The value of option @p key, or NULL (also for a NULL @p u or @p key). Borrowed. */
 EO_API const char *eo_url_opt(const eo_url *u, const char *key);
 
 /** Transaction isolation levels an adapter may offer. */
@@ -159,9 +165,10 @@ struct eo_adapter {
                        eo_error *err);
 };
 
-/** Register an adapter for its URL scheme (built-in ones are registered already). */
+/** Register an adapter for its URL scheme (built-in ones are registered
+ * already). Clears @p err on success; NULL @p a or a->scheme is EO_EINVAL. */
 EO_API int eo_adapter_register(const eo_adapter *a, eo_error *err);
-/** The adapter for a URL scheme, or NULL. */
+/** The adapter for a URL scheme, or NULL (also for NULL). */
 EO_API const eo_adapter *eo_adapter_find(const char *scheme);
 
 EO_END_DECL
