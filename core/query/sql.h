@@ -18,7 +18,7 @@ typedef struct eo_sql_dialect {
     int nulls_first_kw;     /* 1: say NULLS FIRST/LAST to sort NULL lowest */
     int cast_like;          /* 1: cast non-text columns to text for LIKE */
     const char *lit_true, *lit_false;
-    size_t max_params;      /* parameters one statement may bind; more is EO_ELIMIT */
+    size_t max_params;      /* parameters one statement may bind; more is EO_ELIMIT (sql.c) */
     size_t max_like;        /* bytes of a LIKE pattern (0: no limit); more is EO_ELIMIT */
     int decimal_scaled;     /* 1: Decimal columns hold integers scaled by 10^scale */
 } eo_sql_dialect;
