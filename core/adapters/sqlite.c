@@ -101,6 +101,14 @@ static int sq_error(sq_conn *c, eo_error *err, int rc, const char *what)
         if (strncmp(msg, "no such table", 13) == 0 || strncmp(msg, "no such column", 14) == 0) {
             code = EO_ENOTFOUND;
             hint = " (the database is older than the models: run migrate)";
+        } else if (strstr(msg, "Expression tree is too large") || strstr(msg, "too many SQL variables") ||
+                   strstr(msg, "pattern too complex") || strstr(msg, "too many columns") ||
+                   strstr(msg, "too many terms")) {
+            /* the compiler keeps below these (sql.c); a statement an adapter or a
+             * host built itself may not */
+            code = EO_ELIMIT;
+            hint = ": the statement is past one of SQLite's limits; simplify the domain or "
+                   "split the operation";
         }
         break;
     default: break;
