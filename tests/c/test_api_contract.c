@@ -1873,6 +1873,31 @@ static void test_api_contract__known_offenders(void **state)
     assert_eo_ok(eo_env_rollback(F.env, &err), &err);
 }
 
+/* An array may be NULL when its count is 0: nothing to do, success. */
+static void test_api_contract__empty_arrays_may_be_null(void **state)
+{
+    eo_dbuilder *b = NULL;
+    eo_ids out = { 0 };
+    eo_error err;
+    int rows = 0;
+    (void)state;
+    memset(&err, 0x5a, sizeof err);
+    assert_eo_ok(eo_orm_unlink(F.env, F.m, NULL, 0, &err), &err);
+    assert_int_equal(err.code, EO_OK);
+    assert_eo_ok(eo_orm_write(F.env, F.m, NULL, 0, NULL, 0, 0, &err), &err);
+    assert_eo_ok(eo_orm_read_rows(F.env, F.m, NULL, 0, NULL, 0, count_rows, &rows, &err), &err);
+    assert_int_equal(rows, 0);
+    assert_eo_ok(eo_orm_exists(F.env, F.m, NULL, 0, &out, &err), &err);
+    assert_int_equal(out.n, 0);
+    assert_eo_ok(eo_orm_create(F.env, F.m, 0, NULL, NULL, 0, NULL, &err), &err);
+    assert_eo_ok(eo_dbuilder_new(&b, &err), &err);
+    assert_eo_ok(eo_dbuilder_leaf_list(b, "name", "in", NULL, 0, &err), &err);
+    eo_dbuilder_free(b);
+    /* and a count that is not 0 makes it required */
+    assert_eo_error(eo_orm_unlink(F.env, F.m, NULL, 1, &err), &err, EO_EINVAL,
+                    "eo_orm_unlink: ids is NULL");
+}
+
 /* The one documented exception: undoing a scope keeps the caller's error. */
 static void test_api_contract__atomic_end_undo_keeps_the_error(void **state)
 {
@@ -1899,6 +1924,7 @@ int main(void)
         cmocka_unit_test(test_api_contract__success_clears_err),
         cmocka_unit_test(test_api_contract__null_arguments_are_einval),
         cmocka_unit_test(test_api_contract__known_offenders),
+        cmocka_unit_test(test_api_contract__empty_arrays_may_be_null),
         cmocka_unit_test(test_api_contract__atomic_end_undo_keeps_the_error),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
