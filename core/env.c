@@ -123,6 +123,7 @@ void eo_env_free(eo_env *env)
     eo_pool_unref(env->pool);
     eo_store__free(env->store);
     eo_journal__free(env->journal);
+    eo_strmap__free(&env->checked);
     eo_free(env);
 }
 
@@ -146,10 +147,51 @@ void eo_env__done(eo_env *env, eo_conn *c)
         eo_pool_release(env->pool, c);
 }
 
+/*
+ * Does the database store m as declared, where a difference would be read
+ * wrongly (internal.h, eo_schema_check_fn)? Asked before the first
+ * statement on m, then remembered until the registry changes or this env
+ * migrates: one check per model per env, not per query. A model that
+ * fails is asked again next time (a migrate elsewhere may have fixed it).
+ */
+static int schema_checked(eo_env *env, eo_conn *c, const eo_model *m, eo_error *err)
+{
+    eo_schema_check_fn check;
+    unsigned v = eo_registry_version(env->reg);
+    size_t len;
+    int rc;
+    if (env->checked_version != v) {
+        eo_strmap__free(&env->checked);
+        env->checked_version = v;
+    }
+    len = strlen(m->name);
+    if (eo_strmap__get(&env->checked, m->name, len) != NULL)
+        return EO_OK;
+    check = eo_adapter__schema_check(env->adapter);
+    if (check && (rc = check(c, m, err)) != EO_OK)
+        return rc;
+    if (eo_strmap__put(&env->checked, m->name, len, (void *)m) != EO_OK)
+        return eo_error_set(err, EO_ENOMEM, "out of memory");
+    return EO_OK;
+}
+
+/* The connection for a statement on m, checked (eo_env__conn, schema_checked). */
+static int conn_for(eo_env *env, const eo_model *m, eo_conn **out, eo_error *err)
+{
+    int rc = eo_env__conn(env, out, err);
+    if (rc != EO_OK)
+        return rc;
+    if ((rc = schema_checked(env, *out, m, err)) != EO_OK) {
+        eo_env__done(env, *out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 int eo_env__select(eo_env *env, const eo_query *q, eo_row_fn fn, void *payload, eo_error *err)
 {
     eo_conn *c;
-    int rc = eo_env__conn(env, &c, err);
+    int rc = conn_for(env, q->model, &c, err);
     if (rc != EO_OK)
         return rc;
     rc = env->adapter->select(c, q, fn, payload, err);
@@ -160,7 +202,7 @@ int eo_env__select(eo_env *env, const eo_query *q, eo_row_fn fn, void *payload, 
 int eo_env__count(eo_env *env, const eo_query *q, int64_t *out, eo_error *err)
 {
     eo_conn *c;
-    int rc = eo_env__conn(env, &c, err);
+    int rc = conn_for(env, q->model, &c, err);
     if (rc != EO_OK)
         return rc;
     rc = env->adapter->count(c, q, out, err);
@@ -172,7 +214,7 @@ int eo_env__insert(eo_env *env, const eo_model *m, const eo_field *const *cols, 
                    const eo_value *vals, size_t nrows, eo_id *out_ids, eo_error *err)
 {
     eo_conn *c;
-    int rc = eo_env__conn(env, &c, err);
+    int rc = conn_for(env, m, &c, err);
     if (rc != EO_OK)
         return rc;
     rc = env->adapter->insert(c, m, cols, ncols, vals, nrows, out_ids, err);
@@ -191,7 +233,7 @@ int eo_env__update(eo_env *env, const eo_model *m, const eo_id *ids, size_t nids
     if (eo_journal__active(env->journal) &&
         (rc = eo_journal__updating(env, env->journal, m, ids, nids, cols, ncols, err)) != EO_OK)
         return rc;
-    if ((rc = eo_env__conn(env, &c, err)) != EO_OK)
+    if ((rc = conn_for(env, m, &c, err)) != EO_OK)
         return rc;
     rc = env->adapter->update(c, m, ids, nids, cols, vals, ncols, affected, err);
     eo_env__done(env, c);
@@ -209,7 +251,7 @@ int eo_env__update_each(eo_env *env, const eo_model *m, const eo_id *ids, size_t
     if (eo_journal__active(env->journal) &&
         (rc = eo_journal__updating(env, env->journal, m, ids, n, &f, 1, err)) != EO_OK)
         return rc;
-    if ((rc = eo_env__conn(env, &c, err)) != EO_OK)
+    if ((rc = conn_for(env, m, &c, err)) != EO_OK)
         return rc;
     if (env->adapter->update_each) {
         rc = env->adapter->update_each(c, m, ids, n, f, vals, affected, err);
@@ -232,7 +274,7 @@ int eo_env__remove(eo_env *env, const eo_model *m, const eo_id *ids, size_t nids
     if (eo_journal__active(env->journal) &&
         (rc = eo_journal__deleting(env, env->journal, m, ids, nids, err)) != EO_OK)
         return rc;
-    if ((rc = eo_env__conn(env, &c, err)) != EO_OK)
+    if ((rc = conn_for(env, m, &c, err)) != EO_OK)
         return rc;
     rc = env->adapter->remove(c, m, ids, nids, affected, err);
     eo_env__done(env, c);
@@ -243,7 +285,7 @@ int eo_env__group(eo_env *env, const eo_group_query *q, eo_row_fn fn, void *payl
                   eo_error *err)
 {
     eo_conn *c;
-    int rc = eo_env__conn(env, &c, err);
+    int rc = conn_for(env, q->model, &c, err);
     if (rc != EO_OK)
         return rc;
     rc = env->adapter->group(c, q, fn, payload, err);
@@ -254,7 +296,7 @@ int eo_env__group(eo_env *env, const eo_group_query *q, eo_row_fn fn, void *payl
 int eo_env__explain(eo_env *env, const eo_query *q, char **out, eo_error *err)
 {
     eo_conn *c;
-    int rc = eo_env__conn(env, &c, err);
+    int rc = conn_for(env, q->model, &c, err);
     if (rc != EO_OK)
         return rc;
     rc = env->adapter->explain(c, q, out, err);
@@ -495,6 +537,10 @@ int eo_env_migrate(eo_env *env, int dry_run, eo_migrate_note_fn note, void *payl
     }
     if (!dry_run)
         rc = eo_env__atomic_end(env, rc, err);
+    if (rc == EO_OK && !dry_run) {
+        /* the stored schema may have changed (digits rescaled): check again */
+        eo_strmap__free(&env->checked);
+    }
     if (rc == EO_OK)
         eo_store__clear(env->store);
     return rc;

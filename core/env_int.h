@@ -24,6 +24,8 @@ struct eo_env {
     unsigned caps;             /* the server's (EO_CAP_*), from the first connection */
     char server[96];           /* what the server is, for messages */
     struct eo_journal *journal;/* atomic scopes without transactions (journal.c) */
+    eo_strmap checked;         /* names of the models whose stored schema passed the check */
+    unsigned checked_version;  /* registry version `checked` holds for */
 };
 
 /* Resolve the registry when models were added since the last call. */

@@ -171,6 +171,29 @@ const char *eo_adapter__schemes(char *buf, size_t cap);
 /* The registered scheme (or accepted spelling) closest to `scheme`, or NULL. */
 const char *eo_adapter__closest_scheme(const char *scheme);
 
+/*
+ * The check an env makes once per model before it first reads or writes
+ * it (env.c): does the database store m as declared, where a difference
+ * would be read wrongly? Today the digits of Decimal fields, which SQLite
+ * and MongoDB record in "earnorm-schema" and PostgreSQL in the column
+ * type: stored as integers scaled by 10^scale, 12.30 at scale 4 reads as
+ * 12300.0 at scale 1. Each built-in adapter has one; a registered adapter
+ * has none (NULL).
+ */
+struct eo_conn;
+struct eo_model;
+struct eo_field;
+typedef int (*eo_schema_check_fn)(struct eo_conn *c, const struct eo_model *m, eo_error *err);
+eo_schema_check_fn eo_adapter__schema_check(const struct eo_adapter *a);
+int eo_sqlite__schema_check(struct eo_conn *c, const struct eo_model *m, eo_error *err);
+int eo_postgres__schema_check(struct eo_conn *c, const struct eo_model *m, eo_error *err);
+int eo_mongo__schema_check(struct eo_conn *c, const struct eo_model *m, eo_error *err);
+/* 1 when m has a stored Decimal field (nothing else is checked yet). */
+int eo_schema__has_decimal(const struct eo_model *m);
+/* The refusal, the same on every backend: EINVAL naming the model, the
+ * field, the digits the database holds and the declared ones. */
+int eo_schema__digits_differ(eo_error *err, const struct eo_field *f, int precision, int scale);
+
 /* Monotonic clock in nanoseconds. */
 uint64_t eo_clock__ns(void);
 

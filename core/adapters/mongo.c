@@ -1225,6 +1225,33 @@ static int count_where(mg_conn *c, const eo_model *m, const bson_t *filter, int6
     return EO_OK;
 }
 
+/* The env's check before it uses m (internal.h): the digits recorded in
+ * "earnorm-schema" for m's Decimal fields are the declared ones. Nothing
+ * recorded (a collection from before, or none yet) passes, as migrate
+ * takes it. */
+int eo_mongo__schema_check(eo_conn *base, const eo_model *m, eo_error *err)
+{
+    mg_conn *c = (mg_conn *)base;
+    eo_vec known = EO_VEC_INIT(mg_known);
+    size_t i;
+    int rc, found = 0;
+    if (!eo_schema__has_decimal(m))
+        return EO_OK;
+    rc = mg__schema_load(c, m, &known, &found, err);
+    for (i = 1; i < m->nfields && rc == EO_OK && found; i++) {
+        const eo_field *f = m->fields[i];
+        const mg_known *k;
+        if (f->type != EO_FT_DECIMAL || !(f->flags & EO_FF_STORED))
+            continue;
+        k = mg__schema_find(&known, f->name);
+        if (k && strcmp(k->type, "Decimal") == 0 &&
+            (k->precision != f->precision || k->scale != f->scale))
+            rc = eo_schema__digits_differ(err, f, k->precision, k->scale);
+    }
+    eo_vec__free(&known);
+    return rc;
+}
+
 static int mg_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note_fn note,
                       void *payload, eo_error *err)
 {

@@ -1109,6 +1109,37 @@ done:
     return rc;
 }
 
+/* The env's check before it uses m (internal.h): each Decimal column's
+ * type has the declared digits. An unconstrained numeric, or a column of
+ * another type, is left to migrate. */
+int eo_postgres__schema_check(eo_conn *base, const eo_model *m, eo_error *err)
+{
+    pg_conn *c = (pg_conn *)base;
+    eo_vec cols = EO_VEC_INIT(colinfo);
+    size_t i, j;
+    int rc;
+    if (!eo_schema__has_decimal(m))
+        return EO_OK;
+    rc = run_text(c,
+                  "SELECT column_name, data_type, is_nullable, numeric_precision, numeric_scale "
+                  "FROM information_schema.columns WHERE table_schema = current_schema() "
+                  "AND table_name = $1 AND data_type = 'numeric'",
+                  m->table, 5, col_row, &cols, EO_Q_OTHER, err);
+    for (i = 1; i < m->nfields && rc == EO_OK; i++) {
+        const eo_field *f = m->fields[i];
+        if (f->type != EO_FT_DECIMAL || !(f->flags & EO_FF_STORED))
+            continue;
+        for (j = 0; j < cols.len && rc == EO_OK; j++) {
+            const colinfo *have = eo_vec__at(&cols, j);
+            if (strcmp(have->name, f->column) == 0 && have->precision > 0 &&
+                (have->precision != f->precision || have->scale != f->scale))
+                rc = eo_schema__digits_differ(err, f, have->precision, have->scale);
+        }
+    }
+    eo_vec__free(&cols);
+    return rc;
+}
+
 static int pg_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note_fn note,
                       void *payload, eo_error *err)
 {

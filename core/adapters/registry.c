@@ -69,6 +69,37 @@ const eo_adapter *eo_adapter_find(const char *scheme)
     return NULL;
 }
 
+eo_schema_check_fn eo_adapter__schema_check(const eo_adapter *a)
+{
+    if (a == &eo_sqlite_adapter)
+        return eo_sqlite__schema_check;
+    if (a == &eo_postgres_adapter)
+        return eo_postgres__schema_check;
+    if (a == &eo_mongo_adapter)
+        return eo_mongo__schema_check;
+    return NULL;
+}
+
+int eo_schema__has_decimal(const eo_model *m)
+{
+    size_t i;
+    for (i = 1; i < m->nfields; i++)
+        if (m->fields[i]->type == EO_FT_DECIMAL && (m->fields[i]->flags & EO_FF_STORED))
+            return 1;
+    return 0;
+}
+
+int eo_schema__digits_differ(eo_error *err, const eo_field *f, int precision, int scale)
+{
+    eo_error_set(err, EO_EINVAL,
+                 "%s.%s: the database holds this Decimal with digits (%d, %d) but the model "
+                 "declares (%d, %d), so its values would be read and written at the wrong scale: "
+                 "run migrate (it rescales the stored values, or says why it cannot)",
+                 f->model->name, f->name, precision, scale, f->precision, f->scale);
+    eo_error_where(err, f->model->name, f->name);
+    return EO_EINVAL;
+}
+
 /* The schemes, for "known: ..." in messages: "sqlite, postgresql, mongodb". */
 const char *eo_adapter__schemes(char *buf, size_t cap)
 {

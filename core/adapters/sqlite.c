@@ -910,20 +910,56 @@ static int digits_row(void *payload, const eo_value *row, size_t ncols, eo_error
     return eo_vec__push(v, &d) ? eo_error_set(err, EO_ENOMEM, "out of memory") : EO_OK;
 }
 
-/* The recorded digits of m's Decimal columns (none when nothing is kept). */
-static int digits_load(sq_conn *c, const eo_model *m, eo_vec *out, eo_error *err)
+/* The recorded digits of m's Decimal columns (none when nothing is kept);
+ * `kind` for the statistics (the env's check is bookkeeping, not a select). */
+static int digits_load(sq_conn *c, const eo_model *m, eo_vec *out, eo_qkind kind, eo_error *err)
 {
     eo_value args[1];
     int64_t have = 0;
     int rc;
     args[0] = eo_cstr("earnorm-schema");
     if ((rc = run_plain(c, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
-                        args, 1, 1, count_row, &have, EO_Q_SELECT, err)) != EO_OK ||
+                        args, 1, 1, count_row, &have, kind, err)) != EO_OK ||
         !have)
         return rc;
     args[0] = eo_cstr(m->table);
     return run_plain(c, "SELECT col, precision, scale FROM " META " WHERE tbl = ?", args, 1, 3,
-                     digits_row, out, EO_Q_SELECT, err);
+                     digits_row, out, kind, err);
+}
+
+/* The recorded digits of f in `had`, or NULL. */
+static const digits *digits_of(const eo_vec *had, const eo_field *f)
+{
+    size_t j;
+    for (j = 0; j < had->len; j++)
+        if (strcmp(((const digits *)eo_vec__at(had, j))->col, f->column) == 0)
+            return eo_vec__at(had, j);
+    return NULL;
+}
+
+/* The env's check before it uses m (internal.h): the digits recorded for
+ * m's Decimal columns are the declared ones. No record (a table from
+ * before digits were kept, or none yet) passes, as migrate takes them. */
+int eo_sqlite__schema_check(eo_conn *base, const eo_model *m, eo_error *err)
+{
+    sq_conn *c = (sq_conn *)base;
+    eo_vec had = EO_VEC_INIT(digits);
+    size_t i;
+    int rc;
+    if (!eo_schema__has_decimal(m))
+        return EO_OK;
+    rc = digits_load(c, m, &had, EO_Q_OTHER, err);
+    for (i = 1; i < m->nfields && rc == EO_OK; i++) {
+        const eo_field *f = m->fields[i];
+        const digits *d;
+        if (f->type != EO_FT_DECIMAL || !(f->flags & EO_FF_STORED))
+            continue;
+        d = digits_of(&had, f);
+        if (d && (d->precision != f->precision || d->scale != f->scale))
+            rc = eo_schema__digits_differ(err, f, d->precision, d->scale);
+    }
+    eo_vec__free(&had);
+    return rc;
 }
 
 /* Record the digits of m's Decimal columns (bookkeeping: neither a note
@@ -966,7 +1002,7 @@ static int digits_forget(sq_conn *c, const eo_model *m, eo_error *err)
 {
     eo_vec had = EO_VEC_INIT(digits);
     eo_value args[1];
-    int rc = digits_load(c, m, &had, err);
+    int rc = digits_load(c, m, &had, EO_Q_SELECT, err);
     if (rc == EO_OK && had.len) {
         args[0] = eo_cstr(m->table);
         rc = run_plain(c, "DELETE FROM " META " WHERE tbl = ?", args, 1, 0, NULL, NULL,
@@ -1081,7 +1117,7 @@ static int sq_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
                         &tname, 1, 1, count_row, &exists, EO_Q_SELECT, err)) != EO_OK)
         goto done;
     if (exists)
-        rc = digits_load(c, m, &had, err);
+        rc = digits_load(c, m, &had, EO_Q_SELECT, err);
     else if (!dry)
         rc = digits_forget(c, m, err); /* a table dropped by hand: its digits went with it */
     if (rc != EO_OK)

@@ -368,5 +368,131 @@ report(function() return #env:migrate() end)
       assert.are.equal("0", parse_report(out).ok, out)
       assert.are.equal("a:3:x:nil,b:nil:nil:nil,c:nil:x:nil", out:match("ROWS|([^\n]*)"))
     end)
+
+    -- A script that declares other digits than the database recorded and
+    -- does not migrate (or whose migrate was refused) read 12.30 stored at
+    -- scale 4 as 12300.0 at scale 1. Now the env checks each model once
+    -- before its first statement and refuses it, naming what to do.
+    describe("a Decimal declared with other digits than the database holds, without migrate", function()
+      local function refusal(name, p0, s0, p1, s1)
+        return string.format("%s.price: the database holds this Decimal with digits (%d, %d) but the " ..
+                             "model declares (%d, %d), so its values would be read and written at the " ..
+                             "wrong scale: run migrate (it rescales the stored values, or says why it " ..
+                             "cannot)", name, p0, s0, p1, s1)
+      end
+
+      -- every report line of a script's output, in order
+      local function reports(out)
+        local list = {}
+        for line in out:gmatch("[^\n]+") do
+          if line:match("^ERR|") or line:match("^OK|") then list[#list + 1] = parse_report(line) end
+        end
+        return list
+      end
+
+      local function seed(name, p, s, values)
+        local out, code = sc.run(money(name, p, s), script(name, "env:migrate()\nenv[MODEL]:create{ " ..
+                                                          values .. " }\n" .. LIST))
+        assert.are.equal(0, code, out)
+        return values_of(out)
+      end
+
+      it("reads, counts and writes are refused naming model, field and both digits; nothing is misread", function()
+        local name = unique_model("nomig")
+        assert.are.equal("a=12.3000,b=-0.0500",
+                         seed(name, 12, 4, '{ name = "a", price = "12.30" }, { name = "b", price = "-0.05" }'))
+        local out = sc.run(money(name, 12, 1), script(name, [[
+report(function() return #env[MODEL]:search{} end)
+report(function() return env[MODEL]:search_count{ { "price", ">", 10 } } end)
+report(function() return env[MODEL]:search_read({}, { fields = { "price" } })[1].price end)
+report(function() return env[MODEL]:create{ name = "c", price = "1.5" }.id end)
+]]))
+        local r = reports(out)
+        assert.are.equal(4, #r, out)
+        for i = 1, 4 do
+          assert.are.equal("EINVAL", r[i].code, out)
+          assert.are.equal(name, r[i].model)
+          assert.are.equal("price", r[i].field)
+          assert.are.equal(refusal(name, 12, 4, 12, 1), r[i].message)
+        end
+        -- the data is as it was, and reads right with the digits it has
+        out = sc.run(money(name, 12, 4), script(name, LIST))
+        assert.are.equal("a=12.3000,b=-0.0500", values_of(out))
+      end)
+
+      it("right after a refused migrate in the same env", function()
+        local name = unique_model("refmig")
+        seed(name, 12, 4, '{ name = "a", price = "12.3456" }')
+        local out = sc.run(money(name, 12, 1), script(name, [[
+report(function() env:migrate() end)
+report(function() return tostring(env[MODEL]:search{}.price) end)
+]]))
+        local r = reports(out)
+        assert.are.equal(2, #r, out)
+        assert.are.equal("EINVAL", r[1].code, out)
+        assert.matches("digits change from (12, 4) to (12, 1), but 1 stored value would not fit", r[1].message, 1, true)
+        assert.are.equal("EINVAL", r[2].code, out)
+        assert.are.equal(refusal(name, 12, 4, 12, 1), r[2].message)
+      end)
+
+      it("a migrate in the same env lifts it: the check is made again", function()
+        local name = unique_model("thenmig")
+        seed(name, 12, 4, '{ name = "a", price = "12.30" }, { name = "b", price = "-7" }')
+        local out = sc.run(money(name, 12, 1), script(name, [[
+report(function() return #env[MODEL]:search{} end)
+report(function() env:migrate() end)
+]] .. LIST))
+        local r = reports(out)
+        assert.are.equal(refusal(name, 12, 4, 12, 1), r[1].message, out)
+        assert.is_not_nil(r[2].ok, out)
+        assert.are.equal("a=12.3,b=-7.0", values_of(out))
+      end)
+
+      it("a migrate by another env lifts it at the next use: a refusal is not remembered", function()
+        local name = unique_model("othermig")
+        seed(name, 12, 4, '{ name = "a", price = "12.30" }')
+        local out = sc.run(money(name, 12, 1), script(name, [[
+report(function() return #env[MODEL]:search{} end)
+local other = orm.connect{ database = env.url }
+other:migrate()
+other:close()
+]] .. LIST))
+        local r = reports(out)
+        assert.are.equal(refusal(name, 12, 4, 12, 1), r[1].message, out)
+        assert.are.equal("a=12.3", values_of(out))
+      end)
+
+      it("a change of precision only is refused too (PostgreSQL's numeric(p, s) holds both)", function()
+        local name = unique_model("precnomig")
+        seed(name, 12, 2, '{ name = "a", price = "1.25" }')
+        local out = sc.run(money(name, 9, 2), script(name, "report(function() return #env[MODEL]:search{} end)\n"))
+        local r = reports(out)
+        assert.are.equal("EINVAL", r[1].code, out)
+        assert.are.equal(refusal(name, 12, 2, 9, 2), r[1].message)
+      end)
+
+      it("is checked once per model per env, not per query", function()
+        local name = unique_model("once")
+        seed(name, 12, 2, '{ name = "a", price = "1.25" }')
+        local out = sc.run(money(name, 12, 2), script(name, [[
+env:reset_stats()
+local M = env[MODEL]
+M:search{}
+local first = env:stats().by_kind.other
+assert(env:stats().queries == 1, "the check is not a data query")
+for _ = 1, 3 do
+  M:search_count{}
+  M:search_read({}, { fields = { "price" } })
+  M:search{}:write{ price = "2.50" }
+end
+print(string.format("CHECKS|%d|%d", first, env:stats().by_kind.other))
+]] .. LIST))
+        local first, last = out:match("CHECKS|(%d+)|(%d+)")
+        assert.is_not_nil(first, out)
+        assert.is_true(tonumber(first) >= 1, out)   -- the check ran, before the first search
+        assert.are.equal(first, last)               -- and never again
+        assert.are.equal("a=2.50", values_of(out))
+      end)
+    end)
   end)
 end)

@@ -14,6 +14,13 @@
  * refuses NULL arguments with EO_EINVAL naming them (error.h).
  * The getters give NULL, 0 or EO_IDNUM for a NULL env; the void functions
  * do nothing with it.
+ *
+ * Before an env first reads or writes a model it checks, once per model
+ * (again after a migrate or when the registry changed), that the database
+ * stores it as declared: a Decimal field whose digits differ from the ones
+ * the database recorded is refused with EO_EINVAL naming the model, the
+ * field and both digits, and telling to run migrate. Reading it would scale
+ * every value wrongly (12.30 as 12300.0).
  */
 #ifndef EARNORM_ENV_H
 #define EARNORM_ENV_H
