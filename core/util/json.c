@@ -9,6 +9,18 @@
  * {"$date": 0} for a date). It does not build a tree: the sink sees the
  * values in order, and nesting is tracked in a fixed stack, so deep input
  * costs no C recursion.
+ *
+ * Why our own reader, when the house rule is to use libbson's JSON: that
+ * reader implements MongoDB Extended JSON and cannot be told not to, so
+ * the very values the Json type must keep ({"$date": 0}, {"$numberLong":
+ * "5"}, {"$regex": ...}) come back changed, and it keeps repeated keys.
+ * The Debian JSON libraries were considered: jansson parses recursively
+ * (2,048 levels of C recursion on a 256 KiB thread stack), json-c keeps
+ * the last of repeated keys silently. This file is only the strict reader
+ * (RFC 8259, no extensions); it is fuzzed (tests/fuzz, domain and engine
+ * harnesses). Writing JSON is bindings/lua/value.c's, for the same reason
+ * (libbson writes NaN and bytes as $-wrappers, doubles with 20 digits, and
+ * cuts values nested past 200 levels to "{ ... }").
  */
 #include <errno.h>
 #include <math.h>
