@@ -64,7 +64,9 @@ BACKENDS = {
     "postgresql": ("EARNORM_TEST_PG_URL", r"postgres(?:ql)?://[^\s\"'`)]+"),
     "mongodb": ("EARNORM_TEST_MONGO_URL", r"mongodb://[^\s\"'`)]+"),
 }
-FENCE = re.compile(r"^(\s*)```\s*([\w+-]*)\s*$")
+# An opening fence: ``` or ~~~ (or longer), then the language (the first
+# word of the info string).
+FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})\s*([\w+-]*)")
 MARKER = re.compile(r"^\s*<!--\s*docs-test:\s*(.*?)\s*-->\s*$")
 TIMEOUT = int(os.environ.get("DOCS_BLOCK_TIMEOUT", "120"))
 
@@ -103,10 +105,11 @@ def parse(path):
         if m:
             pending.append((i + 1, m.group(1)))
         elif f:
-            indent, lang, start = f.group(1), f.group(2).lower(), i + 1
+            indent, fence, lang, start = f.group(1), f.group(2), f.group(3).lower(), i + 1
+            closing = re.compile(r"^\s*%s%s*\s*$" % (re.escape(fence), re.escape(fence[0])))
             body = []
             i += 1
-            while i < len(lines) and not re.match(r"^\s*```\s*$", lines[i]):
+            while i < len(lines) and not closing.match(lines[i]):
                 body.append(lines[i][len(indent):] if lines[i].startswith(indent) else lines[i])
                 i += 1
             markers, problems = [], []
@@ -125,8 +128,15 @@ def parse(path):
                     problems.append("line %d: unknown backend '%s' (known: %s)" % (mline, arg, ", ".join(BACKENDS)))
                 elif key in ("continues", "paths") and arg:
                     problems.append("line %d: marker '%s' takes no argument (got '%s')" % (mline, key, arg))
+                elif key != "backend" and any(k == key for k, _ in markers):
+                    problems.append("line %d: marker '%s' given twice" % (mline, key))
                 else:
                     markers.append((key, arg))
+            keys = [k for k, _ in markers]
+            if "model" in keys and "file" in keys:
+                problems.append("markers 'model' and 'file' both name the block's file: keep one")
+            if "model" in keys and lang != "lua":
+                problems.append("marker 'model' is for lua blocks (this one is '%s')" % (lang or "no language"))
             blocks.append(Block(path, start, lang, "\n".join(body) + "\n", markers, problems))
             pending = []
         elif lines[i].strip() and pending:
