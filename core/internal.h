@@ -174,10 +174,12 @@ const char *eo_adapter__closest_scheme(const char *scheme);
 /*
  * The check an env makes once per model before it first reads or writes
  * it (env.c): does the database store m as declared, where a difference
- * would be read wrongly? Today the digits of Decimal fields, which SQLite
- * and MongoDB record in "earnorm-schema" and PostgreSQL in the column
- * type: stored as integers scaled by 10^scale, 12.30 at scale 4 reads as
- * 12300.0 at scale 1. Each built-in adapter has one; a registered adapter
+ * would be read wrongly? The digits of Decimal fields, which SQLite and
+ * MongoDB record in "earnorm-schema" and PostgreSQL in the column type:
+ * stored as integers scaled by 10^scale, 12.30 at scale 4 reads as
+ * 12300.0 at scale 1. And a field that is Decimal on one side only (a
+ * Decimal declared Integer reads 12.30 as 1230 on SQLite and MongoDB, as
+ * 12 on PostgreSQL). Each built-in adapter has one; a registered adapter
  * has none (NULL).
  */
 struct eo_conn;
@@ -188,11 +190,12 @@ eo_schema_check_fn eo_adapter__schema_check(const struct eo_adapter *a);
 int eo_sqlite__schema_check(struct eo_conn *c, const struct eo_model *m, eo_error *err);
 int eo_postgres__schema_check(struct eo_conn *c, const struct eo_model *m, eo_error *err);
 int eo_mongo__schema_check(struct eo_conn *c, const struct eo_model *m, eo_error *err);
-/* 1 when m has a stored Decimal field (nothing else is checked yet). */
-int eo_schema__has_decimal(const struct eo_model *m);
-/* The refusal, the same on every backend: EINVAL naming the model, the
- * field, the digits the database holds and the declared ones. */
+/* The refusals, the same on every backend: EINVAL naming the model, the
+ * field, what the database holds (digits; or `held`, "Decimal (12, 2)",
+ * "numeric(12, 2)", "Integer") and what the model declares. migrate uses
+ * the second for the type changes it refuses. */
 int eo_schema__digits_differ(eo_error *err, const struct eo_field *f, int precision, int scale);
+int eo_schema__type_differs(eo_error *err, const struct eo_field *f, const char *held);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t eo_clock__ns(void);

@@ -1225,26 +1225,40 @@ static int count_where(mg_conn *c, const eo_model *m, const bson_t *filter, int6
     return EO_OK;
 }
 
+/* A field recorded as Decimal and declared another type, or the other
+ * way round: scaled integers (FerretDB) read as plain numbers, or plain
+ * numbers as scaled ones (12.30 as 1230, 5 as 0.05). EINVAL, or 0. */
+static int decimal_changed(const eo_field *f, const mg_known *k, eo_error *err)
+{
+    char held[64];
+    if (k == NULL || k->type[0] == '\0' ||
+        (strcmp(k->type, "Decimal") == 0) == (f->type == EO_FT_DECIMAL))
+        return EO_OK;
+    if (strcmp(k->type, "Decimal") == 0)
+        snprintf(held, sizeof held, "Decimal (%d, %d)", k->precision, k->scale);
+    else
+        snprintf(held, sizeof held, "%s", k->type);
+    return eo_schema__type_differs(err, f, held);
+}
+
 /* The env's check before it uses m (internal.h): the digits recorded in
- * "earnorm-schema" for m's Decimal fields are the declared ones. Nothing
- * recorded (a collection from before, or none yet) passes, as migrate
- * takes it. */
+ * "earnorm-schema" for m's Decimal fields are the declared ones, and no
+ * field became or stopped being a Decimal. Nothing recorded (a collection
+ * from before, or none yet) passes, as migrate takes it. */
 int eo_mongo__schema_check(eo_conn *base, const eo_model *m, eo_error *err)
 {
     mg_conn *c = (mg_conn *)base;
     eo_vec known = EO_VEC_INIT(mg_known);
     size_t i;
     int rc, found = 0;
-    if (!eo_schema__has_decimal(m))
-        return EO_OK;
     rc = mg__schema_load(c, m, &known, &found, err);
     for (i = 1; i < m->nfields && rc == EO_OK && found; i++) {
         const eo_field *f = m->fields[i];
         const mg_known *k;
-        if (f->type != EO_FT_DECIMAL || !(f->flags & EO_FF_STORED))
+        if (!(f->flags & EO_FF_STORED))
             continue;
         k = mg__schema_find(&known, f->name);
-        if (k && strcmp(k->type, "Decimal") == 0 &&
+        if ((rc = decimal_changed(f, k, err)) == EO_OK && k && f->type == EO_FT_DECIMAL &&
             (k->precision != f->precision || k->scale != f->scale))
             rc = eo_schema__digits_differ(err, f, k->precision, k->scale);
     }
@@ -1285,6 +1299,14 @@ static int mg_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
         if (rc == EO_OK)
             rc = mg__schema_load(c, m, &known, &found, err);
         if (rc != EO_OK)
+            goto done;
+    }
+    /* a field that became or stopped being a Decimal: refused, as SQL
+     * refuses a column's type change */
+    for (i = 1; i < m->nfields && found; i++) {
+        const eo_field *f = m->fields[i];
+        if ((f->flags & EO_FF_STORED) &&
+            (rc = decimal_changed(f, mg__schema_find(&known, f->name), err)) != EO_OK)
             goto done;
     }
     /* Decimal digits changed since the last migrate: rescale or refuse */

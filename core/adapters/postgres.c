@@ -1110,30 +1110,40 @@ done:
 }
 
 /* The env's check before it uses m (internal.h): each Decimal column's
- * type has the declared digits. An unconstrained numeric, or a column of
- * another type, is left to migrate. */
+ * type has the declared digits, and a field is Decimal exactly where its
+ * column is numeric (PostgreSQL casts on the way in and out: 12.30 in a
+ * bigint reads and writes as 12). An unconstrained numeric, and the other
+ * type changes (which convert or fail loudly), are left to migrate. */
 int eo_postgres__schema_check(eo_conn *base, const eo_model *m, eo_error *err)
 {
     pg_conn *c = (pg_conn *)base;
     eo_vec cols = EO_VEC_INIT(colinfo);
     size_t i, j;
-    int rc;
-    if (!eo_schema__has_decimal(m))
-        return EO_OK;
-    rc = run_text(c,
-                  "SELECT column_name, data_type, is_nullable, numeric_precision, numeric_scale "
-                  "FROM information_schema.columns WHERE table_schema = current_schema() "
-                  "AND table_name = $1 AND data_type = 'numeric'",
-                  m->table, 5, col_row, &cols, EO_Q_OTHER, err);
+    int rc = run_text(c,
+                      "SELECT column_name, data_type, is_nullable, numeric_precision, numeric_scale "
+                      "FROM information_schema.columns WHERE table_schema = current_schema() "
+                      "AND table_name = $1",
+                      m->table, 5, col_row, &cols, EO_Q_OTHER, err);
     for (i = 1; i < m->nfields && rc == EO_OK; i++) {
         const eo_field *f = m->fields[i];
-        if (f->type != EO_FT_DECIMAL || !(f->flags & EO_FF_STORED))
+        if (!(f->flags & EO_FF_STORED))
             continue;
         for (j = 0; j < cols.len && rc == EO_OK; j++) {
             const colinfo *have = eo_vec__at(&cols, j);
-            if (strcmp(have->name, f->column) == 0 && have->precision > 0 &&
-                (have->precision != f->precision || have->scale != f->scale))
+            int numeric = strcmp(have->type, "numeric") == 0;
+            char held[96];
+            if (strcmp(have->name, f->column) != 0)
+                continue;
+            if (numeric != (f->type == EO_FT_DECIMAL)) {
+                if (numeric && have->precision > 0)
+                    snprintf(held, sizeof held, "numeric(%d, %d)", have->precision, have->scale);
+                else
+                    snprintf(held, sizeof held, "%s", have->type);
+                rc = eo_schema__type_differs(err, f, held);
+            } else if (numeric && have->precision > 0 &&
+                       (have->precision != f->precision || have->scale != f->scale)) {
                 rc = eo_schema__digits_differ(err, f, have->precision, have->scale);
+            }
         }
     }
     eo_vec__free(&cols);

@@ -80,15 +80,6 @@ eo_schema_check_fn eo_adapter__schema_check(const eo_adapter *a)
     return NULL;
 }
 
-int eo_schema__has_decimal(const eo_model *m)
-{
-    size_t i;
-    for (i = 1; i < m->nfields; i++)
-        if (m->fields[i]->type == EO_FT_DECIMAL && (m->fields[i]->flags & EO_FF_STORED))
-            return 1;
-    return 0;
-}
-
 int eo_schema__digits_differ(eo_error *err, const eo_field *f, int precision, int scale)
 {
     eo_error_set(err, EO_EINVAL,
@@ -96,6 +87,22 @@ int eo_schema__digits_differ(eo_error *err, const eo_field *f, int precision, in
                  "declares (%d, %d), so its values would be read and written at the wrong scale: "
                  "run migrate (it rescales the stored values, or says why it cannot)",
                  f->model->name, f->name, precision, scale, f->precision, f->scale);
+    eo_error_where(err, f->model->name, f->name);
+    return EO_EINVAL;
+}
+
+int eo_schema__type_differs(eo_error *err, const eo_field *f, const char *held)
+{
+    char decl[48];
+    if (f->type == EO_FT_DECIMAL)
+        snprintf(decl, sizeof decl, "Decimal (%d, %d)", f->precision, f->scale);
+    else
+        snprintf(decl, sizeof decl, "%s", eo_ftype_name(f->type));
+    eo_error_set(err, EO_EINVAL,
+                 "%s.%s: the database holds this field as %s but the model declares %s, so its "
+                 "values would be read and written wrongly; migrate does not change a field's type "
+                 "(data could be lost): convert the data by hand, or declare the field as it was",
+                 f->model->name, f->name, held, decl);
     eo_error_where(err, f->model->name, f->name);
     return EO_EINVAL;
 }

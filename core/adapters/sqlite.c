@@ -937,25 +937,34 @@ static const digits *digits_of(const eo_vec *had, const eo_field *f)
     return NULL;
 }
 
+/* A column recorded as Decimal whose field is declared another type: its
+ * scaled integers would read as that type (12.30 as 1230). */
+static int decimal_gone(const eo_field *f, const digits *d, eo_error *err)
+{
+    char held[48];
+    snprintf(held, sizeof held, "Decimal (%d, %d)", d->precision, d->scale);
+    return eo_schema__type_differs(err, f, held);
+}
+
 /* The env's check before it uses m (internal.h): the digits recorded for
- * m's Decimal columns are the declared ones. No record (a table from
- * before digits were kept, or none yet) passes, as migrate takes them. */
+ * m's Decimal columns are the declared ones, and no column recorded as
+ * Decimal has become another type. No record (a table from before digits
+ * were kept, or none yet) passes, as migrate takes them; so a column that
+ * was Integer and is declared Decimal cannot be told here. */
 int eo_sqlite__schema_check(eo_conn *base, const eo_model *m, eo_error *err)
 {
     sq_conn *c = (sq_conn *)base;
     eo_vec had = EO_VEC_INIT(digits);
     size_t i;
-    int rc;
-    if (!eo_schema__has_decimal(m))
-        return EO_OK;
-    rc = digits_load(c, m, &had, EO_Q_OTHER, err);
-    for (i = 1; i < m->nfields && rc == EO_OK; i++) {
+    int rc = digits_load(c, m, &had, EO_Q_OTHER, err);
+    for (i = 1; i < m->nfields && rc == EO_OK && had.len; i++) {
         const eo_field *f = m->fields[i];
         const digits *d;
-        if (f->type != EO_FT_DECIMAL || !(f->flags & EO_FF_STORED))
+        if (!(f->flags & EO_FF_STORED) || (d = digits_of(&had, f)) == NULL)
             continue;
-        d = digits_of(&had, f);
-        if (d && (d->precision != f->precision || d->scale != f->scale))
+        if (f->type != EO_FT_DECIMAL)
+            rc = decimal_gone(f, d, err);
+        else if (d->precision != f->precision || d->scale != f->scale)
             rc = eo_schema__digits_differ(err, f, d->precision, d->scale);
     }
     eo_vec__free(&had);
@@ -1168,6 +1177,12 @@ static int sq_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
                 rc = refuse(err, f,
                             "column is %s but the field needs %s; migrate does not change a column's type (data could be lost): convert it by hand",
                             have->type, t);
+                goto done;
+            }
+            /* Decimal and Integer are both INTEGER columns: the record
+             * says which one the values were written as */
+            if (have && f->type != EO_FT_DECIMAL && digits_of(&had, f) != NULL) {
+                rc = decimal_gone(f, digits_of(&had, f), err);
                 goto done;
             }
             if (have && f->type == EO_FT_DECIMAL) {

@@ -20,7 +20,9 @@
  * stores it as declared: a Decimal field whose digits differ from the ones
  * the database recorded is refused with EO_EINVAL naming the model, the
  * field and both digits, and telling to run migrate. Reading it would scale
- * every value wrongly (12.30 as 12300.0).
+ * every value wrongly (12.30 as 12300.0). So is a field that is a Decimal
+ * on one side only (declared Integer: 12.30 read as 1230), which migrate
+ * refuses too.
  */
 #ifndef EARNORM_ENV_H
 #define EARNORM_ENV_H
