@@ -621,7 +621,7 @@ static int s_boolean(void *ud, int b) { return tape_put(ud, b ? T_TRUE : T_FALSE
 static int s_null(void *ud) { return tape_put(ud, T_NULL, NULL, 0); }
 
 static const eo_json_sink tape_sink = { s_begin, s_end, s_key, s_string,
-                                        s_integer, s_number, s_boolean, s_null };
+                                        s_integer, s_number, s_boolean, s_null, NULL };
 
 static int tape_gc(lua_State *L)
 {

@@ -192,7 +192,7 @@ static int jb_null(void *ud)
 }
 
 static const eo_json_sink jb_sink = {
-    jb_begin, jb_end, jb_member, jb_string, jb_integer, jb_number, jb_boolean, jb_null,
+    jb_begin, jb_end, jb_member, jb_string, jb_integer, jb_number, jb_boolean, jb_null, NULL,
 };
 
 static int cmp_key(const void *a, const void *b)

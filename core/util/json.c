@@ -290,6 +290,8 @@ static int word(reader *r, const char *w)
 }
 
 #define SINK(r, fn, ...) ((r)->sink && (r)->sink->fn ? (r)->sink->fn((r)->ud, __VA_ARGS__) : 0)
+/* The offset a sink asked for (eo_json_sink.at), before its callback. */
+#define AT(r, pos) ((r)->sink && (r)->sink->at ? (void)(*(r)->sink->at = (pos)) : (void)0)
 
 int eo_json__read(const char *p, size_t n, const eo_json_sink *sink, void *ud,
                   eo_json_fail *fail)
@@ -321,6 +323,7 @@ int eo_json__read(const char *p, size_t n, const eo_json_sink *sink, void *ud,
             goto done;
         }
         c = r.p[r.i];
+        AT(&r, r.i);
         if (c == '{' || c == '[') {
             int array = c == '[';
             if (depth == EO_JSON_MAX_DEPTH) {
@@ -337,6 +340,7 @@ int eo_json__read(const char *p, size_t n, const eo_json_sink *sink, void *ud,
             if (r.i < r.n && r.p[r.i] == (array ? ']' : '}')) {
                 r.i++;
                 depth--;
+                AT(&r, r.i);
                 if ((rc = SINK(&r, end, array)) != 0)
                     goto done;
                 goto after_value;
@@ -403,6 +407,7 @@ int eo_json__read(const char *p, size_t n, const eo_json_sink *sink, void *ud,
             int array = stack[depth - 1] == 'a';
             r.i++;
             depth--;
+            AT(&r, r.i);
             if ((rc = SINK(&r, end, array)) != 0)
                 goto done;
             goto after_value;

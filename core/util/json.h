@@ -30,6 +30,10 @@ typedef struct eo_json_sink {
     int (*number)(void *ud, double d);    /* any other number (finite) */
     int (*boolean)(void *ud, int b);
     int (*null)(void *ud);
+    /* Not NULL: before each callback the reader stores the byte offset of
+     * what it reports (a value's first byte; for end, one past the closing
+     * bracket), so a sink can take a value's text as written. */
+    size_t *at;
 } eo_json_sink;
 
 /* Why reading failed: a static message and the byte offset. */

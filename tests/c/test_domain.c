@@ -477,8 +477,39 @@ static void test_domain__json_bad_elements(void **state)
     parse_fails("[[\"parent_id\", \"any\", 5]]", EO_EINVAL,
                 "domain leaf {parent_id, any, ...}: the value must be a domain");
     parse_fails("[[\"parent_id\", \"any\", [[\"name\"]]]]", EO_EINVAL, "domain leaf 1 has 1 element");
-    parse_fails("[[\"id\", \"=\", {\"$oid\": \"0123456789abcdef01234567\"}]]", EO_EINVAL,
-                "domain: unsupported JSON value type");
+}
+
+/* JSON is read literally: an Extended JSON wrapper is an object like any other. */
+static void test_domain__json_is_literal(void **state)
+{
+    static const char *const objs[] = {
+        "{\"$oid\": \"0123456789abcdef01234567\"}", "{\"$date\": 0}", "{\"$numberLong\": \"5\"}",
+        "{\"$regex\": \"a\", \"$options\": \"i\"}", "{ \"a\" :  [1, 2.50, {\"b\": null}] }",
+    };
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof objs / sizeof objs[0]; i++) {
+        char j[256];
+        eo_domain *d = NULL;
+        eo_error err;
+        const eo_dnode *n;
+        snprintf(j, sizeof j, "[[\"data\", \"=\", %s], [\"data\", \"in\", [%s, 7]]]", objs[i], objs[i]);
+        assert_eo_ok(eo_domain_from_json(&d, j, strlen(j), &err), &err);
+        n = eo_domain_root(d);
+        assert_int_equal(n->kind, EO_D_AND);
+        /* the object's text exactly as written, in a leaf and in a list */
+        assert_int_equal(n->kids[0]->value.type, EO_VTEXT);
+        assert_int_equal(n->kids[0]->value.u.s.n, strlen(objs[i]));
+        assert_memory_equal(n->kids[0]->value.u.s.p, objs[i], strlen(objs[i]));
+        assert_int_equal(n->kids[1]->nlist, 2);
+        assert_memory_equal(n->kids[1]->list[0].u.s.p, objs[i], strlen(objs[i]));
+        assert_int_equal(n->kids[1]->list[1].u.i, 7);
+        eo_domain_free(d);
+    }
+    /* the strict reader's refusals */
+    parse_fails("[[\"score\", \"=\", NaN]]", EO_EINVAL, "domain: invalid JSON: NaN and Infinity are not JSON numbers");
+    parse_fails("[[\"name\", \"=\", \"a\"], ]", EO_EINVAL, "domain: invalid JSON");
+    parse_fails("[[\"name\", \"=\", \"\\u0000\"]]", EO_EINVAL, "domain: invalid JSON");
 }
 
 static void test_domain__json_unbalanced(void **state)
@@ -532,15 +563,38 @@ static void test_domain__json_nested_any_depth(void **state)
 {
     eo_domain *d = NULL;
     eo_error err;
-    char *ok = nested_any(20), *deep = nested_any(60);
+    char *ok = nested_any(20), *deep = nested_any(70);
     (void)state;
     assert_eo_ok(eo_domain_from_json(&d, ok, strlen(ok), &err), &err);
     assert_eo_ok(eo_domain_bind(d, P, &err), &err);
     eo_domain_free(d);
     d = (eo_domain *)1;
-    /* 60 levels of any are 120 levels of JSON arrays: past what libbson reads */
     assert_eo_error(eo_domain_from_json(&d, deep, strlen(deep), &err), &err, EO_ELIMIT,
-                    "domain: the JSON nests deeper than 100 levels");
+                    "domain nests more than 64 levels deep ('any' sub-domains)");
+    assert_null(d);
+    /* an object value nested past the JSON reader's 256 levels */
+    {
+        char j[2048];
+        size_t o = 0;
+        int i;
+        o += (size_t)snprintf(j + o, sizeof j - o, "[[\"data\", \"=\", ");
+        for (i = 0; i < 100; i++)
+            j[o++] = '[';
+        for (i = 0; i < 100; i++)
+            j[o++] = ']';
+        snprintf(j + o, sizeof j - o, "]]");
+        assert_eo_error(eo_domain_from_json(&d, j, strlen(j), &err), &err, EO_EINVAL,
+                        "domain leaf 1: a list value cannot hold lists");
+        o = (size_t)snprintf(j, sizeof j, "[[\"data\", \"=\", ");
+        for (i = 0; i < 300; i++)
+            o += (size_t)snprintf(j + o, sizeof j - o, "{\"a\":");
+        o += (size_t)snprintf(j + o, sizeof j - o, "1");
+        for (i = 0; i < 300; i++)
+            j[o++] = '}';
+        snprintf(j + o, sizeof j - o, "]]");
+        assert_eo_error(eo_domain_from_json(&d, j, strlen(j), &err), &err, EO_ELIMIT,
+                        "domain: the JSON nests deeper than 256 levels");
+    }
     assert_null(d);
     free(ok);
     free(deep);
@@ -1197,14 +1251,23 @@ static void test_domain__norm_any_leaves_merge(void **state)
 static void test_domain__nul_bytes_refused(void **state)
 {
     (void)state;
+    /* JSON text cannot carry a NUL (the strict reader refuses \u0000) */
     parse_fails("[[\"name\\u0000junk\", \"=\", \"x\"]]", EO_EINVAL,
-                "domain leaf 1: the field name holds a NUL byte");
-    parse_fails("[[\"name\", \"=\\u0000\", \"x\"]]", EO_EINVAL,
-                "domain leaf 1: the operator holds a NUL byte");
-    bind_fails("[[\"name\", \"like\", \"a\\u0000b\"]]", EO_EINVAL,
-               "a 'like' pattern cannot hold a NUL byte", "name");
-    bind_fails("[[\"name\", \"=ilike\", \"\\u0000\"]]", EO_EINVAL,
-               "a 'like' pattern cannot hold a NUL byte", "name");
+                "domain: invalid JSON: \\u0000 in a string");
+    parse_fails("[[\"name\", \"like\", \"a\\u0000b\"]]", EO_EINVAL, "\\u0000 in a string");
+    {
+        /* a pattern with a NUL, built in C */
+        eo_dbuilder *bd = NULL;
+        eo_domain *d = NULL;
+        eo_error err;
+        eo_value nul = eo_text("a\0b", 3);
+        assert_eo_ok(eo_dbuilder_new(&bd, &err), &err);
+        assert_eo_ok(eo_dbuilder_leaf(bd, "name", "=ilike", &nul, &err), &err);
+        assert_eo_ok(eo_dbuilder_finish(&d, bd, &err), &err);
+        assert_eo_error(eo_domain_bind(d, P, &err), &err, EO_EINVAL,
+                        "a 'like' pattern cannot hold a NUL byte");
+        eo_domain_free(d);
+    }
     {
         /* JSON cannot carry invalid UTF-8: build the leaf in C */
         eo_dbuilder *bd = NULL;
@@ -1298,6 +1361,7 @@ int main(void)
         cmocka_unit_test(test_domain__json_non_string_field_or_operator),
         cmocka_unit_test(test_domain__json_unknown_operator),
         cmocka_unit_test(test_domain__json_bad_elements),
+        cmocka_unit_test(test_domain__json_is_literal),
         cmocka_unit_test(test_domain__json_unbalanced),
         cmocka_unit_test(test_domain__json_invalid_text),
         cmocka_unit_test(test_domain__json_not_an_array),

@@ -384,7 +384,7 @@ static const char *const JSON_WANT =
     "[\"&\", \"&\", \"&\", \"&\", \"&\", \"|\", [\"name\", \"ilike\", \"Ann\"], \"&\", [\"age\", \"in\", [1, 2, 3, null]], "
     "[\"parent_id\", \"any\", [[\"parent_id\", \"any\", [[\"email\", \"=like\", \"%@x.org\"]]]]], "
     "\"|\", [\"age\", \"<=\", 18], [\"age\", \"=\", null], [\"active\", \"in\", [false, null]], "
-    "[\"data\", \"=\", \"{ \\\"$gt\\\" : \\\"\\\" }\"], "
+    "[\"data\", \"=\", \"{\\\"$gt\\\": \\\"\\\"}\"], " /* the object as written */
     "[\"parent_id\", \"any\", [\"&\", [\"kind\", \"=\", \"person\"], [\"seen_at\", \"<\", \"2024-01-02 03:04:05\"]]], "
     "[\"score\", \"in\", [1, 2]]]";
 
