@@ -420,6 +420,9 @@ static int collect(int argc, char **argv, opts *o, int start)
             }
         } else if (strcmp(a, "--log-queries") == 0) {
             o->log_queries = 1;
+            /* for every env the script opens with orm.connect too, as the
+             * variable does (docs/interpreter.md) */
+            setenv("EARNORM_LOG_QUERIES", "1", 1);
         } else if (strcmp(a, "--dry-run") == 0) {
             o->dry_run = 1;
         } else if (strcmp(a, "--version") == 0 || strcmp(a, "-v") == 0) {

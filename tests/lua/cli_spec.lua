@@ -373,6 +373,12 @@ describe("the earnorm interpreter", function()
       local out3, err3 = run(dir, "--db sqlite://l3.db " .. script)
       assert.are.equal("1\n", out3)
       assert.are.equal("", err3)
+      -- an env the script opens itself logs too
+      local own = "-e 'local e = orm.connect(\"sqlite://l4.db\") e:migrate() " ..
+                  "print(e[\"cli.logged\"]:search_count{ { \"n\", \">\", 4 } })'"
+      local out4, err4 = run(dir, "--log-queries " .. own)
+      assert.are.equal("0\n", out4)
+      assert.matches("SELECT count%(%*%) FROM \"cli_logged\"[^\n]*4", err4)
     end)
   end)
 
