@@ -889,6 +889,9 @@ static int refuse(eo_error *err, const eo_field *f, const char *fmt, const char 
  * digits rescales the stored integers when every value fits the new digits
  * exactly, and is refused otherwise: migrate never rounds data. It runs in
  * migrate's transaction (eo_env_migrate), so a refusal changes nothing.
+ * The other fields in INTEGER columns (Integer, Boolean, Many2one) are
+ * recorded too, with precision -1 and their type in scale, so a column of
+ * plain integers later declared a Decimal is refused, not read as 5 -> 0.05.
  */
 #define META "\"earnorm-schema\""
 
@@ -937,13 +940,34 @@ static const digits *digits_of(const eo_vec *had, const eo_field *f)
     return NULL;
 }
 
-/* A column recorded as Decimal whose field is declared another type: its
- * scaled integers would read as that type (12.30 as 1230). */
+/* Whether a column's record is of plain integers (precision -1). */
+static int plain_record(const digits *d) { return d->precision < 0; }
+
+/* Fields other than Decimal kept in INTEGER columns: recorded as plain. */
+static int plain_integer(const eo_field *f)
+{
+    return f->type == EO_FT_INTEGER || f->type == EO_FT_BOOLEAN || f->type == EO_FT_MANY2ONE;
+}
+
+/* A column recorded as Decimal whose field is declared another type (its
+ * scaled integers would read as that type: 12.30 as 1230), or recorded as
+ * plain integers and declared a Decimal (5 would read as 0.05). */
 static int decimal_gone(const eo_field *f, const digits *d, eo_error *err)
 {
     char held[48];
-    snprintf(held, sizeof held, "Decimal (%d, %d)", d->precision, d->scale);
+    if (plain_record(d))
+        snprintf(held, sizeof held, "%s", eo_ftype_name((eo_ftype)d->scale));
+    else
+        snprintf(held, sizeof held, "Decimal (%d, %d)", d->precision, d->scale);
     return eo_schema__type_differs(err, f, held);
+}
+
+/* Whether the record d (NULL: none) disagrees with f being a Decimal or not. */
+static int decimal_differs(const eo_field *f, const digits *d)
+{
+    if (d == NULL)
+        return 0;
+    return f->type == EO_FT_DECIMAL ? plain_record(d) : !plain_record(d);
 }
 
 /* The env's check before it uses m (internal.h): the digits recorded for
@@ -962,9 +986,9 @@ int eo_sqlite__schema_check(eo_conn *base, const eo_model *m, eo_error *err)
         const digits *d;
         if (!(f->flags & EO_FF_STORED) || (d = digits_of(&had, f)) == NULL)
             continue;
-        if (f->type != EO_FT_DECIMAL)
+        if (decimal_differs(f, d))
             rc = decimal_gone(f, d, err);
-        else if (d->precision != f->precision || d->scale != f->scale)
+        else if (f->type == EO_FT_DECIMAL && (d->precision != f->precision || d->scale != f->scale))
             rc = eo_schema__digits_differ(err, f, d->precision, d->scale);
     }
     eo_vec__free(&had);
@@ -981,12 +1005,14 @@ static int digits_save(sq_conn *c, const eo_model *m, const eo_vec *had, eo_erro
         const eo_field *f = m->fields[i];
         const digits *d = NULL;
         eo_value args[4];
-        if (f->type != EO_FT_DECIMAL || !(f->flags & EO_FF_STORED))
+        int prec = f->type == EO_FT_DECIMAL ? f->precision : -1;
+        int scale = f->type == EO_FT_DECIMAL ? f->scale : (int)f->type;
+        if ((f->type != EO_FT_DECIMAL && !plain_integer(f)) || !(f->flags & EO_FF_STORED))
             continue;
         for (j = 0; j < had->len; j++)
             if (strcmp(((const digits *)eo_vec__at(had, j))->col, f->column) == 0)
                 d = eo_vec__at(had, j);
-        if (d && d->precision == f->precision && d->scale == f->scale)
+        if (d && d->precision == prec && d->scale == scale)
             continue;
         if (!created) {
             rc = exec_sql(c, "CREATE TABLE IF NOT EXISTS " META " (tbl TEXT NOT NULL, col TEXT NOT "
@@ -998,8 +1024,8 @@ static int digits_save(sq_conn *c, const eo_model *m, const eo_vec *had, eo_erro
         }
         args[0] = eo_cstr(m->table);
         args[1] = eo_cstr(f->column);
-        args[2] = eo_int(f->precision);
-        args[3] = eo_int(f->scale);
+        args[2] = eo_int(prec);
+        args[3] = eo_int(scale);
         rc = run_plain(c, "INSERT OR REPLACE INTO " META " (tbl, col, precision, scale) "
                           "VALUES (?, ?, ?, ?)", args, 4, 0, NULL, NULL, EO_Q_OTHER, err);
     }
@@ -1181,7 +1207,7 @@ static int sq_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
             }
             /* Decimal and Integer are both INTEGER columns: the record
              * says which one the values were written as */
-            if (have && f->type != EO_FT_DECIMAL && digits_of(&had, f) != NULL) {
+            if (have && decimal_differs(f, digits_of(&had, f))) {
                 rc = decimal_gone(f, digits_of(&had, f), err);
                 goto done;
             }
