@@ -5,6 +5,13 @@
  * Shape errors (arity, unknown operators, stray elements) are reported
  * with the element's position; field names and value types are checked
  * later, when the domain is bound to its model.
+ *
+ * A Lua domain may use one table in several places (a sub-domain given
+ * twice, thirty levels deep, is 2^30 leaves): everything read counts
+ * towards EO_DOMAIN_MAX_TERMS and EO_DOMAIN_MAX_VALUES, and the count polls
+ * the call's deadline.
+ * The recursion follows `any` sub-domains only (EO_DOMAIN_MAX_DEPTH), and
+ * checks the Lua stack at each level (a coroutine's stack is small).
  */
 #include <stdio.h>
 #include <string.h>
@@ -14,14 +21,49 @@
 
 int eo_lua__recordset_ids(lua_State *L, int idx);
 
-static int build(lua_State *L, int idx, eo_idkind kind, int depth, eo_domain **out,
-                 eo_error *err);
+/* One conversion: the id kind, and what was read so far. */
+typedef struct walk {
+    eo_idkind kind;
+    size_t terms;         /* operators and leaves */
+    size_t values;        /* the values of lists */
+} walk;
 
-static int list_values(lua_State *L, int idx, eo_idkind kind, eo_lua_scratch *s, eo_vec *vals,
+static int build(lua_State *L, int idx, walk *w, int depth, eo_domain **out, eo_error *err);
+
+/* Count what was read (n terms, or n list values); EO_ELIMIT / EO_ETIMEOUT
+ * when over the limits or the time. */
+static int count(walk *w, size_t n, int values, eo_error *err)
+{
+    size_t before = w->terms + w->values;
+    if (values)
+        w->values += n;
+    else
+        w->terms += n;
+    if (w->terms > EO_DOMAIN_MAX_TERMS || w->values > EO_DOMAIN_MAX_VALUES)
+        return eo_error_set(err, EO_ELIMIT,
+                            "domain: more than %d operators and leaves or %d list values (a "
+                            "table used in several places counts each time)",
+                            EO_DOMAIN_MAX_TERMS, EO_DOMAIN_MAX_VALUES);
+    if ((before >> 12) != ((w->terms + w->values) >> 12) && eo_deadline__passed())
+        /* a long domain is read in C, where the count hook never runs */
+        return eo_error_set(err, EO_ETIMEOUT,
+                            "reading the domain ran past the call's time limit and was stopped");
+    return EO_OK;
+}
+
+static int room(lua_State *L, eo_error *err)
+{
+    /* a few slots per level: a coroutine's stack starts small */
+    return lua_checkstack(L, 12) ? EO_OK
+                                 : eo_error_set(err, EO_ENOMEM, "out of Lua stack reading a domain");
+}
+
+static int list_values(lua_State *L, int idx, walk *w, eo_lua_scratch *s, eo_vec *vals,
                        eo_error *err)
 {
     lua_Integer n = (lua_Integer)lua_rawlen(L, idx), i;
-    int rc = EO_OK;
+    eo_idkind kind = w->kind;
+    int rc = count(w, (size_t)n, 1, err);
     for (i = 1; i <= n && rc == EO_OK; i++) {
         eo_value v;
         lua_rawgeti(L, idx, i);
@@ -35,14 +77,18 @@ static int list_values(lua_State *L, int idx, eo_idkind kind, eo_lua_scratch *s,
     return rc;
 }
 
-static int leaf(lua_State *L, int t, lua_Integer pos, eo_dbuilder *b, eo_idkind kind, int depth,
+static int leaf(lua_State *L, int t, lua_Integer pos, eo_dbuilder *b, walk *w, int depth,
                 eo_error *err)
 {
     size_t len = lua_rawlen(L, t);
     const char *path, *op;
     eo_dop dop;
     eo_lua_scratch s = { 0 };
-    int rc = EO_OK, vt;
+    eo_idkind kind = w->kind;
+    int rc = room(L, err), vt;
+
+    if (rc != EO_OK)
+        return rc;
 
     if (len != 3) {
         lua_rawgeti(L, t, 1);
@@ -91,7 +137,7 @@ static int leaf(lua_State *L, int t, lua_Integer pos, eo_dbuilder *b, eo_idkind 
             rc = eo_error_set(err, EO_ELIMIT,
                               "domain nests more than %d levels deep ('any' sub-domains)",
                               EO_DOMAIN_MAX_DEPTH);
-        else if ((rc = build(L, lua_absindex(L, -1), kind, depth + 1, &sub, err)) == EO_OK)
+        else if ((rc = build(L, lua_absindex(L, -1), w, depth + 1, &sub, err)) == EO_OK)
             rc = eo_dbuilder_leaf_sub(b, path, op, sub, err);
     } else if ((dop == EO_OP_IN || dop == EO_OP_NOT_IN || dop == EO_OP_CHILD_OF ||
                 dop == EO_OP_PARENT_OF) &&
@@ -99,7 +145,7 @@ static int leaf(lua_State *L, int t, lua_Integer pos, eo_dbuilder *b, eo_idkind 
         eo_vec vals = EO_VEC_INIT(eo_value);
         if (vt != LUA_TTABLE)
             lua_replace(L, -2); /* the recordset's id list replaces it */
-        rc = list_values(L, lua_absindex(L, -1), kind, &s, &vals, err);
+        rc = list_values(L, lua_absindex(L, -1), w, &s, &vals, err);
         if (rc == EO_OK)
             rc = eo_dbuilder_leaf_list(b, path, op, vals.items, vals.len, err);
         eo_vec__free(&vals);
@@ -113,12 +159,14 @@ static int leaf(lua_State *L, int t, lua_Integer pos, eo_dbuilder *b, eo_idkind 
     return rc;
 }
 
-static int build(lua_State *L, int idx, eo_idkind kind, int depth, eo_domain **out, eo_error *err)
+static int build(lua_State *L, int idx, walk *w, int depth, eo_domain **out, eo_error *err)
 {
     eo_dbuilder *b = NULL;
     lua_Integer n, i;
     int rc;
     *out = NULL;
+    if ((rc = room(L, err)) != EO_OK)
+        return rc;
     if (!lua_istable(L, idx))
         return eo_error_set(err, EO_EINVAL, "a domain must be a list of leaves, got a %s",
                             luaL_typename(L, idx));
@@ -141,12 +189,8 @@ static int build(lua_State *L, int idx, eo_idkind kind, int depth, eo_domain **o
         return rc;
     for (i = 1; i <= n && rc == EO_OK; i++) {
         int t;
-        if ((i & 4095) == 0 && eo_deadline__passed()) {
-            /* a long domain is read in C, where the count hook never runs */
-            rc = eo_error_set(err, EO_ETIMEOUT,
-                              "reading the domain ran past the call's time limit and was stopped");
+        if ((rc = count(w, 1, 0, err)) != EO_OK)
             break;
-        }
         t = lua_rawgeti(L, idx, i);
         if (t == LUA_TSTRING) {
             size_t len;
@@ -158,7 +202,7 @@ static int build(lua_State *L, int idx, eo_idkind kind, int depth, eo_domain **o
                                   "domain element %lld: '%s' is not '&', '|' or '!' (a leaf is {field, operator, value})",
                                   (long long)i, s);
         } else if (t == LUA_TTABLE) {
-            rc = leaf(L, lua_absindex(L, -1), i, b, kind, depth, err);
+            rc = leaf(L, lua_absindex(L, -1), i, b, w, depth, err);
         } else {
             rc = eo_error_set(err, EO_EINVAL,
                               "domain element %lld: expected '&', '|', '!' or a {field, operator, value} leaf, got a %s",
@@ -175,9 +219,19 @@ static int build(lua_State *L, int idx, eo_idkind kind, int depth, eo_domain **o
 
 int eo_lua_to_domain(lua_State *L, int idx, eo_idkind kind, eo_domain **out, eo_error *err)
 {
+    walk w;
+    int rc;
     if (lua_isnoneornil(L, idx))
         return eo_domain_new_true(out, err);
-    return build(L, lua_absindex(L, idx), kind, 0, out, err);
+    w.kind = kind;
+    w.terms = w.values = 0;
+    /* the builder is C memory held across Lua calls that may allocate (a
+     * number read as text, a recordset's ids): the VM's limit waits, so an
+     * allocation cannot raise past it */
+    eo_lua_critical(L, 1);
+    rc = build(L, lua_absindex(L, idx), &w, 0, out, err);
+    eo_lua_critical(L, -1);
+    return rc;
 }
 
 /* core.like_escape(s): s with %, _ and \\ quoted for a like pattern. */

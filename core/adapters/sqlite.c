@@ -101,6 +101,11 @@ static int sq_error(sq_conn *c, eo_error *err, int rc, const char *what)
         if (strncmp(msg, "no such table", 13) == 0 || strncmp(msg, "no such column", 14) == 0) {
             code = EO_ENOTFOUND;
             hint = " (the database is older than the models: run migrate)";
+        } else if (strstr(msg, "parser stack overflow")) {
+            /* YYSTACKDEPTH 100: Debian's SQLite parses 11 nested sub-queries */
+            code = EO_ELIMIT;
+            hint = ": the domain nests too deeply for SQLite's parser (about 11 levels of "
+                   "'any' sub-domains and dotted path segments); simplify it";
         } else if (strstr(msg, "Expression tree is too large") || strstr(msg, "too many SQL variables") ||
                    strstr(msg, "pattern too complex") || strstr(msg, "too many columns") ||
                    strstr(msg, "too many terms")) {

@@ -40,6 +40,15 @@ EO_BEGIN_DECL
  */
 #define EO_DOMAIN_MAX_DEPTH 64
 
+/**
+ * How much one domain given as Lua tables may hold: operators and leaves,
+ * and values in the lists of its leaves, counting a table used in several
+ * places each time it is used (thirty levels of one sub-domain given twice
+ * would be 2^30 leaves); more is EO_ELIMIT.
+ */
+#define EO_DOMAIN_MAX_TERMS 1000000
+#define EO_DOMAIN_MAX_VALUES 10000000
+
 typedef enum eo_dop {
     EO_OP_EQ = 0, EO_OP_NE, EO_OP_GT, EO_OP_GE, EO_OP_LT, EO_OP_LE,
     EO_OP_IN, EO_OP_NOT_IN,
