@@ -31,6 +31,7 @@ int eo_vm_new(eo_vm **out, const eo_vm_config *cfg, eo_error *err);
 void eo_vm_free(eo_vm *vm);
 lua_State *eo_vm_state(eo_vm *vm);
 size_t eo_vm_memory(const eo_vm *vm);
+size_t eo_vm_memory_limit(const eo_vm *vm); /* 0 = none */
 /*
  * While C holds resources and pushes into Lua (rows streamed from a query),
  * a failed allocation must not longjmp past it: eo_lua_critical(L, 1)

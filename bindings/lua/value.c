@@ -240,6 +240,8 @@ typedef struct writer {
     const void *seen[EO_JSON_MAX_DEPTH + 8]; /* the tables being written (cycles) */
     char path[PATH_CAP];
     size_t plen;
+    size_t budget;                       /* bytes the text may reach (the VM's memory limit) */
+    unsigned steps;                      /* values written, for polling the deadline */
     eo_error *err;
 } writer;
 
@@ -465,6 +467,19 @@ static int write_table(writer *w, int idx, int depth)
 static int write_value(writer *w, int idx, int depth)
 {
     lua_State *L = w->L;
+    /*
+     * A table may be used in many places (thirty levels of {t, t} is 2^30
+     * leaves): the text is C memory the VM does not count, so it is held
+     * to the VM's memory limit, and the writer polls the deadline.
+     */
+    if (w->out.len > w->budget) {
+        char what[96];
+        snprintf(what, sizeof what, "is larger than the VM's memory limit (%zu bytes) as JSON text",
+                 w->budget);
+        return wfail(w, EO_ENOMEM, what);
+    }
+    if ((++w->steps & 4095u) == 0 && eo_deadline__passed())
+        return wfail(w, EO_ETIMEOUT, "took longer than the call's time limit to write as JSON");
     switch (lua_type(L, idx)) {
     case LUA_TNIL:
         eo_buf__puts(&w->out, "null");
@@ -544,7 +559,14 @@ static int encode(lua_State *L, int idx, int host, char **out, size_t *len, eo_e
     /* C API results wrap values in a few levels of their own (rows, lists) */
     w->max_depth = EO_JSON_MAX_DEPTH + (host ? 4 : 0);
     w->err = err;
+    {
+        eo_vm *vm = eo_lua_vm(L);
+        size_t limit = vm ? eo_vm_memory_limit(vm) : 0;
+        w->budget = limit ? limit : (size_t)-1;
+    }
     rc = write_value(w, lua_absindex(L, idx), 0);
+    if (rc == EO_OK && w->out.len > w->budget)
+        rc = wfail(w, EO_ENOMEM, "is larger than the VM's memory limit as JSON text");
     if (rc == EO_OK && w->out.oom)
         rc = eo_error_set(err, EO_ENOMEM, "out of memory writing JSON");
     if (rc == EO_OK) {

@@ -125,6 +125,7 @@ void eo_vm_free(eo_vm *vm)
 
 lua_State *eo_vm_state(eo_vm *vm) { return vm->L; }
 size_t eo_vm_memory(const eo_vm *vm) { return vm->mem; }
+size_t eo_vm_memory_limit(const eo_vm *vm) { return vm->limit; }
 
 eo_vm *eo_lua_vm(lua_State *L)
 {

@@ -980,6 +980,39 @@ static void test_engine__text_values_refused(void **state)
     eo_free(out);
 }
 
+/* A table used in many places (30 levels of {t, t}: 2^30 leaves) or one big
+ * string used 400 times: the JSON text is held to the memory limit and the
+ * writer polls the deadline (hostile review 01: 20 s past a 200 ms limit,
+ * 6.5 GB). Either refusal is right; neither may take unbounded time. */
+static void test_engine__json_dag_bounded(void **state)
+{
+    fx *f = *state;
+    eo_engine_config cfg = EO_ENGINE_CONFIG_INIT;
+    eo_error err;
+    char *out = NULL;
+    int rc;
+    cfg.database_url = f->url;
+    cfg.memory_limit = 64u << 20;
+    cfg.timeout_ms = 200;
+    assert_eo_ok(eo_engine_open(&f->eng, &cfg, &err), &err);
+    rc = eo_engine_eval(f->eng, "local t = { 1 } for _ = 1, 40 do t = { t, t } end return t", &out, &err);
+    assert_true(rc == EO_ENOMEM || rc == EO_ETIMEOUT);
+    assert_int_equal(err.code, rc);
+    assert_null(out);
+    rc = eo_engine_eval(f->eng, "local t = { 1 } for _ = 1, 40 do t = { t, t } end "
+                                "return #orm.json.encode(t)", &out, &err);
+    assert_true(rc == EO_ENOMEM || rc == EO_ETIMEOUT);
+    assert_null(out);
+    rc = eo_engine_eval(f->eng, "local s = ('x'):rep(8 << 20) local t = {} "
+                                "for i = 1, 400 do t[i] = s end return t", &out, &err);
+    assert_eo_error(rc, &err, EO_ENOMEM, "larger than the VM's memory limit");
+    assert_null(out);
+    /* the engine goes on */
+    assert_eo_ok(eo_engine_eval(f->eng, "return { 1, 2 }", &out, &err), &err);
+    assert_string_equal(out, "[1,2]");
+    eo_free(out);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -1010,6 +1043,7 @@ int main(void)
         T(test_engine__empty_results_are_arrays),
         T(test_engine__json_refused),
         T(test_engine__text_values_refused),
+        T(test_engine__json_dag_bounded),
     };
     return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 }
