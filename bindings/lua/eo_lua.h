@@ -40,6 +40,13 @@ size_t eo_vm_memory_limit(const eo_vm *vm); /* 0 = none */
  */
 void eo_lua_critical(lua_State *L, int delta);
 int eo_lua_check_memory(lua_State *L);
+/*
+ * For row callbacks, which run while a query holds C resources: EO_ENOMEM
+ * (filled into err) once the VM uses more than its limit, so the query
+ * stops after the row that passed it instead of loading every row with the
+ * limit waiting. vm may be NULL (no limit). Never raises.
+ */
+int eo_lua_rows_over_limit(eo_vm *vm, eo_error *err);
 /* The VM of a state (NULL when the state was not made by eo_vm_new). */
 eo_vm *eo_lua_vm(lua_State *L);
 

@@ -21,6 +21,7 @@ typedef struct group_ctx {
     const eo_group_query *g;
     int domain_idx;     /* the caller's domain table */
     lua_Integer i;
+    eo_vm *vm;          /* whose memory limit stops the query (NULL: none) */
 } group_ctx;
 
 static int next_period(const char *key, eo_granularity gran, char *start, char *end, size_t cap)
@@ -86,8 +87,10 @@ static int group_row(void *payload, const eo_value *row, size_t ncols, eo_error 
     const eo_group_query *g = c->g;
     lua_Integer dn = 0;
     size_t i;
+    int rc;
     (void)ncols;
-    (void)err;
+    if ((rc = eo_lua_rows_over_limit(c->vm, err)) != EO_OK)
+        return rc;
     lua_createtable(L, 0, (int)(g->nkeys + g->naggs + 2));
     lua_newtable(L); /* __domain */
     for (i = 0; i < g->nkeys; i++) {
@@ -390,9 +393,16 @@ int eo_lua__read_group(lua_State *L, const eo_model *m, eo_env *env, eo_idkind k
     c.g = &g;
     c.domain_idx = 2;
     c.i = 0;
+    c.vm = eo_lua_vm(L);
     eo_lua_critical(L, 1); /* rows are pushed while the query is open */
     rc = eo_orm_group(env, &g, d, group_row, &c, &err);
     eo_lua_critical(L, -1);
+    if (rc != EO_OK) {
+        /* the rows read so far go, collected when the limit stopped it */
+        lua_pop(L, 1);
+        if (rc == EO_ENOMEM)
+            lua_gc(L, LUA_GCCOLLECT);
+    }
 done:
     eo_domain_free(d);
     eo_free(keys);

@@ -1020,7 +1020,19 @@ typedef struct rows_ctx {
     const eo_field **fields;
     lua_Integer i;
     int nulls;          /* NULL as orm.null (the nulls option), else absent */
+    eo_vm *vm;          /* whose memory limit stops the query (NULL: none) */
 } rows_ctx;
+
+/* Raise err after a query stopped: the rows read so far (on top) go
+ * first, and when the memory limit stopped it they are collected, so the
+ * error object itself can be made. */
+static int raise_dropping(lua_State *L, const eo_error *err)
+{
+    lua_pop(L, 1);
+    if (err->code == EO_ENOMEM)
+        lua_gc(L, LUA_GCCOLLECT);
+    return eo_lua_raise(L, err);
+}
 
 /* search_read / read rows: plain tables (Many2one as an id, NULL absent
  * or orm.null) */
@@ -1029,7 +1041,9 @@ static int push_row(void *payload, const eo_value *row, size_t ncols, eo_error *
     rows_ctx *c = payload;
     lua_State *L = c->L;
     size_t i;
-    (void)err;
+    int rc;
+    if ((rc = eo_lua_rows_over_limit(c->vm, err)) != EO_OK)
+        return rc;
     lua_createtable(L, 0, (int)ncols);
     for (i = 0; i < ncols; i++) {
         if (row[i].type == EO_VNULL) {
@@ -1075,13 +1089,14 @@ static int l_search_read(lua_State *L)
     c.fields = fl;
     c.i = 0;
     c.nulls = nulls;
+    c.vm = eo_lua_vm(L);
     eo_lua_critical(L, 1); /* rows are pushed while the query is open */
     rc = eo_orm_search_rows(rs_env(rs), rs->m, d, fl, nf, order, limit, offset, push_row, &c, &err);
     eo_lua_critical(L, -1);
     eo_free(fl);
     eo_domain_free(d);
     if (rc != EO_OK)
-        return eo_lua_raise(L, &err);
+        return raise_dropping(L, &err);
     eo_lua_check_memory(L);
     return 1;
 }
@@ -1103,12 +1118,13 @@ static int l_read(lua_State *L)
     c.rs = rs;
     c.fields = fl;
     c.i = 0;
+    c.vm = eo_lua_vm(L);
     eo_lua_critical(L, 1);
     rc = eo_orm_read_rows(rs_env(rs), rs->m, rs_ids(rs), rs->n, fl, nf, push_row, &c, &err);
     eo_lua_critical(L, -1);
     eo_free(fl);
     if (rc != EO_OK)
-        return eo_lua_raise(L, &err);
+        return raise_dropping(L, &err);
     eo_lua_check_memory(L);
     return 1;
 }

@@ -583,6 +583,15 @@ static int encode(lua_State *L, int idx, int host, char **out, size_t *len, eo_e
     return rc;
 }
 
+int eo_lua_rows_over_limit(eo_vm *vm, eo_error *err)
+{
+    size_t limit = vm ? eo_vm_memory_limit(vm) : 0;
+    if (limit == 0 || eo_vm_memory(vm) <= limit)
+        return EO_OK;
+    return eo_error_set(err, EO_ENOMEM,
+                        "the result does not fit in the VM's memory limit (%zu bytes)", limit);
+}
+
 int eo_lua_json_encode(lua_State *L, int idx, char **out, size_t *len, eo_error *err)
 {
     return encode(L, idx, 0, out, len, err);

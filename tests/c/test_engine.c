@@ -6,6 +6,8 @@
 #include <bson/bson.h>
 #include <sys/stat.h>
 
+#include <malloc.h>
+
 #include "helpers.h"
 
 static const char *const MODEL =
@@ -1016,6 +1018,80 @@ static void test_engine__json_dag_bounded(void **state)
     eo_free(out);
 }
 
+/* Bytes in use through eo_* allocations (all of Lua's), and their peak. */
+static long long cnt_live, cnt_peak;
+
+static void cnt_track(long long delta)
+{
+    cnt_live += delta;
+    if (cnt_live > cnt_peak)
+        cnt_peak = cnt_live;
+}
+
+static void *cnt_malloc(size_t n, void *payload)
+{
+    void *p = malloc(n);
+    (void)payload;
+    if (p)
+        cnt_track((long long)malloc_usable_size(p));
+    return p;
+}
+
+static void *cnt_realloc(void *ptr, size_t n, void *payload)
+{
+    long long old = ptr ? (long long)malloc_usable_size(ptr) : 0;
+    void *p = realloc(ptr, n);
+    (void)payload;
+    if (p)
+        cnt_track((long long)malloc_usable_size(p) - old);
+    return p;
+}
+
+static void cnt_free(void *ptr, void *payload)
+{
+    (void)payload;
+    if (ptr)
+        cnt_track(-(long long)malloc_usable_size(ptr));
+    free(ptr);
+}
+
+/* Rows are read while the query holds C resources, with the VM's limit
+ * waiting: the query must stop at the row that passes the limit, not load
+ * every row first (hostile review 11: 443 MB with a 64 MiB limit). */
+static void test_engine__rows_stop_at_the_memory_limit(void **state)
+{
+    static const eo_allocator counting = { cnt_malloc, cnt_realloc, cnt_free, NULL };
+    fx *f = *state;
+    eo_engine_config cfg = EO_ENGINE_CONFIG_INIT;
+    eo_engine *big = ready(f);
+    eo_error err;
+    char *out = NULL;
+    long long before;
+    /* 24 records of 1 MiB each, written by an engine without a limit */
+    assert_eo_ok(eo_engine_eval(big, "local s = ('x'):rep(1 << 20) for i = 1, 24 do "
+                                     "env['res.partner']:create{ name = 'n' .. i, nick = s } end",
+                                NULL, &err), &err);
+    eo_engine_close(big);
+    f->eng = NULL;
+    eo_set_allocator(&counting);
+    cfg.database_url = f->url;
+    cfg.memory_limit = 8u << 20;
+    cfg.models_path = f->models;
+    assert_eo_ok(eo_engine_open(&f->eng, &cfg, &err), &err);
+    before = cnt_live;
+    cnt_peak = cnt_live;
+    assert_eo_error(eo_search_read_json(f->eng, "res.partner", "[]", "{\"fields\": [\"nick\"]}", &out,
+                                        &err),
+                    &err, EO_ENOMEM, "does not fit in the VM's memory limit");
+    assert_null(out);
+    eo_engine_close(f->eng);
+    f->eng = NULL;
+    eo_set_allocator(NULL);
+    /* the limit, a row past it and the driver's own buffers: far from 24 MiB */
+    if (cnt_peak - before > (14ll << 20))
+        fail_msg("the search took %lld MiB past its start (limit 8 MiB)", (cnt_peak - before) >> 20);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -1047,6 +1123,7 @@ int main(void)
         T(test_engine__json_refused),
         T(test_engine__text_values_refused),
         T(test_engine__json_dag_bounded),
+        T(test_engine__rows_stop_at_the_memory_limit),
     };
     return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 }
