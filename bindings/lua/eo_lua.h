@@ -66,9 +66,21 @@ int eo_lua_pcall(lua_State *L, int nargs, int nresults, eo_error *err, char **tr
  * the count hook fires only between VM instructions. vm may be NULL.
  */
 void eo_vm_poll(lua_State *L, eo_vm *vm);
-/* Whether the running call has passed its deadline: from then on the hook
- * keeps stopping sandboxed code until the outermost eo_lua_pcall returns. */
+/* Count one step of a C loop; every few thousand steps, eo_vm_poll. */
+void eo_vm_tick(lua_State *L, eo_vm *vm);
+/* Whether a call with a deadline is running (vm may be NULL). */
+int eo_vm_has_deadline(const eo_vm *vm);
+unsigned eo_vm_timeout_ms(const eo_vm *vm);
+/* Whether the running call has passed its deadline (no side effect: safe
+ * after lua_pcall has returned). */
 int eo_vm_timed_out(eo_vm *vm);
+/*
+ * The same, from Lua code running under the call: the first time the
+ * passed deadline is seen here the call is marked timed out (the hook
+ * stops model code from its next instruction), and with `raise` the
+ * time-limit error is raised then.
+ */
+int eo_vm_check_time(lua_State *L, eo_vm *vm, int raise);
 
 /* Register the embedded earnorm Lua modules in package.preload. */
 void eo_lua_preload(lua_State *L);
@@ -94,6 +106,8 @@ void eo_lua_harden(lua_State *L, eo_vm *vm);
 void eo_lua_push_patterns(lua_State *L, eo_vm *vm);
 /* The private module earnorm.sandbox.core. */
 int luaopen_earnorm_sandbox_core(lua_State *L);
+/* core.readonly, core.new_object and core.timed_out (table at -1). */
+void eo_lua_open_guards(lua_State *L);
 
 /* The earnorm.core module. */
 int luaopen_earnorm_core(lua_State *L);
@@ -111,7 +125,10 @@ int eo_lua_raisef(lua_State *L, int code, const char *model, const char *field,
     __attribute__((format(printf, 5, 6)))
 #endif
     ;
-/* Fill err from the error value at idx (an earnorm.Error or anything else). */
+/* Fill err from the error value at idx (an earnorm.Error or anything else).
+ * It reads fields and converts numbers, which can allocate, so it may
+ * raise: call it only under a protected call (eo_lua_pcall's message
+ * handler does). */
 void eo_lua_to_error(lua_State *L, int idx, eo_error *err);
 int eo_lua_is_error(lua_State *L, int idx);
 void eo_lua_error_init(lua_State *L);

@@ -5,12 +5,24 @@
  * tables written by earnorm/model.lua and registers an eo_model. A
  * declaration is checked whole in a scratch registry first, so a mistake
  * in the fifth field leaves no half-declared model behind.
+ *
+ * It also finds and reads model files (core.list_lua_files,
+ * core.load_model_file). A models directory may be writable by whoever
+ * writes the models, so only regular files in it are read: a FIFO would
+ * block the load forever, and a symbolic link could make the loader parse
+ * any file the process can read (/proc/self/environ) and quote it in a
+ * syntax error. Entries of a directory are checked with lstat and opened
+ * with O_NOFOLLOW | O_NONBLOCK, then checked again with fstat (a file
+ * swapped in between is caught). The path the host gives is followed.
  */
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "eo_lua.h"
 
@@ -523,7 +535,21 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* core.list_lua_files(path): a .lua file, or the *.lua files of a directory in name order */
+/* Why the entry `full` of a models directory is not a model file, or NULL. */
+static const char *not_model_file(const char *full)
+{
+    struct stat st;
+    if (lstat(full, &st) != 0)
+        return "cannot be read";
+    if (S_ISLNK(st.st_mode))
+        return "is a symbolic link (model files must be regular files, not links)";
+    if (!S_ISREG(st.st_mode))
+        return "is not a regular file (model files must be regular files)";
+    return NULL;
+}
+
+/* core.list_lua_files(path): a file, or the *.lua files of a directory in
+ * name order; an entry named *.lua that is not a regular file is an error. */
 static int l_list_lua_files(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
@@ -533,8 +559,13 @@ static int l_list_lua_files(lua_State *L)
     char **names = NULL;
     size_t n = 0, cap = 0, i;
     int oom = 0;
+    eo_error err;
+    eo_error_clear(&err);
     if (stat(path, &st) != 0)
         return eo_lua_raisef(L, EO_ENOTFOUND, NULL, NULL, "models path '%s' does not exist", path);
+    if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+        return eo_lua_raisef(L, EO_EINVAL, NULL, NULL,
+                             "models path '%s' is neither a directory nor a regular file", path);
     lua_newtable(L);
     if (!S_ISDIR(st.st_mode)) {
         lua_pushstring(L, path);
@@ -570,18 +601,138 @@ static int l_list_lua_files(lua_State *L)
     /* free everything before anything can raise */
     for (i = 0; i < n; i++) {
         char full[4096];
-        snprintf(full, sizeof full, "%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/",
-                 names[i]);
+        const char *why = NULL;
+        int w = snprintf(full, sizeof full, "%s%s%s", path,
+                         path[strlen(path) - 1] == '/' ? "" : "/", names[i]);
         eo_free(names[i]);
         names[i] = NULL;
-        if (!oom) {
-            lua_pushstring(L, full);
-            lua_rawseti(L, -2, (lua_Integer)i + 1);
+        if (oom || err.code != EO_OK)
+            continue;
+        if (w < 0 || (size_t)w >= sizeof full)
+            why = "has a path too long";
+        else
+            why = not_model_file(full);
+        if (why) {
+            eo_error_set(&err, EO_EINVAL, "model file '%s' %s", full, why);
+            continue;
         }
+        lua_pushstring(L, full);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     eo_free(names);
     if (oom)
         return eo_lua_raisef(L, EO_ENOMEM, NULL, NULL, "out of memory listing '%s'", path);
+    if (err.code != EO_OK)
+        return eo_lua_raise(L, &err);
+    return 1;
+}
+
+/* The descriptor of a model file being read: closed by __gc when a raise
+ * (out of memory while reading) skips the close. */
+typedef struct fdbox {
+    int fd;
+} fdbox;
+
+static int fdbox_gc(lua_State *L)
+{
+    fdbox *b = lua_touserdata(L, 1);
+    if (b && b->fd >= 0) {
+        close(b->fd);
+        b->fd = -1;
+    }
+    return 0;
+}
+
+/*
+ * core.load_model_file(path, env, follow): the file compiled as a text
+ * chunk whose _ENV is env, as loadfile(path, "t", env) gives it; or nil
+ * and the message. Only a regular file is read (follow: the path may be
+ * a symbolic link, for the path the host names itself). A first line
+ * starting with '#' and a UTF-8 byte order mark are skipped, as loadfile
+ * does.
+ */
+static int l_load_model_file(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    int follow = lua_toboolean(L, 3);
+    fdbox *box;
+    struct stat st;
+    luaL_Buffer b;
+    const char *text;
+    size_t len;
+    int fd, rc, read_errno = 0;
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 3);
+    /* the box and its __gc exist before the descriptor does */
+    box = lua_newuserdatauv(L, sizeof *box, 0);
+    box->fd = -1;
+    if (luaL_newmetatable(L, "earnorm.ModelFile")) {
+        lua_pushcfunction(L, fdbox_gc);
+        lua_setfield(L, -2, "__gc");
+        lua_pushliteral(L, "locked");
+        lua_setfield(L, -2, "__metatable");
+    }
+    lua_setmetatable(L, -2);
+    fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
+    if (fd < 0) {
+        int e = errno;
+        if (e == ELOOP && !follow)
+            return eo_lua_raisef(L, EO_EINVAL, NULL, NULL,
+                                 "model file '%s' is a symbolic link (model files must be "
+                                 "regular files, not links)", path);
+        return eo_lua_raisef(L, e == ENOENT ? EO_ENOTFOUND : EO_ERROR, NULL, NULL,
+                             "cannot open model file '%s': %s", path, strerror(e));
+    }
+    box->fd = fd;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        box->fd = -1;
+        return eo_lua_raisef(L, EO_EINVAL, NULL, NULL,
+                             "model file '%s' is not a regular file (model files must be "
+                             "regular files)", path);
+    }
+    luaL_buffinit(L, &b);
+    for (;;) {
+        char *p = luaL_prepbuffer(&b);
+        ssize_t r = read(fd, p, LUAL_BUFFERSIZE);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            read_errno = errno;
+            break;
+        }
+        if (r == 0)
+            break;
+        luaL_addsize(&b, (size_t)r);
+    }
+    close(fd);
+    box->fd = -1;
+    if (read_errno)
+        return eo_lua_raisef(L, EO_ERROR, NULL, NULL, "cannot read model file '%s': %s", path,
+                             strerror(read_errno));
+    luaL_pushresult(&b);
+    /* stack: path, env, follow, box, text */
+    text = lua_tolstring(L, -1, &len);
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+        text += 3;
+        len -= 3;
+    }
+    if (len > 0 && text[0] == '#') {
+        /* keep the newline: line numbers stay right */
+        const char *nl = memchr(text, '\n', len);
+        len = nl ? len - (size_t)(nl - text) : 0;
+        text = nl ? nl : text + len;
+    }
+    lua_pushfstring(L, "@%s", path);
+    rc = luaL_loadbufferx(L, text, len, lua_tostring(L, -1), "t");
+    if (rc != LUA_OK) {
+        luaL_pushfail(L);
+        lua_insert(L, -2);
+        return 2;
+    }
+    lua_pushvalue(L, 2);
+    if (lua_setupvalue(L, -2, 1) == NULL)
+        lua_pop(L, 1);
     return 1;
 }
 
@@ -591,4 +742,6 @@ void eo_lua_open_models(lua_State *L)
     lua_setfield(L, -2, "define_model");
     lua_pushcfunction(L, l_list_lua_files);
     lua_setfield(L, -2, "list_lua_files");
+    lua_pushcfunction(L, l_load_model_file);
+    lua_setfield(L, -2, "load_model_file");
 }

@@ -17,7 +17,8 @@
  * complex") and the same error messages, so scripts cannot tell the two
  * apart; tests/c/test_sandbox.c compares them on generated patterns.
  * Nothing here allocates outside the Lua stack, so raising from any point
- * leaks nothing.
+ * leaks nothing. The matcher state lives on the C stack of each call,
+ * except gmatch's, which its iterator keeps: gmatch_step resets it.
  */
 #define _GNU_SOURCE /* memmem */
 #include <ctype.h>
@@ -479,6 +480,12 @@ static int gmatch_step(lua_State *L)
     gm_state *gm = lua_touserdata(L, lua_upvalueindex(3));
     const char *at;
     gm->ms.L = L;                /* the iterator may run in another coroutine */
+    /* A call that raised (too complex, the time limit) left the counters
+     * where it stopped: the depth of the recursion it unwound by longjmp
+     * (below zero, it would never say "too complex" again). Each call
+     * starts afresh, as every call of find, match and gsub does. */
+    gm->ms.depth = MAX_DEPTH;
+    gm->ms.budget = POLL_STEPS;
     for (at = gm->next; at <= gm->ms.src_end; at++) {
         const char *e;
         gm->ms.ncap = 0;

@@ -25,6 +25,7 @@ function M.setup(opts)
   end
   _G.env = setmetatable({}, {
     __name = "earnorm.Env",
+    __env = get,  -- env methods called on this stand-in work on the env (earnorm/env.lua)
     __index = function(_, k) return get()[k] end,
     __newindex = function(_, k, v) get()[k] = v end,
     __tostring = function() return tostring(get()) end,

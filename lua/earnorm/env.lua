@@ -6,22 +6,106 @@
 --   env:migrate()             -- create/extend tables and indexes
 --   env:transaction(function(env) ... end)
 --   env:stats(), env:ping(), env:close()
+--
+-- An env is an object with nothing to write into (a userdata): its state
+-- is kept here, by env. Recordsets carry the env's other face, the one
+-- `recs.env` gives: model code gets its records' env that way, so that
+-- face has only what model code may do (model access, statistics,
+-- transaction handlers, a transaction outside ORM operations) and none of
+-- what belongs to the host (close, migrate, begin/commit/rollback, the
+-- query log). Both faces compare equal. docs/sandbox.md lists the methods.
 local core = require "earnorm.core"
 local model = require "earnorm.model"
 
 local M = {}
 local Env = {}
+local Face = {}
+
+local byte, format = string.byte, string.format
+local UNDERSCORE = byte("_")
+
+-- env or face -> { env =, face =, c = (the CEnv), models = {}, frames =,
+-- handlers =, url =, backend =, public = { what env.x gives the host } }
+local priv = setmetatable({}, { __mode = "k" })
+
+-- The state of an env given to one of its methods. The interpreter's
+-- global `env` stands in for one until first used (bindings/cli): its
+-- metatable's __env gives the env (only host code reaches these methods).
+local function state(env)
+  local S = priv[env]
+  if S then return S end
+  local mt = getmetatable(env)
+  local get = type(mt) == "table" and rawget(mt, "__env")
+  S = get and priv[get()]
+  if not S then
+    error(core.new_error("EINVAL", "an env method was called on something that is not an env"), 3)
+  end
+  return S
+end
+
+local function same_env(a, b)
+  local x, y = priv[a], priv[b]
+  return x ~= nil and rawequal(x, y)
+end
+
+local function is_model_name(key)
+  -- private fields start with "_" (model names never do)
+  return type(key) == "string" and byte(key, 1) ~= UNDERSCORE
+end
 
 local EnvMT = {
   __name = "earnorm.Env",
   __index = function(self, key)
     local m = Env[key]
     if m ~= nil then return m end
-    -- private fields start with "_" (model names never do)
-    if type(key) == "string" and key:sub(1, 1) ~= "_" then return self:model(key) end
+    local v = priv[self].public[key]
+    if v ~= nil then return v end
+    if is_model_name(key) then return self:model(key) end
     return nil
   end,
+  -- the host's own fields (env.url = ... shadows the URL for the host only)
+  __newindex = function(self, key, value) priv[self].public[key] = value end,
   __tostring = function(self) return "earnorm.Env(" .. tostring(self.url) .. ")" end,
+  __eq = same_env,
+}
+
+-- What the env of records refuses, and why.
+local HOST_ONLY = "it belongs to the host, which owns the env"
+local REFUSED = {
+  close = HOST_ONLY, migrate = HOST_ONLY, set_log = HOST_ONLY, reset_stats = HOST_ONLY,
+  invalidate = "the record cache belongs to the ORM operation that is running",
+  begin = "begin/commit/rollback from model code would end the transaction of the operation "
+    .. "that called it; use env:transaction(fn) outside ORM operations",
+}
+REFUSED.commit, REFUSED.rollback = REFUSED.begin, REFUSED.begin
+
+local FaceMT = {
+  __name = "earnorm.Env",
+  __index = function(self, key)
+    local m = Face[key]
+    if m ~= nil then return m end
+    local S = priv[self]
+    if key == "url" then return S.url end
+    if key == "backend" then return S.backend end
+    -- the CEnv, for core.cenv(recs) (bindings/lua/recordset.c); opaque to Lua
+    if key == "_c" then return S.c end
+    local why = REFUSED[key]
+    if why then
+      return function()
+        error(core.new_error("EINVAL", format(
+          "env:%s() is not available through the env of records (model code): %s", key, why)), 2)
+      end
+    end
+    if is_model_name(key) then return Env.model(S.env, key) end
+    return nil
+  end,
+  __newindex = function(_, key)
+    error(core.new_error("EINVAL", format("env.%s: the env of records is read-only",
+                                          tostring(key))), 2)
+  end,
+  __tostring = function(self) return "earnorm.Env(" .. tostring(priv[self].url) .. ")" end,
+  __eq = same_env,
+  __metatable = "locked",
 }
 
 local function einval(msg, level)
@@ -83,9 +167,12 @@ function M.connect(opts)
       .. "retries), got a " .. type(pool), 2)
   end
   local c = core.connect(url, { log_queries = log, prefetch = pf, pool = pool })
-  return setmetatable({
-    _c = c, _models = {}, url = core.env_url(c), backend = core.backend(c), context = {},
-  }, EnvMT)
+  local env, face = core.new_object(EnvMT), core.new_object(FaceMT)
+  local S = { env = env, face = face, c = c, models = {}, url = core.env_url(c),
+              backend = core.backend(c) }
+  S.public = { url = S.url, backend = S.backend, context = {} }
+  priv[env], priv[face] = S, S
+  return env
 end
 
 --- The model `name` as an empty recordset (what env[name] gives).
@@ -93,7 +180,8 @@ function Env:model(name)
   if type(name) ~= "string" then
     einval("env:model expects a model name (a string), got a " .. type(name), 2)
   end
-  local rs = self._models[name]
+  local S = state(self)
+  local rs = S.models[name]
   if rs then return rs end
   if not model.registry[name] then
     local known = {}
@@ -105,8 +193,9 @@ function Env:model(name)
       #known > 0 and (" (known: " .. table.concat(known, ", ") .. ")") or
       " (no model is declared: load your models first)"), name), 2)
   end
-  rs = core.recordset(self, self._c, name)
-  self._models[name] = rs
+  -- the records carry the env's face: what model code gets as recs.env
+  rs = core.recordset(S.face, S.c, name)
+  S.models[name] = rs
   return rs
 end
 
@@ -118,7 +207,7 @@ function Env:migrate(opts)
   if opts.dry_run ~= nil and type(opts.dry_run) ~= "boolean" then
     einval("env:migrate: dry_run must be true or false, got a " .. type(opts.dry_run), 2)
   end
-  return core.migrate(self._c, opts.dry_run and true or false)
+  return core.migrate(state(self).c, opts.dry_run and true or false)
 end
 
 local ISOLATION = { ["read committed"] = 1, ["repeatable read"] = 2, ["serializable"] = 3 }
@@ -127,7 +216,13 @@ local TXN_EVENTS = { before_commit = true, after_commit = true, after_rollback =
 -- Handlers of every env's transactions (orm.on) and of one env's (env:on).
 local global = { before_commit = {}, after_commit = {}, after_rollback = {} }
 
-local function add_handler(set, event, fn, level, method)
+--- At most this many handlers per event for orm.on and for each env's
+-- env:on: they run in every later transaction, so registering without end
+-- would make each of them slower. Handlers of one transaction
+-- (env:on_commit and the like) run once and have no limit.
+M.MAX_HANDLERS = 1000
+
+local function add_handler(set, event, fn, level, method, max)
   if not TXN_EVENTS[event] then
     local close = type(event) == "string" and
       core.closest(event, { "before_commit", "after_commit", "after_rollback" })
@@ -140,28 +235,35 @@ local function add_handler(set, event, fn, level, method)
     error(core.new_error("EINVAL", method .. ": a transaction handler must be a function, got a "
       .. type(fn)), level + 1)
   end
-  set[event][#set[event] + 1] = fn
+  local list = set[event]
+  if max and #list >= max then
+    error(core.new_error("ELIMIT", format("%s: more than %d handlers for '%s' (the limit per event)",
+                                          method, max, event)), level + 1)
+  end
+  list[#list + 1] = fn
   return fn
 end
 
 --- orm.on(event, fn): a handler for the transactions of every env.
-function M.on(event, fn) return add_handler(global, event, fn, 2, "orm.on") end
+function M.on(event, fn) return add_handler(global, event, fn, 2, "orm.on", M.MAX_HANDLERS) end
 
 --- env:on(event, fn): a handler for every transaction of this env.
 function Env:on(event, fn)
-  local own = self._handlers
+  local S = state(self)
+  local own = S.handlers
   if not own then
     own = { before_commit = {}, after_commit = {}, after_rollback = {} }
-    self._handlers = own
+    S.handlers = own
   end
-  return add_handler(own, event, fn, 2, "env:on")
+  return add_handler(own, event, fn, 2, "env:on", M.MAX_HANDLERS)
 end
 
 local function frames(env)
-  local f = env._frames
+  local S = state(env)
+  local f = S.frames
   if not f then
     f = {}
-    env._frames = f
+    S.frames = f
   end
   return f
 end
@@ -188,13 +290,23 @@ function Env:on_rollback(fn)
   return add_handler(current(self, "on_rollback"), "after_rollback", fn, 2, "env:on_rollback")
 end
 
--- Run every handler of `event` from the given sets; returns the first error.
+-- Run every handler of `event` from the given sets (each gets the env of
+-- records); returns the first error. Past the time limit no further
+-- handler runs: the error is returned for the caller to clean up and
+-- raise (each handler would be stopped at once, but a model can register
+-- many).
 local function run_all(sets, event, env)
   local first
+  local face = state(env).face
   for _, set in ipairs(sets) do
-    for _, h in ipairs({ table.unpack(set[event] or {}) }) do
-      local ok, err = pcall(h, env)
-      if not ok and first == nil then first = err end
+    local list = set[event]
+    if list and #list > 0 then
+      for _, h in ipairs({ table.unpack(list) }) do
+        local late, msg = core.timed_out()
+        if late then return first or msg end
+        local ok, err = pcall(h, face)
+        if not ok and first == nil then first = err end
+      end
     end
   end
   return first
@@ -224,7 +336,7 @@ end
 function Env:begin(opts)
   core.check_options(opts, { "isolation" }, "env:begin")
   local iso = isolation_of(opts, 2, "env:begin")
-  core.begin(self._c, iso)
+  core.begin(state(self).c, iso)
   local f = frames(self)
   f[#f + 1] = { before_commit = {}, after_commit = {}, after_rollback = {} }
 end
@@ -233,10 +345,11 @@ end
 function Env:rollback()
   local f = frames(self)
   local top = current(self, "rollback")
-  local ok, err = pcall(core.rollback, self._c)
+  local S = state(self)
+  local ok, err = pcall(core.rollback, S.c)
   f[#f] = nil
   local sets = { top }
-  if #f == 0 then sets = { top, self._handlers or {}, global } end
+  if #f == 0 then sets = { top, S.handlers or {}, global } end
   run_all(sets, "after_rollback", self)
   if not ok then error(err, 0) end
 end
@@ -245,10 +358,11 @@ end
 -- (an error rolls everything back and is raised), COMMIT, then
 -- after_commit handlers, which see the committed data.
 function Env:commit()
+  local S = state(self)
   local f = frames(self)
   local top = current(self, "commit")
   if #f > 1 then
-    core.commit(self._c) -- RELEASE SAVEPOINT
+    core.commit(S.c) -- RELEASE SAVEPOINT
     f[#f] = nil
     local parent = f[#f]
     for event, list in pairs(top) do
@@ -256,13 +370,13 @@ function Env:commit()
     end
     return
   end
-  local sets = { top, self._handlers or {}, global }
+  local sets = { top, S.handlers or {}, global }
   local err = run_all(sets, "before_commit", self)
   if err ~= nil then
     self:rollback()
     error(handler_error(err, "before_commit"), 0)
   end
-  local ok, cerr = pcall(core.commit, self._c)
+  local ok, cerr = pcall(core.commit, S.c)
   f[#f] = nil
   if not ok then
     -- the server refused the commit: the transaction is gone
@@ -322,16 +436,16 @@ function Env:transaction(fn, opts)
 end
 
 --- What the server can do: { transactions =, savepoints =, server_group =, server = }.
-function Env:capabilities() return core.capabilities(self._c) end
+function Env:capabilities() return core.capabilities(state(self).c) end
 
-function Env:stats() return core.stats(self._c) end
-function Env:reset_stats() core.reset_stats(self._c) end
-function Env:ping() return core.ping(self._c) end
-function Env:close() core.close(self._c) end
-function Env:invalidate() core.invalidate_all(self._c) end
-function Env:set_log(on) core.set_log(self._c, on and true or false) end
-function Env:in_transaction() return core.txn_depth(self._c) > 0 end
-function Env:transaction_depth() return core.txn_depth(self._c) end
+function Env:stats() return core.stats(state(self).c) end
+function Env:reset_stats() core.reset_stats(state(self).c) end
+function Env:ping() return core.ping(state(self).c) end
+function Env:close() core.close(state(self).c) end
+function Env:invalidate() core.invalidate_all(state(self).c) end
+function Env:set_log(on) core.set_log(state(self).c, on and true or false) end
+function Env:in_transaction() return core.txn_depth(state(self).c) > 0 end
+function Env:transaction_depth() return core.txn_depth(state(self).c) end
 
 --- How a search would run: the normalized domain and the backend's plan.
 function Env:explain(name, domain, opts)
@@ -344,6 +458,54 @@ function Env:explain(name, domain, opts)
   core.check_options(opts, { "order", "limit", "offset" }, "env:explain")
   opts = opts or {}
   return core.explain(self:model(name), domain or {}, opts.order, opts.limit, opts.offset)
+end
+
+-- ---------------------------------------------------------------------
+-- The env of records (recs.env): what model code may do with its env.
+-- Each method takes the face and works on the env behind it; functions
+-- it calls back (a transaction's fn, handlers) get the face too.
+
+local function env_of(face, method)
+  local S = priv[face]
+  if not S or not rawequal(S.face, face) then
+    error(core.new_error("EINVAL", format("env:%s: called on something that is not an env", method)), 3)
+  end
+  return S.env, S
+end
+
+function Face:model(name) return Env.model((env_of(self, "model")), name) end
+function Face:stats() return Env.stats((env_of(self, "stats"))) end
+function Face:capabilities() return Env.capabilities((env_of(self, "capabilities"))) end
+function Face:ping() return Env.ping((env_of(self, "ping"))) end
+function Face:in_transaction() return Env.in_transaction((env_of(self, "in_transaction"))) end
+function Face:transaction_depth() return Env.transaction_depth((env_of(self, "transaction_depth"))) end
+function Face:explain(name, domain, opts) return Env.explain((env_of(self, "explain")), name, domain, opts) end
+function Face:on(event, fn) return Env.on((env_of(self, "on")), event, fn) end
+function Face:on_commit(fn) return Env.on_commit((env_of(self, "on_commit")), fn) end
+function Face:before_commit(fn) return Env.before_commit((env_of(self, "before_commit")), fn) end
+function Face:on_rollback(fn) return Env.on_rollback((env_of(self, "on_rollback")), fn) end
+
+--- env:transaction(fn, { isolation = }) from model code: fn(env) in a
+-- transaction (a savepoint inside one). Not inside an ORM operation (a
+-- create, write or unlink running its handlers, validators or computed
+-- fields): that one is atomic already, and its scope is not a
+-- transaction the env's handlers may treat as committed. No retries:
+-- retrying is the host's decision.
+function Face:transaction(fn, opts)
+  local env, S = env_of(self, "transaction")
+  if type(opts) == "table" and rawget(opts, "retries") ~= nil then
+    einval("env:transaction: retries are not available through the env of records (model code); "
+      .. "the host decides whether to retry", 2)
+  end
+  if core.txn_depth(S.c) ~= #frames(env) then
+    error(core.new_error("ETXNSTATE", "env:transaction: not available inside an ORM operation "
+      .. "(its handlers, validators and computed fields run in its own atomic scope already)"), 2)
+  end
+  if type(fn) ~= "function" then
+    einval("env:transaction expects a function, got a " .. type(fn), 2)
+  end
+  local face = self
+  return Env.transaction(env, function() return fn(face) end, opts)
 end
 
 M.Env = Env

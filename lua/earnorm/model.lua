@@ -9,11 +9,24 @@
 -- Attributes: _description, _order, _rec_name, _parent_name, _inherit
 -- (extend a model in place when the names match, otherwise start a new
 -- model from a copy of the parent's fields and methods), _abstract.
+--
+-- What the ORM keeps of a class (its fields, handlers, constraints...)
+-- lives in Recordset.class_state; the class shows it as read-only views
+-- (_fields, _handlers, ...), since model code reaches the class's keys of
+-- every model through its records. The class API (on, off, constrains)
+-- works on the class itself only, never on records or on the read-only
+-- view of a class another model file declared.
 local core = require "earnorm.core"
 local fields = require "earnorm.fields"
 local Recordset = require "earnorm.recordset"
 
 local M = {}
+
+local class_state = Recordset.class_state
+
+--- At most this many handlers per event and model (a model that registers
+-- without end would make every later operation run them all).
+M.MAX_HANDLERS = 1000
 
 --- Every declared model's class, by name.
 M.registry = {}
@@ -26,12 +39,33 @@ local EVENTS = { before_create = true, after_create = true, before_write = true,
 
 local ClassAPI = {}
 
+-- The ORM's state of the class `self` a class API method was called on.
+local function state_of(self, method)
+  local S = class_state[self]
+  if S then return S end
+  local name = "?"
+  if core.is_recordset(self) then
+    name = core.model_name(self)
+  elseif type(self) == "table" and type(self._name) == "string" then
+    name = self._name
+  end
+  if core.is_recordset(self) then
+    error(core.new_error("EINVAL", string.format(
+      "%s: %s() is a model class method, called here on records; call it on the class orm.model returned",
+      name, method), name), 3)
+  end
+  error(core.new_error("EINVAL", string.format(
+    "%s: %s(): model %s is read-only in this model file: another file declared it "
+    .. "(to extend it, declare it again with _inherit = %q)", name, method, name, name), name), 3)
+end
+
 --- Register an event handler: before_create(model, vals_list),
 -- after_create(records, vals_list), before_write(records, vals),
 -- after_write(records, vals), before_unlink(records), after_unlink(records).
 -- An error in a before_ handler aborts the operation: nothing is written.
 -- on() takes no options yet: a third argument is refused, not ignored.
 function ClassAPI:on(event, fn, opts)
+  local S = state_of(self, "on")
   if opts ~= nil then
     local what = "a " .. type(opts)
     if type(opts) == "table" then
@@ -52,15 +86,20 @@ function ClassAPI:on(event, fn, opts)
     error(core.new_error("EINVAL", string.format("%s: handler for '%s' must be a function",
                                                  self._name, event), self._name), 2)
   end
-  local list = self._handlers[event] or {}
+  local list = S._handlers[event] or {}
+  if #list >= M.MAX_HANDLERS then
+    error(core.new_error("ELIMIT", string.format(
+      "%s: more than %d handlers for '%s' (the limit per event and model)", self._name,
+      M.MAX_HANDLERS, event), self._name), 2)
+  end
   list[#list + 1] = fn
-  self._handlers[event] = list
+  S._handlers[event] = list
   return fn
 end
 
 --- Remove a handler registered with on().
 function ClassAPI:off(event, fn)
-  local list = self._handlers[event]
+  local list = state_of(self, "off")._handlers[event]
   if not list then return false end
   for i = #list, 1, -1 do
     if list[i] == fn then table.remove(list, i); return true end
@@ -72,19 +111,20 @@ end
 -- fields changed. It receives the records; it raises
 -- orm.ValidationError (or any error) to refuse them.
 function ClassAPI:constrains(names, fn)
+  local S = state_of(self, "constrains")
   if type(names) == "string" then names = { names } end
   if type(names) ~= "table" or type(fn) ~= "function" then
     error(core.new_error("EINVAL", self._name .. ": constrains(fields, fn) needs a list of field names and a function", self._name), 2)
   end
   local set = {}
   for _, n in ipairs(names) do
-    if not self._fields[n] then
+    if not S._fields[n] then
       error(core.new_error("EINVAL", string.format("%s: constrains names unknown field '%s'",
                                                    self._name, tostring(n)), self._name, n), 2)
     end
     set[n] = true
   end
-  self._constraints[#self._constraints + 1] = { fields = set, names = names, fn = fn }
+  S._constraints[#S._constraints + 1] = { fields = set, names = names, fn = fn }
   return fn
 end
 
@@ -151,6 +191,7 @@ local function field_list(name, spec, into)
 end
 
 local function index_fields(cls, list)
+  cls = class_state[cls]
   for _, e in ipairs(list) do
     local s = e.spec
     cls._fields[e.name] = s
@@ -164,12 +205,18 @@ local function index_fields(cls, list)
   end
 end
 
+local STATE_TABLES = { "_fields", "_field_order", "_handlers", "_constraints", "_default_fns",
+                       "_computes", "_stored_computes", "_x2many" }
+
 function new_class(name)
-  local cls = setmetatable({
-    _name = name, _fields = {}, _field_order = {}, _handlers = {}, _constraints = {},
-    _default_fns = {}, _computes = {}, _stored_computes = {}, _x2many = {},
-  }, { __index = ClassAPI, __tostring = function() return "model " .. name end })
-  return cls
+  local cls = { _name = name }
+  local S = { _name = name, _class = cls }
+  for _, k in ipairs(STATE_TABLES) do
+    S[k] = {}
+    cls[k] = core.readonly(S[k], name .. "." .. k)
+  end
+  class_state[cls] = S
+  return setmetatable(cls, { __index = ClassAPI, __tostring = function() return "model " .. name end })
 end
 
 -- The parent named by _inherit: a model name, or a list of one (Odoo's
@@ -232,15 +279,16 @@ function M.define(name, spec)
                                                       name, tostring(inherit)), name), 2)
     end
     -- a new model starting from the parent's fields and methods
-    for _, fname in ipairs(parent._field_order) do
-      if spec[fname] == nil then list[#list + 1] = { name = fname, spec = parent._fields[fname] } end
+    local PS, S = class_state[parent], class_state[cls]
+    for _, fname in ipairs(PS._field_order) do
+      if spec[fname] == nil then list[#list + 1] = { name = fname, spec = PS._fields[fname] } end
     end
     for k, v in pairs(parent) do
       if type(v) == "function" then cls[k] = v end
     end
-    for _, c in ipairs(parent._constraints) do cls._constraints[#cls._constraints + 1] = c end
-    for ev, hs in pairs(parent._handlers) do
-      cls._handlers[ev] = { table.unpack(hs) }
+    for _, c in ipairs(PS._constraints) do S._constraints[#S._constraints + 1] = c end
+    for ev, hs in pairs(PS._handlers) do
+      S._handlers[ev] = { table.unpack(hs) }
     end
     local attrs = {}
     for k, v in pairs(spec) do attrs[k] = v end
@@ -266,7 +314,8 @@ function M.load_models(path)
   local files = core.list_lua_files(path)
   local loaded = {}
   for _, file in ipairs(files) do
-    loaded[#loaded + 1] = sandbox.run_model_file(file)
+    -- a symbolic link is followed only when the host names it itself
+    loaded[#loaded + 1] = sandbox.run_model_file(file, file == path)
   end
   return loaded
 end

@@ -8,6 +8,17 @@ local errors = require "earnorm.errors"
 local R = {}
 local M = { methods = R }
 
+--- What the ORM keeps of each model class, by class (earnorm.model fills
+-- it): _name, _class, and the tables _fields, _field_order, _handlers,
+-- _constraints, _default_fns, _computes, _stored_computes, _x2many. A
+-- class shows these only as read-only views (model code reaches any
+-- class's fields through its records, so the tables themselves live here).
+M.class_state = setmetatable({}, { __mode = "k" })
+local class_state = M.class_state
+
+-- The state of the class of recs (below, `cls` is always such a state).
+local function class_of(recs) return class_state[core.class(recs)] end
+
 local function fail(code, msg, model, field)
   error(core.new_error(code, msg, model, field), 3)
 end
@@ -68,20 +79,27 @@ local function atomic(self, fn, ...)
   error(res[2], 0)
 end
 
+-- An error of model code the ORM called: past the time limit it goes on
+-- as it is (it is the time limit, or came while unwinding from it).
+local function rethrow(err, cls, what)
+  if core.timed_out() then error(err, 0) end
+  error(errors.wrap(err, cls._name, what), 0)
+end
+
 local function run_handlers(cls, event, ...)
   local list = cls._handlers[event]
   if not list or #list == 0 then return end
   -- a handler may unregister itself: iterate over a copy
   for _, h in ipairs({ table.unpack(list) }) do
     local ok, err = pcall(h, ...)
-    if not ok then error(errors.wrap(err, cls._name, event .. " handler"), 0) end
+    if not ok then rethrow(err, cls, event .. " handler") end
   end
 end
 
 local function compute_fn(cls, name)
   local spec = cls._fields[name]
   local c = spec.compute
-  local fn = type(c) == "function" and c or cls[c]
+  local fn = type(c) == "function" and c or cls._class[c]
   if type(fn) ~= "function" then
     fail("EINVAL", string.format("%s.%s: compute method '%s' is not defined", cls._name, name,
                                  tostring(c)), cls._name, name)
@@ -94,20 +112,20 @@ local function call_compute(cls, recs, fn, name)
   core.computing(c, 1)
   local ok, err = pcall(fn, recs)
   core.computing(c, -1)
-  if not ok then error(errors.wrap(err, cls._name, "compute of " .. name), 0) end
+  if not ok then rethrow(err, cls, "compute of " .. name) end
 end
 
 --- Compute non-stored fields for records that lack them (called by C on
 -- a read, and by read()).
 function M.compute_missing(recs, name)
-  local cls = core.class(recs)
+  local cls = class_of(recs)
   call_compute(cls, recs, compute_fn(cls, name), name)
 end
 core.set_compute_hook(M.compute_missing)
 
 --- Recompute stored computed fields `names` on recs and write them.
 function M.recompute(recs, names)
-  local cls = core.class(recs)
+  local cls = class_of(recs)
   local done = {}
   for _, name in ipairs(names) do
     local fn = compute_fn(cls, name)
@@ -140,6 +158,7 @@ local function check_constraints(cls, recs, vals)
     if touched then
       local ok, err = pcall(c.fn, recs)
       if not ok then
+        if core.timed_out() then error(err, 0) end
         local e = errors.wrap(err, cls._name, "constraint on " .. table.concat(c.names, ", "))
         if e.code == "EVALIDATE" and (e.field == nil or e.field == "") and #c.names == 1 then
           e.field = c.names[1]
@@ -270,7 +289,7 @@ end
 --- create(vals) or create{ vals1, vals2, ... }: one batch, atomic.
 -- Returns the new records.
 function R:create(vals)
-  local cls = core.class(self)
+  local cls = class_of(self)
   if type(vals) ~= "table" or core.is_recordset(vals) then
     fail("EINVAL", cls._name .. ": create expects a table of values or a list of them, got a " ..
          type(vals), cls._name)
@@ -330,7 +349,7 @@ end
 
 --- Write the same values on every record. Atomic.
 function R:write(vals)
-  local cls = core.class(self)
+  local cls = class_of(self)
   if type(vals) ~= "table" or core.is_recordset(vals) or vals == core.null then
     fail("EINVAL", cls._name .. ": write expects a table of field values, got a " .. type(vals),
          cls._name)
@@ -360,7 +379,7 @@ end
 
 --- Delete the records (and apply ondelete rules). Atomic.
 function R:unlink()
-  local cls = core.class(self)
+  local cls = class_of(self)
   if #self == 0 then return true end
   if not has_handlers(cls, "before_unlink", "after_unlink") then
     core.unlink(self)
@@ -386,7 +405,7 @@ end
 -- Load the stored fields of recs (one query per prefetch window): any
 -- prefetchable stored field brings the others along.
 local function load_records(recs)
-  local cls = core.class(recs)
+  local cls = class_of(recs)
   for _, n in ipairs(cls._field_order) do
     local s = cls._fields[n]
     if not cls._x2many[n] and (not s.compute or s.store) and s.prefetch ~= false and
@@ -433,7 +452,7 @@ local function needs_records(cls, names)
 end
 
 local function ensure_computed(self, names)
-  local cls = core.class(self)
+  local cls = class_of(self)
   for _, n in ipairs(names) do
     local s = cls._fields[n]
     if s and s.compute and not s.store then
@@ -494,7 +513,7 @@ function R:search_read(domain, opts)
   check_domain(self, "search_read", domain)
   opts = check_opts(self, "search_read", opts)
   check_names(self, "search_read", opts.fields, "fields")
-  local cls = core.class(self)
+  local cls = class_of(self)
   local fields, paths, extra = opts.fields, nil, nil
   if fields then fields, paths, extra = split_paths(fields) end
   -- x2many and non-stored computed fields are read through the records
@@ -513,7 +532,7 @@ end
 function R:read(names, opts)
   check_names(self, "read", names, "the field list")
   opts = check_opts(self, "read", opts)
-  local cls = core.class(self)
+  local cls = class_of(self)
   names = names or cls._field_order
   local plain, paths, extra = split_paths(names)
   ensure_computed(self, plain)
@@ -634,7 +653,7 @@ function R:copy(default)
   if default ~= nil and (type(default) ~= "table" or core.is_recordset(default)) then
     arg_error(self, "copy", "expected a table of values to override, got a " .. type(default))
   end
-  local cls = core.class(self)
+  local cls = class_of(self)
   local names = {}
   for _, n in ipairs(cls._field_order) do
     local s = cls._fields[n]

@@ -6,10 +6,17 @@
 -- a bug, not a nil). docs/sandbox.md lists what a model file can do.
 --
 -- C closes what an environment cannot (bindings/lua/sandbox.c): the string
--- metatable is locked, pattern matching and table.insert/remove/move honour
--- the time limit (for the whole VM), setmetatable refuses __gc,
--- getmetatable hides the host's metatables. The time limit itself is the VM's (bindings/lua/vm.c): once
--- a call times out, pcall here rethrows, so a model cannot swallow it.
+-- metatable is locked, pattern matching, string.rep and
+-- table.insert/remove/move/sort honour the time limit (for the whole VM),
+-- os.date takes a bounded format, setmetatable refuses __gc, getmetatable
+-- hides the host's metatables. The time limit itself is the VM's
+-- (bindings/lua/vm.c): once a call times out, pcall here rethrows, so a
+-- model cannot swallow it.
+--
+-- Model classes: a file may change the classes it declared or extended
+-- (orm.model returns them); any other class it reaches through orm.models
+-- is a read-only view. What the ORM keeps of a class (fields, handlers,
+-- constraints) is read-only for every file (earnorm.model).
 --
 -- The checks below never call a method on a string a model gave us, and
 -- use only functions captured when this module loads.
@@ -20,12 +27,11 @@ local guard = require "earnorm.sandbox.core"
 package.loaded["earnorm.sandbox.core"] = nil
 
 local error, next, pairs, ipairs, pcall, xpcall, rawequal = error, next, pairs, ipairs, pcall, xpcall, rawequal
-local select, setmetatable, type, tostring, loadfile = select, setmetatable, type, tostring, loadfile
+local setmetatable, type, tostring = setmetatable, type, tostring
 local format = string.format
-local sort = table.sort
 local create, resume, close, status = coroutine.create, coroutine.resume, coroutine.close,
                                      coroutine.status
-local timed_out = guard.timed_out
+local timed_out, poll = guard.timed_out, guard.poll
 
 local M = {}
 
@@ -82,10 +88,17 @@ local function after_resume(co, ok, ...)
   return ok, ...
 end
 
-local function safe_resume(co, ...) return after_resume(co, resume(co, ...)) end
+-- A coroutine has the hook count of its creator: resumed (or closed, which
+-- runs its pending __close) after the time limit, it would run thousands
+-- of instructions before its own hook fired. poll() raises first.
+local function safe_resume(co, ...)
+  poll()
+  return after_resume(co, resume(co, ...))
+end
 
 local function safe_close(co)
   if stopped[co] then return false, STOPPED end
+  poll()
   return after_call(close(co))
 end
 
@@ -109,17 +122,10 @@ end
 
 local function safe_wrap(f)
   local co = create(f)
-  return function(...) return wrap_result(co, resume(co, ...)) end
-end
-
--- table.sort without a comparator compares in C, where the hook never
--- fires: give it one written in Lua.
-local function less(a, b) return a < b end
-local function safe_sort(...)
-  if select("#", ...) == 1 or (select("#", ...) >= 2 and select(2, ...) == nil) then
-    return sort((...), less)
+  return function(...)
+    poll()
+    return wrap_result(co, resume(co, ...))
   end
-  return sort(...)
 end
 
 local function copy(lib, changes)
@@ -139,11 +145,12 @@ end
 -- (false: left out).
 local LIBS = {
   string = copy(string, { dump = refuse_dump }),
-  table = copy(table, { sort = safe_sort }),
+  table = copy(table, {}),
   math = copy(math, { randomseed = false }),  -- the generator is the host's too
   utf8 = copy(utf8, {}),
   coroutine = copy(coroutine, { resume = safe_resume, close = safe_close, wrap = safe_wrap }),
-  os = { time = os.time, date = os.date, clock = os.clock, difftime = os.difftime },
+  -- os.date with a format of at most 1024 bytes: one strftime per conversion
+  os = { time = os.time, date = guard.date, clock = os.clock, difftime = os.difftime },
 }
 
 local function describe(v)
@@ -153,19 +160,39 @@ end
 
 -- Read-only views of host tables, one set per model file: what a file
 -- rawsets into its view stays in that file. Tables found in a view are
--- viewed too, except the classes in orm.models, which model files extend.
-local registry = require("earnorm.model").registry
+-- viewed too. The classes in orm.models are viewed (read-only) except the
+-- ones this file declared or extended: orm.model returned those to it.
+local model = require "earnorm.model"
+local registry = model.registry
+
+local function read_only_class(name)
+  return format("model %s is read-only in this model file: another file declared it "
+                .. "(to extend it, declare it again with _inherit = %q)", name, name)
+end
 
 local function viewer()
   local views = setmetatable({}, { __mode = "k" })
+  local own = setmetatable({}, { __mode = "k" })   -- classes orm.model gave this file
+  local function define(...)
+    local cls = model.define(...)
+    own[cls] = true
+    return cls
+  end
   local view
-  function view(t, name, shallow)
+  function view(t, name, class)
     local v = views[t]
     if v then return v end
     local function get(k)
       local x = t[k]
-      if shallow or type(x) ~= "table" then return x end
-      return views[x] or view(x, name .. "." .. tostring(k), rawequal(x, registry))
+      if type(x) ~= "table" then
+        if rawequal(x, model.define) then return define end
+        return x
+      end
+      if rawequal(t, registry) then
+        if own[x] then return x end
+        return views[x] or view(x, name .. "." .. tostring(k), tostring(k))
+      end
+      return views[x] or view(x, name .. "." .. tostring(k))
     end
     v = setmetatable({}, {
       __index = function(_, k)
@@ -177,6 +204,7 @@ local function viewer()
         return get(k)
       end,
       __newindex = function(_, k)
+        if class then error(read_only_class(class), 2) end
         error(format("%s.%s is read-only in a model file", name, tostring(k)), 2)
       end,
       __call = function(_, ...) return t(...) end,
@@ -213,7 +241,7 @@ function M.new_env()
     end
     local mod = guard.require(name)
     if mod == nil then error(format("require(%q): no such embedded module", name), 2) end
-    return view(mod, name, false)
+    return view(mod, name)
   end
   env._G = env
   return setmetatable(env, {
@@ -225,7 +253,9 @@ function M.new_env()
 end
 
 --- Run one model file; returns what it returns (its model, usually).
-function M.run_model_file(path)
+-- follow: path may be a symbolic link (the host named it); a file found
+-- in a models directory must be a regular file.
+function M.run_model_file(path, follow)
   -- the time limit lets the embedded modules' code unwind: a model file
   -- must not pass for one of them
   if guard.embedded_chunk("@" .. path) then
@@ -234,7 +264,7 @@ function M.run_model_file(path)
       nil, nil, "LUA"), 0)
   end
   -- "t": a precompiled (binary) model file is refused
-  local chunk, err = loadfile(path, "t", M.new_env())
+  local chunk, err = core.load_model_file(path, M.new_env(), follow and true or false)
   if not chunk then
     -- err is "path:line: message" for syntax errors
     error(core.new_error("EINVAL", err, nil, nil, "LUA"), 0)

@@ -6,9 +6,14 @@
  * load, in model functions, and in validators, handlers and computed
  * fields the ORM runs), and require must never read a file. The pattern
  * functions that make the time limit hold are compared with Lua's own.
+ * Model files cannot reach another file's classes or the host's env
+ * (tests/fixtures/sandbox/foreign/), only regular files are read from a
+ * models directory, and an error is converted where no allocation can
+ * abort the process. A test that hangs fails by SIGALRM.
  */
 #include <lauxlib.h>
 #include <lualib.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +24,16 @@
 #define MEMORY_LIMIT ((size_t)64 << 20)
 /* how long after the limit a stopped call may take to return (ASan builds are slow) */
 #define SLACK_MS 3000.0
+#if defined(__SANITIZE_ADDRESS__)
+#define ASAN_SLOW 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ASAN_SLOW 1
+#endif
+#endif
+#ifndef ASAN_SLOW
+#define ASAN_SLOW 0
+#endif
 
 static const char *fixture(const char *name)
 {
@@ -38,6 +53,15 @@ static eo_engine *open_engine(void)
     cfg.memory_limit = MEMORY_LIMIT;
     assert_eo_ok(eo_engine_open(&eng, &cfg, &err), &err);
     return eng;
+}
+
+/* Every test ends within a minute or fails: before the fixes below some
+ * hung (an endless C loop is deaf to timeout_ms). */
+static int with_alarm(void **state)
+{
+    (void)state;
+    alarm(ASAN_SLOW ? 240 : 60);
+    return 0;
 }
 
 /* Evaluate code; the JSON result must be `want`. */
@@ -234,6 +258,106 @@ static void test_sandbox__table_loops_match_lua(void **state)
     lua_close(L);
 }
 
+/*
+ * table.sort while a call has a deadline (it then compares through a
+ * function that polls): the same results, orders and messages as Lua's
+ * own sort in a plain state, for random arrays (up to 100 items: larger
+ * ones get a random pivot), comparators and bad arguments.
+ */
+static const char *const SORT_DIFF =
+    "math.randomseed(11)\n"
+    "local out = {}\n"
+    "local function show(ok, e) return ok and 'ok' or (tostring(e):gsub(\"to '[^']*'\", \"to 'F'\")) end\n"
+    "local cmps = { nil, function(a, b) return a > b end, function(a, b) return (a % 7) < (b % 7) end,\n"
+    "  function() return true end, function(a, b) return a < b and 1 or nil end }\n"
+    "for i = 1, 3000 do\n"
+    "  local n, t = math.random(0, 100), {}\n"
+    "  for j = 1, n do t[j] = math.random(1, 50) end\n"
+    "  if i % 97 == 0 and n > 1 then t[math.random(n)] = 'x' end\n"
+    "  local ok, e = pcall(table.sort, t, cmps[math.random(#cmps + 1)])\n"
+    "  out[#out + 1] = show(ok, e) .. ':' .. table.concat(t, ',', 1, #t)\n"
+    "end\n"
+    "for _, args in ipairs({ {}, { 5 }, { {}, 5 }, { { 1, 2 }, 5 }, { { 2, 1 }, {} } }) do\n"
+    "  out[#out + 1] = show(pcall(table.sort, table.unpack(args, 1, 2)))\n"
+    "end\n"
+    "local proxy = setmetatable({}, { __index = function(_, k) return -k end, __newindex = function() end,\n"
+    "  __len = function() return 5 end })\n"
+    "out[#out + 1] = show(pcall(table.sort, proxy))\n"
+    "return table.concat(out, '\\n')\n";
+
+static void test_sandbox__sort_with_a_deadline_matches_lua(void **state)
+{
+    lua_State *plain = luaL_newstate();
+    eo_vm *vm = NULL;
+    eo_vm_config cfg;
+    eo_error err;
+    lua_State *L;
+    (void)state;
+    luaL_openlibs(plain);
+    assert_int_equal(luaL_dostring(plain, SORT_DIFF), LUA_OK);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.timeout_ms = 60000;
+    assert_eo_ok(eo_vm_new(&vm, &cfg, &err), &err);
+    L = eo_vm_state(vm);
+    assert_int_equal(luaL_loadstring(L, SORT_DIFF), LUA_OK);
+    assert_eo_ok(eo_lua_pcall(L, 0, 1, &err, NULL), &err);
+    if (strcmp(lua_tostring(plain, -1), lua_tostring(L, -1)) != 0) {
+        const char *a = lua_tostring(plain, -1), *b = lua_tostring(L, -1);
+        size_t i = 0;
+        while (a[i] && a[i] == b[i])
+            i++;
+        fail_msg("sort differs from Lua's at byte %zu:\n stock: %.200s\n  ours: %.200s", i, a + i, b + i);
+    }
+    lua_close(plain);
+    eo_vm_free(vm);
+}
+
+/* string.rep against Lua's: results and messages for random and edge arguments. */
+static const char *const REP_DIFF =
+    "local old, new = ...\n"
+    "math.randomseed(5)\n"
+    "local strs = { '', 'a', 'ab', 'xyz', '\\0', ('q'):rep(100) }\n"
+    "local function show(ok, ...) local t = { tostring(ok) }\n"
+    "  for i = 1, select('#', ...) do local v = select(i, ...); t[#t + 1] = type(v) .. ':' .. tostring(v) end\n"
+    "  return (table.concat(t, ' '):gsub(\"to '[^']*'\", \"to 'F'\")) end\n"
+    "local n = 0\n"
+    "local function same(...)\n"
+    "  n = n + 1\n"
+    "  local a, b = show(pcall(old, ...)), show(pcall(new, ...))\n"
+    "  if a ~= b then error('rep differs:\\n stock: ' .. a .. '\\n  ours: ' .. b, 0) end\n"
+    "end\n"
+    "for _ = 1, 5000 do\n"
+    "  local s, sep = strs[math.random(#strs)], strs[math.random(#strs)]\n"
+    "  local k = math.random(-2, 70)\n"
+    "  if math.random(2) == 1 then same(s, k) else same(s, k, sep) end\n"
+    "end\n"
+    "for _, a in ipairs({ { 'x', 2^31 }, { 'x', math.maxinteger }, { 'xx', 2^30, 'y' }, { 'x', 1.5 },\n"
+    "                     { 'x', '3' }, { 'x' }, { nil, 1 }, { {}, 1 }, { 'x', 1, {} }, { 12, 2 },\n"
+    "                     { 'x', math.mininteger } }) do\n"
+    "  same(table.unpack(a, 1, 3))\n"
+    "end\n"
+    "return n\n";
+
+static void test_sandbox__rep_matches_lua(void **state)
+{
+    lua_State *L = luaL_newstate();
+    (void)state;
+    luaL_openlibs(L);
+    if (luaL_loadstring(L, REP_DIFF) != LUA_OK)
+        fail_msg("%s", lua_tostring(L, -1));
+    lua_getglobal(L, "string");
+    lua_getfield(L, -1, "rep");
+    lua_remove(L, -2);
+    eo_lua_harden(L, NULL);
+    lua_getglobal(L, "string");
+    lua_getfield(L, -1, "rep");
+    lua_remove(L, -2);
+    if (lua_pcall(L, 2, 1, 0) != LUA_OK)
+        fail_msg("%s", lua_tostring(L, -1));
+    assert_int_equal(lua_tointeger(L, -1), 5011);
+    lua_close(L);
+}
+
 /* ---- escape attempts ---- */
 
 static void test_sandbox__escapes_fail(void **state)
@@ -360,7 +484,8 @@ static void stops(eo_engine *eng, const char *code, int want)
 static const char *const TIMEOUTS[] = {
     "find", "match", "gmatch", "gsub", "balance", "backref", "insert", "remove", "move", "sort",
     "pcall_loop", "xpcall_loop", "resume_loop", "wrap_loop", "close_loop", "tostring_loop",
-    "resume_stored", "wrap_close", "kill_with_close",
+    "resume_stored", "wrap_close", "kill_with_close", "pcall_error_loop", "sort_after_timeout",
+    "sort_cmp_after_timeout",
 };
 static const char *const MEMORY[] = { "rep", "rep_method", "rep_sep", "grow" };
 
@@ -444,6 +569,309 @@ static void test_sandbox__loading_stops_at_the_limits(void **state)
     eo_engine_close(eng);
 }
 
+/*
+ * The matcher state a gmatch iterator keeps: a call that found the pattern
+ * too complex left the recursion counter below zero (the next call
+ * recursed without limit: a segfault), one the time limit stopped deep in
+ * a match left it part used (the next one said "too complex" at once).
+ */
+static void test_sandbox__gmatch_iterator_starts_afresh(void **state)
+{
+    eo_engine *eng = open_engine();
+    eo_error err;
+    (void)state;
+    assert_eo_ok(eo_engine_load_models(eng, fixture("limits.lua"), &err), &err);
+    eval_is(eng, "return {orm.models['sbx.limits'].gmatch_twice()}",
+            "[\"pattern too complex\",\"pattern too complex\"]");
+    stops(eng, "return orm.models['sbx.limits'].gmatch_deep()", EO_ETIMEOUT);
+    stops(eng, "return orm.models['sbx.limits'].gmatch_deep()", EO_ETIMEOUT);
+    /* scripts the host runs use the same functions */
+    eval_is(eng, "local it = ('a'):rep(2e5):gmatch(('a?'):rep(2e5)) "
+                 "return {select(2, pcall(it)), select(2, pcall(it))}",
+            "[\"pattern too complex\",\"pattern too complex\"]");
+    eo_engine_close(eng);
+}
+
+/* string.rep of an empty result returns at once (Lua's loops n times), and
+ * os.date in a model file takes a format of at most 1024 bytes. */
+static void test_sandbox__rep_and_date_are_bounded(void **state)
+{
+    eo_engine *eng = open_engine();
+    eo_error err;
+    double t0;
+    (void)state;
+    assert_eo_ok(eo_engine_load_models(eng, fixture("limits.lua"), &err), &err);
+    t0 = th_now_ms();
+    eval_is(eng, "return orm.models['sbx.limits'].rep_empty()", "0");
+    eval_is(eng, "return #string.rep('', math.maxinteger, '')", "0");
+    assert_true(th_now_ms() - t0 < TIMEOUT_MS);
+    stops(eng, "return #('x'):rep(1e9, '')", EO_ENOMEM);
+    eval_is(eng, "return {orm.models['sbx.limits'].date_long()}",
+            "[false,\"bad argument #1 to 'date' (format longer than 1024 bytes, the limit in a "
+            "model file)\"]");
+    eval_is(eng, "return orm.models['sbx.limits'].date_ok()", "1024");
+    /* the host's os.date is Lua's */
+    eval_is(eng, "return #os.date(('%Y'):rep(600), 0)", "2400");
+    eo_engine_close(eng);
+}
+
+/*
+ * After the time limit the ORM stops running transaction handlers: a
+ * rollback used to run every after_rollback handler (each stopped at once,
+ * but a model could register hundreds of thousands), and a coroutine a
+ * handler resumed ran on. Handlers per event are limited to 1000.
+ */
+static void test_sandbox__handlers_stop_at_the_limit(void **state)
+{
+    eo_engine *eng = open_engine();
+    eo_error err;
+    char *out = NULL;
+    (void)state;
+    assert_eo_ok(eo_engine_load_models(eng, fixture("limits.lua"), &err), &err);
+    eval_is(eng, "orm.models['sbx.limits'].register_counters(env, 999) return 1", "1");
+    stops(eng, "env:begin() env:rollback() return 1", EO_ETIMEOUT);
+    eval_is(eng, "return orm.models['sbx.limits'].count()", "0");
+    assert_eo_error(eo_engine_eval(eng, "env:on('after_rollback', print) return 1", &out, &err), &err,
+                    EO_ELIMIT, "env:on: more than 1000 handlers for 'after_rollback' (the limit per event)");
+    eo_free(out);
+    out = NULL;
+    eval_is(eng, "for i = 1, 1000 do orm.on('after_commit', print) end return 1", "1");
+    assert_eo_error(eo_engine_eval(eng, "orm.on('after_commit', print) return 1", &out, &err), &err,
+                    EO_ELIMIT, "orm.on: more than 1000 handlers for 'after_commit' (the limit per event)");
+    eo_free(out);
+    out = NULL;
+    eval_is(eng, "local M = orm.models['sbx.limits'] for i = 1, 1000 do M:on('after_write', print) end "
+                 "return 1", "1");
+    assert_eo_error(eo_engine_eval(eng, "orm.models['sbx.limits']:on('after_write', print) return 1",
+                                   &out, &err), &err, EO_ELIMIT,
+                    "sbx.limits: more than 1000 handlers for 'after_write' (the limit per event and model)");
+    eo_free(out);
+    eo_engine_close(eng);
+}
+
+/*
+ * The embedded modules may unwind after the time limit, but only for a
+ * bounded number of instructions: code of theirs a model makes loop (a
+ * comparator, a wrapper called from C) must stop too. A chunk named like
+ * an embedded module stands for such code here.
+ */
+static void test_sandbox__embedded_code_has_a_grace_budget(void **state)
+{
+    static const char outer[] =
+        "local spin = ...\n"
+        "pcall(spin)\n"               /* the model code: stopped at the limit */
+        "local n = 0\n"
+        "while true do n = n + 1 end\n";
+    eo_vm *vm = NULL;
+    eo_vm_config cfg;
+    eo_error err;
+    lua_State *L;
+    double t0;
+    int rc;
+    (void)state;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.timeout_ms = TIMEOUT_MS;
+    assert_eo_ok(eo_vm_new(&vm, &cfg, &err), &err);
+    L = eo_vm_state(vm);
+    assert_int_equal(luaL_loadbuffer(L, outer, sizeof outer - 1, "@earnorm/env.lua"), LUA_OK);
+    assert_int_equal(luaL_loadstring(L, "while true do end"), LUA_OK);
+    t0 = th_now_ms();
+    rc = eo_lua_pcall(L, 1, 0, &err, NULL);
+    assert_int_equal(rc, EO_ETIMEOUT);
+    assert_non_null(strstr(err.msg, "script ran longer than 200 ms and was stopped"));
+    assert_true(th_now_ms() - t0 < TIMEOUT_MS + SLACK_MS);
+    eo_vm_free(vm);
+}
+
+/* ---- other files' classes, the host's env ---- */
+
+/*
+ * tests/fixtures/sandbox/foreign/: 3_attack.lua tries to change the class
+ * 1_victim.lua declared (through orm.models and through records) and the
+ * host's env (through its records); 2_extend.lua extends it legitimately.
+ * Every attempt fails, the extension works, the validator still holds and
+ * the host's env is untouched.
+ */
+static void test_sandbox__other_classes_and_the_env_are_out_of_reach(void **state)
+{
+    eo_engine *eng = open_engine();
+    eo_error err;
+    char *ids = NULL;
+    (void)state;
+    assert_eo_ok(eo_engine_load_models(eng, fixture("foreign"), &err), &err);
+    assert_eo_ok(eo_engine_migrate(eng, &err), &err);
+    eval_is(eng, "return orm.models['sbx.attacker'].refused", "12");
+    eval_is(eng, "return env['sbx.attacker']:attack()", "20");
+    assert_eo_error(eo_create_json(eng, "sbx.victim", "{\"name\": \"evil\"}", &ids, &err), &err,
+                    EO_EVALIDATE, "no evil victims");
+    assert_eo_ok(eo_create_json(eng, "sbx.victim", "{\"name\": \"fine\", \"nick\": \"f\"}", &ids,
+                                &err), &err);
+    eo_free(ids);
+    eval_is(eng, "local v = env['sbx.victim']:search{} return {v:greet(), v:shout(), v.nick}",
+            "[\"hello fine\",\"FINE\",\"f\"]");
+    /* a transaction from model code: refused inside an ORM operation, fine outside */
+    assert_eo_ok(eo_create_json(eng, "sbx.attacker", "{\"name\": \"a\"}", &ids, &err), &err);
+    eo_free(ids);
+    eval_is(eng, "return orm.models['sbx.attacker'].in_operation",
+            "\"ETXNSTATE: env:transaction: not available inside an ORM operation (its handlers, "
+            "validators and computed fields run in its own atomic scope already)\"");
+    eval_is(eng, "return env['sbx.attacker']:in_transaction('in tx')", "2");
+    eval_is(eng, "return {env:ping().ok, env.url, env['sbx.victim']:search_count{}, "
+                 "env['sbx.victim'].env == env}",
+            "[true,\"sqlite::memory:\",2,true]");
+    eo_engine_close(eng);
+}
+
+/* ---- only regular files are read from a models directory ---- */
+
+static void load_fails(eo_engine *eng, const char *path, int code, const char *want,
+                       const char *secret)
+{
+    eo_error err;
+    double t0 = th_now_ms();
+    assert_eo_error(eo_engine_load_models(eng, path, &err), &err, code, want);
+    if (secret && strstr(err.msg, secret) != NULL)
+        fail_msg("the error quotes the file: %s", err.msg);
+    assert_true(th_now_ms() - t0 < TIMEOUT_MS);
+}
+
+/*
+ * A FIFO named *.lua blocked the load forever (reading it waits for a
+ * writer); a symbolic link made the loader parse any file the process can
+ * read (/proc/self/environ), and the syntax error quoted its content.
+ * Entries of a models directory must be regular files; the path the host
+ * names itself may be a link.
+ */
+static void test_sandbox__models_directory_holds_regular_files_only(void **state)
+{
+    char dir[512], sub[600], path[700], link[700], secret[700], msg[900];
+    eo_engine *eng = open_engine();
+    eo_error err;
+    (void)state;
+    th_tmpdir(dir, sizeof dir);
+    th_write_file(secret, sizeof secret, dir, "secret.txt", "DATABASE_PASSWORD hunter2\n");
+    snprintf(sub, sizeof sub, "%s/models", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    th_write_file(path, sizeof path, sub, "a.lua",
+                  "return require('earnorm').model('sbx.files.a', {})\n");
+
+    /* a FIFO */
+    snprintf(link, sizeof link, "%s/b.lua", sub);
+    assert_int_equal(mkfifo(link, 0600), 0);
+    snprintf(msg, sizeof msg, "model file '%s' is not a regular file (model files must be regular files)",
+             link);
+    load_fails(eng, sub, EO_EINVAL, msg, NULL);
+    unlink(link);
+
+    /* a symbolic link, to a file outside or inside the directory */
+    assert_int_equal(symlink(secret, link), 0);
+    snprintf(msg, sizeof msg, "model file '%s' is a symbolic link (model files must be regular "
+             "files, not links)", link);
+    load_fails(eng, sub, EO_EINVAL, msg, "hunter2");
+    unlink(link);
+    assert_int_equal(symlink(path, link), 0);
+    load_fails(eng, sub, EO_EINVAL, msg, NULL);
+    unlink(link);
+
+    /* a directory */
+    assert_int_equal(mkdir(link, 0700), 0);
+    snprintf(msg, sizeof msg, "model file '%s' is not a regular file", link);
+    load_fails(eng, sub, EO_EINVAL, msg, NULL);
+    rmdir(link);
+    eval_is(eng, "return orm.models['sbx.files.a'] == nil", "true");
+
+    /* the path the host names may be a link (to the directory, or a file) */
+    snprintf(link, sizeof link, "%s/models-link", dir);
+    assert_int_equal(symlink(sub, link), 0);
+    assert_eo_ok(eo_engine_load_models(eng, link, &err), &err);
+    eval_is(eng, "return orm.models['sbx.files.a']._name", "\"sbx.files.a\"");
+    snprintf(link, sizeof link, "%s/one.lua", dir);
+    th_write_file(path, sizeof path, dir, "one-target.lua",
+                  "return require('earnorm').model('sbx.files.one', {})\n");
+    assert_int_equal(symlink(path, link), 0);
+    assert_eo_ok(eo_engine_load_models(eng, link, &err), &err);
+    eval_is(eng, "return orm.models['sbx.files.one']._name", "\"sbx.files.one\"");
+    /* but a FIFO named by the host is not read either */
+    snprintf(link, sizeof link, "%s/fifo.lua", dir);
+    assert_int_equal(mkfifo(link, 0600), 0);
+    snprintf(msg, sizeof msg, "models path '%s' is neither a directory nor a regular file", link);
+    load_fails(eng, link, EO_EINVAL, msg, NULL);
+    eo_engine_close(eng);
+    th_rmtree(dir);
+}
+
+/* ---- an error converted after lua_pcall could abort ---- */
+
+/* An allocator that fails every allocation while `failing` is set. */
+static int failing;
+
+static void *fail_malloc(size_t n, void *p)
+{
+    (void)p;
+    return failing ? NULL : malloc(n);
+}
+
+static void *fail_realloc(void *ptr, size_t n, void *p)
+{
+    (void)p;
+    return failing ? NULL : realloc(ptr, n);
+}
+
+static void fail_free(void *ptr, void *p)
+{
+    (void)p;
+    free(ptr);
+}
+
+static int l_fail_now(lua_State *L)
+{
+    (void)L;
+    failing = 1;
+    return 0;
+}
+
+/*
+ * The error is an earnorm.Error whose message is a number: reading it as
+ * a string allocates. A __close handler fills the memory while the error
+ * unwinds, after the message handler ran and before lua_pcall returns;
+ * converting the error then (outside any protected call) aborted the
+ * process through the panic handler. It is converted in the handler now.
+ */
+static void test_sandbox__error_converted_under_protection(void **state)
+{
+    static const char code[] =
+        "local fail_now = ...\n"
+        "local e = require('earnorm').Error('x')\n"
+        "e.message = 4242\n"
+        "e.field = 1234\n"
+        "local c <close> = setmetatable({}, { __close = fail_now })\n"
+        "error(e)\n";
+    eo_allocator a = { fail_malloc, fail_realloc, fail_free, NULL };
+    eo_vm *vm = NULL;
+    eo_vm_config cfg;
+    eo_error err;
+    lua_State *L;
+    char *trace = NULL;
+    int rc;
+    (void)state;
+    eo_set_allocator(&a);
+    memset(&cfg, 0, sizeof cfg);
+    assert_eo_ok(eo_vm_new(&vm, &cfg, &err), &err);
+    L = eo_vm_state(vm);
+    assert_int_equal(luaL_loadstring(L, code), LUA_OK);
+    lua_pushcfunction(L, l_fail_now);
+    rc = eo_lua_pcall(L, 1, 0, &err, &trace);
+    failing = 0;
+    assert_int_equal(rc, EO_ERROR);
+    assert_string_equal(err.msg, "4242");
+    assert_string_equal(err.field, "1234");
+    assert_non_null(trace);
+    assert_non_null(strstr(trace, "stack traceback"));
+    eo_free(trace);
+    eo_vm_free(vm);
+    eo_set_allocator(NULL);
+}
+
 /* A memory_limit too small for the standard libraries: an error, not an abort. */
 static void test_sandbox__tiny_memory_limit_is_enomem(void **state)
 {
@@ -460,16 +888,27 @@ static void test_sandbox__tiny_memory_limit_is_enomem(void **state)
 
 int main(void)
 {
+#define T(name) cmocka_unit_test_setup(name, with_alarm)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sandbox__patterns_match_lua),
-        cmocka_unit_test(test_sandbox__table_loops_match_lua),
-        cmocka_unit_test(test_sandbox__escapes_fail),
-        cmocka_unit_test(test_sandbox__binary_model_file_refused),
-        cmocka_unit_test(test_sandbox__require_reads_no_file),
-        cmocka_unit_test(test_sandbox__model_functions_stop_at_the_limits),
-        cmocka_unit_test(test_sandbox__orm_callbacks_stop_at_the_limits),
-        cmocka_unit_test(test_sandbox__loading_stops_at_the_limits),
-        cmocka_unit_test(test_sandbox__tiny_memory_limit_is_enomem),
+        T(test_sandbox__patterns_match_lua),
+        T(test_sandbox__table_loops_match_lua),
+        T(test_sandbox__sort_with_a_deadline_matches_lua),
+        T(test_sandbox__rep_matches_lua),
+        T(test_sandbox__escapes_fail),
+        T(test_sandbox__binary_model_file_refused),
+        T(test_sandbox__require_reads_no_file),
+        T(test_sandbox__model_functions_stop_at_the_limits),
+        T(test_sandbox__orm_callbacks_stop_at_the_limits),
+        T(test_sandbox__loading_stops_at_the_limits),
+        T(test_sandbox__gmatch_iterator_starts_afresh),
+        T(test_sandbox__rep_and_date_are_bounded),
+        T(test_sandbox__handlers_stop_at_the_limit),
+        T(test_sandbox__embedded_code_has_a_grace_budget),
+        T(test_sandbox__error_converted_under_protection),
+        T(test_sandbox__other_classes_and_the_env_are_out_of_reach),
+        T(test_sandbox__models_directory_holds_regular_files_only),
+        T(test_sandbox__tiny_memory_limit_is_enomem),
     };
+#undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -488,6 +488,186 @@ return nil
 ]] })
     end)
   end)
+
+  -- Holes a second hostile review found; each case failed before its fix.
+  describe("the sandbox against hostile code, second review", function()
+    local function fixture(name) return h.src .. "/tests/fixtures/sandbox/" .. name end
+
+    -- Run the interpreter under `timeout`: before the fixes some of these
+    -- crashed it or never returned.
+    local function run_bounded(args)
+      local p = assert(io.popen("timeout 60 " .. h.bin .. " --db sqlite::memory: " .. args .. " 2>&1"))
+      local out = p:read("a")
+      local _, _, code = p:close()
+      return out, code
+    end
+
+    it("a gmatch iterator whose match failed starts afresh: no crash (scripts and model files)", function()
+      local code = "local it = ('a'):rep(2e5):gmatch(('a?'):rep(2e5)); print(select(2, pcall(it)), select(2, pcall(it)))"
+      local out, status = run_bounded("-e " .. sh_quote(code))
+      assert.are.equal("pattern too complex\tpattern too complex\n", out)
+      assert.are.equal(0, status)
+      out, status = run_bounded("--models " .. sh_quote(fixture("limits.lua"))
+        .. [[ -e 'print(orm.models["sbx.limits"].gmatch_twice())']])
+      assert.are.equal("pattern too complex\tpattern too complex\n", out)
+      assert.are.equal(0, status)
+    end)
+
+    it("string.rep of an empty result returns at once, as Lua's says it should", function()
+      local out, status = run_bounded([[-e 'print(#string.rep("", math.maxinteger), #(""):rep(math.maxinteger, ""))']])
+      assert.are.equal("0\t0\n", out)
+      assert.are.equal(0, status)
+      assert.are.equal("abab", ("ab"):rep(2))
+      assert.are.equal("a,a,a", string.rep("a", 3, ","))
+      assert.are.equal("", string.rep("x", 0, "y"))
+      assert.matches("resulting string too large", select(2, pcall(string.rep, "x", math.maxinteger)), 1, true)
+      load({ ["m.lua"] = [[
+assert(#string.rep("", math.maxinteger) == 0 and ("-"):rep(3, "+") == "-+-+-")
+return nil
+]] })
+    end)
+
+    it("os.date in a model file takes a format of at most 1024 bytes", function()
+      local err = load_error({ ["m.lua"] = 'local s = os.date(string.rep("%n", 513), 0)\n' })
+      assert.are.equal(dir .. "/m.lua:1: bad argument #1 to 'date' (format longer than 1024 bytes, "
+                       .. "the limit in a model file)", err.message)
+      load({ ["m.lua"] = 'assert(#os.date(string.rep("%Y", 256), 0) == 1024)\nreturn nil\n' })
+      assert.are.equal(2400, #os.date(("%Y"):rep(600), 0))  -- scripts keep Lua's
+    end)
+
+    it("another file's class and the host's env are out of reach (tests/fixtures/sandbox/foreign)", function()
+      local out, status = run_bounded("--models " .. sh_quote(fixture("foreign")) .. " -e " .. sh_quote([[
+env:migrate()
+local ok, err = pcall(function() return env["sbx.victim"]:create{ name = "evil" } end)
+print(orm.models["sbx.attacker"].refused, env["sbx.attacker"]:attack(), ok, err.code)
+local v = env["sbx.victim"]:create{ name = "fine", nick = "f" }
+print(v:greet(), v:shout(), v.nick)
+env["sbx.attacker"]:create{ name = "a" }
+print(orm.models["sbx.attacker"].in_operation)
+print(env["sbx.attacker"]:in_transaction("in tx"), env["sbx.victim"]:search_count{}, env:ping().ok)
+]]))
+      assert.are.equal("12\t20\tfalse\tEVALIDATE\nhello fine\tFINE\tf\n"
+        .. "ETXNSTATE: env:transaction: not available inside an ORM operation (its handlers, "
+        .. "validators and computed fields run in its own atomic scope already)\n"
+        .. "2\t2\ttrue\n", out)
+      assert.are.equal(0, status)
+    end)
+
+    it("the class API works on the class only: not on records, not on another file's class", function()
+      local M = orm.model("sbx.second.api", { name = f.Char{} })
+      local env = h.fresh_env()
+      local recs = env["sbx.second.api"]
+      local err = h.error_of(recs.on, recs, "before_create", print)
+      assert.are.equal("EINVAL", err.code)
+      assert.are.equal("sbx.second.api: on() is a model class method, called here on records; call it "
+                       .. "on the class orm.model returned", err.message)
+      err = h.error_of(function() recs._constraints[1] = false end)
+      assert.matches("sbx.second.api._constraints.1 is read-only", tostring(err), 1, true)
+      err = h.error_of(function() M._fields.name = nil end)
+      assert.matches("sbx.second.api._fields.name is read-only", tostring(err), 1, true)
+      M:constrains({ "name" }, function() end)
+      assert.are.equal(1, #M._constraints)
+      assert.is_function(M._constraints[1].fn)
+      local n = 0
+      for k, v in pairs(M._fields) do n = n + 1; assert.are.equal("name", k); assert.are.equal("Char", v.type) end
+      assert.are.equal(1, n)
+      assert.are.same({ "name" }, { table.unpack(M._field_order) })
+      -- a model file sees another file's class as a read-only view
+      err = load_error({ ["m.lua"] = 'local orm = require "earnorm"\norm.models["sbx.second.api"].shout = print\n' })
+      assert.are.equal(dir .. '/m.lua:2: model sbx.second.api is read-only in this model file: another '
+                       .. 'file declared it (to extend it, declare it again with _inherit = "sbx.second.api")',
+                       err.message)
+      err = load_error({ ["m.lua"] = 'local orm = require "earnorm"\norm.models["sbx.second.api"]:on("before_create", print)\n' })
+      assert.matches('sbx.second.api: on(): model sbx.second.api is read-only in this model file', err.message, 1, true)
+      -- declaring it again with _inherit gives the file the class
+      load({ ["m.lua"] = [[
+local orm = require "earnorm"
+local M = orm.model("sbx.second.api", { _inherit = "sbx.second.api", extra = orm.fields.Char{} })
+function M:shout() return "extended" end
+assert(orm.models["sbx.second.api"] == M)
+return M
+]] })
+      assert.are.equal("extended", M.shout())
+    end)
+
+    it("records give the env's face: equal to the env, without its private state or host methods", function()
+      local e = orm.connect("sqlite::memory:")
+      e:migrate()
+      local face = e["sbx.second.api"].env
+      assert.are.equal(e, face)
+      assert.are.equal(e.url, face.url)
+      assert.is_nil(face._models)
+      assert.are.equal(face, face["sbx.second.api"].env)
+      local err = h.error_of(face.close, face)
+      assert.are.equal("EINVAL", err.code)
+      assert.are.equal("env:close() is not available through the env of records (model code): it belongs "
+                       .. "to the host, which owns the env", err.message)
+      for _, m in ipairs({ "migrate", "begin", "commit", "rollback", "set_log", "reset_stats", "invalidate" }) do
+        assert.matches("env:" .. m .. "() is not available through the env of records",
+                       h.error_of(face[m], face).message, 1, true)
+      end
+      err = h.error_of(function() face.url = "x" end)
+      assert.are.equal("env.url: the env of records is read-only", err.message)
+      assert.are.equal(0, face:stats().queries >= 0 and 0)
+      assert.is_false(face:in_transaction())
+      -- a transaction from the face: fn gets the face; retries are the host's
+      local got = face:transaction(function(env) return env == e and env.close ~= e.close end)
+      assert.is_true(got)
+      err = h.error_of(face.transaction, face, function() end, { retries = 2 })
+      assert.matches("retries are not available through the env of records", err.message, 1, true)
+      -- handlers get the face too
+      local seen
+      e:on("after_commit", function(env) seen = env end)
+      e:transaction(function() end)
+      assert.are.equal(e, seen)
+      assert.is_false(rawequal(e, seen))
+      -- the host's env keeps its own fields
+      e.note = "mine"
+      assert.are.equal("mine", e.note)
+      assert.are.equal("ENOTFOUND", h.error_of(function() return face.note end).code)  -- a model name there
+      e:close()
+      assert.matches("closed environment", tostring(h.error_of(function() return face["sbx.second.api"]:search{} end)), 1, true)
+    end)
+
+    it("a models directory holds regular files only: a FIFO or a link is an error, never read", function()
+      local sub = dir .. "/models"
+      os.execute("mkdir " .. sh_quote(sub))
+      write_file(dir .. "/secret.txt", "DATABASE_PASSWORD hunter2\n")
+      write_file(sub .. "/a.lua", "return nil\n")
+      os.execute("mkfifo " .. sh_quote(sub .. "/b.lua"))
+      local out, status = run_bounded("--models " .. sh_quote(sub) .. " -e 'print(1)'")
+      assert.are.equal(1, status)
+      assert.matches("model file '" .. sub .. "/b.lua' is not a regular file (model files must be regular files)", out, 1, true)
+      os.remove(sub .. "/b.lua")
+      os.execute("ln -s " .. sh_quote(dir .. "/secret.txt") .. " " .. sh_quote(sub .. "/b.lua"))
+      local err = h.error_of(orm.load_models, sub)
+      assert.are.equal("EINVAL", err.code)
+      assert.are.equal("model file '" .. sub .. "/b.lua' is a symbolic link (model files must be regular files, not links)",
+                       err.message)
+      assert.is_nil(err.message:find("hunter2", 1, true))
+      -- the path the host names may be a link
+      os.remove(sub .. "/b.lua")
+      os.execute("ln -s " .. sh_quote(sub) .. " " .. sh_quote(dir .. "/link"))
+      assert.are.same({}, orm.load_models(dir .. "/link"))
+    end)
+
+    it("handlers per event are limited to 1000 (orm.on, env:on, Model:on)", function()
+      local out, status = run_bounded("-e " .. sh_quote([[
+local M = orm.model("sbx.caps", { name = orm.fields.Char{} })
+for i = 1, 1000 do orm.on("after_commit", print); env:on("after_rollback", print); M:on("after_write", print) end
+for _, f in ipairs({ function() orm.on("after_commit", print) end, function() env:on("after_rollback", print) end,
+                     function() M:on("after_write", print) end }) do
+  local ok, e = pcall(f)
+  print(ok, e.code, e.message)
+end
+]]))
+      assert.are.equal("false\tELIMIT\torm.on: more than 1000 handlers for 'after_commit' (the limit per event)\n"
+        .. "false\tELIMIT\tenv:on: more than 1000 handlers for 'after_rollback' (the limit per event)\n"
+        .. "false\tELIMIT\tsbx.caps: more than 1000 handlers for 'after_write' (the limit per event and model)\n",
+        out)
+      assert.are.equal(0, status)
+    end)
+  end)
 end)
 
 describe("model declarations", function()
