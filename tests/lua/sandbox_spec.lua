@@ -608,8 +608,27 @@ return M
       end
       err = h.error_of(function() face.url = "x" end)
       assert.are.equal("env.url: the env of records is read-only", err.message)
-      assert.are.equal(0, face:stats().queries >= 0 and 0)
+      -- what it has: statistics, capabilities, ping, explain, transaction state and handlers
+      assert.is_number(face:stats().queries)
+      assert.are.same(e:capabilities(), face:capabilities())
+      assert.is_true(face:ping().ok)
+      assert.are.equal(e:explain("sbx.second.api", { { "name", "=", "x" } }), face:explain("sbx.second.api", { { "name", "=", "x" } }))
       assert.is_false(face:in_transaction())
+      assert.are.equal(0, face:transaction_depth())
+      local committed, rolled = false, false
+      face:transaction(function(env)
+        assert.are.equal(1, env:transaction_depth())
+        env:on_commit(function() committed = true end)
+        env:before_commit(function() end)
+        env:on_rollback(function() rolled = true end)
+      end)
+      assert.is_true(committed)
+      assert.is_false(rolled)
+      assert.are.equal(face.on, face.on)
+      face:on("after_rollback", function() rolled = true end)
+      e:begin()
+      e:rollback()
+      assert.is_true(rolled)
       -- a transaction from the face: fn gets the face; retries are the host's
       local got = face:transaction(function(env) return env == e and env.close ~= e.close end)
       assert.is_true(got)
