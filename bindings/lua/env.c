@@ -500,10 +500,11 @@ void eo_lua_open_env(lua_State *L)
         { NULL, NULL },
     };
     if (luaL_newmetatable(L, CENV)) {
+        /* no __close: model code can reach the box (recs.env._c, which
+         * core.cenv reads), and `local c <close> = recs.env._c` would
+         * close the host's env */
         lua_pushcfunction(L, cenv_gc);
         lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, cenv_gc);
-        lua_setfield(L, -2, "__close");
         lua_pushcfunction(L, cenv_tostring);
         lua_setfield(L, -2, "__tostring");
         lua_pushliteral(L, "locked");
