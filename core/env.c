@@ -122,6 +122,7 @@ void eo_env_free(eo_env *env)
     }
     eo_pool_unref(env->pool);
     eo_store__free(env->store);
+    eo_deps__free(env);
     eo_journal__free(env->journal);
     eo_strmap__free(&env->checked);
     eo_free(env);
@@ -352,13 +353,16 @@ static int begin_level(eo_env *env, eo_isolation iso, int user, eo_error *err)
         env->conn = c;
         if (user)
             eo_store__clear(env->store);
+        eo_deps__scope_begin(env);
         return EO_OK;
     }
     if (iso != EO_ISO_DEFAULT)
         return eo_error_set(err, EO_ETXNSTATE,
                             "an isolation level can only be chosen for the outermost transaction");
-    if ((rc = env->adapter->savepoint(c, EO_SP_CREATE, c->txn_depth + 1, err)) == EO_OK)
+    if ((rc = env->adapter->savepoint(c, EO_SP_CREATE, c->txn_depth + 1, err)) == EO_OK) {
         c->txn_depth++;
+        eo_deps__scope_begin(env);
+    }
     return rc;
 }
 
@@ -386,8 +390,10 @@ int eo_env_commit(eo_env *env, eo_error *err)
     if ((c = env->conn) == NULL)
         return eo_error_set(err, EO_ETXNSTATE, "commit outside a transaction");
     if (c->txn_depth > 1) {
-        if ((rc = env->adapter->savepoint(c, EO_SP_RELEASE, c->txn_depth, err)) == EO_OK)
+        if ((rc = env->adapter->savepoint(c, EO_SP_RELEASE, c->txn_depth, err)) == EO_OK) {
             c->txn_depth--;
+            eo_deps__scope_end(env, 1);
+        }
         return rc;
     }
     rc = env->adapter->commit(c, err);
@@ -395,6 +401,7 @@ int eo_env_commit(eo_env *env, eo_error *err)
         c->txn_depth = 0;
     else
         eo_store__clear(env->store); /* the pool rolls back what did not commit */
+    eo_deps__scope_end(env, rc == EO_OK);
     unpin(env);
     return rc;
 }
@@ -420,13 +427,18 @@ int eo_env_rollback(eo_env *env, eo_error *err)
         unpin(env);
     }
     eo_store__clear(env->store);
+    eo_deps__scope_end(env, 0);
     return rc;
 }
 
 int eo_env__atomic_begin(eo_env *env, eo_error *err)
 {
-    if (!(env->caps & EO_CAP_TRANSACTIONS))
-        return eo_journal__begin(&env->journal, err);
+    if (!(env->caps & EO_CAP_TRANSACTIONS)) {
+        int rc = eo_journal__begin(&env->journal, err);
+        if (rc == EO_OK)
+            eo_deps__scope_begin(env);
+        return rc;
+    }
     return begin_level(env, EO_ISO_DEFAULT, 0, err);
 }
 
@@ -437,6 +449,7 @@ int eo_env__atomic_end(eo_env *env, int rc, eo_error *err)
         eo_journal__end(env, env->journal, rc == EO_OK, NULL);
         if (rc != EO_OK)
             eo_store__clear(env->store);
+        eo_deps__scope_end(env, rc == EO_OK);
         return rc;
     }
     if (rc == EO_OK)

@@ -26,7 +26,19 @@ struct eo_env {
     struct eo_journal *journal;/* atomic scopes without transactions (journal.c) */
     eo_strmap checked;         /* names of the models whose stored schema passed the check */
     unsigned checked_version;  /* registry version `checked` holds for */
+    struct eo_depstate *deps;  /* pending marks (depends/mark.c), made on first need */
 };
+
+/* depends/mark.c: the marks follow the atomic scopes (transactions,
+ * savepoints, journal scopes) */
+void eo_deps__scope_begin(eo_env *env);
+void eo_deps__scope_end(eo_env *env, int ok);
+void eo_deps__free(eo_env *env);
+/* Drop the marks of records that were deleted (every target of m). */
+void eo_deps__forget_records(eo_env *env, const eo_model *m, const eo_id *ids, size_t n);
+/* A Many2many field f of record id gained `targets` (junction rows made). */
+int eo_deps__m2m_linked(eo_env *env, const eo_field *f, eo_id id, const eo_id *targets,
+                        size_t n, eo_error *err);
 
 /* Resolve the registry when models were added since the last call. */
 int eo_env__ready(eo_env *env, eo_error *err);

@@ -8,6 +8,8 @@
 #include <ctype.h>
 #include <stdio.h>
 
+#include "depends/depends_int.h"
+#include "earnorm/depends.h"
 #include "earnorm/model.h"
 #include "internal.h"
 
@@ -16,6 +18,8 @@ struct eo_registry {
     size_t nmodels, cap;
     eo_strmap by_name;
     unsigned version;
+    eo_depgraph *deps;  /* built by eo_registry_resolve */
+    unsigned deps_version; /* the version deps was built for */
 };
 
 static const char *const type_names[] = {
@@ -91,6 +95,11 @@ static void model_free(eo_model *m)
     for (i = 0; i < m->nfields; i++)
         field_free(m->fields[i]);
     eo_free(m->fields);
+    for (i = 0; i < m->nchecks; i++) {
+        free_strv(m->checks[i]->depends, m->checks[i]->ndepends);
+        eo_free(m->checks[i]);
+    }
+    eo_free(m->checks);
     if (m->index_) {
         eo_strmap__free(m->index_);
         eo_free(m->index_);
@@ -109,6 +118,7 @@ void eo_registry_free(eo_registry *reg)
     size_t i;
     if (reg == NULL)
         return;
+    eo_depgraph__free(reg, reg->deps);
     for (i = 0; i < reg->nmodels; i++)
         model_free(reg->models[i]);
     eo_free(reg->models);
@@ -370,7 +380,7 @@ int eo_model_add_field(eo_field **out, eo_model *m, const eo_field_spec *spec,
              (!(spec->flags & EO_FF_COMPUTED) || spec->store);
     if (stored)
         f->flags |= EO_FF_STORED;
-    if ((spec->flags & EO_FF_COMPUTED) && !spec->store)
+    if ((spec->flags & EO_FF_COMPUTED) && !spec->store && !(spec->flags & EO_FF_INVERSE))
         f->flags |= EO_FF_READONLY;
     if (spec->type == EO_FT_BINARY)
         f->flags |= EO_FF_NOPREFETCH;
@@ -569,5 +579,56 @@ int eo_registry_resolve(eo_registry *reg, eo_error *err)
             if ((rc = resolve_field(reg, m, m->fields[j], err)) != EO_OK)
                 return rc;
     }
+    /* the relations are known: the dependency graph can be built (again,
+     * when something was declared since) */
+    if (reg->deps && reg->deps_version == reg->version)
+        return EO_OK;
+    eo_depgraph__free(reg, reg->deps);
+    reg->deps = NULL;
+    if ((rc = eo_depgraph__build(reg, &reg->deps, err)) != EO_OK)
+        return rc;
+    reg->deps_version = reg->version;
     return EO_OK;
 }
+
+int eo_model_add_check(eo_check **out, eo_model *m, const char *const *depends, size_t ndepends,
+                       intptr_t binding_ref, eo_error *err)
+{
+    eo_check *c, **grown;
+    size_t i;
+    EO_ENTER();
+    if (out)
+        *out = NULL;
+    EO_REQUIRE(m);
+    EO_REQUIRE_N(depends, ndepends);
+    for (i = 0; i < ndepends; i++)
+        if (depends[i] == NULL)
+            return eo_error_set(err, EO_EINVAL, "eo_model_add_check: depends[%zu] is NULL", i);
+    if ((c = eo_calloc(1, sizeof *c)) == NULL)
+        return eo_error_set(err, EO_ENOMEM, "out of memory");
+    if (ndepends && (c->depends = copy_strv(depends, ndepends)) == NULL) {
+        eo_free(c);
+        return eo_error_set(err, EO_ENOMEM, "out of memory");
+    }
+    grown = eo_realloc(m->checks, (m->nchecks + 1) * sizeof *grown);
+    if (grown == NULL) {
+        free_strv(c->depends, ndepends);
+        eo_free(c);
+        return eo_error_set(err, EO_ENOMEM, "out of memory");
+    }
+    m->checks = grown;
+    c->model = m;
+    c->index = m->nchecks;
+    c->ndepends = ndepends;
+    c->binding_ref = binding_ref;
+    m->checks[m->nchecks++] = c;
+    if (m->registry)
+        eo_registry__touch(m->registry);
+    if (out)
+        *out = c;
+    return EO_OK;
+}
+
+void eo_registry__touch(eo_registry *reg) { reg->version++; }
+
+eo_depgraph *eo_registry__deps(const eo_registry *reg) { return reg ? reg->deps : NULL; }

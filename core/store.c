@@ -242,6 +242,10 @@ int eo_store__set_row(eo_store *s, const eo_model *m, eo_id id, const eo_field *
     for (i = 0; i < n; i++) {
         eo_value copy;
         int k = f[i]->index;
+        /* what the store holds is newer than a load: the env wrote it, or
+         * a compute method assigned it and the write has not happened yet */
+        if (sl->loaded[k / 64] & ((uint64_t)1 << (k % 64)))
+            continue;
         if (eo_value_copy(&copy, &v[i]) != EO_OK)
             return EO_ENOMEM;
         eo_value_clear(&sl->vals[k]);

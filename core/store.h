@@ -21,7 +21,8 @@ int eo_store__has(eo_store *s, const eo_model *m, eo_id id, const eo_field *f);
 /* Cache a copy of v. */
 int eo_store__set(eo_store *s, const eo_model *m, eo_id id, const eo_field *f,
                   const eo_value *v);
-/* Cache copies of n values of one record (one lookup for the row). */
+/* Cache copies of n values of one record (one lookup for the row), a load:
+ * values the store holds already are kept (they are newer). */
 int eo_store__set_row(eo_store *s, const eo_model *m, eo_id id, const eo_field *const *f,
                       const eo_value *v, size_t n);
 /* Forget f (NULL: every field) of the record. */

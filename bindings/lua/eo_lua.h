@@ -184,6 +184,7 @@ void eo_lua_open_values(lua_State *L);     /* table at -1 */
 void eo_lua_open_models(lua_State *L);
 void eo_lua_open_env(lua_State *L);
 void eo_lua_open_recordset(lua_State *L);
+void eo_lua_open_depends(lua_State *L);   /* table at -1 */
 void eo_lua_open_domains(lua_State *L);     /* like_escape */
 
 /* The per-state context: the schema registry models are declared in. */

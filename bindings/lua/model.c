@@ -30,7 +30,7 @@ static const char *const options[] = {
     "type", "_seq", "string", "help", "required", "readonly", "index", "unique",
     "default", "compute", "depends", "store", "copy", "prefetch", "size", "min", "max",
     "digits", "choices", "comodel", "inverse", "relation", "column1", "column2",
-    "ondelete", "single", NULL,
+    "ondelete", "single", "recursive", "search", "related", NULL,
 };
 
 /* Options that only some types take: on another type they would do
@@ -123,7 +123,7 @@ static int read_spec(lua_State *L, int t, const char *model, const char *name, f
                      eo_lua_scratch *scratch, eo_error *err)
 {
     const char *type;
-    int ft, i;
+    int ft, i, computed;
     memset(fs, 0, sizeof *fs);
     fs->s.name = name;
     /* every key must be a known option */
@@ -159,11 +159,17 @@ static int read_spec(lua_State *L, int t, const char *model, const char *name, f
     if (ft <= 0)
         return bad(err, model, name, "unknown field type %s", type ? type : "(none)");
     fs->s.type = (eo_ftype)ft;
+    lua_getfield(L, t, "compute");
+    computed = !lua_isnil(L, -1);
+    lua_pop(L, 1);
     for (i = 0; i < (int)(sizeof typed_options / sizeof typed_options[0]); i++) {
         char types[160];
         size_t o = 0;
         int k, nt = 0, seen = 0;
         if (typed_options[i].types & (1u << ft))
+            continue;
+        /* a computed field's inverse is the method that stores it */
+        if (computed && strcmp(typed_options[i].name, "inverse") == 0)
             continue;
         lua_getfield(L, t, typed_options[i].name);
         if (lua_isnil(L, -1)) {
@@ -216,7 +222,7 @@ static int read_spec(lua_State *L, int t, const char *model, const char *name, f
     lua_getfield(L, t, "comodel");
     fs->s.comodel = lua_tostring(L, -1);
     lua_getfield(L, t, "inverse");
-    fs->s.inverse = lua_tostring(L, -1);
+    fs->s.inverse = ft == EO_FT_ONE2MANY ? lua_tostring(L, -1) : NULL;
     lua_getfield(L, t, "relation");
     fs->s.relation = lua_tostring(L, -1);
     lua_getfield(L, t, "column1");
@@ -335,6 +341,39 @@ static int read_spec(lua_State *L, int t, const char *model, const char *name, f
         fs->s.flags |= EO_FF_COMPUTED;
     }
     lua_pop(L, 1);
+    if (opt_bool(L, t, "recursive")) {
+        if (!(fs->s.flags & EO_FF_COMPUTED))
+            return bad(err, model, name,
+                       "recursive applies to computed fields (it lets one depend on itself through a relation)%s",
+                       "");
+        fs->s.flags |= EO_FF_RECURSIVE;
+    }
+    if (fs->s.ndepends && !(fs->s.flags & EO_FF_COMPUTED))
+        return bad(err, model, name, "depends applies to computed fields (give compute = ...)%s", "");
+    if (computed && ft != EO_FT_ONE2MANY) {
+        lua_getfield(L, t, "inverse");
+        if (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TFUNCTION) {
+            fs->s.flags |= EO_FF_INVERSE;
+        } else if (!lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            return bad(err, model, name, "inverse must be a method name or a function%s", "");
+        }
+        lua_pop(L, 1);
+    }
+    lua_getfield(L, t, "search");
+    if (!lua_isnil(L, -1)) {
+        int ok = lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TFUNCTION;
+        lua_pop(L, 1);
+        if (!computed || opt_bool(L, t, "store"))
+            return bad(err, model, name,
+                       "search applies to computed fields that are not stored (a stored one is searched in the database)%s",
+                       "");
+        if (!ok)
+            return bad(err, model, name, "search must be a method name or a function%s", "");
+        fs->s.flags |= EO_FF_SEARCHABLE;
+    } else {
+        lua_pop(L, 1);
+    }
     lua_getfield(L, t, "ondelete");
     if (!lua_isnil(L, -1)) {
         const char *od = lua_tostring(L, -1);

@@ -50,6 +50,7 @@ typedef struct rset {
 } rset;
 
 static const char hook_key = 'h';
+static const char recompute_key = 'r';
 
 /* The metatable, also under a static key: rawgetp skips luaL_checkudata's
  * string lookup, which showed in profiles of field reads. */
@@ -487,6 +488,8 @@ static void push_x2many(lua_State *L, int idx, rset *rs, const eo_field *f, eo_i
     idarr_unref(a);
 }
 
+static void push_record(lua_State *L, int idx, rset *rs, size_t i);
+
 static void push_field(lua_State *L, int idx, rset *rs, const eo_field *f)
 {
     eo_env *env = rs_env(rs);
@@ -519,6 +522,17 @@ static void push_field(lua_State *L, int idx, rset *rs, const eo_field *f)
     if (f->type == EO_FT_ONE2MANY || f->type == EO_FT_MANY2MANY) {
         push_x2many(L, idx, rs, f, id);
         return;
+    }
+    /* a stored computed value a change made stale: recompute it first
+     * (earnorm.recordset decides; a compute method running for it reads
+     * what it assigned) */
+    if ((f->flags & EO_FF_COMPUTED) && eo_deps_is_marked(env, rs->m, id, f)) {
+        if (lua_rawgetp(L, LUA_REGISTRYINDEX, &recompute_key) != LUA_TFUNCTION)
+            eo_lua_raisef(L, EO_ERROR, rs->m->name, f->name, "no recompute hook installed");
+        push_record(L, idx, rs, 0);
+        lua_pushstring(L, f->name);
+        lua_call(L, 2, 0);
+        env = rs_env(rs);
     }
     if (eo_orm_get(env, rs->m, id, f, rs->pf->v, rs->pf->n, rs->pfpos, &v, &err) != EO_OK)
         eo_lua_raise(L, &err);
@@ -616,9 +630,10 @@ static int rs_newindex(lua_State *L)
             return eo_lua_raise(L, &err);
         return 0;
     }
-    if (f->flags & EO_FF_COMPUTED)
+    if ((f->flags & EO_FF_COMPUTED) && !(f->flags & EO_FF_INVERSE))
         return eo_lua_raisef(L, EO_EINVAL, rs->m->name, f->name,
-                             "%s.%s cannot be set: it is computed; assign it in its compute method",
+                             "%s.%s cannot be set: it is computed; assign it in its compute method "
+                             "(or give it an inverse method)",
                              rs->m->name, f->name);
     /* rec.field = v is rec:write{ field = v }, events and all */
     eo_lua_push_class(L, rs->m);
@@ -1690,6 +1705,35 @@ static int l_set_compute_hook(lua_State *L)
     return 0;
 }
 
+/* core.set_recompute_hook(fn): fn(rec, field) runs before a stale stored value is read */
+static int l_set_recompute_hook(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_pushvalue(L, 1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &recompute_key);
+    return 0;
+}
+
+void eo_lua__push_ids(lua_State *L, int like, const eo_model *m, const eo_id *ids, size_t n)
+{
+    rset *src = check_rs(L, like);
+    idarr *a = idarr_new(n);
+    if (a == NULL)
+        eo_lua_raisef(L, EO_ENOMEM, NULL, NULL, "out of memory");
+    if (n)
+        memcpy(a->v, ids, n * sizeof *ids);
+    push_new(L, like, src, m, a);
+}
+
+void eo_lua__rs_view(lua_State *L, int idx, eo_rs_view *out)
+{
+    rset *rs = check_rs(L, idx);
+    out->env = rs_env(rs);
+    out->model = rs->m;
+    out->ids = rs_ids(rs);
+    out->n = rs->n;
+}
+
 static int l_explain(lua_State *L)
 {
     rset *rs = check_rs(L, 1);
@@ -1883,6 +1927,7 @@ void eo_lua_open_recordset(lua_State *L)
         { "context", l_context }, { "with_context", l_with_context },
         { "invalidate", l_invalidate }, { "uncached", l_uncached },
         { "flush_computed", l_flush_computed }, { "set_compute_hook", l_set_compute_hook },
+        { "set_recompute_hook", l_set_recompute_hook },
         { "explain", l_explain }, { "read_group", l_read_group },
         { "prefetch", l_prefetch }, { "link", l_link }, { "unlink_rel", l_unlink_rel },
         { "fill_related", l_fill_related },

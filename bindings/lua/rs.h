@@ -23,4 +23,17 @@ void eo_envh_unref(envh *h);
 /* The handle in a CEnv userdata at idx (raises when closed). */
 envh *eo_lua_check_cenv(lua_State *L, int idx);
 
+/* What a recordset holds (Borrowed from it, valid while it is on the stack). */
+typedef struct eo_rs_view {
+    eo_env *env;
+    const eo_model *model;
+    const eo_id *ids;
+    size_t n;
+} eo_rs_view;
+
+/* The recordset at idx (raises if it is not one, or its env is closed). */
+void eo_lua__rs_view(lua_State *L, int idx, eo_rs_view *out);
+/* Push a recordset of m with ids, sharing the env and context of the recordset at like. */
+void eo_lua__push_ids(lua_State *L, int like, const eo_model *m, const eo_id *ids, size_t n);
+
 #endif

@@ -168,7 +168,7 @@ static int bind_leaf(binder *b, const eo_model *m, eo_dnode *n)
     if ((f->flags & EO_FF_COMPUTED) && !(f->flags & EO_FF_STORED))
         return leaf_error(b, EO_EINVAL, m, n, f->name,
                           "the field is computed and not stored, so no query can search it "
-                          "(declare it with store = true)");
+                          "(declare it with store = true, or give it a search method)");
     if ((why = op_refused(f, n->op)) != NULL) {
         char what[200];
         snprintf(what, sizeof what, "operator '%s' does not apply to %s field '%s' (%s)",

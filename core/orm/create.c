@@ -10,6 +10,7 @@
  */
 #include <stdio.h>
 
+#include "earnorm/depends.h"
 #include "orm_int.h"
 
 #define CHUNK 2000
@@ -155,7 +156,19 @@ int eo_orm_create(eo_env *env, const eo_model *m, size_t nrows, eo_create_row_fn
             for (i = 0; i < nchunk; i++)
                 eo_orm__relation_changed(env, p.cols[j], &none, &block[i * p.ncols + j]);
         }
+        /* the Many2one values computed fields follow back (a new line's
+         * order) are kept: marking reads them without a query */
+        for (j = 0; m->watched_ && j < p.ncols; j++) {
+            if (p.cols[j]->type != EO_FT_MANY2ONE || p.cols[j]->deps_ == NULL)
+                continue;
+            for (i = 0; i < nchunk; i++)
+                if (eo_store__set(env->store, m, out_ids[start + i], p.cols[j],
+                                  &block[i * p.ncols + j]) != EO_OK)
+                    goto oom;
+        }
     }
+    if (m->watched_)
+        rc = eo_deps_modified(env, m, out_ids, nrows, NULL, 0, EO_DEPS_ALL | EO_DEPS_CREATED, err);
     goto done;
 oom:
     rc = eo_error_set(err, EO_ENOMEM, "out of memory creating %s records", m->name);

@@ -12,6 +12,7 @@
  */
 #include <stdio.h>
 
+#include "earnorm/depends.h"
 #include "orm_int.h"
 
 #define CHUNK 10000
@@ -128,6 +129,10 @@ int eo_orm_write(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
         if ((rc = eo_env__atomic_begin(env, err)) != EO_OK)
             goto done;
         began = 1;
+        /* what the old values lead to (a line leaving its order) */
+        if (m->watched_ &&
+            (rc = eo_deps_modified(env, m, ids, n, cols, ncols, EO_DEPS_BEFORE, err)) != EO_OK)
+            goto done;
         for (start = 0; start < n; start += CHUNK) {
             size_t k = n - start < CHUNK ? n - start : CHUNK;
             if ((rc = eo_env__update(env, m, ids + start, k, cols, vals, ncols,
@@ -160,7 +165,8 @@ int eo_orm_write(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
             if (eo_store__set(env->store, m, ids[i], cols[j], &vals[j]) != EO_OK)
                 eo_store__forget(env->store, m, ids[i], cols[j]);
     }
-    eo_orm__invalidate_dependents(env, m, ids, n, kvs, nkv);
+    if (ncols && m->watched_)
+        rc = eo_deps_modified(env, m, ids, n, cols, ncols, 0, err);
     goto done;
 oom:
     rc = eo_error_set(err, EO_ENOMEM, "out of memory writing %s", m->name);
@@ -178,7 +184,6 @@ int eo_orm_write_each(eo_env *env, const eo_model *m, const eo_id *ids, size_t n
 {
     eo_value *cv = NULL;
     eo_value_scratch *sc = NULL;
-    eo_kv kv;
     size_t i, want, start;
     int64_t affected, total = 0;
     int rc, began = 0;
@@ -224,6 +229,9 @@ int eo_orm_write_each(eo_env *env, const eo_model *m, const eo_id *ids, size_t n
     if ((rc = eo_env__atomic_begin(env, err)) != EO_OK)
         goto done;
     began = 1;
+    if (m->watched_ &&
+        (rc = eo_deps_modified(env, m, ids, n, &f, 1, EO_DEPS_BEFORE, err)) != EO_OK)
+        goto done;
     for (start = 0; start < n; start += CHUNK) {
         size_t k = n - start < CHUNK ? n - start : CHUNK;
         if ((rc = eo_env__update_each(env, m, ids + start, k, f, cv + start, &affected, err)) !=
@@ -244,9 +252,8 @@ int eo_orm_write_each(eo_env *env, const eo_model *m, const eo_id *ids, size_t n
         if (eo_store__set(env->store, m, ids[i], f, &cv[i]) != EO_OK)
             eo_store__forget(env->store, m, ids[i], f);
     }
-    kv.field = f;
-    kv.value = cv[0];
-    eo_orm__invalidate_dependents(env, m, ids, n, &kv, 1);
+    if (m->watched_)
+        rc = eo_deps_modified(env, m, ids, n, &f, 1, 0, err);
     goto done;
 oom:
     rc = eo_error_set(err, EO_ENOMEM, "out of memory writing %s", m->name);
@@ -378,6 +385,10 @@ static int unlink_rec(eo_env *env, unlink_ctx *u, const eo_model *m, const eo_id
     for (i = 0; i < n; i++)
         if (eo_idmap__put(gone, ids[i], 0) != EO_OK)
             return eo_error_set(err, EO_ENOMEM, "out of memory");
+    /* what depends on these records, found while they are still there */
+    if (m->watched_ &&
+        (rc = eo_deps_modified(env, m, ids, n, NULL, 0, EO_DEPS_BEFORE | EO_DEPS_ALL, err)) != EO_OK)
+        return rc;
     /* what points here goes first: children before parents */
     if ((rc = ondelete(env, u, m, ids, n, err)) != EO_OK)
         return rc;
@@ -400,6 +411,7 @@ static int unlink_rec(eo_env *env, unlink_ctx *u, const eo_model *m, const eo_id
     }
     for (i = 0; i < n; i++)
         eo_store__forget(env->store, m, ids[i], NULL);
+    eo_deps__forget_records(env, m, ids, n);
     return EO_OK;
 }
 

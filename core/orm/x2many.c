@@ -420,6 +420,8 @@ int eo_orm_link(eo_env *env, const eo_model *m, eo_id id, const eo_field *f, con
         p.targets = vals;
         rc = eo_orm_create(env, p.j, add.n, pair_row, &p, 0, jids, err);
         eo_free(jids);
+        if (rc == EO_OK)
+            rc = eo_deps__m2m_linked(env, f, id, add.v, add.n, err);
     }
 done:
     if (began)

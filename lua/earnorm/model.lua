@@ -118,14 +118,26 @@ function ClassAPI:constrains(names, fn)
   end
   local set = {}
   for _, n in ipairs(names) do
-    if not S._fields[n] then
+    -- a dotted path ("partner_id.city") is resolved with the registry
+    local head = type(n) == "string" and n:match("^[^.]+") or nil
+    if not head or not S._fields[head] then
       error(core.new_error("EINVAL", string.format("%s: constrains names unknown field '%s'",
-                                                   self._name, tostring(n)), self._name, n), 2)
+                                                   self._name, tostring(n)), self._name,
+                           type(n) == "string" and n or nil), 2)
     end
     set[n] = true
   end
-  S._constraints[#S._constraints + 1] = { fields = set, names = names, fn = fn }
+  M.add_constraint(S, { fields = set, names = names, fn = fn })
   return fn
+end
+
+-- Register a constraint with the dependency graph (it runs when one of
+-- its fields, dotted paths included, changes, and on create).
+function M.add_constraint(S, c)
+  local copy = { fields = c.fields, names = c.names, fn = c.fn }
+  copy.index = core.add_check(S._name, c.names)
+  S._constraints[#S._constraints + 1] = copy
+  S._checks[copy.index] = copy
 end
 
 -- The class returned by orm.model is not a recordset: calling a recordset
@@ -186,8 +198,69 @@ local function field_list(name, spec, into)
     end
   end
   table.sort(list, function(a, b) return a.spec._seq < b.spec._seq end)
-  for _, e in ipairs(list) do into[#into + 1] = e end
+  for _, e in ipairs(list) do
+    if e.spec.related ~= nil then e.spec = M.related_spec(name, e.name, e.spec) end
+    into[#into + 1] = e
+  end
   return into
+end
+
+--- related = "partner_id.country_id.name": a computed field following the
+-- path (its depends), written back through the path's last record (its
+-- inverse) unless readonly; stored only with store = true.
+function M.related_spec(model, fname, spec)
+  local path = spec.related
+  local function bad(msg)
+    error(core.new_error("EINVAL", string.format("%s.%s: related %s", model, fname, msg), model,
+                         fname), 4)
+  end
+  if type(path) ~= "string" then bad("must be a field path like \"partner_id.name\", got a " .. type(path)) end
+  if spec.compute ~= nil or spec.depends ~= nil or spec.inverse ~= nil then
+    bad("is a shorthand for compute, depends and inverse: give none of them with it")
+  end
+  local segs = {}
+  for seg in path:gmatch("[^.]+") do segs[#segs + 1] = seg end
+  if #segs < 2 or path:find("..", 1, true) or path:sub(1, 1) == "." or path:sub(-1) == "." then
+    bad(string.format("\"%s\" must go through a relation (\"partner_id.name\")", path))
+  end
+  local copy = setmetatable({}, getmetatable(spec))
+  for k, v in pairs(spec) do copy[k] = v end
+  local relational = spec.type == "Many2one" or spec.type == "One2many" or spec.type == "Many2many"
+  copy.depends = { path }
+  copy.compute = function(recs)
+    for rec in recs:each() do
+      local v = rec
+      for _, seg in ipairs(segs) do
+        if #v == 0 then v = nil; break end
+        if #v > 1 then v = v[1] end -- through an x2many: its first record (as Odoo)
+        v = v[seg]
+        if v == nil then break end
+      end
+      if v == nil and not relational then v = core.null end
+      if v == nil then v = core.null end
+      rec[fname] = v
+    end
+  end
+  if not spec.readonly then
+    copy.inverse = function(recs)
+      local last = segs[#segs]
+      for rec in recs:each() do
+        local target = rec
+        for i = 1, #segs - 1 do
+          if #target > 1 then target = target[1] end
+          target = target[segs[i]]
+          if #target == 0 then break end
+        end
+        if #target > 0 then
+          local v = rec[fname]
+          if v == nil then v = core.null end
+          if core.is_recordset(v) and spec.type == "Many2one" then v = #v > 0 and v.id or core.null end
+          target:write{ [last] = v }
+        end
+      end
+    end
+  end
+  return copy
 end
 
 local function index_fields(cls, list)
@@ -201,12 +274,15 @@ local function index_fields(cls, list)
     if s.compute then
       cls._computes[e.name] = s
       if s.store then cls._stored_computes[#cls._stored_computes + 1] = e.name end
+      if s.inverse ~= nil and s.type ~= "One2many" then cls._inverses[e.name] = s end
+      if s.search ~= nil then cls._searchables[e.name] = s end
     end
   end
 end
 
-local STATE_TABLES = { "_fields", "_field_order", "_handlers", "_constraints", "_default_fns",
-                       "_computes", "_stored_computes", "_x2many" }
+local STATE_TABLES = { "_fields", "_field_order", "_handlers", "_constraints", "_checks",
+                       "_default_fns", "_computes", "_stored_computes", "_x2many", "_inverses",
+                       "_searchables" }
 
 function new_class(name)
   local cls = { _name = name }
@@ -272,6 +348,7 @@ function M.define(name, spec)
   end
   local cls = new_class(name)
   local list = {}
+  local inherited_constraints
   if inherit then
     local parent = M.registry[inherit]
     if not parent then
@@ -286,7 +363,7 @@ function M.define(name, spec)
     for k, v in pairs(parent) do
       if type(v) == "function" then cls[k] = v end
     end
-    for _, c in ipairs(PS._constraints) do S._constraints[#S._constraints + 1] = c end
+    inherited_constraints = PS._constraints
     for ev, hs in pairs(PS._handlers) do
       S._handlers[ev] = { table.unpack(hs) }
     end
@@ -299,6 +376,7 @@ function M.define(name, spec)
   end
   field_list(name, spec, list)
   core.define_model(name, spec, list, cls)
+  for _, c in ipairs(inherited_constraints or {}) do M.add_constraint(class_state[cls], c) end
   for _, k in ipairs({ "_order", "_rec_name", "_parent_name", "_description" }) do
     cls[k] = spec[k]
   end

@@ -10,7 +10,7 @@ local M = { methods = R }
 
 --- What the ORM keeps of each model class, by class (earnorm.model fills
 -- it): _name, _class, and the tables _fields, _field_order, _handlers,
--- _constraints, _default_fns, _computes, _stored_computes, _x2many. A
+-- _constraints, _checks, _default_fns, _computes, _stored_computes, _x2many. A
 -- class shows these only as read-only views (model code reaches any
 -- class's fields through its records, so the tables themselves live here).
 M.class_state = setmetatable({}, { __mode = "k" })
@@ -123,51 +123,214 @@ function M.compute_missing(recs, name)
 end
 core.set_compute_hook(M.compute_missing)
 
---- Recompute stored computed fields `names` on recs and write them.
-function M.recompute(recs, names)
-  local cls = class_of(recs)
-  local done = {}
-  for _, name in ipairs(names) do
-    local fn = compute_fn(cls, name)
-    core.invalidate(recs, name)
-    if not done[fn] then
-      call_compute(cls, recs, fn, name)
-      done[fn] = true
-    end
-    core.flush_computed(recs, name)
-  end
+-- ---------------------------------------------------------------------
+-- Recomputation and constraints, driven by the marks of core/depends: an
+-- operation marks the stored computed fields and the constraints of
+-- exactly the records its change reaches; flush_marks recomputes them in
+-- rank order (a field before the fields computed from it, constraints
+-- last), one batch per field, inside the operation's atomic scope.
+
+-- [cenv][model .. "\0" .. field] -> { [id] = true }: being computed now (a
+-- read of them gives what the compute method assigned, not a recompute)
+local busy = setmetatable({}, { __mode = "k" })
+local function busy_set(recs, name)
+  local c = core.cenv(recs)
+  local b = busy[c]
+  if not b then b = {}; busy[c] = b end
+  local key = core.model_name(recs) .. "\0" .. name
+  local set = b[key]
+  if not set then set = {}; b[key] = set end
+  return set
 end
 
-local function stored_dependents(cls, vals)
-  local out = {}
-  for _, name in ipairs(cls._stored_computes) do
-    for _, dep in ipairs(cls._fields[name].depends or {}) do
-      local head = dep:match("^[^.]+")
-      if vals[head] ~= nil then out[#out + 1] = name; break end
-    end
-  end
-  return out
-end
-
-local function check_constraints(cls, recs, vals)
-  for _, c in ipairs(cls._constraints) do
-    local touched = vals == nil
-    if not touched then
-      for k in pairs(vals) do if c.fields[k] then touched = true; break end end
-    end
-    if touched then
-      local ok, err = pcall(c.fn, recs)
-      if not ok then
-        if core.timed_out() then error(err, 0) end
-        local e = errors.wrap(err, cls._name, "constraint on " .. table.concat(c.names, ", "))
-        if e.code == "EVALIDATE" and (e.field == nil or e.field == "") and #c.names == 1 then
-          e.field = c.names[1]
-        end
-        error(e, 0)
+-- Compute stored field `name` of recs (all marked), write it in one batch,
+-- unmark; fields sharing the compute method are written from the same run.
+local function compute_marked(cls, recs, name)
+  local fn = compute_fn(cls, name)
+  local set = busy_set(recs, name)
+  local ids = recs.ids
+  for _, id in ipairs(ids) do set[id] = true end
+  local ok, err = pcall(call_compute, cls, recs, fn, name)
+  for _, id in ipairs(ids) do set[id] = nil end
+  if not ok then error(err, 0) end
+  core.flush_computed(recs, name)
+  core.deps_done(recs, name)
+  for _, other in ipairs(cls._stored_computes) do
+    if other ~= name and compute_fn(cls, other) == fn then
+      local sib = core.deps_take(recs, other)
+      if #sib > 0 then
+        core.flush_computed(sib, other)
+        core.deps_done(sib, other)
       end
     end
   end
 end
+
+local function recompute_marked(cls, recs, name)
+  if cls._fields[name].recursive then
+    -- one record at a time: reading a marked child computes it first
+    local set = busy_set(recs, name)
+    for rec in core.each(recs) do
+      if not set[rec.id] and core.deps_marked(rec, name) then compute_marked(cls, rec, name) end
+    end
+    return
+  end
+  compute_marked(cls, recs, name)
+end
+
+-- A read of a marked stored value (from C, before the value is read).
+core.set_recompute_hook(function(rec, name)
+  if busy_set(rec, name)[rec.id] then return end
+  compute_marked(class_of(rec), rec, name)
+end)
+
+local function run_check(cls, recs, index)
+  core.deps_done(recs, index)
+  local c = cls._checks[index]
+  if not c then return end
+  local ok, err = pcall(c.fn, recs)
+  if not ok then
+    if core.timed_out() then error(err, 0) end
+    local e = errors.wrap(err, cls._name, "constraint on " .. table.concat(c.names, ", "))
+    if e.code == "EVALIDATE" and (e.field == nil or e.field == "") and #c.names == 1 and
+       not c.names[1]:find(".", 1, true) then
+      e.field = c.names[1]
+    end
+    error(e, 0)
+  end
+end
+
+local draining = setmetatable({}, { __mode = "k" })
+
+--- Recompute what the operations marked, then run the marked constraints
+-- (one pass per env: an operation a compute method or a handler runs
+-- during the pass leaves its marks to the same loop).
+function M.flush_marks(recs)
+  local c = core.cenv(recs)
+  if draining[c] then return end
+  draining[c] = true
+  local ok, err = pcall(function()
+    while true do
+      local todo, name, check = core.deps_next(recs)
+      if not todo then return end
+      local cls = class_of(todo)
+      if name then recompute_marked(cls, todo, name) else run_check(cls, todo, check) end
+    end
+  end)
+  draining[c] = nil
+  if not ok then error(err, 0) end
+end
+
+-- ---------------------------------------------------------------------
+-- inverse methods: a computed field given `inverse` is writable
+
+-- Split the values of fields with an inverse off vals: plain vals and
+-- those, or nil when there are none.
+local function split_inverse(cls, vals)
+  if next(cls._inverses) == nil then return vals, nil end
+  local inv
+  for name in pairs(cls._inverses) do
+    if vals[name] ~= nil then
+      inv = inv or {}
+      inv[name] = vals[name]
+    end
+  end
+  if not inv then return vals, nil end
+  local plain = {}
+  for k, v in pairs(vals) do
+    if inv[k] == nil then plain[k] = v end
+  end
+  return plain, inv
+end
+
+-- The values are assigned as a compute method would (converted and
+-- checked; stored ones written), then each distinct inverse method runs
+-- once with the records and stores them where they come from.
+local function apply_inverse(cls, recs, inv)
+  local c = core.cenv(recs)
+  local names = {}
+  for name in pairs(inv) do names[#names + 1] = name end
+  table.sort(names)
+  core.computing(c, 1)
+  local ok, err = pcall(function()
+    for _, name in ipairs(names) do
+      for rec in core.each(recs) do rec[name] = inv[name] end
+    end
+  end)
+  core.computing(c, -1)
+  if not ok then error(err, 0) end
+  local done = {}
+  for _, name in ipairs(names) do
+    local spec = cls._fields[name]
+    if spec.store then core.flush_computed(recs, name) end
+    local fn = type(spec.inverse) == "function" and spec.inverse or cls._class[spec.inverse]
+    if type(fn) ~= "function" then
+      fail("EINVAL", string.format("%s.%s: inverse method '%s' is not defined", cls._name, name,
+                                   tostring(spec.inverse)), cls._name, name)
+    end
+    if not done[fn] then
+      done[fn] = true
+      local okf, e = pcall(fn, recs)
+      if not okf then rethrow(e, cls, "inverse of " .. name) end
+    end
+  end
+end
+
+-- ---------------------------------------------------------------------
+-- search methods: a leaf on a non-stored computed field given `search`
+-- becomes the domain the method returns (on stored fields)
+
+-- A domain with its top-level AND made explicit, so it can stand as one
+-- term inside another domain. Malformed input is left to the domain
+-- parser's own errors.
+local function as_term(dom)
+  local terms, need = 0, 0
+  for _, x in ipairs(dom) do
+    if need == 0 then terms = terms + 1; need = 1 end
+    if x == "&" or x == "|" then need = need + 1
+    elseif x ~= "!" then need = need - 1 end
+  end
+  if terms == 0 then return { { "id", "!=", core.null } } end -- no leaf: every record
+  local out = {}
+  for _ = 2, terms do out[#out + 1] = "&" end
+  for _, x in ipairs(dom) do out[#out + 1] = x end
+  return out
+end
+
+local MAX_SEARCH_DEPTH = 16
+
+local function rewrite_domain(self, cls, dom, depth)
+  if type(dom) ~= "table" or next(cls._searchables) == nil then return dom end
+  local out, changed = {}, false
+  for _, item in ipairs(dom) do
+    local spec = type(item) == "table" and not core.is_recordset(item) and item ~= core.null and
+                 type(item[1]) == "string" and cls._searchables[item[1]]
+    if spec then
+      local name = item[1]
+      if depth >= MAX_SEARCH_DEPTH then
+        fail("ELIMIT", string.format("%s.%s: search methods call each other more than %d deep",
+                                     cls._name, name, MAX_SEARCH_DEPTH), cls._name, name)
+      end
+      local fn = type(spec.search) == "function" and spec.search or cls._class[spec.search]
+      if type(fn) ~= "function" then
+        fail("EINVAL", string.format("%s.%s: search method '%s' is not defined", cls._name, name,
+                                     tostring(spec.search)), cls._name, name)
+      end
+      local ok, sub = pcall(fn, core.browse(self, {}), item[2], item[3])
+      if not ok then rethrow(sub, cls, "search method of " .. name) end
+      if type(sub) ~= "table" or core.is_recordset(sub) then
+        fail("EINVAL", string.format("%s.%s: the search method must return a domain (a list), got a %s",
+                                     cls._name, name, type(sub)), cls._name, name)
+      end
+      for _, x in ipairs(as_term(rewrite_domain(self, cls, sub, depth + 1))) do out[#out + 1] = x end
+      changed = true
+    else
+      out[#out + 1] = item
+    end
+  end
+  return changed and out or dom
+end
+M.rewrite_domain = function(self, dom) return rewrite_domain(self, class_of(self), dom, 0) end
 
 local function has_handlers(cls, a, b)
   local x, y = cls._handlers[a], cls._handlers[b]
@@ -314,6 +477,19 @@ function R:create(vals)
     end
     list = copy
   end
+  local invs
+  if next(cls._inverses) ~= nil then
+    local plain = {}
+    for i, v in ipairs(list) do
+      local p, inv = split_inverse(cls, v)
+      plain[i] = p
+      if inv then
+        invs = invs or {}
+        invs[i] = inv
+      end
+    end
+    if invs then list = plain end
+  end
   local rels
   if next(cls._x2many) ~= nil then
     local plain = {}
@@ -327,8 +503,8 @@ function R:create(vals)
     end
     if rels then list = plain end
   end
-  if not rels and not has_handlers(cls, "before_create", "after_create") and
-     #cls._constraints == 0 and #cls._stored_computes == 0 then
+  if not rels and not invs and not has_handlers(cls, "before_create", "after_create") and
+     not core.deps_watched(self) then
     return core.create(self, list)
   end
   return atomic(self, function()
@@ -340,8 +516,10 @@ function R:create(vals)
         for name, value in pairs(rel) do apply_x2many(cls, rec, name, value) end
       end
     end
-    if #cls._stored_computes > 0 then M.recompute(recs, cls._stored_computes) end
-    check_constraints(cls, recs, nil)
+    if invs then
+      for i, inv in pairs(invs) do apply_inverse(cls, recs[i], inv) end
+    end
+    M.flush_marks(recs)
     run_handlers(cls, "after_create", recs, list)
     return recs
   end)
@@ -355,23 +533,23 @@ function R:write(vals)
          cls._name)
   end
   if #self == 0 then return true end
-  local deps = stored_dependents(cls, vals)
-  local plain, rel = split_x2many(cls, vals)
-  if not rel and not has_handlers(cls, "before_write", "after_write") and
-     #cls._constraints == 0 and #deps == 0 then
+  local direct, inv = split_inverse(cls, vals)
+  local plain, rel = split_x2many(cls, direct)
+  if not rel and not inv and not has_handlers(cls, "before_write", "after_write") and
+     not core.deps_watched(self, vals) then
     core.write(self, vals)
     return true
   end
   atomic(self, function()
     run_handlers(cls, "before_write", self, vals)
     if next(plain) ~= nil then core.write(self, plain) end
+    if inv then apply_inverse(cls, self, inv) end
     if rel then
       for rec in core.each(self) do
         for name, value in pairs(rel) do apply_x2many(cls, rec, name, value) end
       end
     end
-    if #deps > 0 then M.recompute(self, deps) end
-    check_constraints(cls, self, vals)
+    M.flush_marks(self)
     run_handlers(cls, "after_write", self, vals)
   end)
   return true
@@ -381,13 +559,14 @@ end
 function R:unlink()
   local cls = class_of(self)
   if #self == 0 then return true end
-  if not has_handlers(cls, "before_unlink", "after_unlink") then
+  if not has_handlers(cls, "before_unlink", "after_unlink") and not core.deps_watched(self) then
     core.unlink(self)
     return true
   end
   atomic(self, function()
     run_handlers(cls, "before_unlink", self)
     core.unlink(self)
+    M.flush_marks(self)
     run_handlers(cls, "after_unlink", self)
   end)
   return true
@@ -397,6 +576,7 @@ end
 function R:search(domain, opts)
   check_domain(self, "search", domain)
   opts = check_opts(self, "search", opts)
+  domain = M.rewrite_domain(self, domain)
   local recs = core.search(self, domain or {}, opts.order, opts.limit, opts.offset)
   if opts.prefetch then recs:prefetch(opts.prefetch) end
   return recs
@@ -440,6 +620,7 @@ end
 function R:search_count(domain, opts)
   check_domain(self, "search_count", domain)
   check_opts(self, "search_count", opts)
+  domain = M.rewrite_domain(self, domain)
   return core.search_count(self, domain or {})
 end
 
@@ -512,6 +693,7 @@ end
 function R:search_read(domain, opts)
   check_domain(self, "search_read", domain)
   opts = check_opts(self, "search_read", opts)
+  domain = M.rewrite_domain(self, domain)
   check_names(self, "search_read", opts.fields, "fields")
   local cls = class_of(self)
   local fields, paths, extra = opts.fields, nil, nil
@@ -547,6 +729,7 @@ end
 function R:read_group(domain, fields, groupby, opts)
   check_domain(self, "read_group", domain)
   opts = check_opts(self, "read_group", opts)
+  domain = M.rewrite_domain(self, domain)
   if type(groupby) == "string" then groupby = { groupby } end
   check_names(self, "read_group", fields, "fields")
   check_names(self, "read_group", groupby, "groupby")
@@ -620,7 +803,7 @@ end
 --- The records that match a domain, in this recordset's order (one query).
 function R:filtered_domain(domain)
   check_domain(self, "filtered_domain", domain)
-  return core.filtered_domain(self, domain or {})
+  return core.filtered_domain(self, M.rewrite_domain(self, domain) or {})
 end
 
 --- sorted() by the model's order, sorted("age desc, name"),

@@ -1290,7 +1290,7 @@ static void test_domain__non_stored_computed_refused(void **state)
     (void)state;
     bind_fails("[[\"dbl\", \">\", 100]]", EO_EINVAL,
                "res.partner: the field is computed and not stored, so no query can search it "
-               "(declare it with store = true) in domain leaf [\"dbl\", \">\", 100]",
+               "(declare it with store = true, or give it a search method) in domain leaf [\"dbl\", \">\", 100]",
                "dbl");
     bind_fails("[\"|\", [\"age\", \"=\", 1], [\"parent_id.dbl\", \"=\", 2]]", EO_EINVAL,
                "computed and not stored", "dbl");

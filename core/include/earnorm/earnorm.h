@@ -17,6 +17,7 @@
 #include "query.h"
 #include "env.h"
 #include "orm.h"
+#include "depends.h"
 #include "engine.h"
 
 #endif /* EARNORM_EARNORM_H */

@@ -59,6 +59,10 @@ typedef enum eo_ftype {
 #define EO_FF_HAS_MAX    0x0400u
 #define EO_FF_DEFAULT    0x0800u  /* has a static default value */
 #define EO_FF_SINGLE     0x1000u  /* One2many read as at most one record (One2one's inverse side) */
+#define EO_FF_RECURSIVE  0x2000u  /* computed: may depend on itself through a relation */
+#define EO_FF_INVERSE    0x4000u  /* computed: writable, an inverse method (run by the binding) stores it */
+#define EO_FF_SEARCHABLE 0x8000u  /* computed, not stored: a search method (run by the binding)
+                                     turns a domain leaf on it into one on stored fields */
 
 typedef enum eo_ondelete {
     EO_ONDELETE_SET_NULL = 0,
@@ -92,9 +96,11 @@ typedef struct eo_field {
     char *column1, *column2; /* Many2many: columns for this model and comodel */
     int ondelete;          /* eo_ondelete, Many2one */
     eo_value def;          /* static default (Owned by the field) */
-    char **depends;        /* computed: field names it depends on */
+    char **depends;        /* computed: field paths it depends on */
     size_t ndepends;
     intptr_t binding_ref;  /* opaque slot for the binding */
+    void *deps_;           /* private: what a change of this field marks (depends.h) */
+    void *target_;         /* private: computed fields, its node in the graph */
 } eo_field;
 
 /** A model. Read-only; Borrowed from its registry. */
@@ -113,6 +119,9 @@ struct eo_model {
                               are the two Many2one columns, unique as a pair */
     intptr_t binding_ref;  /* opaque slot for the binding */
     void *index_;          /* private: name lookup */
+    struct eo_check **checks; /* constraints (depends.h), in declaration order */
+    size_t nchecks;
+    int watched_;          /* private: a change of some field of it marks something */
 };
 
 /** What eo_model_add_field takes. Strings are copied. Zero means "not set". */
