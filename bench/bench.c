@@ -219,13 +219,16 @@ int main(int argc, char **argv)
         if (relations) {
             snprintf(url, sizeof url, "sqlite://%s", sqlite);
             bench_relations(eo_vm_state(vm), "sqlite", url, sqlite);
+            bench_recompute(eo_vm_state(vm), "sqlite", url, sqlite);
         }
     }
     if (only == NULL || strcmp(only, "postgresql") == 0) {
         if (pg && *pg) {
             bench_pg(eo_vm_state(vm), pg);
-            if (relations)
+            if (relations) {
                 bench_relations(eo_vm_state(vm), "postgresql", pg, pg);
+                bench_recompute(eo_vm_state(vm), "postgresql", pg, pg);
+            }
         } else {
             printf("(no PostgreSQL URL: set EARNORM_TEST_PG_URL or --pg, or run make bench)\n");
         }

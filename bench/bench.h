@@ -68,6 +68,7 @@ void bench_sqlite(lua_State *L, const char *path);
 void bench_pg(lua_State *L, const char *url);
 void bench_mongo(lua_State *L, const char *url);
 void bench_relations(lua_State *L, const char *backend, const char *url, const char *raw);
+void bench_recompute(lua_State *L, const char *backend, const char *url, const char *raw);
 void bench_domains(void);
 void bench_domains_json(FILE *f);
 
