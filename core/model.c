@@ -571,3 +571,9 @@ int eo_registry_resolve(eo_registry *reg, eo_error *err)
     }
     return EO_OK;
 }
+
+const eo_field *eo_model_active_field(const eo_model *m)
+{
+    const eo_field *f = eo_model_field(m, "active", 6);
+    return f && f->type == EO_FT_BOOLEAN && (f->flags & EO_FF_STORED) ? f : NULL;
+}

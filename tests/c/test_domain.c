@@ -110,7 +110,7 @@ static void test_domain__dop_parse_and_name(void **state)
     static const char *const names[] = {
         "=", "!=", ">", ">=", "<", "<=", "in", "not in", "like", "ilike",
         "not like", "not ilike", "=like", "=ilike", "child_of", "parent_of",
-        "any", "not any",
+        "any", "not any", "=?",
     };
     eo_dop op;
     int i;
