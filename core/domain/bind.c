@@ -192,7 +192,7 @@ static int bind_eq_opt(binder *b, const eo_model *m, eo_dnode *n)
         if (f == NULL) {
             char what[200];
             snprintf(what, sizeof what, "no field '%.*s'%s%s", (int)len, p,
-                     cur != m ? " on " : "", cur != m ? cur->name : "");
+                     p != n->path ? " on " : "", p != n->path ? cur->name : "");
             return leaf_error(b, EO_EINVAL, m, n, NULL, what);
         }
         if (dot == NULL)

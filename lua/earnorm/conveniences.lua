@@ -184,7 +184,7 @@ function R:name_search(name, domain, operator, limit, ...)
   end
   local out = {}
   for rec in core.each(self:search(dom, { limit = limit })) do
-    out[#out + 1] = { rec.id, display_name(rec, 0) }
+    out[#out + 1] = { rec.id, rec.display_name } -- a display_name field comes first
   end
   return out
 end
