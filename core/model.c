@@ -632,3 +632,9 @@ int eo_model_add_check(eo_check **out, eo_model *m, const char *const *depends, 
 void eo_registry__touch(eo_registry *reg) { reg->version++; }
 
 eo_depgraph *eo_registry__deps(const eo_registry *reg) { return reg ? reg->deps : NULL; }
+
+const eo_field *eo_model_active_field(const eo_model *m)
+{
+    const eo_field *f = eo_model_field(m, "active", 6);
+    return f && f->type == EO_FT_BOOLEAN && (f->flags & EO_FF_STORED) ? f : NULL;
+}

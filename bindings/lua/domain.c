@@ -85,12 +85,18 @@ static int leaf(lua_State *L, int t, lua_Integer pos, eo_dbuilder *b, walk *w, i
     eo_dop dop;
     eo_lua_scratch s = { 0 };
     eo_idkind kind = w->kind;
-    int rc = room(L, err), vt;
+    int rc = room(L, err), vt, opt2 = 0;
 
     if (rc != EO_OK)
         return rc;
 
-    if (len != 3) {
+    if (len == 2) {
+        /* { f, "=?", v } with v nil has two elements: "=?" takes nil */
+        lua_rawgeti(L, t, 2);
+        opt2 = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "=?") == 0;
+        lua_pop(L, 1);
+    }
+    if (len != 3 && !opt2) {
         lua_rawgeti(L, t, 1);
         path = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
         rc = eo_error_set(err, EO_EINVAL,
@@ -149,6 +155,9 @@ static int leaf(lua_State *L, int t, lua_Integer pos, eo_dbuilder *b, walk *w, i
         if (rc == EO_OK)
             rc = eo_dbuilder_leaf_list(b, path, op, vals.items, vals.len, err);
         eo_vec__free(&vals);
+    } else if (opt2) {
+        eo_value v = eo_null();
+        rc = eo_dbuilder_leaf(b, path, op, &v, err);
     } else {
         eo_value v;
         if ((rc = eo_lua_to_value(L, -1, NULL, kind, &s, &v, err)) == EO_OK)

@@ -186,6 +186,7 @@ void eo_lua_open_env(lua_State *L);
 void eo_lua_open_recordset(lua_State *L);
 void eo_lua_open_depends(lua_State *L);   /* table at -1 */
 void eo_lua_open_domains(lua_State *L);     /* like_escape */
+void eo_lua_open_fieldinfo(lua_State *L);   /* model_info, fields_info, rec_name */
 
 /* The per-state context: the schema registry models are declared in. */
 typedef struct eo_lua_ctx eo_lua_ctx;

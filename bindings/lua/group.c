@@ -242,9 +242,12 @@ static int parse_orderby(const eo_model *m, const eo_group_query *g, const char 
     return EO_OK;
 }
 
-/* core.read_group(rs, domain, fields, groupby, orderby, limit, offset) */
-int eo_lua__read_group(lua_State *L, const eo_model *m, eo_env *env, eo_idkind kind);
-int eo_lua__read_group(lua_State *L, const eo_model *m, eo_env *env, eo_idkind kind)
+/* core.read_group(rs, domain, fields, groupby, orderby, limit, offset); active_test:
+ * hide archived records (the recordset's context) */
+int eo_lua__read_group(lua_State *L, const eo_model *m, eo_env *env, eo_idkind kind,
+                       int active_test);
+int eo_lua__read_group(lua_State *L, const eo_model *m, eo_env *env, eo_idkind kind,
+                       int active_test)
 {
     eo_group_query g;
     eo_group_key *keys = NULL;
@@ -386,6 +389,8 @@ int eo_lua__read_group(lua_State *L, const eo_model *m, eo_env *env, eo_idkind k
     }
     if (rc == EO_OK)
         rc = eo_lua_to_domain(L, 2, kind, &d, &err);
+    if (rc == EO_OK)
+        rc = eo_domain_set_active_test(d, active_test, &err);
     if (rc != EO_OK)
         goto done;
     lua_newtable(L);

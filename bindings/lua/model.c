@@ -297,9 +297,11 @@ static int read_spec(lua_State *L, int t, const char *model, const char *name, f
                 lua_pop(L, 2);
                 return bad(err, model, name, "choices must be strings%s", "");
             }
+            /* the string stays reachable through the declaration (the
+             * registry copies it); the { value, label } pair is left as
+             * written, fields_get reads its label */
             fs->choices[k - 1] = lua_tostring(L, -1);
-            /* keep the string reachable: store it back in the table */
-            lua_rawseti(L, -2, k);
+            lua_pop(L, 1);
         }
         fs->s.choices = fs->choices;
         fs->s.nchoices = (size_t)n;

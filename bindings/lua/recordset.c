@@ -51,6 +51,8 @@ typedef struct rset {
 
 static const char hook_key = 'h';
 static const char recompute_key = 'r';
+/* The Lua function that gives rec.display_name (earnorm/conveniences.lua). */
+static const char name_hook_key = 'n';
 
 /* The metatable, also under a static key: rawgetp skips luaL_checkudata's
  * string lookup, which showed in profiles of field reads. */
@@ -255,6 +257,70 @@ void eo_lua_push_class(lua_State *L, const eo_model *m)
 static const eo_model *find_model(lua_State *L, const char *name)
 {
     return eo_registry_find(eo_lua_ctx_registry(eo_lua_ctx_get(L)), name);
+}
+
+/* ---- archived records (Odoo's active_test) ---- */
+
+/* Whether the recordset at idx hides archived records: its context's
+ * active_test when set, else its env's (env.context.active_test), else
+ * yes. Reads through metamethods (the env is an object): call it before
+ * holding any C resource. */
+static int active_test(lua_State *L, int idx)
+{
+    int top = lua_gettop(L), on = 1, t = LUA_TNIL;
+    idx = lua_absindex(L, idx);
+    /* stack: context, context.active_test */
+    if (lua_getiuservalue(L, idx, 2) == LUA_TTABLE)
+        t = lua_getfield(L, -1, "active_test");
+    if (t == LUA_TNIL) {
+        lua_settop(L, top);
+        /* stack: env, env.context, env.context.active_test */
+        if (lua_getiuservalue(L, idx, 1) != LUA_TNIL && lua_getfield(L, -1, "context") != LUA_TNIL)
+            t = lua_getfield(L, -1, "active_test");
+    }
+    if (t != LUA_TNIL)
+        on = lua_toboolean(L, -1);
+    lua_settop(L, top);
+    return on;
+}
+
+/* The active field of comodel m when the recordset at idx hides archived
+ * records of it, else NULL. */
+static const eo_field *hidden_archived(lua_State *L, int idx, const eo_model *m)
+{
+    const eo_field *af = eo_model_active_field(m);
+    return af && active_test(L, idx) ? af : NULL;
+}
+
+static int is_active(const eo_value *v)
+{
+    return v && ((v->type == EO_VINT && v->u.i != 0) || (v->type == EO_VBOOL && v->u.b));
+}
+
+/* Drop the archived records (flag not true) from ids[0..*n) of m, in
+ * place, loading the flag for the records of `window` (NULL: ids) in one
+ * query per prefetch window. Records that no longer exist go too. */
+static int keep_active(eo_env *env, const eo_model *m, const eo_field *af, eo_id *ids, size_t *n,
+                       const eo_id *window, size_t nwindow, eo_error *err)
+{
+    size_t i, k = 0;
+    if (window == NULL) {
+        window = ids;
+        nwindow = *n;
+    }
+    for (i = 0; i < *n; i++) {
+        const eo_value *v = NULL;
+        int rc = eo_orm_get(env, m, ids[i], af, window, nwindow, window == ids ? i : 0, &v, err);
+        if (rc == EO_ENOTFOUND)
+            continue;
+        if (rc != EO_OK)
+            return rc;
+        if (is_active(v))
+            ids[k++] = ids[i];
+    }
+    *n = k;
+    eo_error_clear(err);
+    return EO_OK;
 }
 
 /* ---- reading fields ---- */
@@ -468,18 +534,35 @@ static void push_x2many(lua_State *L, int idx, rset *rs, const eo_field *f, eo_i
     eo_error err;
     idarr *a;
     derived *d = NULL;
+    const eo_field *af;
     if (f->comodel == NULL)
         eo_lua_raisef(L, EO_ENOTFOUND, rs->m->name, f->name, "%s.%s: model %s is not defined",
                       rs->m->name, f->name, f->comodel_name);
+    af = hidden_archived(L, idx, f->comodel);
     if (eo_orm_get_ids(rs_env(rs), rs->m, id, f, rs->pf->v, rs->pf->n, rs->pfpos, &list, &n,
                        &err) != EO_OK)
         eo_lua_raise(L, &err);
-    if ((f->flags & EO_FF_SINGLE) && n > 1)
-        n = 1; /* One2one's inverse side: at most one record */
     a = idarr_new(n);
     if (a == NULL)
         eo_lua_raisef(L, EO_ENOMEM, NULL, NULL, "out of memory");
     memcpy(a->v, list, n * sizeof(eo_id));
+    if (af && n > 0) {
+        /* archived records are left out; their flags load with the
+         * records of the whole prefetch set (one query per window) */
+        if ((d = derive(rs, f, a->v[0], &pos)) == NULL) {
+            idarr_unref(a);
+            eo_lua_raisef(L, EO_ENOMEM, NULL, NULL, "out of memory");
+        }
+        if (keep_active(rs_env(rs), f->comodel, af, a->v, &a->n, d->ids->v, d->ids->n, &err) !=
+            EO_OK) {
+            idarr_unref(a);
+            eo_lua_raise(L, &err);
+        }
+        n = a->n;
+        d = NULL;
+    }
+    if ((f->flags & EO_FF_SINGLE) && n > 1)
+        n = 1; /* One2one's inverse side: at most one record */
     if (n > 0 && (d = derive(rs, f, a->v[0], &pos)) == NULL) {
         idarr_unref(a);
         eo_lua_raisef(L, EO_ENOMEM, NULL, NULL, "out of memory");
@@ -593,6 +676,13 @@ static int rs_index(lua_State *L)
             lua_pop(L, 1);
             lua_newtable(L);
         }
+        return 1;
+    }
+    /* a field named display_name (found above) takes its place */
+    if (strcmp(key, "display_name") == 0 &&
+        lua_rawgetp(L, LUA_REGISTRYINDEX, &name_hook_key) == LUA_TFUNCTION) {
+        lua_pushvalue(L, 1);
+        lua_call(L, 1, 1);
         return 1;
     }
     eo_lua_push_class(L, rs->m);
@@ -915,10 +1005,15 @@ static int64_t opt_window(lua_State *L, int idx, int64_t dflt, const char *what)
     return (int64_t)lua_tointeger(L, idx);
 }
 
-/* A domain for rs's model: shape errors know no model, so name it. */
-static int rs_domain(lua_State *L, int idx, rset *rs, eo_domain **out, eo_error *err)
+/* A domain for rs's model: shape errors know no model, so name it.
+ * on: hide archived records (active_test() of the recordset for searches;
+ * filtered_domain keeps them, as Odoo's does). */
+static int rs_domain(lua_State *L, int idx, rset *rs, int on, eo_domain **out,
+                     eo_error *err)
 {
     int rc = eo_lua_to_domain(L, idx, rs_kind(rs), out, err);
+    if (rc == EO_OK)
+        rc = eo_domain_set_active_test(*out, on, err);
     if (rc != EO_OK && err->model[0] == '\0')
         eo_error_where(err, rs->m->name, NULL);
     return rc;
@@ -942,7 +1037,7 @@ static int l_search(lua_State *L)
     eo_ids ids = { 0 };
     eo_error err;
     idarr *a;
-    int rc = rs_domain(L, 2, rs, &d, &err);
+    int rc = rs_domain(L, 2, rs, active_test(L, 1), &d, &err);
     if (rc == EO_OK)
         rc = eo_orm_search(rs_env(rs), rs->m, d, order, limit, offset, &ids, &err);
     eo_domain_free(d);
@@ -962,7 +1057,7 @@ static int l_search_count(lua_State *L)
     eo_domain *d = NULL;
     eo_error err;
     int64_t n = 0;
-    int rc = rs_domain(L, 2, rs, &d, &err);
+    int rc = rs_domain(L, 2, rs, active_test(L, 1), &d, &err);
     if (rc == EO_OK)
         rc = eo_orm_search_count(rs_env(rs), rs->m, d, &n, &err);
     eo_domain_free(d);
@@ -1036,6 +1131,8 @@ typedef struct rows_ctx {
     lua_Integer i;
     int nulls;          /* NULL as orm.null (the nulls option), else absent */
     eo_vm *vm;          /* whose memory limit stops the query (NULL: none) */
+    const eo_field **active; /* per field: the comodel's active field when an
+                                x2many list leaves archived records out, or NULL */
 } rows_ctx;
 
 /* Raise err after a query stopped: the rows read so far (on top) go
@@ -1065,6 +1162,19 @@ static int push_row(void *payload, const eo_value *row, size_t ncols, eo_error *
             if (!c->nulls)
                 continue;
             eo_lua_push_null(L);
+        } else if (c->active && c->active[i] && row[i].type == EO_VBLOB) {
+            /* the flags were loaded before (read_active): only peeks here */
+            const eo_id *list = (const eo_id *)(const void *)row[i].u.s.p;
+            size_t k, n = row[i].u.s.n / sizeof(eo_id);
+            lua_Integer j = 0;
+            const eo_model *cm = c->fields[i]->comodel;
+            lua_createtable(L, (int)n, 0);
+            for (k = 0; k < n; k++) {
+                if (!is_active(eo_orm_peek(rs_env(c->rs), cm, list[k], c->active[i])))
+                    continue;
+                push_id(L, c->rs, list[k]);
+                lua_rawseti(L, -2, ++j);
+            }
         } else {
             push_typed(L, 0, c->rs, c->fields[i], &row[i], 1);
         }
@@ -1091,10 +1201,11 @@ static int l_search_read(lua_State *L)
     rows_ctx c;
     eo_error err;
     int rc;
+    int on = active_test(L, 1);
     fl = field_list(L, 3, rs->m, &nf, 1, &err);
     if (fl == NULL)
         return eo_lua_raise(L, &err);
-    if ((rc = rs_domain(L, 2, rs, &d, &err)) != EO_OK) {
+    if ((rc = rs_domain(L, 2, rs, on, &d, &err)) != EO_OK) {
         eo_free(fl);
         return eo_lua_raise(L, &err);
     }
@@ -1105,6 +1216,7 @@ static int l_search_read(lua_State *L)
     c.i = 0;
     c.nulls = nulls;
     c.vm = eo_lua_vm(L);
+    c.active = NULL;
     eo_lua_critical(L, 1); /* rows are pushed while the query is open */
     rc = eo_orm_search_rows(rs_env(rs), rs->m, d, fl, nf, order, limit, offset, push_row, &c, &err);
     eo_lua_critical(L, -1);
@@ -1116,17 +1228,71 @@ static int l_search_read(lua_State *L)
     return 1;
 }
 
+/* For read: which x2many fields of fl leave archived records out (act[j],
+ * NULL when none does), with those records' flags loaded now, one query
+ * per prefetch window of all the linked records, so rows only peek. */
+static int read_active(rset *rs, const eo_field **fl, size_t nf, int on,
+                       const eo_field ***out, eo_error *err)
+{
+    const eo_field **act = NULL;
+    size_t j, i, k;
+    int rc = EO_OK;
+    *out = NULL;
+    for (j = 0; j < nf && rc == EO_OK; j++) {
+        const eo_field *f = fl[j], *af;
+        eo_ids all = { 0 };
+        eo_idmap seen;
+        if (!on || (f->type != EO_FT_ONE2MANY && f->type != EO_FT_MANY2MANY) ||
+            (af = eo_model_active_field(f->comodel)) == NULL)
+            continue;
+        if (act == NULL && (act = eo_calloc(nf, sizeof *act)) == NULL)
+            return eo_error_set(err, EO_ENOMEM, "out of memory");
+        act[j] = af;
+        memset(&seen, 0, sizeof seen);
+        for (i = 0; i < rs->n && rc == EO_OK; i++) {
+            const eo_id *list;
+            size_t n;
+            rc = eo_orm_get_ids(rs_env(rs), rs->m, rs_ids(rs)[i], f, rs_ids(rs), rs->n, i, &list,
+                                &n, err);
+            if (rc == EO_ENOTFOUND) {
+                rc = EO_OK; /* deleted: read skips it */
+                continue;
+            }
+            for (k = 0; rc == EO_OK && k < n; k++) {
+                if (eo_idmap__get(&seen, list[k], &(size_t){ 0 }))
+                    continue;
+                if (eo_idmap__put(&seen, list[k], 0) != EO_OK || eo_ids_push(&all, list[k]) != EO_OK)
+                    rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+            }
+        }
+        if (rc == EO_OK)
+            rc = keep_active(rs_env(rs), f->comodel, af, all.v, &all.n, NULL, 0, err);
+        eo_idmap__free(&seen);
+        eo_ids_free(&all);
+    }
+    if (rc != EO_OK) {
+        eo_free(act);
+        return rc;
+    }
+    *out = act;
+    return EO_OK;
+}
+
 static int l_read(lua_State *L)
 {
     rset *rs = check_rs(L, 1);
-    const eo_field **fl;
+    const eo_field **fl, **act = NULL;
     size_t nf = 0;
     rows_ctx c;
     eo_error err;
-    int rc;
+    int rc, on = active_test(L, 1);
     fl = field_list(L, 2, rs->m, &nf, 0, &err);
     if (fl == NULL)
         return eo_lua_raise(L, &err);
+    if ((rc = read_active(rs, fl, nf, on, &act, &err)) != EO_OK) {
+        eo_free(fl);
+        return eo_lua_raise(L, &err);
+    }
     c.nulls = lua_toboolean(L, 3);
     lua_newtable(L);
     c.L = L;
@@ -1134,13 +1300,48 @@ static int l_read(lua_State *L)
     c.fields = fl;
     c.i = 0;
     c.vm = eo_lua_vm(L);
+    c.active = act;
     eo_lua_critical(L, 1);
     rc = eo_orm_read_rows(rs_env(rs), rs->m, rs_ids(rs), rs->n, fl, nf, push_row, &c, &err);
     eo_lua_critical(L, -1);
     eo_free(fl);
+    eo_free(act);
     if (rc != EO_OK)
         return raise_dropping(L, &err);
     eo_lua_check_memory(L);
+    return 1;
+}
+
+/* core.search_fetch(rs, domain, fields, order, limit, offset): the records
+ * found, with the stored fields named (nil: every prefetchable stored
+ * one) loaded in the same query */
+static int l_search_fetch(lua_State *L)
+{
+    rset *rs = check_rs(L, 1);
+    const char *order = luaL_optstring(L, 4, NULL);
+    int64_t limit = opt_window(L, 5, -1, "limit"), offset = opt_window(L, 6, 0, "offset");
+    int on = active_test(L, 1);
+    const eo_field **fl = NULL;
+    size_t nf = 0;
+    eo_domain *d = NULL;
+    eo_ids ids = { 0 };
+    eo_error err;
+    idarr *a;
+    int rc = EO_OK;
+    if (!lua_isnoneornil(L, 3) && (fl = field_list(L, 3, rs->m, &nf, 1, &err)) == NULL)
+        return eo_lua_raise(L, &err);
+    rc = rs_domain(L, 2, rs, on, &d, &err);
+    if (rc == EO_OK)
+        rc = eo_orm_search_fetch(rs_env(rs), rs->m, d, fl, nf, order, limit, offset, &ids, &err);
+    eo_domain_free(d);
+    eo_free(fl);
+    if (rc != EO_OK) {
+        eo_ids_free(&ids);
+        return eo_lua_raise(L, &err);
+    }
+    if ((a = ids_to_arr(&ids)) == NULL)
+        return eo_lua_raisef(L, EO_ENOMEM, NULL, NULL, "out of memory");
+    push_new(L, 1, rs, rs->m, a);
     return 1;
 }
 
@@ -1375,7 +1576,7 @@ static int l_filtered_domain(lua_State *L)
         }
     }
     memset(&keep, 0, sizeof keep);
-    rc = rs_domain(L, 3, rs, &d, &err);
+    rc = rs_domain(L, 3, rs, 0, &d, &err);
     if (rc == EO_OK)
         rc = eo_orm_search(rs_env(rs), rs->m, d, NULL, -1, 0, &found, &err);
     eo_domain_free(d);
@@ -1446,10 +1647,13 @@ static int push_related_all(lua_State *L, rset *rs, const eo_field *f)
     eo_ids ids = { 0 };
     eo_error err;
     idarr *a;
+    const eo_field *af;
     if (f->comodel == NULL)
         return eo_lua_raisef(L, EO_ENOTFOUND, rs->m->name, f->name, "%s.%s: model %s is not defined",
                              rs->m->name, f->name, f->comodel_name);
-    if (related(rs, f, &ids, &err) != EO_OK) {
+    af = f->type == EO_FT_MANY2ONE ? NULL : hidden_archived(L, 1, f->comodel);
+    if (related(rs, f, &ids, &err) != EO_OK ||
+        (af && keep_active(rs_env(rs), f->comodel, af, ids.v, &ids.n, NULL, 0, &err) != EO_OK)) {
         eo_ids_free(&ids);
         return eo_lua_raise(L, &err);
     }
@@ -1697,6 +1901,15 @@ static int l_flush_computed(lua_State *L)
     return 0;
 }
 
+/* core.set_display_name_hook(fn): fn(recs) gives recs.display_name */
+static int l_set_display_name_hook(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_pushvalue(L, 1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &name_hook_key);
+    return 0;
+}
+
 static int l_set_compute_hook(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TFUNCTION);
@@ -1742,7 +1955,7 @@ static int l_explain(lua_State *L)
     eo_domain *d = NULL;
     char *text = NULL;
     eo_error err;
-    int rc = rs_domain(L, 2, rs, &d, &err);
+    int rc = rs_domain(L, 2, rs, active_test(L, 1), &d, &err);
     if (rc == EO_OK)
         rc = eo_orm_explain(rs_env(rs), rs->m, d, order, limit, offset, &text, &err);
     eo_domain_free(d);
@@ -1884,12 +2097,13 @@ static int l_fill_related(lua_State *L)
     return 0;
 }
 
-int eo_lua__read_group(lua_State *L, const eo_model *m, eo_env *env, eo_idkind kind);
+int eo_lua__read_group(lua_State *L, const eo_model *m, eo_env *env, eo_idkind kind,
+                       int active_test);
 
 static int l_read_group(lua_State *L)
 {
     rset *rs = check_rs(L, 1);
-    return eo_lua__read_group(L, rs->m, rs_env(rs), rs_kind(rs));
+    return eo_lua__read_group(L, rs->m, rs_env(rs), rs_kind(rs), active_test(L, 1));
 }
 
 /* core.recordset(env_table, cenv, model_name) -> empty recordset */
@@ -1920,6 +2134,7 @@ void eo_lua_open_recordset(lua_State *L)
     static const luaL_Reg fns[] = {
         { "recordset", l_recordset }, { "create", l_create }, { "write", l_write },
         { "unlink", l_unlink }, { "search", l_search }, { "search_count", l_search_count },
+        { "search_fetch", l_search_fetch },
         { "search_read", l_search_read }, { "read", l_read }, { "browse", l_browse },
         { "exists", l_exists }, { "each", l_each }, { "pick", l_pick }, { "sorted", l_sorted },
         { "filtered_domain", l_filtered_domain }, { "mapped", l_mapped }, { "class", l_class },
@@ -1928,6 +2143,7 @@ void eo_lua_open_recordset(lua_State *L)
         { "invalidate", l_invalidate }, { "uncached", l_uncached },
         { "flush_computed", l_flush_computed }, { "set_compute_hook", l_set_compute_hook },
         { "set_recompute_hook", l_set_recompute_hook },
+        { "set_display_name_hook", l_set_display_name_hook },
         { "explain", l_explain }, { "read_group", l_read_group },
         { "prefetch", l_prefetch }, { "link", l_link }, { "unlink_rel", l_unlink_rel },
         { "fill_related", l_fill_related },

@@ -122,8 +122,106 @@ static int convert_one(binder *b, const eo_model *m, const eo_dnode *n,
 }
 
 static int bind_node(binder *b, const eo_model *m, eo_dnode *n);
+static int bind_leaf_eq(binder *b, const eo_model *m, eo_dnode *n);
+
+/* ---- active_test (eo_domain_set_active_test) ---- */
+
+/* Whether a leaf of this level (not of its sub-domains) is on field `name`,
+ * as written: Odoo's `any(item[0] == active_name for item in domain)`. */
+static int mentions(const eo_dnode *n, const char *name)
+{
+    size_t i;
+    if (n->kind == EO_D_LEAF)
+        return strcmp(n->path, name) == 0;
+    for (i = 0; i < n->nkids; i++)
+        if (mentions(n->kids[i], name))
+            return 1;
+    return 0;
+}
+
+/* n, or (n AND active = true) when the domain hides the archived records
+ * of m and n does not name the flag; NULL when out of memory. Called
+ * before n is bound: the new leaf is bound with it. */
+static eo_dnode *with_active(binder *b, const eo_model *m, eo_dnode *n)
+{
+    const eo_field *af;
+    eo_dnode *leaf, *and;
+    if (!b->d->active_test || (af = eo_model_active_field(m)) == NULL || mentions(n, af->name))
+        return n;
+    leaf = eo_domain__node(&b->d->arena, EO_D_LEAF);
+    and = eo_domain__node(&b->d->arena, EO_D_AND);
+    if (leaf == NULL || and == NULL ||
+        (leaf->path = eo_arena__strndup(&b->d->arena, af->name, strlen(af->name))) == NULL ||
+        (and->kids = eo_arena__alloc(&b->d->arena, 2 * sizeof *and->kids)) == NULL)
+        return NULL;
+    leaf->op = EO_OP_EQ;
+    leaf->vkind = EO_DV_VALUE;
+    leaf->value = eo_bool(1);
+    and->kids[0] = n;
+    and->kids[1] = leaf;
+    and->nkids = 2;
+    return and;
+}
+
+/* Bind the sub-domain of leaf n (an `any` through field f) on f's comodel;
+ * through an x2many it hides archived records when the domain does. */
+static int bind_sub(binder *b, const eo_field *f, eo_dnode *n)
+{
+    if (is_x2many(f->type)) {
+        eo_dnode *sub = with_active(b, f->comodel, n->sub);
+        if (sub == NULL)
+            return oom(b);
+        n->sub = sub;
+    }
+    return bind_node(b, f->comodel, n->sub);
+}
+
+/* `f =? v` (Odoo's): TRUE when v is NULL or false, else `f = v`. The path
+ * is checked either way, so a misspelt field is not hidden by an unset
+ * value. */
+static int bind_eq_opt(binder *b, const eo_model *m, eo_dnode *n)
+{
+    const eo_model *cur = m;
+    const char *p = n->path;
+    if (n->vkind != EO_DV_VALUE)
+        return leaf_error(b, EO_EINVAL, m, n, NULL, "operator '=?' takes one value");
+    for (;;) {
+        const char *dot = strchr(p, '.');
+        size_t len = dot ? (size_t)(dot - p) : strlen(p);
+        const eo_field *f = eo_model_field(cur, p, len);
+        if (f == NULL) {
+            char what[200];
+            snprintf(what, sizeof what, "no field '%.*s'%s%s", (int)len, p,
+                     p != n->path ? " on " : "", p != n->path ? cur->name : "");
+            return leaf_error(b, EO_EINVAL, m, n, NULL, what);
+        }
+        if (dot == NULL)
+            break;
+        if (!is_relational(f->type))
+            return leaf_error(b, EO_EINVAL, m, n, f->name,
+                              "a dotted path must go through a relational field");
+        if (f->comodel == NULL)
+            return leaf_error(b, EO_ENOTFOUND, m, n, f->name,
+                              "the related model is not defined");
+        cur = f->comodel;
+        p = dot + 1;
+    }
+    if (n->value.type == EO_VNULL || (n->value.type == EO_VBOOL && !n->value.u.b)) {
+        n->kind = EO_D_TRUE;
+        return EO_OK;
+    }
+    n->op = EO_OP_EQ;
+    return bind_leaf_eq(b, m, n);
+}
 
 static int bind_leaf(binder *b, const eo_model *m, eo_dnode *n)
+{
+    if (n->op == EO_OP_EQ_OPT)
+        return bind_eq_opt(b, m, n);
+    return bind_leaf_eq(b, m, n);
+}
+
+static int bind_leaf_eq(binder *b, const eo_model *m, eo_dnode *n)
 {
     const char *dot = strchr(n->path, '.');
     size_t hlen = dot ? (size_t)(dot - n->path) : strlen(n->path);
@@ -162,7 +260,7 @@ static int bind_leaf(binder *b, const eo_model *m, eo_dnode *n)
         n->nlist = 0;
         n->value = eo_null();
         n->field = f;
-        return bind_node(b, f->comodel, sub);
+        return bind_sub(b, f, n);
     }
     n->field = f;
     if ((f->flags & EO_FF_COMPUTED) && !(f->flags & EO_FF_STORED))
@@ -179,7 +277,7 @@ static int bind_leaf(binder *b, const eo_model *m, eo_dnode *n)
         if (f->comodel == NULL)
             return leaf_error(b, EO_ENOTFOUND, m, n, f->name,
                               "the related model is not defined");
-        return bind_node(b, f->comodel, n->sub);
+        return bind_sub(b, f, n);
     }
     if (f->type == EO_FT_MANY2ONE && is_like(n->op)) {
         /* partner_id ilike "ann" searches the related record's name */
@@ -1042,12 +1140,22 @@ int eo_domain_bind(eo_domain *d, const eo_model *model, eo_error *err)
         return eo_error_set(err, EO_EINVAL, "domain is already bound to %s, not %s",
                             d->model->name, model->name);
     }
-    if ((rc = bind_node(&b, model, d->root)) != EO_OK)
+    if ((root = with_active(&b, model, d->root)) == NULL)
+        return oom(&b);
+    if ((rc = bind_node(&b, model, root)) != EO_OK)
         return rc;
-    root = norm(&b, d->root, 0);
+    root = norm(&b, root, 0);
     if (root == NULL)
         return b.rc ? b.rc : oom(&b);
     d->root = root;
     d->model = model;
+    return EO_OK;
+}
+
+int eo_domain_set_active_test(eo_domain *d, int on, eo_error *err)
+{
+    EO_ENTER();
+    EO_REQUIRE(d);
+    d->active_test = on != 0;
     return EO_OK;
 }

@@ -24,7 +24,7 @@
 static const char *const op_names[EO_OP__COUNT] = {
     "=", "!=", ">", ">=", "<", "<=", "in", "not in", "like", "ilike",
     "not like", "not ilike", "=like", "=ilike", "child_of", "parent_of",
-    "any", "not any",
+    "any", "not any", "=?",
 };
 
 const char *eo_dop_name(eo_dop op)

@@ -11,6 +11,7 @@ struct eo_domain {
     eo_arena arena;          /* every node, string and value of the tree */
     eo_dnode *root;
     const eo_model *model;   /* set by eo_domain_bind */
+    int active_test;         /* eo_domain_set_active_test: hide archived records */
 };
 
 eo_dnode *eo_domain__node(eo_arena *a, eo_dkind kind);

@@ -63,8 +63,15 @@ local EnvMT = {
     if is_model_name(key) then return self:model(key) end
     return nil
   end,
-  -- the host's own fields (env.url = ... shadows the URL for the host only)
-  __newindex = function(self, key, value) priv[self].public[key] = value end,
+  -- the host's own fields (env.url = ... shadows the URL for the host only);
+  -- env.context is the default context of its records (a table)
+  __newindex = function(self, key, value)
+    if key == "context" and (type(value) ~= "table" or core.is_recordset(value) or value == core.null) then
+      error(core.new_error("EINVAL", "env.context must be a table (the default context of the "
+        .. "env's records), got a " .. type(value)), 2)
+    end
+    priv[self].public[key] = value
+  end,
   __tostring = function(self) return "earnorm.Env(" .. tostring(self.url) .. ")" end,
   __eq = same_env,
 }
@@ -87,6 +94,8 @@ local FaceMT = {
     local S = priv[self]
     if key == "url" then return S.url end
     if key == "backend" then return S.backend end
+    -- the host's env.context, read-only (searches read active_test in it)
+    if key == "context" then return core.readonly(S.public.context, "env.context") end
     -- the CEnv, for core.cenv(recs) (bindings/lua/recordset.c); opaque to Lua
     if key == "_c" then return S.c end
     local why = REFUSED[key]

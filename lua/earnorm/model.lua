@@ -19,6 +19,7 @@
 local core = require "earnorm.core"
 local fields = require "earnorm.fields"
 local Recordset = require "earnorm.recordset"
+require "earnorm.conveniences" -- adds its methods to Recordset.methods (Guarded below)
 
 local M = {}
 

@@ -385,6 +385,12 @@ local function commands_of(value, cls, name)
   return { { SET, 0, id_list(value, cls, name) } }
 end
 
+-- Every record linked through x2many `name`, archived ones too: commands
+-- replace or clear the links whatever the context hides.
+local function linked_ids(rec, name)
+  return core.with_context(rec, { active_test = false })[name].ids
+end
+
 local function linked(cls, rec, name, recs, event)
   if #recs > 0 then run_handlers(cls, event, rec, name, recs) end
 end
@@ -415,13 +421,13 @@ local function apply_x2many(cls, rec, name, value)
     elseif op == LINK then
       linked(cls, rec, name, core.link(rec, name, { as_id(arg, cls, name) }), "link")
     elseif op == CLEAR then
-      linked(cls, rec, name, core.unlink_rel(rec, name, rec[name].ids), "unlink_rel")
+      linked(cls, rec, name, core.unlink_rel(rec, name, linked_ids(rec, name)), "unlink_rel")
     else -- SET
       local want = id_list(vals or {}, cls, name)
       local keep = {}
       for _, id in ipairs(want) do keep[id] = true end
       local drop = {}
-      for _, id in ipairs(rec[name].ids) do
+      for _, id in ipairs(linked_ids(rec, name)) do
         if not keep[id] then drop[#drop + 1] = id end
       end
       linked(cls, rec, name, core.unlink_rel(rec, name, drop), "unlink_rel")
@@ -776,17 +782,35 @@ function R:mapped(what)
   end
   local head, rest = what:match("^([^.]+)%.(.+)$")
   if head then return core.mapped(self, head):mapped(rest) end
+  if what == "display_name" and not class_of(self)._fields.display_name then
+    local out = {}
+    for rec in core.each(self) do out[#out + 1] = rec.display_name end
+    return out
+  end
   return core.mapped(self, what)
 end
 
---- filtered(function(rec) ... end) or filtered("field"): records for which it is truthy.
+--- filtered(function(rec) ... end), filtered("field") or filtered("rel.field"):
+-- records for which it is truthy; a path is when any value at its end is
+-- (the path is loaded for all records first, one query per step).
 function R:filtered(what)
   local keep = {}
   local i = 0
   if type(what) ~= "string" and type(what) ~= "function" then
     arg_error(self, "filtered", "expected a function or a field name, got a " .. type(what))
   end
-  if type(what) == "string" then
+  if type(what) == "string" and what:find(".", 1, true) then
+    local path = what
+    self:prefetch(path)
+    what = function(rec)
+      local v = rec:mapped(path)
+      if core.is_recordset(v) then return #v > 0 end
+      for _, x in ipairs(v) do
+        if x and x ~= core.null then return true end
+      end
+      return false
+    end
+  elseif type(what) == "string" then
     local name = what
     what = function(rec) return rec[name] end
   end

@@ -433,6 +433,22 @@ static int c_model_field(int nul, eo_error *err)
     return 0;
 }
 
+static int c_model_active_field(int nul, eo_error *err)
+{
+    eo_registry *reg = NULL;
+    eo_model *m = NULL;
+    const eo_field *f;
+    (void)err;
+    PRE(eo_registry_new(&reg, &scratch_err));
+    PRE(eo_registry_add_model(&m, reg, "api.flagged", &scratch_err));
+    add_field(m, "active", EO_FT_BOOLEAN, 0, NULL, NULL);
+    f = eo_model_active_field(A(0, m));
+    assert_true(nul < 0 ? f != NULL && strcmp(f->name, "active") == 0 : f == NULL);
+    assert_null(eo_model_active_field(F.m)); /* api.item has no flag */
+    eo_registry_free(reg);
+    return 0;
+}
+
 static int c_ftype_name(int nul, eo_error *err)
 {
     (void)nul; (void)err;
@@ -720,6 +736,18 @@ static int c_orm_search_count(int nul, eo_error *err)
     int64_t n = -1;
     int rc = eo_orm_search_count(A(0, F.env), A(1, F.m), NULL, A(2, &n), err);
     assert_true(rc == EO_OK ? n >= 2 : n == 0 || nul == 2);
+    return rc;
+}
+
+static int c_orm_search_fetch(int nul, eo_error *err)
+{
+    eo_ids out = { 0 };
+    int rc;
+    eo_orm_invalidate(F.env, F.m, NULL, 0, NULL);
+    rc = eo_orm_search_fetch(A(0, F.env), A(1, F.m), NULL, NULL, 0, "name", -1, 0, A(2, &out), err);
+    if (rc == EO_OK)
+        assert_true(out.n >= 2 && eo_orm_cached(F.env, F.m, out.v[0], F.name));
+    eo_ids_free(&out);
     return rc;
 }
 
@@ -1118,6 +1146,18 @@ static int c_domain_bind(int nul, eo_error *err)
     rc = eo_domain_bind(A(0, d), A(1, F.m), err);
     if (rc == EO_OK)
         assert_ptr_equal(eo_domain_model(d), F.m);
+    eo_domain_free(d);
+    return rc;
+}
+
+static int c_domain_set_active_test(int nul, eo_error *err)
+{
+    eo_domain *d = NULL;
+    int rc;
+    PRE(eo_domain_new_true(&d, &scratch_err));
+    rc = eo_domain_set_active_test(A(0, d), 1, err);
+    if (rc == EO_OK) /* api.item has no active field: nothing to add */
+        PRE(eo_domain_bind(d, F.m, &scratch_err));
     eo_domain_free(d);
     return rc;
 }
@@ -1630,6 +1670,7 @@ static const api_case cases[] = {
     EO(model_set, "m"),
     EO(model_add_field, "m,spec,spec->name"),
     PO(model_field, "m,name"),
+    PO(model_active_field, "m"),
     PO(ftype_name, ""),
     PO(ftype_from_name, "name"),
     EO(field_convert, "f,in,out,scratch"),
@@ -1673,6 +1714,7 @@ static const api_case cases[] = {
     EO(orm_unlink, "env,m,ids"),
     EO(orm_search, "env,m,out"),
     EO(orm_search_count, "env,m,out"),
+    EO(orm_search_fetch, "env,m,out"),
     EO(orm_search_rows, "env,m,fn"),
     EO(orm_read_rows, "env,m,ids,fields,fn"),
     EO(orm_get, "env,m,f,prefetch,out"),
@@ -1700,6 +1742,7 @@ static const api_case cases[] = {
     EO(domain_new_true, "out"),
     PO(domain_free, "d"),
     EO(domain_bind, "d,model"),
+    EO(domain_set_active_test, "d"),
     PO(domain_root, "d"),
     PO(domain_is_false, "d"),
     PO(domain_is_true, "d"),

@@ -110,7 +110,7 @@ static void test_domain__dop_parse_and_name(void **state)
     static const char *const names[] = {
         "=", "!=", ">", ">=", "<", "<=", "in", "not in", "like", "ilike",
         "not like", "not ilike", "=like", "=ilike", "child_of", "parent_of",
-        "any", "not any",
+        "any", "not any", "=?",
     };
     eo_dop op;
     int i;
@@ -1342,6 +1342,82 @@ static void test_domain__bind_stops_at_the_deadline(void **state)
     free(j);
 }
 
+/* `=?` (Odoo's): TRUE for null and false, `=` otherwise; the path is
+ * checked either way. */
+static void test_domain__eq_opt(void **state)
+{
+    (void)state;
+    norm_is("[[\"age\", \"=?\", null]]", "[]");
+    norm_is("[[\"age\", \"=?\", false]]", "[]");
+    norm_is("[[\"age\", \"=?\", 3]]", "[[\"age\", \"=\", 3]]");
+    norm_is("[[\"age\", \"=?\", null], [\"name\", \"=\", \"x\"]]", "[[\"name\", \"=\", \"x\"]]");
+    norm_is("[\"!\", [\"age\", \"=?\", null]]", "[[\"id\", \"=\", null]]"); /* FALSE */
+    norm_is("[[\"parent_id.age\", \"=?\", \"7\"]]", "[[\"parent_id\", \"any\", [[\"age\", \"=\", 7]]]]");
+    norm_is("[[\"parent_id.age\", \"=?\", null]]", "[]");
+    bind_fails("[[\"agee\", \"=?\", null]]", EO_EINVAL, "res.partner: no field 'agee' in domain leaf", NULL);
+    bind_fails("[[\"parent_id.nope\", \"=?\", null]]", EO_EINVAL,
+               "no field 'nope' on res.partner in domain leaf", NULL);
+    bind_fails("[[\"age.x\", \"=?\", null]]", EO_EINVAL, "a dotted path must go through a relational field",
+               "age");
+    bind_fails("[[\"age\", \"=?\", \"x\"]]", EO_EINVAL, "age", "age");
+    parse_fails("[[\"age\", \"=?\", [1, 2]]]", EO_EINVAL, "operator '=?' takes one value, not a list");
+}
+
+/* The normalized form of `json` on res.partner with active_test on. */
+static void active_is(const char *json, const char *want)
+{
+    eo_domain *d = NULL;
+    eo_error err;
+    char *got = NULL;
+    assert_eo_ok(eo_domain_from_json(&d, json, strlen(json), &err), &err);
+    assert_eo_ok(eo_domain_set_active_test(d, 1, &err), &err);
+    assert_eo_ok(eo_domain_bind(d, P, &err), &err);
+    assert_eo_ok(eo_domain_to_string(&got, d, &err), &err);
+    eo_domain_free(d);
+    if (strcmp(got, want) != 0) {
+        char copy[1024];
+        snprintf(copy, sizeof copy, "%s", got);
+        eo_free(got);
+        fail_msg("%s\n  normalized to %s\n  expected     %s", json, copy, want);
+    }
+    eo_free(got);
+}
+
+/* active_test: `active = true` where the domain does not name the flag,
+ * at the top and in x2many sub-domains, never through a Many2one. */
+static void test_domain__active_test(void **state)
+{
+    eo_error err;
+    (void)state;
+    active_is("[]", "[[\"active\", \"=\", true]]");
+    active_is("[[\"age\", \">\", 3]]", "[\"&\", [\"age\", \">\", 3], [\"active\", \"=\", true]]");
+    active_is("[[\"active\", \"=\", false]]", "[[\"active\", \"in\", [false, null]]]");
+    active_is("[\"|\", [\"active\", \"=\", false], [\"age\", \"=\", 1]]",
+              "[\"|\", [\"active\", \"in\", [false, null]], [\"age\", \"=\", 1]]");
+    active_is("[[\"active\", \"=?\", null]]", "[]");
+    /* x2many sub-domains (res.partner's child_ids) get the flag too... */
+    active_is("[[\"child_ids.age\", \"<\", 10]]",
+              "[\"&\", [\"child_ids\", \"any\", [\"&\", [\"age\", \"<\", 10], "
+              "[\"active\", \"=\", true]]], [\"active\", \"=\", true]]");
+    active_is("[[\"child_ids\", \"not any\", [[\"active\", \"=\", true]]]]",
+              "[\"&\", [\"child_ids\", \"not any\", [[\"active\", \"=\", true]]], "
+              "[\"active\", \"=\", true]]");
+    /* ...but not a Many2one's, the id forms, nor a comodel without the flag */
+    active_is("[[\"parent_id.age\", \"=\", 1]]",
+              "[\"&\", [\"parent_id\", \"any\", [[\"age\", \"=\", 1]]], [\"active\", \"=\", true]]");
+    active_is("[[\"child_ids\", \"=\", 5]]",
+              "[\"&\", [\"child_ids\", \"any\", [[\"id\", \"=\", 5]]], [\"active\", \"=\", true]]");
+    active_is("[[\"tag_ids.name\", \"=\", \"vip\"]]",
+              "[\"&\", [\"tag_ids\", \"any\", [[\"name\", \"=\", \"vip\"]]], "
+              "[\"active\", \"=\", true]]");
+    /* off by default; NULL refused */
+    norm_is("[[\"age\", \">\", 3]]", "[[\"age\", \">\", 3]]");
+    assert_eo_error(eo_domain_set_active_test(NULL, 1, &err), &err, EO_EINVAL, "d is NULL");
+    assert_null(eo_model_active_field(NULL));
+    assert_null(eo_model_active_field(T));
+    assert_string_equal(eo_model_active_field(P)->name, "active");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1399,6 +1475,8 @@ int main(void)
         cmocka_unit_test(test_domain__non_stored_computed_refused),
         cmocka_unit_test(test_domain__like_escape),
         cmocka_unit_test(test_domain__bind_stops_at_the_deadline),
+        cmocka_unit_test(test_domain__eq_opt),
+        cmocka_unit_test(test_domain__active_test),
     };
     return cmocka_run_group_tests_name("domain", tests, setup, teardown);
 }

@@ -196,6 +196,51 @@ static void test_engine__create_search_read(void **state)
     assert_int_equal(count(eng, NULL), 2);
 }
 
+/* Archived records and =? through the JSON calls: the host API goes
+ * through the same recordset methods, so they hide archived records and
+ * read =? as Lua does. */
+static void test_engine__archived_and_eq_opt(void **state)
+{
+    static const char *const ITEM =
+        "local orm = require \"earnorm\"\n"
+        "local f = orm.fields\n"
+        "return orm.model(\"host.item\", { _order = \"name\", name = f.Char{},\n"
+        "  active = f.Boolean{ default = true }, parent_id = f.Many2one{ \"host.item\" },\n"
+        "  child_ids = f.One2many{ \"host.item\", \"parent_id\" } })\n";
+    fx *f = *state;
+    eo_engine *eng;
+    char path[700], *ids = NULL, *rows = NULL;
+    long long n = -1;
+    eo_error err;
+    th_write_file(path, sizeof path, f->models, "host_item.lua", ITEM);
+    eng = ready(f);
+    assert_eo_ok(eo_create_json(eng, "host.item", "{\"name\": \"a\"}", &ids, &err), &err);
+    eo_free(ids);
+    assert_eo_ok(eo_create_json(eng, "host.item",
+                                "[{\"name\": \"b\", \"active\": false, \"parent_id\": 1},"
+                                " {\"name\": \"c\", \"parent_id\": 1}]",
+                                &ids, &err), &err);
+    assert_eo_ok(eo_search_count_json(eng, "host.item", "[]", &n, &err), &err);
+    assert_int_equal(n, 2);
+    assert_eo_ok(eo_search_count_json(eng, "host.item", "[[\"active\", \"=\", false]]", &n, &err), &err);
+    assert_int_equal(n, 1);
+    assert_eo_ok(eo_search_count_json(eng, "host.item", "[[\"parent_id\", \"=?\", null]]", &n, &err), &err);
+    assert_int_equal(n, 2);
+    assert_eo_ok(eo_search_count_json(eng, "host.item", "[[\"parent_id\", \"=?\", 1]]", &n, &err), &err);
+    assert_int_equal(n, 1);
+    assert_eo_ok(eo_search_read_json(eng, "host.item", "[[\"name\", \"=\", \"a\"]]",
+                                     "{\"fields\": [\"name\", \"child_ids\"]}", &rows, &err), &err);
+    assert_jget(rows, "0.child_ids", "<1 items>");
+    assert_jget(rows, "0.child_ids.0", "3");
+    eo_free(rows);
+    assert_eo_ok(eo_read_json(eng, "host.item", "[1]", "[\"child_ids\"]", &rows, &err), &err);
+    assert_jget(rows, "0.child_ids", "<1 items>");
+    eo_free(rows);
+    assert_eo_error(eo_search_count_json(eng, "host.item", "[[\"nope\", \"=?\", null]]", &n, &err), &err,
+                    EO_EINVAL, "no field 'nope'");
+    eo_free(ids);
+}
+
 static void test_engine__read_write_unlink(void **state)
 {
     fx *f = *state;
@@ -1099,6 +1144,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_engine__create_search_read),
         T(test_engine__read_write_unlink),
+        T(test_engine__archived_and_eq_opt),
         T(test_engine__models_path_in_config),
         T(test_engine__eval),
         T(test_engine__ping_and_stats),

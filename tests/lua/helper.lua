@@ -24,7 +24,8 @@ function M.fresh_env(opts)
   local env = orm.connect{ database = M.url, log_queries = opts.log_queries }
   env:migrate()
   if not path then
-    for name in pairs(orm.models) do env[name]:search{}:unlink() end
+    -- archived records too (searches hide them by default)
+    for name in pairs(orm.models) do env[name]:with_context{ active_test = false }:search{}:unlink() end
   end
   return env
 end

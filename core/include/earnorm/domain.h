@@ -56,6 +56,8 @@ typedef enum eo_dop {
     EO_OP_EQLIKE, EO_OP_EQILIKE,
     EO_OP_CHILD_OF, EO_OP_PARENT_OF,
     EO_OP_ANY, EO_OP_NOT_ANY,
+    EO_OP_EQ_OPT,      /* "=?" (Odoo's): TRUE when the value is NULL or false,
+                          else "="; binding replaces it, so no backend sees it */
     EO_OP__COUNT
 } eo_dop;
 
@@ -143,6 +145,20 @@ EO_API void eo_domain_free(eo_domain *d);
  * @return 0, EO_EINVAL / EO_ENOTFOUND naming the model, field and operator.
  */
 EO_API int eo_domain_bind(eo_domain *d, const eo_model *model, eo_error *err);
+
+/**
+ * Hide archived records when @p d is bound, as Odoo's active_test does:
+ * when the model has a stored Boolean field named `active` and no leaf of
+ * the domain names it (leaves of `any` sub-domains aside), binding ANDs
+ * the domain with `active = true`. The same holds, on the comodel, for the
+ * sub-domain of every `any` / `not any` leaf and dotted path through a
+ * One2many or Many2many field. Sub-domains through a Many2one are left as
+ * written (a record whose parent is archived still matches
+ * `parent_id.name`), and so are the x2many forms that name ids
+ * (`tag_ids in [...]`, `tag_ids = null`). Call before eo_domain_bind (a
+ * domain bound already is left as it is). Off by default.
+ */
+EO_API int eo_domain_set_active_test(eo_domain *d, int on, eo_error *err);
 
 /** The root node (NULL for a NULL domain). Borrowed. */
 EO_API const eo_dnode *eo_domain_root(const eo_domain *d);

@@ -195,6 +195,14 @@ EO_API int eo_model_add_field(eo_field **out, eo_model *m,
 /** The field called @p name (length @p len), or NULL. Borrowed. */
 EO_API eo_field *eo_model_field(const eo_model *m, const char *name, size_t len);
 
+/**
+ * The field that archives @p m's records, as Odoo's `_active_name`: a
+ * stored Boolean field named "active", or NULL (also for a NULL model).
+ * Searches hide records whose flag is not true (eo_domain_set_active_test).
+ * Borrowed.
+ */
+EO_API const eo_field *eo_model_active_field(const eo_model *m);
+
 /** Name of a field type as in Lua ("Char", "Many2one"). Static. */
 EO_API const char *eo_ftype_name(eo_ftype t);
 /** Field type from its Lua name, or -1 (also for NULL). */

@@ -95,6 +95,19 @@ EO_API int eo_orm_search_count(eo_env *env, const eo_model *m, eo_domain *d,
                                int64_t *out, eo_error *err);
 
 /**
+ * Search and load in one query (Odoo's search_fetch): the ids of the
+ * records matching @p d, as eo_orm_search gives them, with @p fields of
+ * each put in the record store unless it holds them already. @p fields
+ * are stored fields of @p m (NULL: every prefetchable stored field);
+ * others are EO_EINVAL naming them.
+ * @param[out] out Owned ids (appended to).
+ */
+EO_API int eo_orm_search_fetch(eo_env *env, const eo_model *m, eo_domain *d,
+                               const eo_field *const *fields, size_t nfields,
+                               const char *order, int64_t limit, int64_t offset,
+                               eo_ids *out, eo_error *err);
+
+/**
  * Search and stream rows of @p fields (stored fields only) to @p fn.
  * With @p fields NULL, every prefetchable stored field.
  */
