@@ -389,9 +389,20 @@ static eo_value cell_value(PGresult *res, int row, int col, const eo_field *f, c
     case EO_FT_MANY2ONE: return eo_int(strtoll(s, NULL, 10));
     case EO_FT_FLOAT: return eo_float(strtod(s, NULL));
     case EO_FT_BOOLEAN: return eo_bool(s[0] == 't');
-    case EO_FT_DATETIME:
+    case EO_FT_DATETIME: {
+        const char *dot;
         s = strip_tz(s, &n);
+        dot = memchr(s, '.', n);
+        if (dot && n - (size_t)(dot - s) < 7 && n + 6 < sizeof cl->buf) {
+            /* PostgreSQL trims the fraction ("…:58.49"): canonical text has six digits */
+            size_t digits = n - (size_t)(dot - s) - 1;
+            memcpy(cl->buf, s, n);
+            memset(cl->buf + n, '0', 6 - digits);
+            cl->buf[n + 6 - digits] = '\0';
+            return eo_text(cl->buf, n + 6 - digits);
+        }
         return eo_text(s, n);
+    }
     case EO_FT_BINARY: {
         size_t blen = 0;
         cl->bytes = PQunescapeBytea((const unsigned char *)s, &blen);

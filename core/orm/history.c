@@ -12,8 +12,9 @@
  * write that changes none adds no row.
  *
  * The rows are inserted with the adapter's insert in the atomic scope of
- * the operation (env.c), so they commit and roll back with it; the
- * history model itself is written by the engine only.
+ * the operation (env.c), so they commit and roll back with it. The
+ * history model is written by the engine only (create and write of its
+ * records are refused); deleting them prunes the history.
  *
  * Values are JSON as the Lua layer reads them: text (Char, Text,
  * Selection, Date, Datetime, Decimal) as strings, Integer, Float and
@@ -42,8 +43,8 @@ int eo_history__guard(const eo_model *m, const char *op, eo_error *err)
     if (strcmp(m->name, EO_HISTORY_MODEL) != 0)
         return EO_OK;
     eo_error_set(err, EO_EINVAL,
-                 "%s: cannot %s history records: the engine writes them (with the changes "
-                 "they record), nothing else may",
+                 "%s: cannot %s history records: the engine writes them, nothing else may "
+                 "(they can be deleted, to prune the history)",
                  m->name, op);
     eo_error_where(err, m->name, NULL);
     return EO_EINVAL;

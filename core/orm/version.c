@@ -120,8 +120,17 @@ static int found_row(void *payload, const eo_value *row, size_t ncols, eo_error 
     return EO_OK;
 }
 
+typedef struct pending {
+    const eo_field *vf;
+    expect *e;         /* the group whose update matched fewer records */
+    size_t n;
+    int64_t affected;
+} pending;
+
 /* A group's update matched fewer records than it holds: say which one
- * changed (or vanished) since it was read. */
+ * changed (or vanished) since it was read. Run once the atomic scope has
+ * rolled back, so the group's own update is undone and a version found
+ * is another writer's. */
 static int conflict(eo_env *env, const eo_model *m, const eo_field *vf, const expect *e,
                     size_t n, int64_t affected, eo_error *err)
 {
@@ -186,9 +195,10 @@ static int conflict(eo_env *env, const eo_model *m, const eo_field *vf, const ex
         eo_error_where(err, m->name, vf->name);
         goto done;
     }
-    /* matched again now: changed and changed back between the two statements */
+    /* as read again now: the other writer's transaction rolled back since */
     rc = eo_error_set(err, EO_ECONFLICT,
-                      "%s: version conflict: %lld of %zu records changed while being written",
+                      "%s: version conflict: %lld of %zu records were being changed by another "
+                      "transaction; retry",
                       m->name, (long long)((int64_t)n - affected), n);
     eo_error_where(err, m->name, vf->name);
 done:
@@ -199,9 +209,27 @@ done:
     return rc;
 }
 
+int eo_version__explain(eo_env *env, const eo_model *m, eo_vcheck *vc, int rc, eo_error *err)
+{
+    pending *p = vc->pending;
+    if (p == NULL)
+        return rc;
+    vc->pending = NULL;
+    if (rc == EO_ECONFLICT) {
+        eo_error again;
+        int r = conflict(env, m, p->vf, p->e, p->n, p->affected, &again);
+        if (err)
+            *err = again;
+        rc = r;
+    }
+    eo_free(p->e);
+    eo_free(p);
+    return rc;
+}
+
 int eo_version__update(eo_env *env, const eo_model *m, const eo_field *vf, const eo_id *ids,
                        size_t n, const eo_field **cols, eo_value *vals, size_t ncols,
-                       unsigned flags, eo_error *err)
+                       unsigned flags, eo_vcheck *vc, eo_error *err)
 {
     expect *e = NULL;
     eo_ids todo = { 0 }, grp = { 0 };
@@ -265,7 +293,21 @@ int eo_version__update(eo_env *env, const eo_model *m, const eo_field *vf, const
                                     &affected, err)) != EO_OK)
             goto done;
         if (affected < (int64_t)grp.n) {
-            rc = conflict(env, m, vf, e + start, k - start, affected, err);
+            /* named by eo_version__explain once this scope is undone */
+            pending *p = eo_calloc(1, sizeof *p);
+            if (p == NULL || (p->e = eo_malloc((k - start) * sizeof *p->e)) == NULL) {
+                eo_free(p);
+                goto oom;
+            }
+            memcpy(p->e, e + start, (k - start) * sizeof *p->e);
+            p->n = k - start;
+            p->vf = vf;
+            p->affected = affected;
+            vc->pending = p;
+            rc = eo_error_set(err, EO_ECONFLICT, "%s: version conflict: %lld of %zu records "
+                              "changed since this env read them", m->name,
+                              (long long)((int64_t)p->n - affected), p->n);
+            eo_error_where(err, m->name, vf->name);
             goto done;
         }
     }

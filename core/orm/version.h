@@ -29,9 +29,16 @@ void eo_auto__stamp_create(const eo_auto *a, const int *colof, eo_value *row,
  * record and both versions when one changed since it was read,
  * EO_ENOTFOUND when records do not exist. Run it in an atomic scope.
  */
+typedef struct eo_vcheck {
+    void *pending;             /* version.c: a conflict to name after the rollback */
+} eo_vcheck;
 int eo_version__update(eo_env *env, const eo_model *m, const eo_field *vf, const eo_id *ids,
                        size_t n, const eo_field **cols, eo_value *vals, size_t ncols,
-                       unsigned flags, eo_error *err);
+                       unsigned flags, eo_vcheck *vc, eo_error *err);
+/* After the atomic scope ended with rc: an EO_ECONFLICT of a versioned
+ * write gets its message naming the record and both versions (read now
+ * that the write is undone); frees what vc holds. Returns the code. */
+int eo_version__explain(eo_env *env, const eo_model *m, eo_vcheck *vc, int rc, eo_error *err);
 /* migrate: version = 1 on the records of m that have none (rows older
  * than the _version declaration); notes what it did. */
 int eo_version__backfill(eo_env *env, const eo_model *m, eo_migrate_note_fn note, void *payload,
@@ -53,8 +60,8 @@ typedef struct eo_hsnap {
     size_t nold;
 } eo_hsnap;
 
-/* Refuse create/write/unlink of the history model by callers (it is
- * written by the engine only). */
+/* Refuse create and write of history records by callers (the engine
+ * writes them; unlink, which prunes, is allowed). */
 int eo_history__guard(const eo_model *m, const char *op, eo_error *err);
 int eo_history__before_write(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
                              const eo_field *const *cols, size_t ncols, eo_hsnap *s,

@@ -84,6 +84,7 @@ int eo_orm_write(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
     int rc, began = 0;
     eo_auto au;
     eo_hsnap hs = { 0 };
+    eo_vcheck vc = { NULL };
     char nowbuf[40];
     eo_value now;
 
@@ -146,7 +147,7 @@ int eo_orm_write(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
             goto done;
         if (au.version) {
             if ((rc = eo_version__update(env, m, au.version, ids, n, cols, vals, ncols, flags,
-                                         err)) != EO_OK)
+                                         &vc, err)) != EO_OK)
                 goto done;
             total = (int64_t)want;
         }
@@ -191,6 +192,7 @@ oom:
 done:
     if (began)
         rc = eo_env__atomic_end(env, rc, err);
+    rc = eo_version__explain(env, m, &vc, rc, err);
     eo_history__free(&hs);
     eo_free(cols);
     eo_free(vals);
@@ -442,8 +444,6 @@ int eo_orm_unlink(eo_env *env, const eo_model *m, const eo_id *ids, size_t n, eo
     EO_REQUIRE(m);
     EO_REQUIRE_N(ids, n);
     if ((rc = eo_env__ready(env, err)) != EO_OK)
-        return rc;
-    if ((rc = eo_history__guard(m, "delete", err)) != EO_OK)
         return rc;
     if (n == 0)
         return EO_OK;
