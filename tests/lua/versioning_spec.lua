@@ -52,6 +52,37 @@ orm.model("ver.kid", { name = f.Char{ tracking = true },
 
 local H = "earnorm.history"
 
+-- a model file (sandboxed) that tries to forge history
+local sbx_dir = os.tmpname() .. ".models"
+os.execute("mkdir -p '" .. sbx_dir .. "'")
+do
+  local fh = assert(io.open(sbx_dir .. "/ver_sbx.lua", "w"))
+  fh:write([[
+local orm = require "earnorm"
+local f = orm.fields
+local M = orm.model("ver.sbx", { _version = true, name = f.Char{ tracking = true } })
+local forged = { model = "ver.sbx", res_id = "1", operation = "write", date = "2020-01-01 00:00:00" }
+function M:forge()
+  local Hm = self.env["earnorm.history"]
+  local out = {}
+  local function try(fn)
+    local ok, e = pcall(fn)
+    out[#out + 1] = ok and "ok" or e.message
+  end
+  try(function() Hm:create(forged) end)
+  try(function() self.env["ver.sbx"].create(Hm, forged) end)   -- another model's method
+  try(function() Hm:search{}:write{ operation = "unlink" } end)
+  try(function() self:write{ version = 9 } end)
+  out[#out + 1] = #self:history()
+  out[#out + 1] = self:at(self.write_date).name
+  return out
+end
+return M
+]])
+  fh:close()
+  orm.load_models(sbx_dir)
+end
+
 local function other_env()
   return orm.connect{ database = h.url }
 end
@@ -534,6 +565,35 @@ describe("history (tracking)", function()
     assert.are.equal("ver.bad12.name: unknown option 'trackng' (did you mean 'tracking'?)", err.message)
     err = h.error_of(orm.model, "ver.bad13", { _history = "yes" })
     assert.are.equal("ver.bad13: _history must be true or { fields = { ... } }, got a string", err.message)
+  end)
+
+  it("holds in the model sandbox: model code reads the history, cannot forge it", function()
+    local r = env["ver.sbx"]:create{ name = "a" }
+    r:write{ name = "b" }
+    local refused = "earnorm.history: cannot %s history records: the engine writes them, "
+                    .. "nothing else may (they can be deleted, to prune the history)"
+    assert.are.same({
+      refused:format("create"), refused:format("create"), refused:format("write"),
+      "ver.sbx.version cannot be set: it is the record's version, which the engine increments "
+        .. "on every write (optimistic locking)",
+      2, "b",
+    }, r:forge())
+    assert.are.equal(2, #r:history())
+    assert.are.equal(2, r.version)
+  end)
+
+  it("an extension can track new fields; a new model inherits the attributes", function()
+    orm.model("ver.ext", { name = f.Char{} })
+    orm.model("ver.ext", { _inherit = "ver.ext", code = f.Char{ tracking = true } })
+    orm.model("ver.child", { _inherit = "ver.doc", extra = f.Char{} })
+    env:migrate()
+    local e = env["ver.ext"]:create{ name = "n", code = "c1" }
+    e:write{ code = "c2", name = "m" }
+    assert.are.same({ code = { old = "c1", new = "c2" } }, e:history()[1].changes)
+    local c = env["ver.child"]:create{ name = "k" }
+    c:write{ extra = "x" }
+    assert.are.equal(2, c.version)
+    assert.is_string(c.create_date)
   end)
 
   it("history records are written by the engine only", function()
