@@ -17,6 +17,7 @@
 
 #include "env_int.h"
 #include "journal.h"
+#include "orm/version.h"
 
 static void trace(void *payload, const eo_conn *c, eo_qkind kind, const char *text,
                   const eo_value *params, size_t nparams, uint64_t ns, int64_t rows)
@@ -237,6 +238,30 @@ int eo_env__update(eo_env *env, const eo_model *m, const eo_id *ids, size_t nids
     if ((rc = conn_for(env, m, &c, err)) != EO_OK)
         return rc;
     rc = env->adapter->update(c, m, ids, nids, cols, vals, ncols, affected, err);
+    eo_env__done(env, c);
+    return rc;
+}
+
+int eo_env__update_if(eo_env *env, const eo_model *m, const eo_id *ids, size_t nids,
+                      const eo_field *const *cols, const eo_value *vals, size_t ncols,
+                      const eo_field *check, const eo_value *expect, int64_t *affected,
+                      eo_error *err)
+{
+    eo_conn *c;
+    int rc;
+    *affected = 0;
+    if (env->adapter->update_if == NULL)
+        return eo_error_set(err, EO_ENOTSUP,
+                            "%s: the %s adapter cannot check versions (no update_if): "
+                            "models with _version are not supported on it",
+                            m->name, env->adapter->name);
+    if (eo_journal__active(env->journal) &&
+        (rc = eo_journal__updating(env, env->journal, m, ids, nids, cols, ncols, err)) != EO_OK)
+        return rc;
+    if ((rc = conn_for(env, m, &c, err)) != EO_OK)
+        return rc;
+    rc = env->adapter->update_if(c, m, ids, nids, cols, vals, ncols, check, expect, affected,
+                                 err);
     eo_env__done(env, c);
     return rc;
 }
@@ -548,6 +573,9 @@ int eo_env_migrate(eo_env *env, int dry_run, eo_migrate_note_fn note, void *payl
         rc = env->adapter->migrate_constraints(c, m, dry_run, note, payload, err);
         eo_env__done(env, c);
     }
+    /* rows older than a _version declaration start at version 1 */
+    for (i = 0; i < n && rc == EO_OK && !dry_run; i++)
+        rc = eo_version__backfill(env, eo_registry_at(env->reg, i), note, payload, err);
     if (!dry_run)
         rc = eo_env__atomic_end(env, rc, err);
     if (rc == EO_OK && !dry_run) {

@@ -57,6 +57,11 @@ int eo_env__insert(eo_env *env, const eo_model *m, const eo_field *const *cols, 
 int eo_env__update(eo_env *env, const eo_model *m, const eo_id *ids, size_t nids,
                    const eo_field *const *cols, const eo_value *vals, size_t ncols,
                    int64_t *affected, eo_error *err);
+/* update with a version check (sys/adapter.h, update_if); EO_ENOTSUP without one. */
+int eo_env__update_if(eo_env *env, const eo_model *m, const eo_id *ids, size_t nids,
+                      const eo_field *const *cols, const eo_value *vals, size_t ncols,
+                      const eo_field *check, const eo_value *expect, int64_t *affected,
+                      eo_error *err);
 int eo_env__update_each(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
                         const eo_field *f, const eo_value *vals, int64_t *affected,
                         eo_error *err);

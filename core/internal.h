@@ -232,6 +232,8 @@ void eo_arena__reset(eo_arena *a);
 #include "earnorm/model.h"
 int eo_field__convert(const eo_field *f, const eo_value *in, eo_value *out,
                       eo_value_scratch *sc, int checks, eo_error *err);
+/* model_auto.c: why field f cannot be tracked in the history, or NULL. */
+const char *eo_field__untrackable(const eo_field *f);
 /* convert.c: canonical date/datetime text <-> microseconds since 1970 (UTC) */
 int eo_datetime__to_us(const char *s, size_t n, int64_t *us);
 int eo_datetime__format_us(int64_t us, int date_only, char *buf, size_t cap);

@@ -375,7 +375,7 @@ int eo_model_add_field(eo_field **out, eo_model *m, const eo_field_spec *spec,
         goto oom;
     f->type = spec->type;
     f->model = m; /* so conversion messages name the model; not yet added */
-    f->flags = spec->flags & ~EO_FF_STORED;
+    f->flags = spec->flags & ~(EO_FF_STORED | EO_FF_ENGINE); /* model_auto.c sets those */
     stored = spec->type != EO_FT_ONE2MANY && spec->type != EO_FT_MANY2MANY &&
              (!(spec->flags & EO_FF_COMPUTED) || spec->store);
     if (stored)
@@ -386,6 +386,13 @@ int eo_model_add_field(eo_field **out, eo_model *m, const eo_field_spec *spec,
         f->flags |= EO_FF_NOPREFETCH;
     if (spec->type == EO_FT_ONE2MANY)
         f->flags |= EO_FF_NOCOPY;
+    if ((f->flags & EO_FF_TRACKED) && (why = eo_field__untrackable(f)) != NULL) {
+        char what[300];
+        snprintf(what, sizeof what, "a %s field cannot be tracked: %s",
+                 eo_ftype_name(f->type), why);
+        rc = field_error(err, EO_EINVAL, m, spec->name, what);
+        goto done;
+    }
     f->name = eo_strdup(spec->name);
     f->string = eo_strdup(spec->string ? spec->string : spec->name);
     if (!f->name || !f->string)

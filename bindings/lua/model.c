@@ -30,7 +30,7 @@ static const char *const options[] = {
     "type", "_seq", "string", "help", "required", "readonly", "index", "unique",
     "default", "compute", "depends", "store", "copy", "prefetch", "size", "min", "max",
     "digits", "choices", "comodel", "inverse", "relation", "column1", "column2",
-    "ondelete", "single", "recursive", "search", "related", NULL,
+    "ondelete", "single", "recursive", "search", "related", "tracking", NULL,
 };
 
 /* Options that only some types take: on another type they would do
@@ -205,6 +205,8 @@ static int read_spec(lua_State *L, int t, const char *model, const char *name, f
         fs->s.flags |= EO_FF_READONLY;
     if (opt_bool(L, t, "single"))
         fs->s.flags |= EO_FF_SINGLE;
+    if (opt_bool(L, t, "tracking"))
+        fs->s.flags |= EO_FF_TRACKED; /* eo_model_add_field refuses what cannot be tracked */
     fs->s.store = opt_bool(L, t, "store");
     lua_getfield(L, t, "copy");
     if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1))
@@ -470,6 +472,52 @@ static int set_attrs(lua_State *L, int attrs, eo_model *m, eo_error *err)
     return rc;
 }
 
+/*
+ * The fields the engine maintains, from the attributes (earnorm/history.lua
+ * checked their shape): create_date and write_date unless _log_access is
+ * false, the version field of _version (true: "version", or its name),
+ * and the tracked fields of _history (true: every field that can be
+ * tracked; { fields = { ... } }: those).
+ */
+static int auto_fields(lua_State *L, int attrs, eo_model *m, eo_error *err)
+{
+    int rc = EO_OK;
+    size_t i;
+    lua_getfield(L, attrs, "_log_access");
+    if (lua_isnil(L, -1) || lua_toboolean(L, -1))
+        rc = eo_model_log_access(m, err);
+    lua_pop(L, 1);
+    if (rc != EO_OK)
+        return rc;
+    lua_getfield(L, attrs, "_version");
+    if (lua_type(L, -1) == LUA_TSTRING)
+        rc = eo_model_versioned(m, lua_tostring(L, -1), err);
+    else if (lua_toboolean(L, -1))
+        rc = eo_model_versioned(m, NULL, err);
+    lua_pop(L, 1);
+    if (rc != EO_OK)
+        return rc;
+    lua_getfield(L, attrs, "_history");
+    if (lua_type(L, -1) == LUA_TBOOLEAN && lua_toboolean(L, -1)) {
+        for (i = 1; i < m->nfields && rc == EO_OK; i++)
+            if (eo_field__untrackable(m->fields[i]) == NULL)
+                rc = eo_model_track(m, m->fields[i]->name, err);
+    } else if (lua_istable(L, -1)) {
+        lua_Integer k, n;
+        lua_getfield(L, -1, "fields");
+        n = lua_istable(L, -1) ? (lua_Integer)lua_rawlen(L, -1) : 0;
+        for (k = 1; k <= n && rc == EO_OK; k++) {
+            lua_rawgeti(L, -1, k);
+            if (lua_type(L, -1) == LUA_TSTRING)
+                rc = eo_model_track(m, lua_tostring(L, -1), err);
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return rc;
+}
+
 /* A One2many whose comodel is already known (declared before, or this
  * model itself) must name a Many2one back to this model: say so now, not
  * at the first query. Fields from `existing` sit in the scratch model as
@@ -533,8 +581,8 @@ static int dry_run(lua_State *L, const eo_registry *reg, const char *name, int a
         goto done;
     if ((rc = check_inverses(reg, m, existing, err)) != EO_OK)
         goto done;
-    if (!existing)
-        rc = set_attrs(L, attrs, m, err);
+    if (!existing && (rc = set_attrs(L, attrs, m, err)) == EO_OK)
+        rc = auto_fields(L, attrs, m, err);
 done:
     eo_registry_free(tmp);
     return rc;
@@ -562,7 +610,8 @@ static int l_define_model(lua_State *L)
             return eo_lua_raise(L, &err);
         lua_pushvalue(L, 4);
         m->binding_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-        if ((rc = add_fields(L, 3, m, &err)) != EO_OK || (rc = set_attrs(L, 2, m, &err)) != EO_OK)
+        if ((rc = add_fields(L, 3, m, &err)) != EO_OK || (rc = set_attrs(L, 2, m, &err)) != EO_OK ||
+            (rc = auto_fields(L, 2, m, &err)) != EO_OK)
             return eo_lua_raise(L, &err);
         return 0;
     }

@@ -936,9 +936,33 @@ static int mg_insert(eo_conn *base, const eo_model *m, const eo_field *const *co
     return rc;
 }
 
+static int update_docs(eo_conn *base, const eo_model *m, const eo_id *ids, size_t nids,
+                       const eo_field *const *cols, const eo_value *vals, size_t ncols,
+                       const eo_field *check, const eo_value *expect, int64_t *affected,
+                       eo_error *err);
+
 static int mg_update(eo_conn *base, const eo_model *m, const eo_id *ids, size_t nids,
                      const eo_field *const *cols, const eo_value *vals, size_t ncols,
                      int64_t *affected, eo_error *err)
+{
+    return update_docs(base, m, ids, nids, cols, vals, ncols, NULL, NULL, affected, err);
+}
+
+/* The version check is in the filter: a document whose version changed
+ * since is not matched, per document and atomically, with or without
+ * transactions. */
+static int mg_update_if(eo_conn *base, const eo_model *m, const eo_id *ids, size_t nids,
+                        const eo_field *const *cols, const eo_value *vals, size_t ncols,
+                        const eo_field *check, const eo_value *expect, int64_t *affected,
+                        eo_error *err)
+{
+    return update_docs(base, m, ids, nids, cols, vals, ncols, check, expect, affected, err);
+}
+
+static int update_docs(eo_conn *base, const eo_model *m, const eo_id *ids, size_t nids,
+                       const eo_field *const *cols, const eo_value *vals, size_t ncols,
+                       const eo_field *check, const eo_value *expect, int64_t *affected,
+                       eo_error *err)
 {
     mg_conn *c = (mg_conn *)base;
     mongoc_collection_t *coll = NULL;
@@ -987,6 +1011,12 @@ static int mg_update(eo_conn *base, const eo_model *m, const eo_id *ids, size_t 
         bson_append_document_end(&update, &unset);
     }
     ids_filter(c, &filter, ids, nids);
+    if (check && rc == EO_OK) {
+        if (expect == NULL || expect->type == EO_VNULL)
+            bson_append_null(&filter, mg__key(check), -1);
+        else
+            rc = mg__append(c, &filter, mg__key(check), check, expect, err);
+    }
     if (rc == EO_OK && (rc = mg__session_opts(c, &opts, err)) == EO_OK) {
         if ((coll = mg__collection(c, m)) == NULL) {
             rc = eo_error_set(err, EO_ENOMEM, "out of memory");
@@ -1476,5 +1506,5 @@ const eo_adapter eo_mongo_adapter = {
     EO_CAP_GROUP, /* transactions come per connection, from the server (conn->caps) */
     mg_open, mg_close, mg_ping, mg_begin, mg_commit, mg_rollback, mg_savepoint,
     mg_migrate, mg_insert, mg_select, mg_count, mg_update, mg_remove, mg_group, mg_explain,
-    NULL, mg_update_each,
+    NULL, mg_update_each, mg_update_if,
 };

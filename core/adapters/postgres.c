@@ -389,9 +389,20 @@ static eo_value cell_value(PGresult *res, int row, int col, const eo_field *f, c
     case EO_FT_MANY2ONE: return eo_int(strtoll(s, NULL, 10));
     case EO_FT_FLOAT: return eo_float(strtod(s, NULL));
     case EO_FT_BOOLEAN: return eo_bool(s[0] == 't');
-    case EO_FT_DATETIME:
+    case EO_FT_DATETIME: {
+        const char *dot;
         s = strip_tz(s, &n);
+        dot = memchr(s, '.', n);
+        if (dot && n - (size_t)(dot - s) < 7 && n + 6 < sizeof cl->buf) {
+            /* PostgreSQL trims the fraction ("…:58.49"): canonical text has six digits */
+            size_t digits = n - (size_t)(dot - s) - 1;
+            memcpy(cl->buf, s, n);
+            memset(cl->buf + n, '0', 6 - digits);
+            cl->buf[n + 6 - digits] = '\0';
+            return eo_text(cl->buf, n + 6 - digits);
+        }
         return eo_text(s, n);
+    }
     case EO_FT_BINARY: {
         size_t blen = 0;
         cl->bytes = PQunescapeBytea((const unsigned char *)s, &blen);
@@ -715,9 +726,31 @@ static int pg_insert(eo_conn *base, const eo_model *m, const eo_field *const *co
     return rc;
 }
 
+static int update_rows(eo_conn *base, const eo_model *m, const eo_id *ids, size_t nids,
+                       const eo_field *const *cols, const eo_value *vals, size_t ncols,
+                       const eo_field *check, const eo_value *expect, int64_t *affected,
+                       eo_error *err);
+
 static int pg_update(eo_conn *base, const eo_model *m, const eo_id *ids, size_t nids,
                      const eo_field *const *cols, const eo_value *vals, size_t ncols,
                      int64_t *affected, eo_error *err)
+{
+    return update_rows(base, m, ids, nids, cols, vals, ncols, NULL, NULL, affected, err);
+}
+
+static int pg_update_if(eo_conn *base, const eo_model *m, const eo_id *ids, size_t nids,
+                        const eo_field *const *cols, const eo_value *vals, size_t ncols,
+                        const eo_field *check, const eo_value *expect, int64_t *affected,
+                        eo_error *err)
+{
+    return update_rows(base, m, ids, nids, cols, vals, ncols, check, expect, affected, err);
+}
+
+/* UPDATE t SET ... WHERE id IN (...) [AND check = expect] */
+static int update_rows(eo_conn *base, const eo_model *m, const eo_id *ids, size_t nids,
+                       const eo_field *const *cols, const eo_value *vals, size_t ncols,
+                       const eo_field *check, const eo_value *expect, int64_t *affected,
+                       eo_error *err)
 {
     eo_sqlq q;
     size_t i;
@@ -735,7 +768,9 @@ static int pg_update(eo_conn *base, const eo_model *m, const eo_id *ids, size_t 
         eo_sql__param(&q, &vals[i], cols[i], EO_SQLP_FIELD);
     }
     eo_buf__puts(&q.sql, " WHERE ");
-    if ((rc = eo_sql__ids_in(&q, m, ids, nids, EO_IDNUM, err)) == EO_OK)
+    if ((rc = eo_sql__ids_in(&q, m, ids, nids, EO_IDNUM, err)) == EO_OK && check)
+        rc = eo_sql__and_equal(&q, check, expect, err);
+    if (rc == EO_OK)
         rc = run((pg_conn *)base, &q, EO_Q_UPDATE, m, NULL, 0, NULL, NULL, affected, err);
     eo_sqlq__free(&q);
     return rc;
@@ -1417,5 +1452,5 @@ const eo_adapter eo_postgres_adapter = {
     EO_CAP_TRANSACTIONS | EO_CAP_SAVEPOINTS | EO_CAP_SUBQUERIES | EO_CAP_GROUP,
     pg_open, pg_close, pg_ping, pg_begin, pg_commit, pg_rollback, pg_savepoint,
     pg_migrate, pg_insert, pg_select, pg_count, pg_update, pg_remove, pg_group, pg_explain,
-    pg_migrate_constraints, pg_update_each,
+    pg_migrate_constraints, pg_update_each, pg_update_if,
 };

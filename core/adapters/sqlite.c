@@ -570,9 +570,31 @@ done:
     return rc;
 }
 
+static int update_rows(eo_conn *base, const eo_model *m, const eo_id *ids, size_t nids,
+                       const eo_field *const *cols, const eo_value *vals, size_t ncols,
+                       const eo_field *check, const eo_value *expect, int64_t *affected,
+                       eo_error *err);
+
 static int sq_update(eo_conn *base, const eo_model *m, const eo_id *ids, size_t nids,
                      const eo_field *const *cols, const eo_value *vals, size_t ncols,
                      int64_t *affected, eo_error *err)
+{
+    return update_rows(base, m, ids, nids, cols, vals, ncols, NULL, NULL, affected, err);
+}
+
+static int sq_update_if(eo_conn *base, const eo_model *m, const eo_id *ids, size_t nids,
+                        const eo_field *const *cols, const eo_value *vals, size_t ncols,
+                        const eo_field *check, const eo_value *expect, int64_t *affected,
+                        eo_error *err)
+{
+    return update_rows(base, m, ids, nids, cols, vals, ncols, check, expect, affected, err);
+}
+
+/* UPDATE t SET ... WHERE id IN (...) [AND check = expect] */
+static int update_rows(eo_conn *base, const eo_model *m, const eo_id *ids, size_t nids,
+                       const eo_field *const *cols, const eo_value *vals, size_t ncols,
+                       const eo_field *check, const eo_value *expect, int64_t *affected,
+                       eo_error *err)
 {
     sq_conn *c = (sq_conn *)base;
     eo_sqlq q;
@@ -595,6 +617,8 @@ static int sq_update(eo_conn *base, const eo_model *m, const eo_id *ids, size_t 
     }
     eo_buf__puts(&q.sql, " WHERE ");
     if ((rc = eo_sql__ids_in(&q, m, ids, nids, EO_IDNUM, err)) != EO_OK)
+        goto done;
+    if (check && (rc = eo_sql__and_equal(&q, check, expect, err)) != EO_OK)
         goto done;
     rc = run_rows(c, &q, EO_Q_UPDATE, NULL, 0, NULL, NULL, affected, err);
     if (rc == EO_ECONFLICT && err && err->native != 0)
@@ -1455,4 +1479,5 @@ const eo_adapter eo_sqlite_adapter = {
     sq_migrate, sq_insert, sq_select, sq_count, sq_update, sq_remove, sq_group, sq_explain,
     NULL, /* foreign keys are declared with the columns */
     sq_update_each,
+    sq_update_if,
 };

@@ -336,6 +336,11 @@ int eo_orm__settable(const eo_field *f, unsigned flags, eo_error *err)
         why = "it is computed; assign it in its compute method";
     else if (f->type == EO_FT_ONE2MANY || f->type == EO_FT_MANY2MANY)
         why = "x2many fields are written through their commands";
+    else if (f->flags & EO_FF_VERSION)
+        why = "it is the record's version, which the engine increments on every write "
+              "(optimistic locking)";
+    else if (f->flags & (EO_FF_CREATE_DATE | EO_FF_WRITE_DATE))
+        why = "it is record metadata, set by the engine on create and write";
     if (why == NULL)
         return EO_OK;
     eo_error_set(err, EO_EINVAL, "%s.%s cannot be set: %s", f->model->name, f->name, why);

@@ -12,6 +12,7 @@
 
 #include "earnorm/depends.h"
 #include "orm_int.h"
+#include "version.h"
 
 #define CHUNK 2000
 
@@ -60,6 +61,9 @@ int eo_orm_create(eo_env *env, const eo_model *m, size_t nrows, eo_create_row_fn
                   void *payload, unsigned flags, eo_id *out_ids, eo_error *err)
 {
     plan p = { 0 };
+    eo_auto au;
+    char nowbuf[40];
+    eo_value now;
     eo_kv *kvs = NULL;
     eo_value *block = NULL;
     unsigned char *given = NULL;
@@ -77,8 +81,12 @@ int eo_orm_create(eo_env *env, const eo_model *m, size_t nrows, eo_create_row_fn
         return rc;
     if (m->abstract)
         return eo_error_set(err, EO_EINVAL, "%s is abstract: it has no records", m->name);
+    if ((rc = eo_history__guard(m, "create", err)) != EO_OK)
+        return rc;
     if (nrows == 0)
         return EO_OK;
+    eo_auto__of(m, &au);
+    now = eo_auto__now(nowbuf);
     if (plan_make(&p, m) != EO_OK)
         goto oom;
     kvs = eo_malloc(m->nfields * sizeof *kvs);
@@ -127,6 +135,7 @@ int eo_orm_create(eo_env *env, const eo_model *m, size_t nrows, eo_create_row_fn
                 vals[p.colof[f->index]] = v;
                 given[f->index] = 1;
             }
+            eo_auto__stamp_create(&au, p.colof, vals, &now);
             for (j = 0; j < p.ncols; j++) {
                 const eo_field *f = p.cols[j];
                 if (!given[f->index] && (f->flags & EO_FF_DEFAULT))
@@ -147,6 +156,9 @@ int eo_orm_create(eo_env *env, const eo_model *m, size_t nrows, eo_create_row_fn
                 goto done;
         if ((rc = eo_env__insert(env, m, p.cols, p.ncols, block, nchunk,
                                        out_ids + start, err)) != EO_OK)
+            goto done;
+        if (au.tracked && (rc = eo_history__created(env, m, p.cols, p.ncols, block, nchunk,
+                                                    out_ids + start, &now, err)) != EO_OK)
             goto done;
         /* new records join the x2many values of what they point to */
         for (j = 0; j < p.ncols; j++) {

@@ -14,6 +14,7 @@
 
 #include "earnorm/depends.h"
 #include "orm_int.h"
+#include "version.h"
 
 #define CHUNK 10000
 
@@ -83,6 +84,11 @@ int eo_orm_write(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
     size_t i, ncols = 0, start, want;
     int64_t affected, total = 0;
     int rc, began = 0;
+    eo_auto au;
+    eo_hsnap hs = { 0 };
+    eo_vcheck vc = { NULL };
+    char nowbuf[40];
+    eo_value now;
 
     EO_ENTER();
     EO_REQUIRE(env);
@@ -94,10 +100,15 @@ int eo_orm_write(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
             return eo_error_set(err, EO_EINVAL, "eo_orm_write: kvs[%zu].field is NULL", i);
     if ((rc = eo_env__ready(env, err)) != EO_OK)
         return rc;
+    if ((rc = eo_history__guard(m, "write", err)) != EO_OK)
+        return rc;
     if (n == 0 || nkv == 0)
         return EO_OK;
-    cols = eo_malloc(nkv * sizeof *cols);
-    vals = eo_malloc(nkv * sizeof *vals);
+    eo_auto__of(m, &au);
+    now = eo_auto__now(nowbuf);
+    /* room for write_date and the version (version.c) */
+    cols = eo_malloc((nkv + 2) * sizeof *cols);
+    vals = eo_malloc((nkv + 2) * sizeof *vals);
     sc = eo_malloc(nkv * sizeof *sc);
     if (cols == NULL || vals == NULL || sc == NULL)
         goto oom;
@@ -121,6 +132,10 @@ int eo_orm_write(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
             goto done;
         cols[ncols++] = f;
     }
+    if (ncols && au.write_date) {
+        cols[ncols] = au.write_date;
+        vals[ncols++] = now;
+    }
     if ((rc = distinct(ids, n, &want)) != EO_OK)
         goto oom;
     if ((rc = load_targets(env, m, ids, n, cols, ncols, err)) != EO_OK)
@@ -133,7 +148,16 @@ int eo_orm_write(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
         if (m->watched_ &&
             (rc = eo_deps_modified(env, m, ids, n, cols, ncols, EO_DEPS_BEFORE, err)) != EO_OK)
             goto done;
-        for (start = 0; start < n; start += CHUNK) {
+        if (au.tracked &&
+            (rc = eo_history__before_write(env, m, ids, n, cols, ncols, &hs, err)) != EO_OK)
+            goto done;
+        if (au.version) {
+            if ((rc = eo_version__update(env, m, au.version, ids, n, cols, vals, ncols, flags,
+                                         &vc, err)) != EO_OK)
+                goto done;
+            total = (int64_t)want;
+        }
+        for (start = 0; start < n && !au.version; start += CHUNK) {
             size_t k = n - start < CHUNK ? n - start : CHUNK;
             if ((rc = eo_env__update(env, m, ids + start, k, cols, vals, ncols,
                                            &affected, err)) != EO_OK)
@@ -148,6 +172,8 @@ int eo_orm_write(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
             eo_error_where(err, m->name, NULL);
             goto done;
         }
+        if (au.tracked && (rc = eo_history__after_write(env, &hs, vals, &now, err)) != EO_OK)
+            goto done;
     }
     /* x2many values built on a written Many2one change for the old and new targets */
     for (i = 0; i < ncols; i++) {
@@ -173,6 +199,8 @@ oom:
 done:
     if (began)
         rc = eo_env__atomic_end(env, rc, err);
+    rc = eo_version__explain(env, m, &vc, rc, err);
+    eo_history__free(&hs);
     eo_free(cols);
     eo_free(vals);
     eo_free(sc);
@@ -278,6 +306,7 @@ typedef struct doomed {
 
 typedef struct unlink_ctx {
     eo_vec sets; /* of doomed */
+    eo_value now; /* the operation's date, for history rows */
 } unlink_ctx;
 
 static eo_idmap *doomed_of(unlink_ctx *u, const eo_model *m)
@@ -404,6 +433,8 @@ static int unlink_rec(eo_env *env, unlink_ctx *u, const eo_model *m, const eo_id
             eo_orm__relation_changed(env, m->fields[i],
                                      eo_store__get(env->store, m, ids[k], m->fields[i]), NULL);
     }
+    if ((rc = eo_history__deleting(env, m, ids, n, &u->now, err)) != EO_OK)
+        return rc;
     for (start = 0; start < n; start += CHUNK) {
         size_t k = n - start < CHUNK ? n - start : CHUNK;
         if ((rc = eo_env__remove(env, m, ids + start, k, &affected, err)) != EO_OK)
@@ -419,6 +450,7 @@ int eo_orm_unlink(eo_env *env, const eo_model *m, const eo_id *ids, size_t n, eo
 {
     unlink_ctx u;
     size_t i;
+    char nowbuf[40];
     int rc;
     EO_ENTER();
     EO_REQUIRE(env);
@@ -432,6 +464,7 @@ int eo_orm_unlink(eo_env *env, const eo_model *m, const eo_id *ids, size_t n, eo
         return rc;
     memset(&u, 0, sizeof u);
     u.sets.isize = sizeof(doomed);
+    u.now = eo_auto__now(nowbuf);
     rc = unlink_rec(env, &u, m, ids, n, err);
     for (i = 0; i < u.sets.len; i++)
         eo_idmap__free(&((doomed *)eo_vec__at(&u.sets, i))->ids);

@@ -261,6 +261,20 @@ int eo_sql__ids_in(eo_sqlq *q, const eo_model *m, const eo_id *ids, size_t n,
     return q->sql.oom ? oom(err) : EO_OK;
 }
 
+int eo_sql__and_equal(eo_sqlq *q, const eo_field *f, const eo_value *v, eo_error *err)
+{
+    eo_buf__puts(&q->sql, " AND ");
+    col(q, f);
+    if (v == NULL || v->type == EO_VNULL) {
+        eo_buf__puts(&q->sql, " IS NULL");
+    } else {
+        eo_buf__puts(&q->sql, " = ");
+        if (eo_sql__param(q, v, f, EO_SQLP_FIELD) != EO_OK)
+            return oom(err);
+    }
+    return q->sql.oom ? oom(err) : EO_OK;
+}
+
 /*
  * The parameter of a like leaf: Odoo's semantics (see the file comment),
  * in the server's syntax. For LIKE the user's pattern goes as it is, with

@@ -64,6 +64,9 @@ int eo_sql__where(eo_sqlq *q, const eo_model *m, const eo_dnode *n, eo_error *er
 int eo_sql__ids_in(eo_sqlq *q, const eo_model *m, const eo_id *ids, size_t n,
                    eo_idkind kind, eo_error *err);
 
+/* " AND f = v" (" AND f IS NULL" for a NULL v): the version check of update_if. */
+int eo_sql__and_equal(eo_sqlq *q, const eo_field *f, const eo_value *v, eo_error *err);
+
 /* " REFERENCES comodel ("id") ON DELETE ..." for a Many2one (nothing otherwise). */
 void eo_sql__references(eo_buf *b, const eo_field *f);
 /* CREATE UNIQUE INDEX <table>__pair_uniq ON junction (column1, column2) */

@@ -20,6 +20,7 @@ local core = require "earnorm.core"
 local fields = require "earnorm.fields"
 local Recordset = require "earnorm.recordset"
 require "earnorm.conveniences" -- adds its methods to Recordset.methods (Guarded below)
+local history = require "earnorm.history"
 
 local M = {}
 
@@ -33,7 +34,8 @@ M.MAX_HANDLERS = 1000
 M.registry = {}
 
 local ATTRS = { _description = true, _order = true, _rec_name = true, _parent_name = true,
-                _inherit = true, _abstract = true, _table = true }
+                _inherit = true, _abstract = true, _table = true,
+                _log_access = true, _version = true, _history = true } -- earnorm.history
 local EVENTS = { before_create = true, after_create = true, before_write = true,
                  after_write = true, before_unlink = true, after_unlink = true,
                  link = true, unlink_rel = true }
@@ -343,8 +345,10 @@ function M.define(name, spec)
     end
     -- extension in place: new fields, same class
     local list = field_list(name, spec, {})
+    local auto = history.declare(name, spec, list, nil, existing)
     core.define_model(name, spec, list, existing)
     index_fields(existing, list)
+    history.attach(existing, auto)
     return existing
   end
   local cls = new_class(name)
@@ -376,12 +380,15 @@ function M.define(name, spec)
     spec = attrs
   end
   field_list(name, spec, list)
+  local auto = history.declare(name, spec, list, inherit and M.registry[inherit])
   core.define_model(name, spec, list, cls)
   for _, c in ipairs(inherited_constraints or {}) do M.add_constraint(class_state[cls], c) end
   for _, k in ipairs({ "_order", "_rec_name", "_parent_name", "_description" }) do
     cls[k] = spec[k]
   end
   index_fields(cls, list)
+  index_fields(cls, auto.magic)
+  history.attach(cls, auto)
   M.registry[name] = cls
   return cls
 end

@@ -425,6 +425,57 @@ static int c_model_add_field(int nul, eo_error *err)
     return rc;
 }
 
+static int c_model_log_access(int nul, eo_error *err)
+{
+    eo_registry *reg = NULL;
+    eo_model *m = NULL;
+    const eo_field *f;
+    int rc;
+    PRE(eo_registry_new(&reg, &scratch_err));
+    PRE(eo_registry_add_model(&m, reg, "api.log", &scratch_err));
+    rc = eo_model_log_access(A(0, m), err);
+    f = eo_model_field(m, "write_date", 10);
+    assert_true(rc == EO_OK ? f && f->type == EO_FT_DATETIME && (f->flags & EO_FF_WRITE_DATE)
+                            : f == NULL);
+    eo_registry_free(reg);
+    return rc;
+}
+
+static int c_model_versioned(int nul, eo_error *err)
+{
+    eo_registry *reg = NULL;
+    eo_model *m = NULL;
+    const eo_field *f;
+    int rc;
+    PRE(eo_registry_new(&reg, &scratch_err));
+    PRE(eo_registry_add_model(&m, reg, "api.ver", &scratch_err));
+    rc = eo_model_versioned(A(0, m), "rev", err);
+    f = eo_model_field(m, "rev", 3);
+    assert_true(rc == EO_OK ? f && f->type == EO_FT_INTEGER && (f->flags & EO_FF_VERSION)
+                            : f == NULL);
+    eo_registry_free(reg);
+    return rc;
+}
+
+static int c_model_track(int nul, eo_error *err)
+{
+    eo_registry *reg = NULL;
+    eo_model *m = NULL;
+    eo_field *f = NULL;
+    eo_field_spec s;
+    int rc;
+    PRE(eo_registry_new(&reg, &scratch_err));
+    PRE(eo_registry_add_model(&m, reg, "api.track", &scratch_err));
+    memset(&s, 0, sizeof s);
+    s.name = "title";
+    s.type = EO_FT_CHAR;
+    PRE(eo_model_add_field(&f, m, &s, &scratch_err));
+    rc = eo_model_track(A(0, m), A(1, "title"), err);
+    assert_true(rc == EO_OK ? (f->flags & EO_FF_TRACKED) != 0 : (f->flags & EO_FF_TRACKED) == 0);
+    eo_registry_free(reg);
+    return rc;
+}
+
 static int c_model_field(int nul, eo_error *err)
 {
     eo_field *f = eo_model_field(A(0, F.m), A(1, "name"), 4);
@@ -1669,6 +1720,9 @@ static const api_case cases[] = {
     EO(registry_resolve, "reg"),
     EO(model_set, "m"),
     EO(model_add_field, "m,spec,spec->name"),
+    EO(model_log_access, "m"),
+    EO(model_versioned, "m"),
+    EO(model_track, "m,name"),
     PO(model_field, "m,name"),
     PO(model_active_field, "m"),
     PO(ftype_name, ""),

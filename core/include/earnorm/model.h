@@ -59,9 +59,19 @@ typedef enum eo_ftype {
 #define EO_FF_HAS_MAX    0x0400u
 #define EO_FF_DEFAULT    0x0800u  /* has a static default value */
 #define EO_FF_SINGLE     0x1000u  /* One2many read as at most one record (One2one's inverse side) */
-#define EO_FF_RECURSIVE  0x2000u  /* computed: may depend on itself through a relation */
-#define EO_FF_INVERSE    0x4000u  /* computed: writable, an inverse method (run by the binding) stores it */
-#define EO_FF_SEARCHABLE 0x8000u  /* computed, not stored: a search method (run by the binding)
+#define EO_FF_VERSION    0x2000u  /* optimistic-locking version (eo_model_versioned) */
+#define EO_FF_CREATE_DATE 0x4000u /* create_date (eo_model_log_access) */
+#define EO_FF_WRITE_DATE 0x8000u  /* write_date (eo_model_log_access) */
+#define EO_FF_TRACKED    0x10000u /* changes recorded in EO_HISTORY_MODEL (eo_model_track) */
+/* The fields the engine sets itself: refused in create and write. */
+#define EO_FF_ENGINE (EO_FF_VERSION | EO_FF_CREATE_DATE | EO_FF_WRITE_DATE)
+
+/** The model history rows go to (declared by the Lua layer when a model
+ * tracks fields; see eo_model_track). */
+#define EO_HISTORY_MODEL "earnorm.history"
+#define EO_FF_RECURSIVE  0x20000u /* computed: may depend on itself through a relation */
+#define EO_FF_INVERSE    0x40000u /* computed: writable, an inverse method (run by the binding) stores it */
+#define EO_FF_SEARCHABLE 0x80000u /* computed, not stored: a search method (run by the binding)
                                      turns a domain leaf on it into one on stored fields */
 
 typedef enum eo_ondelete {
@@ -191,6 +201,34 @@ EO_API int eo_model_set(eo_model *m, const char *description,
  */
 EO_API int eo_model_add_field(eo_field **out, eo_model *m,
                               const eo_field_spec *spec, eo_error *err);
+
+/**
+ * Add the record metadata the engine maintains: create_date and write_date
+ * (Datetime, UTC, millisecond precision), set by every create and by every
+ * write of a stored field, never by callers. Calling it again does nothing.
+ * The Lua layer calls it for every model unless `_log_access = false`.
+ * @return 0, or EO_ECONFLICT when the model has such a field of its own.
+ */
+EO_API int eo_model_log_access(eo_model *m, eo_error *err);
+
+/**
+ * Add an optimistic-locking version field named @p name (NULL:
+ * "version"): an Integer the engine sets to 1 on create and increments on
+ * every write; a write of records whose version changed since this env
+ * read them fails with EO_ECONFLICT (docs/models.md, "Versioning").
+ * @return 0, EO_EINVAL (bad name), or EO_ECONFLICT (the name is taken, or
+ *         the model has a version field already).
+ */
+EO_API int eo_model_versioned(eo_model *m, const char *name, eo_error *err);
+
+/**
+ * Record the changes of field @p name in EO_HISTORY_MODEL (who, when, the
+ * operation, old and new values), in the transaction of the change.
+ * @return 0, EO_ENOTFOUND (no such field), or EO_EINVAL naming the field
+ *         when it cannot be tracked (One2many, Many2many, computed,
+ *         maintained by the engine).
+ */
+EO_API int eo_model_track(eo_model *m, const char *name, eo_error *err);
 
 /** The field called @p name (length @p len), or NULL. Borrowed. */
 EO_API eo_field *eo_model_field(const eo_model *m, const char *name, size_t len);

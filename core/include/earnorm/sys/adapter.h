@@ -163,6 +163,17 @@ struct eo_adapter {
     int (*update_each)(eo_conn *c, const eo_model *m, const eo_id *ids, size_t n,
                        const eo_field *f, const eo_value *vals, int64_t *affected,
                        eo_error *err);
+    /**
+     * As update, on those of @p ids whose field @p check holds @p expect
+     * (an EO_VNULL @p expect: holds no value), in one statement: the
+     * optimistic-locking write (UPDATE ... WHERE id IN (...) AND version
+     * = ?). *affected gets the records updated; the others were changed
+     * since. NULL: models with a version field are refused (EO_ENOTSUP).
+     */
+    int (*update_if)(eo_conn *c, const eo_model *m, const eo_id *ids, size_t nids,
+                     const eo_field *const *cols, const eo_value *vals, size_t ncols,
+                     const eo_field *check, const eo_value *expect, int64_t *affected,
+                     eo_error *err);
 };
 
 /** Register an adapter for its URL scheme (built-in ones are registered
