@@ -25,6 +25,9 @@ typedef struct lists {
     size_t n;
     eo_vec targets;       /* Many2many: distinct targets */
     eo_idmap seen;
+    const eo_model *cm;   /* One2many: the comodel, whose rows come along */
+    const eo_field **cols;
+    size_t ncols;
 } lists;
 
 static int lists_init(lists *l, eo_env *env, const eo_id *ids, size_t n)
@@ -78,8 +81,17 @@ static int add_pair(lists *l, const eo_value *owner, const eo_value *member, int
 
 static int o2m_row(void *payload, const eo_value *row, size_t ncols, eo_error *err)
 {
+    lists *l = payload;
+    eo_id id;
+    int rc = add_pair(l, &row[1], &row[0], 0, err);
     EO_UNUSED(ncols);
-    return add_pair(payload, &row[1], &row[0], 0, err);
+    /* the members' own fields came in the same rows: keep them (a loop over
+     * the lines reads their amounts without another query) */
+    if (rc == EO_OK && l->ncols > 1 &&
+        eo_id_from_value(&id, l->env->adapter->idkind, &row[0]) == EO_OK &&
+        eo_store__set_row(l->env->store, l->cm, id, l->cols + 1, row + 1, l->ncols - 1) != EO_OK)
+        rc = eo_error_set(err, EO_ENOMEM, "out of memory filling the record store");
+    return rc;
 }
 
 static int m2m_row(void *payload, const eo_value *row, size_t ncols, eo_error *err)
@@ -185,10 +197,27 @@ int eo_orm__load_x2many(eo_env *env, const eo_model *m, const eo_id *ids, size_t
         goto done;
     }
     if (f->type == EO_FT_ONE2MANY) {
-        const eo_field *cols[2];
-        cols[0] = cm->fields[0];
-        cols[1] = eo_model_field(cm, f->inverse, strlen(f->inverse));
-        rc = eo_orm__select_in(env, cm, cols[1], vals, n, cols, 2, 1, o2m_row, &l, err);
+        const eo_field *inv = eo_model_field(cm, f->inverse, strlen(f->inverse));
+        size_t k, nc = 0;
+        /* id, the inverse, then the comodel's other prefetchable fields */
+        const eo_field **cols = eo_malloc((cm->nfields + 2) * sizeof *cols);
+        if (cols == NULL) {
+            rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+            goto done;
+        }
+        cols[nc++] = cm->fields[0];
+        cols[nc++] = inv;
+        for (k = 1; k < cm->nfields; k++) {
+            const eo_field *c = cm->fields[k];
+            if (c != inv && (c->flags & EO_FF_STORED) && !(c->flags & EO_FF_NOPREFETCH))
+                cols[nc++] = c;
+        }
+        l.cm = cm;
+        l.cols = cols;
+        l.ncols = nc;
+        rc = eo_orm__select_in(env, cm, inv, vals, n, cols, nc, 1, o2m_row, &l, err);
+        l.cols = NULL;
+        eo_free(cols);
     } else {
         const eo_model *j = f->junction;
         const eo_field *cols[2];

@@ -435,7 +435,8 @@ function R:search_fetch(domain, names, opts, ...)
       end
     end
   end
-  local recs = core.search_fetch(self, domain or {}, stored, opts.order, opts.limit, opts.offset)
+  local recs = core.search_fetch(self, Recordset.rewrite_domain(self, domain) or {}, stored,
+                                 opts.order, opts.limit, opts.offset)
   if #recs > 0 then
     for _, n in ipairs(x2many) do core.prefetch(recs, n) end
     for _, n in ipairs(computed) do

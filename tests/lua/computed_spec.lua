@@ -127,6 +127,12 @@ describe("computed fields: inverse, related, search #" .. h.backend, function()
     assert.are.equal(3, env["cmp.person"]:search_count{ "|", { "full", "=", "Ada Lovelace" },
                                                         { "first", "!=", "Ada" } })
     assert.are.equal("Alan", env["cmp.person"]:search_read({ "!", { "full", "ilike", "o" } }, { fields = { "first" } })[1].first)
+    -- the other searching methods take it too
+    assert.are.equal("Hopper", env["cmp.person"]:search_fetch({ { "full", "=", "Grace Hopper" } }, { "first" }).last)
+    local all = env["cmp.person"]:search{}
+    assert.are.equal(1, #all:filtered_domain{ { "full", "=", "Ada Lovelace" } })
+    local groups = env["cmp.person"]:read_group({ { "full", "ilike", "a" } }, { "last" }, { "last" })
+    assert.are.equal(3, #groups)
     local e = h.error_of(function() env["cmp.person"]:search{ { "full", ">", "x" } } end)
     assert.are.equal("EVALIDATE", e.code)
     assert.truthy(tostring(e):find("operator > is not supported", 1, true), tostring(e))
