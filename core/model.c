@@ -83,11 +83,24 @@ static void field_free(eo_field *f)
     eo_free(f);
 }
 
+static void indexes_free(eo_model_index *v, size_t n)
+{
+    size_t i;
+    for (i = 0; v && i < n; i++) {
+        eo_free(v[i].name);
+        eo_free(v[i].constraint);
+        eo_free(v[i].message);
+        eo_free(v[i].fields);
+    }
+    eo_free(v);
+}
+
 static void model_free(eo_model *m)
 {
     size_t i;
     if (m == NULL)
         return;
+    indexes_free(m->indexes, m->nindexes);
     for (i = 0; i < m->nfields; i++)
         field_free(m->fields[i]);
     eo_free(m->fields);
@@ -439,6 +452,92 @@ done:
     if (f && !added)
         field_free(f);
     return rc;
+}
+
+/* A constraint name becomes part of an index name: letters, digits, '_'. */
+static int plain_name(const char *s)
+{
+    const char *p;
+    if (s == NULL || *s == '\0' || strlen(s) > 40 || isdigit((unsigned char)*s))
+        return 0;
+    for (p = s; *p; p++)
+        if (!(isalnum((unsigned char)*p) || *p == '_'))
+            return 0;
+    return 1;
+}
+
+int eo_model_set_indexes(eo_model *m, const eo_index_spec *specs, size_t n, eo_error *err)
+{
+    eo_model_index *v = NULL;
+    size_t i, k;
+    int rc = EO_OK;
+    EO_ENTER();
+    EO_REQUIRE(m);
+    if (n > 0)
+        EO_REQUIRE(specs);
+    if (n > 0 && (v = eo_calloc(n, sizeof *v)) == NULL)
+        return eo_error_set(err, EO_ENOMEM, "out of memory setting the indexes of %s", m->name);
+    for (i = 0; i < n && rc == EO_OK; i++) {
+        const eo_index_spec *s = &specs[i];
+        eo_buf b = EO_BUF_INIT;
+        if (s->nfields == 0 || s->nfields > 32) {
+            rc = eo_error_set(err, EO_EINVAL, "%s: an index takes 1 to 32 fields", m->name);
+            break;
+        }
+        if (s->unique && !plain_name(s->constraint)) {
+            rc = eo_error_set(err, EO_EINVAL,
+                              "%s: a unique constraint needs a name of letters, digits and '_'",
+                              m->name);
+            break;
+        }
+        if ((v[i].fields = eo_calloc(s->nfields, sizeof *v[i].fields)) == NULL)
+            goto oom;
+        v[i].nfields = s->nfields;
+        v[i].unique = s->unique != 0;
+        eo_buf__puts(&b, m->table);
+        if (s->constraint) {
+            eo_buf__puts(&b, "__con_");
+            eo_buf__puts(&b, s->constraint);
+        } else {
+            eo_buf__puts(&b, "__idx");
+        }
+        for (k = 0; k < s->nfields; k++) {
+            eo_field *f = s->fields[k] ? eo_model_field(m, s->fields[k], strlen(s->fields[k]))
+                                       : NULL;
+            if (f == NULL || !(f->flags & EO_FF_STORED) || f->type == EO_FT_ID) {
+                rc = eo_error_set(err, EO_EINVAL, "%s: index field '%s' is not a stored field",
+                                  m->name, s->fields[k] ? s->fields[k] : "(null)");
+                eo_error_where(err, m->name, s->fields[k]);
+                break;
+            }
+            v[i].fields[k] = f;
+            if (!s->constraint) {
+                eo_buf__putc(&b, '_');
+                eo_buf__puts(&b, f->column);
+            }
+        }
+        if (rc == EO_OK) {
+            if (b.oom || (v[i].name = eo_strdup(b.p)) == NULL ||
+                (s->constraint && (v[i].constraint = eo_strdup(s->constraint)) == NULL) ||
+                (s->message && (v[i].message = eo_strdup(s->message)) == NULL)) {
+                eo_buf__free(&b);
+                goto oom;
+            }
+        }
+        eo_buf__free(&b);
+    }
+    if (rc != EO_OK) {
+        indexes_free(v, n);
+        return rc;
+    }
+    indexes_free(m->indexes, m->nindexes);
+    m->indexes = v;
+    m->nindexes = n;
+    m->registry->version++;
+    return EO_OK;
+oom:
+    indexes_free(v, n);
+    return eo_error_set(err, EO_ENOMEM, "out of memory setting the indexes of %s", m->name);
 }
 
 static int junction(eo_registry *reg, eo_model *m, eo_field *f, eo_error *err);
