@@ -67,6 +67,8 @@ int eo_sql__ids_in(eo_sqlq *q, const eo_model *m, const eo_id *ids, size_t n,
 /* " REFERENCES comodel ("id") ON DELETE ..." for a Many2one (nothing otherwise). */
 void eo_sql__references(eo_buf *b, const eo_field *f);
 /* CREATE UNIQUE INDEX <table>__pair_uniq ON junction (column1, column2) */
+/* CREATE [UNIQUE] INDEX for a composite index or unique constraint. */
+void eo_sql__model_index(eo_buf *b, const eo_model *m, const eo_model_index *ix);
 void eo_sql__pair_index(eo_buf *b, const eo_model *m);
 
 /* The column type a field gets in this dialect, NULL when not stored. */

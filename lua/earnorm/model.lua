@@ -809,7 +809,8 @@ end
 function M.checks_of(name)
   local cls = M.registry[name]
   local S = cls and class_state[cls]
-  return S and S._sql and S._sql.checks or {}
+  if not S or S._abstract then return {} end
+  return S._sql and S._sql.checks or {}
 end
 
 -- ---------------------------------------------------------------------
@@ -965,6 +966,7 @@ function M.define(name, spec)
   S.decls[#S.decls + 1] = decl
   if not existing then
     S._abstract = spec._abstract and true or false
+    rawset(cls, "_abstract", S._abstract)
     M.registry[name] = cls
   end
   for _, k in ipairs(INHERITED_ATTRS) do

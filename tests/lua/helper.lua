@@ -24,7 +24,9 @@ function M.fresh_env(opts)
   local env = orm.connect{ database = M.url, log_queries = opts.log_queries }
   env:migrate()
   if not path then
-    for name in pairs(orm.models) do env[name]:search{}:unlink() end
+    for name, cls in pairs(orm.models) do
+      if not cls._abstract then env[name]:search{}:unlink() end
+    end
   end
   return env
 end
