@@ -450,7 +450,7 @@ static int c_model_set_indexes(int nul, eo_error *err)
     rc = eo_model_set_indexes(A(0, m), A(1, &ix), 1, err);
     if (rc == EO_OK) {
         assert_int_equal(m->nindexes, 1);
-        assert_string_equal(m->indexes[0].name, "api_ix__con_ab_uniq");
+        assert_string_equal(m->indexes[0].name, "api_ix__ab_uniq_ckey");
         assert_string_equal(m->indexes[0].fields[1]->name, "b");
     }
     eo_registry_free(reg);
