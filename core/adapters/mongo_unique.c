@@ -247,8 +247,13 @@ static int read_current(mg_conn *c, const eo_model *m, const eo_model_index *ix,
             v->type = EO_VNULL;
             if (i >= 0)
                 *v = vals[i];
-            else if (bson_iter_init_find(&it, doc, mg__key(ix->fields[k])))
-                rc = mg__read(c, &it, ix->fields[k], sc, v, err);
+            else if (bson_iter_init_find(&it, doc, mg__key(ix->fields[k]))) {
+                /* text may point into the document: copy it, the cursor reuses it */
+                eo_value tmp;
+                if ((rc = mg__read(c, &it, ix->fields[k], sc, &tmp, err)) == EO_OK &&
+                    eo_arena__value(&sc->arena, v, &tmp) != EO_OK)
+                    rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+            }
         }
         n++;
     }
