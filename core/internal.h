@@ -241,5 +241,18 @@ int eo_datetime__format_us(int64_t us, int date_only, char *buf, size_t cap);
  * SQLite and FerretDB store Decimal). to_scaled: 0, or -1 if not a number. */
 int eo_decimal__to_scaled(const char *s, size_t n, int scale, int64_t *out);
 void eo_decimal__format_scaled(int64_t n, int scale, char *buf, size_t cap);
+/* model.c: composite indexes and unique constraints (eo_model_index).
+ * our_index: 1 when a database index `name` of m's table is one migrate
+ * makes for them (<table>__..._cidx / _ckey). index_named: m's index of
+ * that database name, or NULL. describe_values: "a = 'x', b = 3" for the
+ * index's fields among cols. index_conflict: fill err with the
+ * constraint's EO_ECONFLICT ("model: constraint name: message
+ * (unique(a, b): record)"); returns EO_ECONFLICT. */
+int eo_model__our_index(const eo_model *m, const char *name);
+const eo_model_index *eo_model__index_named(const eo_model *m, const char *name);
+void eo_model__describe_values(eo_buf *b, const eo_model_index *ix, const eo_field *const *cols,
+                               const eo_value *vals, size_t ncols);
+int eo_model__index_conflict(eo_error *err, const eo_model *m, const eo_model_index *ix,
+                             const char *record);
 
 #endif /* EARNORM_INTERNAL_H */

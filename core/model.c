@@ -87,11 +87,24 @@ static void field_free(eo_field *f)
     eo_free(f);
 }
 
+static void indexes_free(eo_model_index *v, size_t n)
+{
+    size_t i;
+    for (i = 0; v && i < n; i++) {
+        eo_free(v[i].name);
+        eo_free(v[i].constraint);
+        eo_free(v[i].message);
+        eo_free(v[i].fields);
+    }
+    eo_free(v);
+}
+
 static void model_free(eo_model *m)
 {
     size_t i;
     if (m == NULL)
         return;
+    indexes_free(m->indexes, m->nindexes);
     for (i = 0; i < m->nfields; i++)
         field_free(m->fields[i]);
     eo_free(m->fields);
@@ -456,6 +469,166 @@ done:
     if (f && !added)
         field_free(f);
     return rc;
+}
+
+/* A constraint name becomes part of an index name: letters, digits, '_'. */
+static int plain_name(const char *s)
+{
+    const char *p;
+    if (s == NULL || *s == '\0' || strlen(s) > 40 || isdigit((unsigned char)*s))
+        return 0;
+    for (p = s; *p; p++)
+        if (!(isalnum((unsigned char)*p) || *p == '_'))
+            return 0;
+    return 1;
+}
+
+int eo_model_set_indexes(eo_model *m, const eo_index_spec *specs, size_t n, eo_error *err)
+{
+    eo_model_index *v = NULL;
+    size_t i, k;
+    int rc = EO_OK;
+    EO_ENTER();
+    EO_REQUIRE(m);
+    if (n > 0)
+        EO_REQUIRE(specs);
+    if (n > 0 && (v = eo_calloc(n, sizeof *v)) == NULL)
+        return eo_error_set(err, EO_ENOMEM, "out of memory setting the indexes of %s", m->name);
+    for (i = 0; i < n && rc == EO_OK; i++) {
+        const eo_index_spec *s = &specs[i];
+        eo_buf b = EO_BUF_INIT;
+        if (s->nfields == 0 || s->nfields > 32) {
+            rc = eo_error_set(err, EO_EINVAL, "%s: an index takes 1 to 32 fields", m->name);
+            break;
+        }
+        if (s->unique && !plain_name(s->constraint)) {
+            rc = eo_error_set(err, EO_EINVAL,
+                              "%s: a unique constraint needs a name of letters, digits and '_'",
+                              m->name);
+            break;
+        }
+        if ((v[i].fields = eo_calloc(s->nfields, sizeof *v[i].fields)) == NULL)
+            goto oom;
+        v[i].nfields = s->nfields;
+        v[i].unique = s->unique != 0;
+        eo_buf__puts(&b, m->table);
+        eo_buf__puts(&b, "_");
+        if (s->constraint) {
+            eo_buf__puts(&b, "_");
+            eo_buf__puts(&b, s->constraint);
+        }
+        for (k = 0; k < s->nfields; k++) {
+            eo_field *f = s->fields[k] ? eo_model_field(m, s->fields[k], strlen(s->fields[k]))
+                                       : NULL;
+            if (f == NULL || !(f->flags & EO_FF_STORED) || f->type == EO_FT_ID) {
+                rc = eo_error_set(err, EO_EINVAL, "%s: index field '%s' is not a stored field",
+                                  m->name, s->fields[k] ? s->fields[k] : "(null)");
+                eo_error_where(err, m->name, s->fields[k]);
+                break;
+            }
+            v[i].fields[k] = f;
+            if (!s->constraint) {
+                eo_buf__putc(&b, '_');
+                eo_buf__puts(&b, f->column);
+            }
+        }
+        if (rc == EO_OK) {
+            eo_buf__puts(&b, s->constraint ? "_ckey" : "_cidx");
+            if (!b.oom && b.len > 63) {
+                /* identifiers are at most 63 bytes in PostgreSQL: keep a
+                 * prefix and a hash of the whole name */
+                uint32_t h = 2166136261u;
+                size_t z;
+                char tail[16];
+                for (z = 0; z < b.len; z++)
+                    h = (h ^ (unsigned char)b.p[z]) * 16777619u;
+                snprintf(tail, sizeof tail, "_%08x%s", (unsigned)h, s->constraint ? "_ckey" : "_cidx");
+                b.len = 63 - strlen(tail);
+                b.p[b.len] = '\0';
+                eo_buf__puts(&b, tail);
+            }
+            if (b.oom || (v[i].name = eo_strdup(b.p)) == NULL ||
+                (s->constraint && (v[i].constraint = eo_strdup(s->constraint)) == NULL) ||
+                (s->message && (v[i].message = eo_strdup(s->message)) == NULL)) {
+                eo_buf__free(&b);
+                goto oom;
+            }
+        }
+        eo_buf__free(&b);
+    }
+    if (rc != EO_OK) {
+        indexes_free(v, n);
+        return rc;
+    }
+    indexes_free(m->indexes, m->nindexes);
+    m->indexes = v;
+    m->nindexes = n;
+    m->registry->version++;
+    return EO_OK;
+oom:
+    indexes_free(v, n);
+    return eo_error_set(err, EO_ENOMEM, "out of memory setting the indexes of %s", m->name);
+}
+
+int eo_model__our_index(const eo_model *m, const char *name)
+{
+    size_t t = strlen(m->table), n = strlen(name);
+    if (n < t + 7 || strncmp(name, m->table, t) != 0 || name[t] != '_' || name[t + 1] != '_')
+        return 0;
+    return strcmp(name + n - 5, "_cidx") == 0 || strcmp(name + n - 5, "_ckey") == 0;
+}
+
+const eo_model_index *eo_model__index_named(const eo_model *m, const char *name)
+{
+    size_t i;
+    for (i = 0; m && name && i < m->nindexes; i++)
+        if (strcmp(m->indexes[i].name, name) == 0)
+            return &m->indexes[i];
+    return NULL;
+}
+
+void eo_model__describe_values(eo_buf *b, const eo_model_index *ix, const eo_field *const *cols,
+                               const eo_value *vals, size_t ncols)
+{
+    size_t k, i, shown = 0;
+    for (k = 0; k < ix->nfields; k++) {
+        for (i = 0; i < ncols; i++) {
+            const eo_value *v = &vals[i];
+            if (cols[i] != ix->fields[k])
+                continue;
+            eo_buf__puts(b, shown++ ? ", " : "");
+            eo_buf__puts(b, ix->fields[k]->name);
+            eo_buf__puts(b, " = ");
+            if (v->type == EO_VTEXT)
+                eo_buf__printf(b, "'%.*s'", (int)(v->u.s.n > 60 ? 60 : v->u.s.n), v->u.s.p);
+            else if (v->type == EO_VINT)
+                eo_buf__printf(b, "%lld", (long long)v->u.i);
+            else if (v->type == EO_VFLOAT)
+                eo_buf__printf(b, "%g", v->u.f);
+            else if (v->type == EO_VBOOL)
+                eo_buf__puts(b, v->u.b ? "true" : "false");
+            else if (v->type == EO_VNULL)
+                eo_buf__puts(b, "null");
+            else
+                eo_buf__puts(b, "(binary)");
+        }
+    }
+}
+
+int eo_model__index_conflict(eo_error *err, const eo_model *m, const eo_model_index *ix,
+                             const char *record)
+{
+    char fields[300];
+    size_t k, o = 0;
+    fields[0] = '\0';
+    for (k = 0; k < ix->nfields && o < sizeof fields; k++)
+        o += (size_t)snprintf(fields + o, sizeof fields - o, "%s%s", k ? ", " : "",
+                              ix->fields[k]->name);
+    eo_error_set(err, EO_ECONFLICT, "%s: constraint %s: %s (unique(%s)%s%s)", m->name,
+                 ix->constraint ? ix->constraint : ix->name, ix->message ? ix->message : "duplicate",
+                 fields, record && *record ? ": " : "", record ? record : "");
+    eo_error_where(err, m->name, ix->nfields == 1 ? ix->fields[0]->name : NULL);
+    return EO_ECONFLICT;
 }
 
 static int junction(eo_registry *reg, eo_model *m, eo_field *f, eo_error *err);

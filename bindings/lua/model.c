@@ -15,6 +15,7 @@
  * with O_NOFOLLOW | O_NONBLOCK, then checked again with fstat (a file
  * swapped in between is caught). The path the host gives is followed.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -581,14 +582,16 @@ static int dry_run(lua_State *L, const eo_registry *reg, const char *name, int a
         goto done;
     if ((rc = check_inverses(reg, m, existing, err)) != EO_OK)
         goto done;
-    if (!existing && (rc = set_attrs(L, attrs, m, err)) == EO_OK)
+    if ((rc = set_attrs(L, attrs, m, err)) == EO_OK && !existing)
         rc = auto_fields(L, attrs, m, err);
 done:
     eo_registry_free(tmp);
     return rc;
 }
 
-/* core.define_model(name, attrs, fields, class) */
+/* core.define_model(name, attrs, fields, class, dry): declare the model,
+ * or add the fields to it and set the attributes given; with dry, only
+ * check that it would work. */
 static int l_define_model(lua_State *L)
 {
     const char *name = luaL_checkstring(L, 1);
@@ -596,7 +599,7 @@ static int l_define_model(lua_State *L)
     eo_registry *reg;
     eo_model *m;
     eo_error err;
-    int rc;
+    int rc, dry = lua_toboolean(L, 5);
     luaL_checktype(L, 2, LUA_TTABLE);
     luaL_checktype(L, 3, LUA_TTABLE);
     luaL_checktype(L, 4, LUA_TTABLE);
@@ -605,6 +608,8 @@ static int l_define_model(lua_State *L)
     m = eo_registry_find(reg, name);
     if ((rc = dry_run(L, reg, name, 2, 3, m, &err)) != EO_OK)
         return eo_lua_raise(L, &err);
+    if (dry)
+        return 0;
     if (m == NULL) {
         if ((rc = eo_registry_add_model(&m, reg, name, &err)) != EO_OK)
             return eo_lua_raise(L, &err);
@@ -615,7 +620,57 @@ static int l_define_model(lua_State *L)
             return eo_lua_raise(L, &err);
         return 0;
     }
-    if ((rc = add_fields(L, 3, m, &err)) != EO_OK)
+    if ((rc = add_fields(L, 3, m, &err)) != EO_OK || (rc = set_attrs(L, 2, m, &err)) != EO_OK)
+        return eo_lua_raise(L, &err);
+    return 0;
+}
+
+/* core.set_indexes(name, { { name =, fields = {...}, unique =, message = }, ... }):
+ * the composite indexes and unique constraints of a declared model. */
+static int l_set_indexes(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    eo_model *m = eo_registry_find(eo_lua_ctx_registry(eo_lua_ctx_get(L)), name);
+    eo_index_spec specs[64];
+    const char *names[64][32];
+    lua_Integer n, i, k;
+    eo_error err;
+    luaL_checktype(L, 2, LUA_TTABLE);
+    if (m == NULL)
+        return eo_lua_raisef(L, EO_ENOTFOUND, name, NULL, "unknown model %s", name);
+    n = (lua_Integer)lua_rawlen(L, 2);
+    if (n > 64)
+        return eo_lua_raisef(L, EO_ELIMIT, name, NULL,
+                             "%s: more than 64 composite indexes and unique constraints", name);
+    memset(specs, 0, sizeof specs);
+    for (i = 1; i <= n; i++) {
+        eo_index_spec *s = &specs[i - 1];
+        lua_Integer nf;
+        lua_rawgeti(L, 2, i); /* stack: entry (kept until the call: it holds the strings) */
+        luaL_checktype(L, -1, LUA_TTABLE);
+        lua_getfield(L, -1, "name");
+        s->constraint = lua_tostring(L, -1);
+        lua_pop(L, 1);
+        lua_getfield(L, -1, "message");
+        s->message = lua_tostring(L, -1);
+        lua_pop(L, 1);
+        s->unique = opt_bool(L, lua_absindex(L, -1), "unique");
+        lua_getfield(L, -1, "fields");
+        luaL_checktype(L, -1, LUA_TTABLE);
+        nf = (lua_Integer)lua_rawlen(L, -1);
+        if (nf > 32)
+            return eo_lua_raisef(L, EO_ELIMIT, name, NULL, "%s: an index takes at most 32 fields",
+                                 name);
+        for (k = 1; k <= nf; k++) {
+            lua_rawgeti(L, -1, k);
+            names[i - 1][k - 1] = lua_tostring(L, -1);
+            lua_pop(L, 1);
+        }
+        s->fields = names[i - 1];
+        s->nfields = (size_t)nf;
+        lua_pop(L, 1); /* stack: entry */
+    }
+    if (eo_model_set_indexes(m, specs, (size_t)n, &err) != EO_OK)
         return eo_lua_raise(L, &err);
     return 0;
 }
@@ -625,32 +680,137 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Why the entry `full` of a models directory is not a model file, or NULL. */
-static const char *not_model_file(const char *full)
+#define MAX_DEPTH 16      /* subdirectory levels of a models directory */
+#define MAX_FILES 100000  /* model files in one models directory */
+
+/* What list_lua_files gathers: paths relative to the models directory. */
+typedef struct lister {
+    char **names;
+    size_t n, cap;
+    int oom;
+    eo_error err;
+    const char *root;
+} lister;
+
+static int ends_lua(const char *name)
 {
-    struct stat st;
-    if (lstat(full, &st) != 0)
-        return "cannot be read";
-    if (S_ISLNK(st.st_mode))
-        return "is a symbolic link (model files must be regular files, not links)";
-    if (!S_ISREG(st.st_mode))
-        return "is not a regular file (model files must be regular files)";
-    return NULL;
+    size_t len = strlen(name);
+    return len >= 5 && strcmp(name + len - 4, ".lua") == 0;
 }
 
-/* core.list_lua_files(path): a file, or the *.lua files of a directory in
- * name order; an entry named *.lua that is not a regular file is an error. */
+static void list_fail(lister *ls, const char *rel, const char *why)
+{
+    if (ls->err.code == EO_OK)
+        eo_error_set(&ls->err, EO_EINVAL, "model file '%s/%s' %s", ls->root, rel, why);
+}
+
+static void list_add(lister *ls, const char *rel)
+{
+    if (ls->n == ls->cap) {
+        char **v;
+        size_t cap = ls->cap ? ls->cap * 2 : 16;
+        if (ls->n >= MAX_FILES) {
+            if (ls->err.code == EO_OK)
+                eo_error_set(&ls->err, EO_ELIMIT, "models directory '%s' holds more than %d model files",
+                             ls->root, MAX_FILES);
+            return;
+        }
+        if ((v = eo_realloc(ls->names, cap * sizeof *v)) == NULL) {
+            ls->oom = 1;
+            return;
+        }
+        ls->names = v;
+        ls->cap = cap;
+    }
+    if ((ls->names[ls->n] = eo_strdup(rel)) == NULL) {
+        ls->oom = 1;
+        return;
+    }
+    ls->n++;
+}
+
+/* Gather the *.lua files under the directory open at dfd (prefix: its
+ * path relative to the root, "" for the root). Entries are looked at with
+ * fstatat(AT_SYMLINK_NOFOLLOW) and subdirectories opened with O_NOFOLLOW
+ * from their parent, so a link swapped in is never followed. The owner of
+ * dfd is this function (fdopendir takes it). */
+static void list_dir(lister *ls, int dfd, const char *prefix, int depth)
+{
+    DIR *d = fdopendir(dfd);
+    struct dirent *e;
+    if (d == NULL) {
+        close(dfd);
+        if (ls->err.code == EO_OK)
+            eo_error_set(&ls->err, EO_ENOTFOUND, "cannot read models directory '%s/%s'", ls->root,
+                         prefix);
+        return;
+    }
+    while (!ls->oom && ls->err.code == EO_OK && (e = readdir(d)) != NULL) {
+        char rel[4096];
+        struct stat st;
+        int w;
+        if (e->d_name[0] == '.')
+            continue;
+        w = snprintf(rel, sizeof rel, "%s%s%s", prefix, *prefix ? "/" : "", e->d_name);
+        if (w < 0 || (size_t)w >= sizeof rel) {
+            list_fail(ls, e->d_name, "has a path too long");
+            break;
+        }
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            if (ends_lua(e->d_name))
+                list_fail(ls, rel, "cannot be read");
+            continue;
+        }
+        if (S_ISLNK(st.st_mode)) {
+            struct stat to;
+            if (ends_lua(e->d_name))
+                list_fail(ls, rel, "is a symbolic link (model files must be regular files, not links)");
+            else if (fstatat(dirfd(d), e->d_name, &to, 0) == 0 && S_ISDIR(to.st_mode))
+                list_fail(ls, rel, "is a symbolic link to a directory (subdirectories of a models "
+                                   "directory must be directories, not links)");
+            continue;
+        }
+        if (S_ISDIR(st.st_mode) && !ends_lua(e->d_name)) {
+            int sub;
+            if (depth == 0 && strcmp(e->d_name, "lib") == 0)
+                continue; /* helper modules: loaded by require, not as model files */
+            if (depth + 1 > MAX_DEPTH) {
+                list_fail(ls, rel, "is nested too deep (at most 16 levels of subdirectories)");
+                break;
+            }
+            sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub < 0) {
+                list_fail(ls, rel, "is a directory that cannot be read");
+                break;
+            }
+            list_dir(ls, sub, rel, depth + 1);
+            continue;
+        }
+        if (!ends_lua(e->d_name))
+            continue;
+        if (!S_ISREG(st.st_mode)) {
+            list_fail(ls, rel, "is not a regular file (model files must be regular files)");
+            continue;
+        }
+        list_add(ls, rel);
+    }
+    closedir(d);
+}
+
+/* core.list_lua_files(path): a file, or the *.lua files of a directory
+ * and its subdirectories (but lib/, the helper modules) in path order;
+ * an entry named *.lua that is not a regular file, and a link to a
+ * directory, are errors. Second result: the models directory (the
+ * directory of a file). */
 static int l_list_lua_files(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
     struct stat st;
-    DIR *d;
-    struct dirent *e;
-    char **names = NULL;
-    size_t n = 0, cap = 0, i;
-    int oom = 0;
-    eo_error err;
-    eo_error_clear(&err);
+    lister ls;
+    size_t i, plen = strlen(path);
+    int dfd;
+    memset(&ls, 0, sizeof ls);
+    eo_error_clear(&ls.err);
     if (stat(path, &st) != 0)
         return eo_lua_raisef(L, EO_ENOTFOUND, NULL, NULL, "models path '%s' does not exist", path);
     if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
@@ -658,63 +818,41 @@ static int l_list_lua_files(lua_State *L)
                              "models path '%s' is neither a directory nor a regular file", path);
     lua_newtable(L);
     if (!S_ISDIR(st.st_mode)) {
+        const char *slash = strrchr(path, '/');
         lua_pushstring(L, path);
         lua_rawseti(L, -2, 1);
-        return 1;
-    }
-    d = opendir(path);
-    if (d == NULL)
-        return eo_lua_raisef(L, EO_ENOTFOUND, NULL, NULL, "cannot read models directory '%s'", path);
-    while ((e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-        if (len < 5 || strcmp(e->d_name + len - 4, ".lua") != 0 || e->d_name[0] == '.')
-            continue;
-        if (n == cap) {
-            char **v;
-            cap = cap ? cap * 2 : 16;
-            v = eo_realloc(names, cap * sizeof *v);
-            if (v == NULL) {
-                oom = 1;
-                break;
-            }
-            names = v;
-        }
-        if ((names[n] = eo_strdup(e->d_name)) == NULL) {
-            oom = 1;
-            break;
-        }
-        n++;
-    }
-    closedir(d);
-    if (!oom && n)
-        qsort(names, n, sizeof *names, cmp_str);
-    /* free everything before anything can raise */
-    for (i = 0; i < n; i++) {
-        char full[4096];
-        const char *why = NULL;
-        int w = snprintf(full, sizeof full, "%s%s%s", path,
-                         path[strlen(path) - 1] == '/' ? "" : "/", names[i]);
-        eo_free(names[i]);
-        names[i] = NULL;
-        if (oom || err.code != EO_OK)
-            continue;
-        if (w < 0 || (size_t)w >= sizeof full)
-            why = "has a path too long";
+        if (slash == NULL)
+            lua_pushliteral(L, ".");
+        else if (slash == path)
+            lua_pushliteral(L, "/");
         else
-            why = not_model_file(full);
-        if (why) {
-            eo_error_set(&err, EO_EINVAL, "model file '%s' %s", full, why);
-            continue;
-        }
-        lua_pushstring(L, full);
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
+            lua_pushlstring(L, path, (size_t)(slash - path));
+        return 2;
     }
-    eo_free(names);
-    if (oom)
+    while (plen > 1 && path[plen - 1] == '/')
+        plen--;
+    lua_pushlstring(L, path, plen); /* stack: list, root */
+    ls.root = lua_tostring(L, -1);
+    dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return eo_lua_raisef(L, EO_ENOTFOUND, NULL, NULL, "cannot read models directory '%s'", path);
+    list_dir(&ls, dfd, "", 0);
+    if (!ls.oom && ls.n)
+        qsort(ls.names, ls.n, sizeof *ls.names, cmp_str);
+    /* free everything before anything can raise */
+    for (i = 0; i < ls.n; i++) {
+        if (!ls.oom && ls.err.code == EO_OK) {
+            lua_pushfstring(L, "%s/%s", ls.root, ls.names[i]);
+            lua_rawseti(L, -3, (lua_Integer)i + 1);
+        }
+        eo_free(ls.names[i]);
+    }
+    eo_free(ls.names);
+    if (ls.oom)
         return eo_lua_raisef(L, EO_ENOMEM, NULL, NULL, "out of memory listing '%s'", path);
-    if (err.code != EO_OK)
-        return eo_lua_raise(L, &err);
-    return 1;
+    if (ls.err.code != EO_OK)
+        return eo_lua_raise(L, &ls.err);
+    return 2;
 }
 
 /* The descriptor of a model file being read: closed by __gc when a raise
@@ -733,28 +871,9 @@ static int fdbox_gc(lua_State *L)
     return 0;
 }
 
-/*
- * core.load_model_file(path, env, follow): the file compiled as a text
- * chunk whose _ENV is env, as loadfile(path, "t", env) gives it; or nil
- * and the message. Only a regular file is read (follow: the path may be
- * a symbolic link, for the path the host names itself). A first line
- * starting with '#' and a UTF-8 byte order mark are skipped, as loadfile
- * does.
- */
-static int l_load_model_file(lua_State *L)
+static fdbox *push_fdbox(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
-    int follow = lua_toboolean(L, 3);
-    fdbox *box;
-    struct stat st;
-    luaL_Buffer b;
-    const char *text;
-    size_t len;
-    int fd, rc, read_errno = 0;
-    luaL_checktype(L, 2, LUA_TTABLE);
-    lua_settop(L, 3);
-    /* the box and its __gc exist before the descriptor does */
-    box = lua_newuserdatauv(L, sizeof *box, 0);
+    fdbox *box = lua_newuserdatauv(L, sizeof *box, 0);
     box->fd = -1;
     if (luaL_newmetatable(L, "earnorm.ModelFile")) {
         lua_pushcfunction(L, fdbox_gc);
@@ -763,23 +882,69 @@ static int l_load_model_file(lua_State *L)
         lua_setfield(L, -2, "__metatable");
     }
     lua_setmetatable(L, -2);
-    fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
-    if (fd < 0) {
-        int e = errno;
-        if (e == ELOOP && !follow)
-            return eo_lua_raisef(L, EO_EINVAL, NULL, NULL,
-                                 "model file '%s' is a symbolic link (model files must be "
-                                 "regular files, not links)", path);
-        return eo_lua_raisef(L, e == ENOENT ? EO_ENOTFOUND : EO_ERROR, NULL, NULL,
-                             "cannot open model file '%s': %s", path, strerror(e));
+    return box;
+}
+
+/* Open `rel` (a path of '/'-separated components) beneath the directory
+ * root, following no link on the way: each directory is opened with
+ * O_NOFOLLOW | O_DIRECTORY from its parent, the file with O_NOFOLLOW.
+ * Returns the descriptor, or -1 with errno set (ELOOP: a link). */
+static int open_beneath(const char *root, const char *rel)
+{
+    char part[256];
+    int dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    const char *p = rel, *slash;
+    while (dfd >= 0 && (slash = strchr(p, '/')) != NULL) {
+        int sub, e;
+        size_t n = (size_t)(slash - p);
+        if (n == 0 || n >= sizeof part || (n <= 2 && p[0] == '.' && (n == 1 || p[1] == '.'))) {
+            close(dfd);
+            errno = EINVAL;
+            return -1;
+        }
+        memcpy(part, p, n);
+        part[n] = '\0';
+        sub = openat(dfd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        e = errno;
+        close(dfd);
+        /* a link opened with O_DIRECTORY | O_NOFOLLOW: ELOOP or ENOTDIR */
+        errno = e;
+        dfd = sub;
+        p = slash + 1;
     }
-    box->fd = fd;
+    if (dfd < 0)
+        return -1;
+    {
+        int fd, e;
+        if (*p == '\0' || strcmp(p, ".") == 0 || strcmp(p, "..") == 0) {
+            close(dfd);
+            errno = EINVAL;
+            return -1;
+        }
+        fd = openat(dfd, p, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+        e = errno;
+        close(dfd);
+        errno = e;
+        return fd;
+    }
+}
+
+/* Read the file open in box and compile it as a text chunk named
+ * "@<name>" whose _ENV is the table at env; pushes the chunk, or nil and
+ * the message (2 results). */
+static int read_chunk(lua_State *L, fdbox *box, const char *name, int env)
+{
+    luaL_Buffer b;
+    struct stat st;
+    const char *text;
+    size_t len;
+    int rc, read_errno = 0, fd = box->fd;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
         box->fd = -1;
         return eo_lua_raisef(L, EO_EINVAL, NULL, NULL,
                              "model file '%s' is not a regular file (model files must be "
-                             "regular files)", path);
+                             "regular files)", name);
     }
     luaL_buffinit(L, &b);
     for (;;) {
@@ -798,10 +963,10 @@ static int l_load_model_file(lua_State *L)
     close(fd);
     box->fd = -1;
     if (read_errno)
-        return eo_lua_raisef(L, EO_ERROR, NULL, NULL, "cannot read model file '%s': %s", path,
+        return eo_lua_raisef(L, EO_ERROR, NULL, NULL, "cannot read model file '%s': %s", name,
                              strerror(read_errno));
     luaL_pushresult(&b);
-    /* stack: path, env, follow, box, text */
+    /* stack: ..., text */
     text = lua_tolstring(L, -1, &len);
     if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
         text += 3;
@@ -813,25 +978,136 @@ static int l_load_model_file(lua_State *L)
         len = nl ? len - (size_t)(nl - text) : 0;
         text = nl ? nl : text + len;
     }
-    lua_pushfstring(L, "@%s", path);
+    lua_pushfstring(L, "@%s", name);
     rc = luaL_loadbufferx(L, text, len, lua_tostring(L, -1), "t");
     if (rc != LUA_OK) {
         luaL_pushfail(L);
         lua_insert(L, -2);
         return 2;
     }
-    lua_pushvalue(L, 2);
+    lua_pushvalue(L, env);
     if (lua_setupvalue(L, -2, 1) == NULL)
         lua_pop(L, 1);
     return 1;
+}
+
+/*
+ * core.load_model_file(path, env, follow, root): the file compiled as a
+ * text chunk whose _ENV is env, as loadfile(path, "t", env) gives it; or
+ * nil and the message. Only a regular file is read (follow: the path may
+ * be a symbolic link, for the path the host names itself). A path under
+ * root (the models directory list_lua_files gave) is opened beneath it,
+ * following no link on the way. A first line starting with '#' and a
+ * UTF-8 byte order mark are skipped, as loadfile does.
+ */
+static int l_load_model_file(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    int follow = lua_toboolean(L, 3);
+    const char *root = luaL_optstring(L, 4, NULL);
+    size_t rlen = root ? strlen(root) : 0;
+    fdbox *box;
+    int fd;
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 4);
+    /* the box and its __gc exist before the descriptor does */
+    box = push_fdbox(L);
+    if (!follow && root && strncmp(path, root, rlen) == 0 && path[rlen] == '/')
+        fd = open_beneath(root, path + rlen + 1);
+    else
+        fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
+    if (fd < 0) {
+        int e = errno;
+        if ((e == ELOOP || e == ENOTDIR) && !follow)
+            return eo_lua_raisef(L, EO_EINVAL, NULL, NULL,
+                                 "model file '%s' is a symbolic link (model files must be "
+                                 "regular files, not links)", path);
+        return eo_lua_raisef(L, e == ENOENT ? EO_ENOTFOUND : EO_ERROR, NULL, NULL,
+                             "cannot open model file '%s': %s", path, strerror(e));
+    }
+    box->fd = fd;
+    return read_chunk(L, box, path, 2);
+}
+
+/* A helper module name: dotted words of letters, digits and '_' under
+ * lib ("lib.money", "lib.tax.rates"). */
+static int helper_path(const char *name, char *out, size_t cap)
+{
+    const char *p = name;
+    size_t o = 0, word = 0, words = 0;
+    if (strncmp(name, "lib.", 4) != 0)
+        return 0;
+    for (; *p; p++) {
+        char c = *p;
+        if (c == '.') {
+            if (word == 0)
+                return 0;
+            word = 0;
+            words++;
+            c = '/';
+        } else if (isalpha((unsigned char)c) || c == '_' || (word > 0 && isdigit((unsigned char)c))) {
+            if (++word > 64)
+                return 0;
+        } else {
+            return 0;
+        }
+        if (o + 1 >= cap)
+            return 0;
+        out[o++] = c;
+    }
+    if (word == 0 || words > 8 || o + 5 >= cap)
+        return 0;
+    memcpy(out + o, ".lua", 5);
+    return 1;
+}
+
+/*
+ * core.load_helper_file(root, name, env): the helper module `name`
+ * ("lib.money": root/lib/money.lua) compiled as load_model_file does, or
+ * nil and the message. The name must be dotted words under lib; the file
+ * is opened beneath root, following no link.
+ */
+static int l_load_helper_file(lua_State *L)
+{
+    const char *root = luaL_checkstring(L, 1);
+    const char *name = luaL_checkstring(L, 2);
+    char rel[600];
+    fdbox *box;
+    int fd;
+    luaL_checktype(L, 3, LUA_TTABLE);
+    lua_settop(L, 3);
+    if (strlen(name) > 500 || !helper_path(name, rel, sizeof rel))
+        return eo_lua_raisef(L, EO_EINVAL, NULL, NULL,
+                             "require(\"%s\"): a helper module is named lib.<name> with words of "
+                             "letters, digits and '_'", name);
+    box = push_fdbox(L);
+    fd = open_beneath(root, rel);
+    lua_pushfstring(L, "%s/%s", root, rel); /* stack: root, name, env, box, path */
+    if (fd < 0) {
+        int e = errno;
+        if (e == ELOOP || e == ENOTDIR)
+            return eo_lua_raisef(L, EO_EINVAL, NULL, NULL,
+                                 "require(\"%s\"): '%s' is a symbolic link or not a regular file "
+                                 "(helper modules must be regular files under lib/, not links)",
+                                 name, lua_tostring(L, -1));
+        return eo_lua_raisef(L, e == ENOENT ? EO_ENOTFOUND : EO_ERROR, NULL, NULL,
+                             "require(\"%s\"): no helper module %s (%s)", name,
+                             lua_tostring(L, -1), strerror(e));
+    }
+    box->fd = fd;
+    return read_chunk(L, box, lua_tostring(L, -1), 3);
 }
 
 void eo_lua_open_models(lua_State *L)
 {
     lua_pushcfunction(L, l_define_model);
     lua_setfield(L, -2, "define_model");
+    lua_pushcfunction(L, l_set_indexes);
+    lua_setfield(L, -2, "set_indexes");
     lua_pushcfunction(L, l_list_lua_files);
     lua_setfield(L, -2, "list_lua_files");
     lua_pushcfunction(L, l_load_model_file);
     lua_setfield(L, -2, "load_model_file");
+    lua_pushcfunction(L, l_load_helper_file);
+    lua_setfield(L, -2, "load_helper_file");
 }

@@ -620,6 +620,14 @@ static int l_timed_out(lua_State *L)
     return 2;
 }
 
+/* core.main_thread(): the VM's main thread (model files load in a
+ * coroutine; the sandbox shows them this one instead, as plain Lua does). */
+static int l_main_thread(lua_State *L)
+{
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+    return 1;
+}
+
 void eo_lua_open_guards(lua_State *L)
 {
     static const luaL_Reg meta[] = {
@@ -628,7 +636,7 @@ void eo_lua_open_guards(lua_State *L)
     };
     static const luaL_Reg fns[] = {
         { "readonly", l_readonly }, { "new_object", l_new_object }, { "timed_out", l_timed_out },
-        { NULL, NULL },
+        { "main_thread", l_main_thread }, { NULL, NULL },
     };
     /* stack: core */
     lua_createtable(L, 0, 7);

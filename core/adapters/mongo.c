@@ -135,8 +135,19 @@ int mg__error(mg_conn *c, const bson_error_t *e, const eo_model *m, const char *
         if (m)
             eo_error_where(err, m->name, NULL);
         return EO_ECONN;
-    } else if (e->code == 11000 || e->code == 11001) {
+    } else if (e->code == 11000 || e->code == 11001 ||
+               (m && m->nindexes && strstr(e->message, "UNIQUE constraint failed"))) {
         code = EO_ECONFLICT;
+        if (m) {
+            /* a composite unique constraint the server names */
+            size_t x;
+            for (x = 0; x < m->nindexes; x++)
+                if (m->indexes[x].unique && strstr(e->message, m->indexes[x].name)) {
+                    eo_model__index_conflict(err, m, &m->indexes[x], NULL);
+                    eo_error__native(err, EO_DOMAIN_MONGO, (int)e->code);
+                    return EO_ECONFLICT;
+                }
+        }
         if (m) {
             /* the server may not say which index: name the only unique field */
             const eo_field *only = NULL;
@@ -204,8 +215,8 @@ int mg__session_opts(mg_conn *c, bson_t *opts, eo_error *err)
     return EO_OK;
 }
 
-static void trace_doc(mg_conn *c, eo_qkind kind, const char *verb, const eo_model *m,
-                      const bson_t *doc, uint64_t t0, int64_t rows)
+void mg__trace_doc(mg_conn *c, eo_qkind kind, const char *verb, const eo_model *m,
+                   const bson_t *doc, uint64_t t0, int64_t rows)
 {
     char *j = doc ? bson_as_relaxed_extended_json(doc, NULL) : NULL;
     char line[1024];
@@ -295,7 +306,7 @@ static int command(mg_conn *c, const char *db, const bson_t *cmd, bson_t *reply,
     bson_error_t be;
     uint64_t t0 = eo_clock__ns();
     int ok = mongoc_client_command_simple(c->client, db, cmd, NULL, reply, &be);
-    trace_doc(c, EO_Q_OTHER, "command", NULL, cmd, t0, -1);
+    mg__trace_doc(c, EO_Q_OTHER, "command", NULL, cmd, t0, -1);
     if (!ok)
         return mg__error(c, &be, NULL, "command", err);
     return EO_OK;
@@ -710,7 +721,7 @@ static int mg_count(eo_conn *base, const eo_query *q, int64_t *out, eo_error *er
     }
     mongoc_collection_destroy(coll);
 done:
-    trace_doc(c, EO_Q_SELECT, ranged ? "count (the range of the ids, narrowed here)" : "count",
+    mg__trace_doc(c, EO_Q_SELECT, ranged ? "count (the range of the ids, narrowed here)" : "count",
               q->model, &filter, t0, *out);
     eo_idmap__free(&want);
     bson_destroy(&filter);
@@ -721,7 +732,7 @@ done:
 /* ---- writes ---- */
 
 /* op: [ObjectId, ...] of ids, into cond (an operator document). */
-static void append_oids(bson_t *cond, const char *op, const eo_id *ids, size_t n)
+void mg__append_oids(bson_t *cond, const char *op, const eo_id *ids, size_t n)
 {
     bson_t arr;
     size_t i;
@@ -749,7 +760,7 @@ static void ids_filter(mg_conn *c, bson_t *filter, const eo_id *ids, size_t n)
         return;
     }
     bson_append_document_begin(filter, "_id", -1, &cond);
-    append_oids(&cond, "$in", ids, n);
+    mg__append_oids(&cond, "$in", ids, n);
     bson_append_document_end(filter, &cond);
 }
 
@@ -799,7 +810,7 @@ static int unique_check(mg_conn *c, const eo_model *m, const eo_field *f, const 
         if (nexcept) {
             bson_t idc;
             bson_append_document_begin(&filter, "_id", -1, &idc);
-            append_oids(&idc, "$nin", except, nexcept);
+            mg__append_oids(&idc, "$nin", except, nexcept);
             bson_append_document_end(&filter, &idc);
         }
         if (rc == EO_OK && (rc = mg__session_opts(c, &opts, err)) == EO_OK &&
@@ -807,7 +818,7 @@ static int unique_check(mg_conn *c, const eo_model *m, const eo_field *f, const 
             uint64_t t0 = eo_clock__ns();
             bson_append_int64(&opts, "limit", -1, 1);
             found = mongoc_collection_count_documents(coll, &filter, &opts, NULL, NULL, &be);
-            trace_doc(c, EO_Q_SELECT, "count", m, &filter, t0, found);
+            mg__trace_doc(c, EO_Q_SELECT, "count", m, &filter, t0, found);
             mongoc_collection_destroy(coll);
             if (found < 0)
                 rc = mg__error(c, &be, m, "count", err);
@@ -858,7 +869,7 @@ static int delete_ids(mg_conn *c, const eo_model *m, const eo_id *ids, size_t n,
             *deleted = bson_iter_as_int64(&it);
         bson_destroy(&reply);
     }
-    trace_doc(c, EO_Q_DELETE, "delete", m, NULL, t0, *deleted);
+    mg__trace_doc(c, EO_Q_DELETE, "delete", m, NULL, t0, *deleted);
     mongoc_collection_destroy(coll);
     bson_destroy(&filter);
     bson_destroy(&opts);
@@ -881,6 +892,8 @@ static int mg_insert(eo_conn *base, const eo_model *m, const eo_field *const *co
     for (i = first; i < ncols && rc == EO_OK && !given; i++)
         if ((cols[i]->flags & EO_FF_UNIQUE))
             rc = unique_check(c, m, cols[i], vals + i, nrows, ncols, NULL, 0, err);
+    if (rc == EO_OK && !given && m->nindexes)
+        rc = mg__compound_insert_check(c, m, cols, ncols, vals, nrows, err);
     if (rc != EO_OK)
         return rc;
     docs = eo_calloc(nrows ? nrows : 1, sizeof *docs);
@@ -988,6 +1001,8 @@ static int update_docs(eo_conn *base, const eo_model *m, const eo_id *ids, size_
             rc = unique_check(c, m, cols[i], &vals[i], 1, 1, ids, nids, err);
         }
     }
+    if (rc == EO_OK && m->nindexes)
+        rc = mg__compound_update_check(c, m, ids, nids, cols, vals, ncols, err);
     if (rc != EO_OK)
         return rc;
     for (i = 0; i < ncols; i++) {
@@ -1028,7 +1043,7 @@ static int update_docs(eo_conn *base, const eo_model *m, const eo_id *ids, size_
         if (coll)
             bson_destroy(&reply);
     }
-    trace_doc(c, EO_Q_UPDATE, "update", m, &update, t0, *affected);
+    mg__trace_doc(c, EO_Q_UPDATE, "update", m, &update, t0, *affected);
     mongoc_collection_destroy(coll);
     bson_destroy(&filter);
     bson_destroy(&update);
@@ -1248,7 +1263,7 @@ static int count_where(mg_conn *c, const eo_model *m, const bson_t *filter, int6
     if (coll == NULL)
         return eo_error_set(err, EO_ENOMEM, "out of memory");
     *n = mongoc_collection_count_documents(coll, filter, NULL, NULL, NULL, &be);
-    trace_doc(c, EO_Q_SELECT, "count", m, filter, t0, *n);
+    mg__trace_doc(c, EO_Q_SELECT, "count", m, filter, t0, *n);
     mongoc_collection_destroy(coll);
     if (*n < 0)
         return mg__error(c, &be, m, "count", err);
@@ -1307,7 +1322,8 @@ static int mg_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
     eo_vec known = EO_VEC_INIT(mg_known);
     bson_error_t be;
     int exists, rc, found = 0;
-    size_t i;
+    size_t i, ndrop = 0;
+    char *drop[64];             /* our composite indexes no longer declared */
     int64_t total = 0;
 
     if ((rc = exists_coll(c, m->table, &exists, err)) != EO_OK)
@@ -1428,6 +1444,9 @@ static int mg_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
             if (bson_iter_init_find(&it, doc, "name") && BSON_ITER_HOLDS_UTF8(&it)) {
                 const char *nm = bson_iter_utf8(&it, NULL);
                 eo_strmap__put(&have, nm, strlen(nm), (void *)1);
+                if (eo_model__our_index(m, nm) && !eo_model__index_named(m, nm) &&
+                    ndrop < sizeof drop / sizeof drop[0] && (drop[ndrop] = eo_strdup(nm)) != NULL)
+                    ndrop++;
             }
         }
         if (cur && mongoc_cursor_error(cur, &be))
@@ -1493,9 +1512,47 @@ static int mg_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
             }
         }
     }
+    /* composite indexes and unique constraints: <table>__..._cidx / _ckey */
+    for (i = 0; i < ndrop && rc == EO_OK; i++) {
+        bson_t cmd = BSON_INITIALIZER;
+        bson_append_utf8(&cmd, "dropIndexes", -1, m->table, -1);
+        bson_append_utf8(&cmd, "index", -1, drop[i], -1);
+        rc = run_cmd(c, &cmd, dry, note, payload, err);
+        bson_destroy(&cmd);
+    }
+    for (i = 0; i < m->nindexes && rc == EO_OK; i++) {
+        const eo_model_index *ix = &m->indexes[i];
+        bson_t cmd = BSON_INITIALIZER, arr, doc_ix, key;
+        size_t k;
+        if (eo_strmap__get(&have, ix->name, strlen(ix->name)) != NULL)
+            continue;
+        bson_append_utf8(&cmd, "createIndexes", -1, m->table, -1);
+        bson_append_array_begin(&cmd, "indexes", -1, &arr);
+        bson_append_document_begin(&arr, "0", -1, &doc_ix);
+        bson_append_document_begin(&doc_ix, "key", -1, &key);
+        for (k = 0; k < ix->nfields; k++)
+            bson_append_int32(&key, mg__key(ix->fields[k]), -1, 1);
+        bson_append_document_end(&doc_ix, &key);
+        bson_append_utf8(&doc_ix, "name", -1, ix->name, -1);
+        if (ix->unique)
+            bson_append_bool(&doc_ix, "unique", -1, true);
+        bson_append_document_end(&arr, &doc_ix);
+        bson_append_array_end(&cmd, &arr);
+        rc = run_cmd(c, &cmd, dry, note, payload, err);
+        bson_destroy(&cmd);
+        if (rc != EO_OK && ix->unique) {
+            eo_error_set(err, EO_ECONFLICT,
+                         "%s: cannot add constraint %s: some documents share their values of its "
+                         "fields", m->name, ix->constraint);
+            eo_error_where(err, m->name, NULL);
+            rc = EO_ECONFLICT;
+        }
+    }
     if (rc == EO_OK && !dry)
         rc = mg__schema_save(c, m, &known, found, err);
 done:
+    for (i = 0; i < ndrop; i++)
+        eo_free(drop[i]);
     eo_strmap__free(&have);
     eo_vec__free(&known);
     return rc;

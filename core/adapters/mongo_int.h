@@ -31,6 +31,22 @@ int mg__session_opts(mg_conn *c, bson_t *opts, eo_error *err);
 int mg__error(mg_conn *c, const bson_error_t *e, const eo_model *m, const char *what,
               eo_error *err);
 
+/* Trace a command or query document through eo_conn_trace. */
+void mg__trace_doc(mg_conn *c, eo_qkind kind, const char *verb, const eo_model *m,
+                   const bson_t *doc, uint64_t t0, int64_t rows);
+/* Append { op: [ObjectId...] } of the ids to cond. */
+void mg__append_oids(bson_t *cond, const char *op, const eo_id *ids, size_t n);
+
+/* ---- composite unique constraints (mongo_unique.c) ---- */
+
+/* Would these rows (insert) break one of m's unique constraints? */
+int mg__compound_insert_check(mg_conn *c, const eo_model *m, const eo_field *const *cols,
+                              size_t ncols, const eo_value *vals, size_t nrows, eo_error *err);
+/* Would writing vals on the records ids break one of them? */
+int mg__compound_update_check(mg_conn *c, const eo_model *m, const eo_id *ids, size_t nids,
+                              const eo_field *const *cols, const eo_value *vals, size_t ncols,
+                              eo_error *err);
+
 /* ---- values (mongo_bson.c) ---- */
 
 /* The document key of a field: "_id" for the id. */

@@ -98,6 +98,23 @@ static int result_error(pg_conn *c, PGresult *res, const eo_model *m, eo_error *
     }
     if (msg == NULL)
         msg = PQerrorMessage(c->pg);
+    if (strcmp(state, "23505") == 0 &&
+        eo_model__index_named(m, PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME)) != NULL) {
+        /* DETAIL: Key (a, b)=(x, 3) already exists. */
+        const eo_model_index *ix =
+            eo_model__index_named(m, PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME));
+        const char *k = detail ? strstr(detail, "Key (") : NULL;
+        const char *v = k ? strstr(k, ")=(") : NULL;
+        const char *e = v ? strstr(v + 3, ") already exists") : NULL;
+        char rec[300];
+        rec[0] = '\0';
+        if (k && v && e)
+            snprintf(rec, sizeof rec, "%.*s = %.*s", (int)(v - k - 5 > 120 ? 120 : v - k - 5), k + 5,
+                     (int)(e - v - 3 > 120 ? 120 : e - v - 3), v + 3);
+        eo_model__index_conflict(err, m, ix, rec);
+        eo_error__native(err, EO_DOMAIN_PG, 23505);
+        return EO_ECONFLICT;
+    }
     if (strcmp(state, "23505") == 0) {
         const eo_field *f = field_of_index(m, PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME));
         if (f != NULL) {
@@ -1380,6 +1397,46 @@ static int pg_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
             eo_sql__pair_index(&b, m);
             if (b.oom || (rc = ddl(c, b.p, dry, note, payload, err)) != EO_OK)
                 goto done;
+        }
+    }
+    /* composite indexes and unique constraints: <table>__..._cidx / _ckey */
+    for (j = 0; j < idx.len; j++) {
+        const char *nm = ((colinfo *)eo_vec__at(&idx, j))->name;
+        if (!eo_model__our_index(m, nm) || eo_model__index_named(m, nm))
+            continue;
+        eo_buf__reset(&b);
+        eo_buf__puts(&b, "DROP INDEX ");
+        eo_sql__ident(&b, nm);
+        if (b.oom) {
+            rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+            goto done;
+        }
+        if ((rc = ddl(c, b.p, dry, note, payload, err)) != EO_OK)
+            goto done;
+    }
+    for (i = 0; i < m->nindexes; i++) {
+        const eo_model_index *ix = &m->indexes[i];
+        int have = 0;
+        for (j = 0; j < idx.len; j++)
+            if (strcmp(((colinfo *)eo_vec__at(&idx, j))->name, ix->name) == 0)
+                have = 1;
+        if (have)
+            continue;
+        eo_buf__reset(&b);
+        eo_sql__model_index(&b, m, ix);
+        if (b.oom) {
+            rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+            goto done;
+        }
+        if ((rc = ddl(c, b.p, dry, note, payload, err)) != EO_OK) {
+            if (ix->unique) {
+                eo_error_set(err, EO_ECONFLICT,
+                             "%s: cannot add constraint %s: some records share their values of "
+                             "its fields", m->name, ix->constraint);
+                eo_error_where(err, m->name, NULL);
+                rc = EO_ECONFLICT;
+            }
+            goto done;
         }
     }
 done:

@@ -471,6 +471,30 @@ static int constraint_error(sq_conn *c, const eo_model *m, const eo_field *const
     const char *msg = sqlite3_errmsg(c->db);
     const char *dot = strrchr(msg, '.');
     size_t i;
+    if ((rc & 0xff) == SQLITE_CONSTRAINT && strstr(msg, "UNIQUE constraint failed: ")) {
+        /* a composite unique constraint: "... failed: t.a, t.b" */
+        const char *list = strstr(msg, "failed: ") + 8;
+        size_t k, x;
+        for (x = 0; x < m->nindexes; x++) {
+            const eo_model_index *ix = &m->indexes[x];
+            eo_buf want = EO_BUF_INIT, rec = EO_BUF_INIT;
+            int same;
+            if (!ix->unique)
+                continue;
+            for (k = 0; k < ix->nfields; k++)
+                eo_buf__printf(&want, "%s%s.%s", k ? ", " : "", m->table, ix->fields[k]->column);
+            same = !want.oom && want.p && strcmp(want.p, list) == 0;
+            eo_buf__free(&want);
+            if (!same)
+                continue;
+            if (cols && vals)
+                eo_model__describe_values(&rec, ix, cols, vals, ncols);
+            eo_model__index_conflict(err, m, ix, rec.oom ? NULL : rec.p);
+            eo_buf__free(&rec);
+            eo_error__native(err, EO_DOMAIN_SQLITE, rc);
+            return EO_ECONFLICT;
+        }
+    }
     if ((rc & 0xff) == SQLITE_CONSTRAINT && dot && strstr(msg, "UNIQUE")) {
         const char *colname = dot + 1;
         for (i = 0; i < ncols; i++) {
@@ -1460,6 +1484,40 @@ static int sq_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
             eo_sql__pair_index(&b, m);
             if ((rc = built(&b, err)) != EO_OK || (rc = ddl(c, b.p, dry, note, payload, err)) != EO_OK)
                 goto done;
+        }
+    }
+    /* composite indexes and unique constraints: <table>__..._cidx / _ckey */
+    for (j = 0; j < idx.len; j++) {
+        const char *nm = ((colinfo *)eo_vec__at(&idx, j))->name;
+        if (!eo_model__our_index(m, nm) || eo_model__index_named(m, nm))
+            continue;
+        eo_buf__reset(&b);
+        eo_buf__puts(&b, "DROP INDEX ");
+        eo_sql__ident(&b, nm);
+        if ((rc = built(&b, err)) != EO_OK || (rc = ddl(c, b.p, dry, note, payload, err)) != EO_OK)
+            goto done;
+    }
+    for (i = 0; i < m->nindexes; i++) {
+        const eo_model_index *ix = &m->indexes[i];
+        int have = 0;
+        for (j = 0; j < idx.len; j++)
+            if (strcmp(((colinfo *)eo_vec__at(&idx, j))->name, ix->name) == 0)
+                have = 1;
+        if (have)
+            continue;
+        eo_buf__reset(&b);
+        eo_sql__model_index(&b, m, ix);
+        if ((rc = built(&b, err)) != EO_OK)
+            goto done;
+        if ((rc = ddl(c, b.p, dry, note, payload, err)) != EO_OK) {
+            if (ix->unique) {
+                eo_error_set(err, EO_ECONFLICT,
+                             "%s: cannot add constraint %s: some records share their values of "
+                             "its fields", m->name, ix->constraint);
+                eo_error_where(err, m->name, NULL);
+                rc = EO_ECONFLICT;
+            }
+            goto done;
         }
     }
     if (!dry)

@@ -823,6 +823,22 @@ void eo_sql__references(eo_buf *b, const eo_field *f)
     eo_buf__puts(b, actions[f->ondelete >= 0 && f->ondelete <= 2 ? f->ondelete : 0]);
 }
 
+void eo_sql__model_index(eo_buf *b, const eo_model *m, const eo_model_index *ix)
+{
+    size_t k;
+    eo_buf__puts(b, ix->unique ? "CREATE UNIQUE INDEX " : "CREATE INDEX ");
+    eo_sql__ident(b, ix->name);
+    eo_buf__puts(b, " ON ");
+    eo_sql__ident(b, m->table);
+    eo_buf__puts(b, " (");
+    for (k = 0; k < ix->nfields; k++) {
+        if (k)
+            eo_buf__puts(b, ", ");
+        eo_sql__ident(b, ix->fields[k]->column);
+    }
+    eo_buf__putc(b, ')');
+}
+
 void eo_sql__pair_index(eo_buf *b, const eo_model *m)
 {
     char name[200];

@@ -70,6 +70,8 @@ int eo_sql__and_equal(eo_sqlq *q, const eo_field *f, const eo_value *v, eo_error
 /* " REFERENCES comodel ("id") ON DELETE ..." for a Many2one (nothing otherwise). */
 void eo_sql__references(eo_buf *b, const eo_field *f);
 /* CREATE UNIQUE INDEX <table>__pair_uniq ON junction (column1, column2) */
+/* CREATE [UNIQUE] INDEX for a composite index or unique constraint. */
+void eo_sql__model_index(eo_buf *b, const eo_model *m, const eo_model_index *ix);
 void eo_sql__pair_index(eo_buf *b, const eo_model *m);
 
 /* The column type a field gets in this dialect, NULL when not stored. */

@@ -216,7 +216,24 @@ function Env:migrate(opts)
   if opts.dry_run ~= nil and type(opts.dry_run) ~= "boolean" then
     einval("env:migrate: dry_run must be true or false, got a " .. type(opts.dry_run), 2)
   end
-  return core.migrate(state(self).c, opts.dry_run and true or false)
+  local stmts = core.migrate(state(self).c, opts.dry_run and true or false)
+  -- check constraints hold in the engine (docs/models.md): the records
+  -- already there must pass them too
+  for name in pairs(opts.dry_run and {} or model.registry) do
+    for _, c in ipairs(model.checks_of(name)) do
+      do
+        local P = self:model(name)
+        local total = P:search_count{}
+        local good = total > 0 and P:search_count(c.domain) or 0
+        if good < total then
+          error(core.new_error("EVALIDATE", string.format(
+            "%s: cannot add constraint %s: %d of %d records do not pass it (%s); fix them first",
+            name, c.name, total - good, total, c.message), name), 2)
+        end
+      end
+    end
+  end
+  return stmts
 end
 
 local ISOLATION = { ["read committed"] = 1, ["repeatable read"] = 2, ["serializable"] = 3 }

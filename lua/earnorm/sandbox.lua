@@ -28,7 +28,7 @@ package.loaded["earnorm.sandbox.core"] = nil
 
 local error, next, pairs, ipairs, pcall, xpcall, rawequal = error, next, pairs, ipairs, pcall, xpcall, rawequal
 local setmetatable, type, tostring = setmetatable, type, tostring
-local format = string.format
+local format, find = string.format, string.find
 local create, resume, close, status = coroutine.create, coroutine.resume, coroutine.close,
                                      coroutine.status
 local timed_out, poll = guard.timed_out, guard.poll
@@ -128,6 +128,37 @@ local function safe_wrap(f)
   end
 end
 
+-- load_models runs each model file in a coroutine of its own, so that a
+-- file can wait for a model a later file declares (earnorm.model). To
+-- the file that coroutine is the main thread, as under plain Lua: it is
+-- not yieldable, running() gives the main thread, and yield fails as it
+-- does outside a coroutine.
+local running, isyieldable, yield = coroutine.running, coroutine.isyieldable, coroutine.yield
+local main_thread = core.main_thread
+local loading_state -- set below, once earnorm.model is loaded
+
+local function in_loader(co)
+  local L = loading_state()
+  return L ~= nil and co ~= nil and rawequal(co, L.current)
+end
+
+local function safe_running()
+  local co, main = running()
+  if in_loader(co) then return main_thread(), true end
+  return co, main
+end
+
+local function safe_isyieldable(co)
+  if co == nil then co = running() end
+  if in_loader(co) then return false end
+  return isyieldable(co)
+end
+
+local function safe_yield(...)
+  if in_loader((running())) then error("attempt to yield from outside a coroutine", 2) end
+  return yield(...)
+end
+
 local function copy(lib, changes)
   local t = {}
   for k, v in next, lib do t[k] = v end
@@ -148,7 +179,9 @@ local LIBS = {
   table = copy(table, {}),
   math = copy(math, { randomseed = false }),  -- the generator is the host's too
   utf8 = copy(utf8, {}),
-  coroutine = copy(coroutine, { resume = safe_resume, close = safe_close, wrap = safe_wrap }),
+  coroutine = copy(coroutine, { resume = safe_resume, close = safe_close, wrap = safe_wrap,
+                               running = safe_running, isyieldable = safe_isyieldable,
+                               yield = safe_yield }),
   -- os.date with a format of at most 1024 bytes: one strftime per conversion
   os = { time = os.time, date = guard.date, clock = os.clock, difftime = os.difftime },
 }
@@ -164,6 +197,7 @@ end
 -- ones this file declared or extended: orm.model returned those to it.
 local model = require "earnorm.model"
 local registry = model.registry
+loading_state = model.loading
 
 local function read_only_class(name)
   return format("model %s is read-only in this model file: another file declared it "
@@ -173,9 +207,11 @@ end
 local function viewer()
   local views = setmetatable({}, { __mode = "k" })
   local own = setmetatable({}, { __mode = "k" })   -- classes orm.model gave this file
+  local own_name = {}                              -- model name -> this file's last class of it
   local function define(...)
     local cls = model.define(...)
     own[cls] = true
+    own_name[cls._name] = cls
     return cls
   end
   local view
@@ -189,6 +225,8 @@ local function viewer()
         return x
       end
       if rawequal(t, registry) then
+        local mine = type(k) == "string" and own_name[k]
+        if mine then return mine end
         if own[x] then return x end
         return views[x] or view(x, name .. "." .. tostring(k), tostring(k))
       end
@@ -224,8 +262,46 @@ local function viewer()
   return view
 end
 
---- A fresh environment table for one model file.
-function M.new_env()
+-- Helper modules (require "lib.x" in a model file): files under the
+-- models directory's lib/, each run once per load in a sandbox of its
+-- own; every file that requires one gets its own read-only view of what
+-- it returned.
+local LOADING = {}
+local HELPER_NAME = "^lib%.[%a_][%w_]*[%.%w_]*$"
+
+local run_chunk
+
+local function load_helper(loader, name, env_of)
+  local cache = loader.helpers
+  local got = cache[name]
+  if got == LOADING then
+    error(format("require(%q): a require loop (%s is still loading)", name, name), 3)
+  end
+  if got then return got.value end
+  if not loader.root then
+    error(format("require(%q): helper modules load only with the models directory", name), 3)
+  end
+  cache[name] = LOADING
+  local chunk, err = core.load_helper_file(loader.root, name, env_of())
+  if not chunk then
+    cache[name] = nil
+    error(core.new_error("EINVAL", err, nil, nil, "LUA"), 0)
+  end
+  loader.helper_depth = loader.helper_depth + 1
+  local ok, res = pcall(run_chunk, chunk)
+  loader.helper_depth = loader.helper_depth - 1
+  if not ok then
+    cache[name] = nil
+    error(res, 0)
+  end
+  if res == nil then res = true end
+  cache[name] = { value = res }
+  return res
+end
+
+--- A fresh environment table for one model file (loader: the state of
+-- the load_models running it, for helper modules).
+function M.new_env(loader)
   local env = {}
   for k, v in next, FUNCTIONS do env[k] = v end
   for k, lib in next, LIBS do env[k] = copy(lib, {}) end
@@ -235,6 +311,16 @@ function M.new_env()
   env.setmetatable = guard.setmetatable
   local view = viewer()
   env.require = function(name)
+    if type(name) == "string" and loader and not PUBLIC[name] and find(name, "^lib%.") then
+      if not find(name, HELPER_NAME) or find(name, "%.%.") or find(name, "%.$") then
+        error(format("require(%s): a helper module is named lib.<name> with words of letters, "
+                     .. "digits and '_' (a file under the models directory's lib/)",
+                     describe(name)), 2)
+      end
+      local mod = load_helper(loader, name, function() return M.new_env(loader) end)
+      if type(mod) ~= "table" then return mod end
+      return view(mod, name)
+    end
     if type(name) ~= "string" or not PUBLIC[name] then
       error(format("require(%s) is not allowed in a model file (only %s)", describe(name),
                    PUBLIC_LIST), 2)
@@ -255,7 +341,7 @@ end
 --- Run one model file; returns what it returns (its model, usually).
 -- follow: path may be a symbolic link (the host named it); a file found
 -- in a models directory must be a regular file.
-function M.run_model_file(path, follow)
+function M.run_model_file(path, follow, loader)
   -- the time limit lets the embedded modules' code unwind: a model file
   -- must not pass for one of them
   if guard.embedded_chunk("@" .. path) then
@@ -264,11 +350,17 @@ function M.run_model_file(path, follow)
       nil, nil, "LUA"), 0)
   end
   -- "t": a precompiled (binary) model file is refused
-  local chunk, err = core.load_model_file(path, M.new_env(), follow and true or false)
+  local chunk, err = core.load_model_file(path, M.new_env(loader), follow and true or false,
+                                          loader and loader.root)
   if not chunk then
     -- err is "path:line: message" for syntax errors
     error(core.new_error("EINVAL", err, nil, nil, "LUA"), 0)
   end
+  return run_chunk(chunk)
+end
+
+-- Run a model file's or helper module's chunk; errors become earnorm errors.
+function run_chunk(chunk)
   local ok, res = pcall(chunk)
   if not ok then
     if core.is_error(res) then error(res, 0) end

@@ -476,6 +476,38 @@ static int c_model_track(int nul, eo_error *err)
     return rc;
 }
 
+static int c_model_set_indexes(int nul, eo_error *err)
+{
+    eo_registry *reg = NULL;
+    eo_model *m = NULL;
+    eo_field_spec s;
+    eo_index_spec ix;
+    const char *names[] = { "a", "b" };
+    int rc;
+    PRE(eo_registry_new(&reg, &scratch_err));
+    PRE(eo_registry_add_model(&m, reg, "api.ix", &scratch_err));
+    memset(&s, 0, sizeof s);
+    s.type = EO_FT_CHAR;
+    s.name = "a";
+    PRE(eo_model_add_field(NULL, m, &s, &scratch_err));
+    s.name = "b";
+    PRE(eo_model_add_field(NULL, m, &s, &scratch_err));
+    memset(&ix, 0, sizeof ix);
+    ix.constraint = "ab_uniq";
+    ix.message = "a and b once";
+    ix.fields = names;
+    ix.nfields = 2;
+    ix.unique = 1;
+    rc = eo_model_set_indexes(A(0, m), A(1, &ix), 1, err);
+    if (rc == EO_OK) {
+        assert_int_equal(m->nindexes, 1);
+        assert_string_equal(m->indexes[0].name, "api_ix__ab_uniq_ckey");
+        assert_string_equal(m->indexes[0].fields[1]->name, "b");
+    }
+    eo_registry_free(reg);
+    return rc;
+}
+
 static int c_model_field(int nul, eo_error *err)
 {
     eo_field *f = eo_model_field(A(0, F.m), A(1, "name"), 4);
@@ -1720,6 +1752,7 @@ static const api_case cases[] = {
     EO(registry_resolve, "reg"),
     EO(model_set, "m"),
     EO(model_add_field, "m,spec,spec->name"),
+    EO(model_set_indexes, "m,specs"),
     EO(model_log_access, "m"),
     EO(model_versioned, "m"),
     EO(model_track, "m,name"),

@@ -276,6 +276,78 @@ static void test_model__duplicate_field(void **state)
     assert_int_equal(eo_model_field(fx->m, "age", 3)->type, EO_FT_INTEGER);
 }
 
+static void test_model__set_indexes(void **state)
+{
+    fixture *fx = *state;
+    eo_field_spec s = spec("email", EO_FT_CHAR);
+    eo_field_spec o2m = spec("kids", EO_FT_ONE2MANY);
+    eo_index_spec ix[2];
+    const char *pair[] = { "email", "company" };
+    const char *bad[] = { "email", "nope" };
+    const char *kids[] = { "kids" };
+    eo_error err;
+    assert_eo_ok(eo_model_add_field(NULL, fx->m, &s, &err), &err);
+    s = spec("company", EO_FT_INTEGER);
+    assert_eo_ok(eo_model_add_field(NULL, fx->m, &s, &err), &err);
+    o2m.comodel = "res.partner";
+    o2m.inverse = "parent_id";
+    assert_eo_ok(eo_model_add_field(NULL, fx->m, &o2m, &err), &err);
+    memset(ix, 0, sizeof ix);
+    ix[0].constraint = "email_company_uniq";
+    ix[0].message = "once per company";
+    ix[0].fields = pair;
+    ix[0].nfields = 2;
+    ix[0].unique = 1;
+    ix[1].fields = pair;
+    ix[1].nfields = 2;
+    assert_eo_ok(eo_model_set_indexes(fx->m, ix, 2, &err), &err);
+    assert_int_equal(fx->m->nindexes, 2);
+    assert_string_equal(fx->m->indexes[0].name, "res_partner__email_company_uniq_ckey");
+    assert_string_equal(fx->m->indexes[0].message, "once per company");
+    assert_true(fx->m->indexes[0].unique);
+    assert_string_equal(fx->m->indexes[1].name, "res_partner__email_company_cidx");
+    assert_null(fx->m->indexes[1].constraint);
+    /* errors leave the indexes as they were */
+    ix[1].fields = bad;
+    assert_eo_error(eo_model_set_indexes(fx->m, ix, 2, &err), &err, EO_EINVAL,
+                    "res.partner: index field 'nope' is not a stored field");
+    assert_string_equal(err.field, "nope");
+    ix[1].fields = kids;
+    ix[1].nfields = 1;
+    assert_eo_error(eo_model_set_indexes(fx->m, ix, 2, &err), &err, EO_EINVAL,
+                    "index field 'kids' is not a stored field");
+    ix[0].constraint = "bad name";
+    assert_eo_error(eo_model_set_indexes(fx->m, ix, 1, &err), &err, EO_EINVAL,
+                    "res.partner: a unique constraint needs a name of letters, digits and '_'");
+    ix[0].constraint = NULL;
+    assert_eo_error(eo_model_set_indexes(fx->m, ix, 1, &err), &err, EO_EINVAL,
+                    "a unique constraint needs a name");
+    ix[0].nfields = 0;
+    ix[0].unique = 0;
+    assert_eo_error(eo_model_set_indexes(fx->m, ix, 1, &err), &err, EO_EINVAL,
+                    "res.partner: an index takes 1 to 32 fields");
+    assert_int_equal(fx->m->nindexes, 2);
+    assert_string_equal(fx->m->indexes[1].name, "res_partner__email_company_cidx");
+    /* a name past 63 bytes keeps a prefix and a hash */
+    {
+        const char *longs[] = { "a_rather_long_field_name_one", "a_rather_long_field_name_two" };
+        s = spec(longs[0], EO_FT_CHAR);
+        assert_eo_ok(eo_model_add_field(NULL, fx->m, &s, &err), &err);
+        s = spec(longs[1], EO_FT_CHAR);
+        assert_eo_ok(eo_model_add_field(NULL, fx->m, &s, &err), &err);
+        memset(ix, 0, sizeof ix);
+        ix[0].fields = longs;
+        ix[0].nfields = 2;
+        assert_eo_ok(eo_model_set_indexes(fx->m, ix, 1, &err), &err);
+        assert_int_equal(strlen(fx->m->indexes[0].name), 63);
+        assert_memory_equal(fx->m->indexes[0].name, "res_partner__a_rather_long", 26);
+        assert_string_equal(fx->m->indexes[0].name + 58, "_cidx");
+    }
+    /* none */
+    assert_eo_ok(eo_model_set_indexes(fx->m, NULL, 0, &err), &err);
+    assert_int_equal(fx->m->nindexes, 0);
+}
+
 static void test_model__bad_type(void **state)
 {
     fixture *fx = *state;
@@ -625,6 +697,7 @@ int main(void)
         T(test_model__bad_model_names),
         T(test_model__good_model_names),
         T(test_model__duplicate_model),
+        T(test_model__set_indexes),
         T(test_model__add_field),
         T(test_model__field_flags_by_type),
         T(test_model__field_name_with_dot),

@@ -715,7 +715,7 @@ static void test_sandbox__other_classes_and_the_env_are_out_of_reach(void **stat
     (void)state;
     assert_eo_ok(eo_engine_load_models(eng, fixture("foreign"), &err), &err);
     assert_eo_ok(eo_engine_migrate(eng, &err), &err);
-    eval_is(eng, "return orm.models['sbx.attacker'].refused", "12");
+    eval_is(eng, "return orm.models['sbx.attacker'].refused", "17");
     eval_is(eng, "return env['sbx.attacker']:attack()", "21");
     assert_eo_error(eo_create_json(eng, "sbx.victim", "{\"name\": \"evil\"}", &ids, &err), &err,
                     EO_EVALIDATE, "no evil victims");

@@ -174,15 +174,15 @@ describe("conveniences on " .. h.backend, function()
         assert.are.equal("Bob", kids[1].name)
         assert.are.equal(40, kids[1].age)
       end)
-      -- the One2many list, then the children (their flags and fields at once)
-      assert.are.equal(2, q)
+      -- the One2many list, with the children's flags and fields in the same rows
+      assert.are.equal(1, q)
       env:invalidate()
       local all = P:search{}
       q = count_queries(env, function()
         for rec in all:each() do local _ = #rec.child_ids end
       end)
-      -- one list load and one flag load for the whole prefetch set
-      assert.are.equal(2, q)
+      -- one list load for the whole prefetch set, the flags in its rows
+      assert.are.equal(1, q)
     end)
 
     it("are hidden in any and dotted sub-searches through x2many fields, not Many2one", function()

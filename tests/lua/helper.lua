@@ -24,8 +24,10 @@ function M.fresh_env(opts)
   local env = orm.connect{ database = M.url, log_queries = opts.log_queries }
   env:migrate()
   if not path then
-    -- archived records too (searches hide them by default)
-    for name in pairs(orm.models) do env[name]:with_context{ active_test = false }:search{}:unlink() end
+    -- archived records too (searches hide them by default); abstract models have no records
+    for name, cls in pairs(orm.models) do
+      if not cls._abstract then env[name]:with_context{ active_test = false }:search{}:unlink() end
+    end
   end
   return env
 end

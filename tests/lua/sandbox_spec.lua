@@ -546,7 +546,7 @@ env["sbx.attacker"]:create{ name = "a" }
 print(orm.models["sbx.attacker"].in_operation)
 print(env["sbx.attacker"]:in_transaction("in tx"), env["sbx.victim"]:search_count{}, env:ping().ok)
 ]]))
-      assert.are.equal("12\t21\tfalse\tEVALIDATE\nhello fine\tFINE\tf\n"
+      assert.are.equal("17\t21\tfalse\tEVALIDATE\nhello fine\tFINE\tf\n"
         .. "ETXNSTATE: env:transaction: not available inside an ORM operation (its handlers, "
         .. "validators and computed fields run in its own atomic scope already)\n"
         .. "2\t2\ttrue\n", out)

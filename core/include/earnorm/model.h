@@ -113,6 +113,20 @@ typedef struct eo_field {
     void *target_;         /* private: computed fields, its node in the graph */
 } eo_field;
 
+/**
+ * A composite index or unique constraint of a model (_indexes,
+ * _sql_constraints). Read-only; Borrowed from its model.
+ */
+typedef struct eo_model_index {
+    char *name;            /* index name in the database: <table>__con_<constraint>
+                              for a unique constraint, <table>__idx_<f1>_<f2>... otherwise */
+    char *constraint;      /* the declared constraint name; NULL for a plain index */
+    char *message;         /* the declared message of a constraint; NULL for a plain index */
+    eo_field **fields;     /* the fields, in order (stored fields of the model) */
+    size_t nfields;
+    int unique;
+} eo_model_index;
+
 /** A model. Read-only; Borrowed from its registry. */
 struct eo_model {
     char *name;            /* "res.partner" */
@@ -132,6 +146,8 @@ struct eo_model {
     struct eo_check **checks; /* constraints (depends.h), in declaration order */
     size_t nchecks;
     int watched_;          /* private: a change of some field of it marks something */
+    eo_model_index *indexes; /* composite indexes and unique constraints (migrate makes them) */
+    size_t nindexes;
 };
 
 /** What eo_model_add_field takes. Strings are copied. Zero means "not set". */
@@ -229,6 +245,24 @@ EO_API int eo_model_versioned(eo_model *m, const char *name, eo_error *err);
  *         maintained by the engine).
  */
 EO_API int eo_model_track(eo_model *m, const char *name, eo_error *err);
+
+/** What eo_model_set_indexes takes, one per index. Strings are copied. */
+typedef struct eo_index_spec {
+    const char *constraint;        /* a unique constraint's name, or NULL for a plain index */
+    const char *message;           /* a constraint's message (may be NULL) */
+    const char *const *fields;     /* field names, each a stored field of the model */
+    size_t nfields;
+    int unique;                    /* 1 for a unique constraint (constraint must be set) */
+} eo_index_spec;
+
+/**
+ * Replace the composite indexes and unique constraints of @p m with the
+ * @p n given (none with n = 0). Nothing changes on an error.
+ * @return 0, EO_EINVAL naming the model (unknown or unstored field, bad
+ *         constraint name, a unique index without a name) or EO_ENOMEM.
+ */
+EO_API int eo_model_set_indexes(eo_model *m, const eo_index_spec *specs, size_t n,
+                                eo_error *err);
 
 /** The field called @p name (length @p len), or NULL. Borrowed. */
 EO_API eo_field *eo_model_field(const eo_model *m, const char *name, size_t len);
