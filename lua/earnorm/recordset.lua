@@ -202,6 +202,11 @@ end
 
 local draining = setmetatable({}, { __mode = "k" })
 
+--- A flush gives up after this many batches: records of a recursive field
+-- that form a cycle (a parent of its own parent) would mark each other
+-- again and again.
+M.MAX_RECOMPUTE_PASSES = 100000
+
 --- Recompute what the operations marked, then run the marked constraints
 -- (one pass per env: an operation a compute method or a handler runs
 -- during the pass leaves its marks to the same loop).
@@ -210,9 +215,17 @@ function M.flush_marks(recs)
   if draining[c] then return end
   draining[c] = true
   local ok, err = pcall(function()
+    local passes = 0
     while true do
       local todo, name, check = core.deps_next(recs)
       if not todo then return end
+      passes = passes + 1
+      if passes > M.MAX_RECOMPUTE_PASSES then
+        fail("ELIMIT", string.format(
+          "%s.%s: recomputing does not end after %d passes (do the records of a recursive field form a cycle?)",
+          core.model_name(todo), tostring(name or "constraint"), M.MAX_RECOMPUTE_PASSES),
+          core.model_name(todo), name)
+      end
       local cls = class_of(todo)
       if name then recompute_marked(cls, todo, name) else run_check(cls, todo, check) end
     end

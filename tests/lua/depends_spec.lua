@@ -243,6 +243,20 @@ describe("computed fields: dependencies #" .. h.backend, function()
     assert.are.equal(11, root.total)
   end)
 
+  it("records of a recursive field that form a cycle stop at the pass limit, and nothing is written", function()
+    local R = require "earnorm.recordset"
+    local saved = R.MAX_RECOMPUTE_PASSES
+    R.MAX_RECOMPUTE_PASSES = 50
+    local a = env["dep.node"]:create{ value = 1 }
+    local b = env["dep.node"]:create{ value = 2, parent_id = a.id }
+    local e = h.error_of(function() a:write{ parent_id = b.id } end)
+    R.MAX_RECOMPUTE_PASSES = saved
+    assert.are.equal("ELIMIT", e.code)
+    assert.truthy(tostring(e):find("recomputing does not end after 50 passes", 1, true), tostring(e))
+    assert.are.equal(0, env["dep.node"]:search_count{ { "parent_id", "=", b.id } })
+    assert.are.equal(3, env["dep.node"]:browse(a.id).total)
+  end)
+
   it("a constraint on partner_id.city fires when the partner changes, and undoes it", function()
     local p = env["dep.partner"]:create{ name = "P", city = "Paris" }
     env["dep.ship"]:create{ partner_id = p.id }
