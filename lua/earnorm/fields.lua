@@ -3,7 +3,9 @@
 -- into C metadata. Options:
 --   string, help, required, readonly, index, unique, default (a value or a
 --   function(model) returning one), compute (method name or function),
---   depends (list of field names), store (for computed fields), copy;
+--   depends (field paths, through relations), store, recursive, inverse,
+--   search (method names or functions) and related (a path) for computed
+--   fields, tracking, copy;
 --   Char: size; Integer/Float/Decimal: min, max; Decimal: digits = {p, s};
 --   Selection: choices = {...}; Many2one: comodel (first item), ondelete.
 local core = require "earnorm.core"
