@@ -115,7 +115,7 @@ void bench_pg(lua_State *L, const char *url)
     bench_lua(L, bench_models_lua);
     lua_pushstring(L, url);
     lua_setglobal(L, "PGURL");
-    bench_lua(L, "env = require('earnorm').connect(PGURL); env:migrate(); P = env['bench.rec']");
+    bench_lua(L, "env = require('earnorm').connect(PGURL); env:migrate(); P = env['bench.rec']:with_context{ active_test = false }");
     for (i = 0; i <= bench_runs; i++) {
         c = raw_open(url);
         raw_exec(c, "TRUNCATE bench_rec");

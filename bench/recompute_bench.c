@@ -23,7 +23,7 @@
 static const char *const MODELS =
     "local orm = require 'earnorm'\n"
     "local f = orm.fields\n"
-    "local O = orm.model('bench.order', {\n"
+    "local O = orm.model('bench.order', { _log_access = false,\n"
     "  name = f.Char{},\n"
     "  line_ids = f.One2many{ 'bench.oline', 'order_id' },\n"
     "  total = f.Integer{ compute = '_compute_total', depends = { 'line_ids.amount' }, store = true },\n"
@@ -35,7 +35,7 @@ static const char *const MODELS =
     "    rec.total = t\n"
     "  end\n"
     "end\n"
-    "orm.model('bench.oline', { order_id = f.Many2one{ 'bench.order', index = true },\n"
+    "orm.model('bench.oline', { _log_access = false, order_id = f.Many2one{ 'bench.order', index = true },\n"
     "                           amount = f.Integer{} })\n";
 
 #define RAW_LINES "UPDATE bench_oline SET amount = %d"

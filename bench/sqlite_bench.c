@@ -135,7 +135,7 @@ void bench_sqlite(lua_State *L, const char *path)
     lua_setglobal(L, "ROWS");
     bench_lua(L, bench_models_lua);
     snprintf(buf, sizeof buf,
-             "env = require('earnorm').connect('sqlite://%s'); env:migrate(); P = env['bench.rec']\n"
+             "env = require('earnorm').connect('sqlite://%s'); env:migrate(); P = env['bench.rec']:with_context{ active_test = false }\n"
              "function clear() P:search{}:unlink(); env:invalidate(); collectgarbage() end\n"
              "function orm_field()\n"
              "  env:invalidate(); env:reset_stats()\n"
