@@ -91,7 +91,7 @@ static void push_field(lua_State *L, const eo_field *f)
         lua_pushinteger(L, f->size);
         lua_setfield(L, -2, "size");
     }
-    if (f->type == EO_FT_DECIMAL) {
+    if (eo_ftype_base(f->type) == EO_FT_DECIMAL) {
         lua_createtable(L, 2, 0);
         lua_pushinteger(L, f->precision);
         lua_rawseti(L, -2, 1);

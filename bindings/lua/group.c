@@ -155,7 +155,8 @@ static int find_word(const char *const *words, const char *w, size_t n)
 
 static int is_numeric(const eo_field *f)
 {
-    return f->type == EO_FT_INTEGER || f->type == EO_FT_FLOAT || f->type == EO_FT_DECIMAL;
+    return f->type == EO_FT_INTEGER || f->type == EO_FT_FLOAT ||
+           eo_ftype_base(f->type) == EO_FT_DECIMAL;
 }
 
 /* The result column a name in orderby stands for: a key as written

@@ -108,7 +108,7 @@ int eo_lua_to_value(lua_State *L, int idx, const eo_field *f, eo_idkind kind, eo
     *out = eo_null();
     if (eo_lua_is_null(L, idx) || t == LUA_TNIL)
         return EO_OK;
-    if ((f && f->type == EO_FT_JSON) || (f == NULL && t == LUA_TTABLE)) {
+    if ((f && eo_ftype_base(f->type) == EO_FT_JSON) || (f == NULL && t == LUA_TTABLE)) {
         /* Json fields take any value; elsewhere a table is data to match
          * literally, never an operator: keep its JSON text */
         char *json;
