@@ -389,7 +389,7 @@ int eo_lua__read_group(lua_State *L, const eo_model *m, eo_env *env, eo_idkind k
         g.order = order;
     }
     if (rc == EO_OK)
-        rc = eo_lua_to_domain(L, 2, kind, &d, &err);
+        rc = eo_lua_to_domain_of(L, 2, kind, m, &d, &err);
     if (rc == EO_OK)
         rc = eo_domain_set_active_test(d, active_test, &err);
     if (rc != EO_OK)
