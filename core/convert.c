@@ -13,6 +13,7 @@
 
 #include "earnorm/model.h"
 #include "internal.h"
+#include "types/types_int.h"
 #include "util/json.h"
 
 static int fail(eo_error *err, int code, const eo_field *f, const char *fmt, ...)
@@ -395,8 +396,10 @@ int eo_field__convert(const eo_field *f, const eo_value *in, eo_value *out,
     out->owned = 0;
     if (in->type == EO_VNULL)
         return EO_OK;
+    if (f->type == EO_FT_REFERENCE || f->type == EO_FT_PROPERTIES)
+        return eo_types__convert(f, in, out, sc, checks, err);
 
-    switch (f->type) {
+    switch (eo_ftype_base(f->type)) {
     case EO_FT_CHAR:
     case EO_FT_TEXT:
     case EO_FT_SELECTION:
@@ -616,6 +619,8 @@ int eo_field__convert(const eo_field *f, const eo_value *in, eo_value *out,
     case EO_FT_ONE2MANY:
     case EO_FT_MANY2MANY:
         return fail(err, EO_ENOTSUP, f, "x2many values are not plain values");
+    default:
+        break;
     }
     return fail(err, EO_EINVAL, f, "unknown field type");
 }

@@ -12,6 +12,7 @@
 #include "earnorm/depends.h"
 #include "earnorm/model.h"
 #include "internal.h"
+#include "types/types_int.h"
 
 struct eo_registry {
     eo_model **models;
@@ -25,7 +26,7 @@ struct eo_registry {
 static const char *const type_names[] = {
     "Id", "Char", "Text", "Integer", "Float", "Boolean", "Date", "Datetime",
     "Selection", "Json", "Decimal", "Binary", "Many2one", "One2many",
-    "Many2many",
+    "Many2many", "Html", "Monetary", "Reference", "Properties",
 };
 
 const char *eo_ftype_name(eo_ftype t)
@@ -84,6 +85,7 @@ static void field_free(eo_field *f)
     eo_free(f->column2);
     eo_value_clear(&f->def);
     free_strv(f->depends, f->ndepends);
+    eo_types__free(f);
     eo_free(f);
 }
 
@@ -358,8 +360,10 @@ int eo_model_add_field(eo_field **out, eo_model *m, const eo_field_spec *spec,
         return field_error(err, EO_EINVAL, m, spec->name, why);
     if (eo_model_field(m, spec->name, strlen(spec->name)) != NULL)
         return field_error(err, EO_ECONFLICT, m, spec->name, "field defined twice");
-    if (spec->type <= EO_FT_ID || spec->type > EO_FT_MANY2MANY)
+    if (spec->type <= EO_FT_ID || (size_t)spec->type >= EO_ARRAY_SIZE(type_names))
         return field_error(err, EO_EINVAL, m, spec->name, "unknown field type");
+    if ((rc = eo_types__check_spec(m, spec, err)) != EO_OK)
+        return rc;
     if (spec->type == EO_FT_SELECTION && spec->nchoices == 0)
         return field_error(err, EO_EINVAL, m, spec->name,
                            "a Selection needs choices = { ... }");
@@ -371,7 +375,7 @@ int eo_model_add_field(eo_field **out, eo_model *m, const eo_field_spec *spec,
     if (spec->type == EO_FT_ONE2MANY && (spec->inverse == NULL || !*spec->inverse))
         return field_error(err, EO_EINVAL, m, spec->name,
                            "a One2many needs the inverse Many2one field name as its second argument");
-    if (spec->type == EO_FT_DECIMAL &&
+    if (eo_ftype_base(spec->type) == EO_FT_DECIMAL &&
         (spec->precision < 0 || spec->precision > 18 || spec->scale < 0 ||
          spec->scale > spec->precision))
         return field_error(err, EO_EINVAL, m, spec->name,
@@ -422,8 +426,12 @@ int eo_model_add_field(eo_field **out, eo_model *m, const eo_field_spec *spec,
             goto oom;
         f->nchoices = spec->nchoices;
     }
-    f->precision = spec->type == EO_FT_DECIMAL && spec->precision == 0 ? 18 : spec->precision;
-    f->scale = spec->type == EO_FT_DECIMAL && spec->precision == 0 ? 2 : spec->scale;
+    f->precision = eo_ftype_base(spec->type) == EO_FT_DECIMAL && spec->precision == 0
+                       ? 18 : spec->precision;
+    f->scale = eo_ftype_base(spec->type) == EO_FT_DECIMAL && spec->precision == 0
+                   ? 2 : spec->scale;
+    if (eo_types__copy(f, spec) != EO_OK)
+        goto oom;
     if (spec->comodel && (f->comodel_name = eo_strdup(spec->comodel)) == NULL)
         goto oom;
     if (spec->inverse && (f->inverse = eo_strdup(spec->inverse)) == NULL)
@@ -637,6 +645,9 @@ static int resolve_field(eo_registry *reg, eo_model *m, eo_field *f, eo_error *e
 {
     eo_field *inv;
     char buf[256];
+    int rc;
+    if ((rc = eo_types__resolve(reg, m, f, err)) != EO_OK)
+        return rc;
     if (f->comodel_name == NULL)
         return EO_OK;
     f->comodel = eo_registry_find(reg, f->comodel_name);

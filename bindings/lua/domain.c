@@ -20,15 +20,74 @@
 #include "domain/domain_int.h"
 
 int eo_lua__recordset_ids(lua_State *L, int idx);
+const eo_model *eo_lua__recordset_model(lua_State *L, int idx);
+int eo_lua__recordset_idlist(lua_State *L, int idx, const eo_id **ids, size_t *n,
+                             eo_idkind *kind);
 
 /* One conversion: the id kind, and what was read so far. */
 typedef struct walk {
     eo_idkind kind;
+    const eo_model *model;  /* the model of this level, when known (Reference values) */
+    const eo_field *ref;    /* the leaf being read is on this Reference field */
     size_t terms;         /* operators and leaves */
     size_t values;        /* the values of lists */
 } walk;
 
 static int build(lua_State *L, int idx, walk *w, int depth, eo_domain **out, eo_error *err);
+
+/* The field at the end of path from m (through relational fields), or NULL. */
+static const eo_field *path_field(const eo_model *m, const char *path)
+{
+    const eo_field *f = NULL;
+    while (m != NULL) {
+        const char *dot = strchr(path, '.');
+        size_t len = dot ? (size_t)(dot - path) : strlen(path);
+        f = eo_model_field(m, path, len);
+        if (f == NULL || dot == NULL)
+            return f;
+        m = f->comodel;
+        path = dot + 1;
+    }
+    return NULL;
+}
+
+/* The Reference field path ends on (its values are records of any of its
+ * models, written "model,id"), or NULL. */
+static const eo_field *reference_of(const eo_model *m, const char *path)
+{
+    const eo_field *f = m ? path_field(m, path) : NULL;
+    return f && f->type == EO_FT_REFERENCE ? f : NULL;
+}
+
+/* The model an `any` sub-domain on path is about, or NULL. */
+static const eo_model *sub_model(const eo_model *m, const char *path)
+{
+    const eo_field *f = m ? path_field(m, path) : NULL;
+    return f ? f->comodel : NULL;
+}
+
+/* Push the records of the recordset at idx as a list of "model,id"; 0
+ * when it is not a recordset. */
+static int reference_texts(lua_State *L, int idx)
+{
+    const eo_id *ids;
+    const eo_model *m = eo_lua__recordset_model(L, idx);
+    size_t n, i;
+    eo_idkind kind;
+    if (m == NULL || !eo_lua__recordset_idlist(L, idx, &ids, &n, &kind))
+        return 0;
+    lua_createtable(L, (int)n, 0);
+    for (i = 0; i < n; i++) {
+        char hex[25];
+        eo_value v = eo_id_to_value(ids[i], kind, hex);
+        if (v.type == EO_VINT)
+            lua_pushfstring(L, "%s,%I", m->name, (lua_Integer)v.u.i);
+        else
+            lua_pushfstring(L, "%s,%s", m->name, hex);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    return 1;
+}
 
 /* Count what was read (n terms, or n list values); EO_ELIMIT / EO_ETIMEOUT
  * when over the limits or the time. */
@@ -69,7 +128,7 @@ static int list_values(lua_State *L, int idx, walk *w, eo_lua_scratch *s, eo_vec
         lua_rawgeti(L, idx, i);
         if (lua_istable(L, -1) && !eo_lua_is_null(L, -1))
             rc = eo_error_set(err, EO_EINVAL, "a value list cannot hold tables");
-        else if ((rc = eo_lua_to_value(L, -1, NULL, kind, s, &v, err)) == EO_OK &&
+        else if ((rc = eo_lua_to_value(L, -1, w->ref, kind, s, &v, err)) == EO_OK &&
                  eo_vec__push(vals, &v) != EO_OK)
             rc = eo_error_set(err, EO_ENOMEM, "out of memory");
         lua_pop(L, 1);
@@ -143,8 +202,24 @@ static int leaf(lua_State *L, int t, lua_Integer pos, eo_dbuilder *b, walk *w, i
             rc = eo_error_set(err, EO_ELIMIT,
                               "domain nests more than %d levels deep ('any' sub-domains)",
                               EO_DOMAIN_MAX_DEPTH);
-        else if ((rc = build(L, lua_absindex(L, -1), w, depth + 1, &sub, err)) == EO_OK)
-            rc = eo_dbuilder_leaf_sub(b, path, op, sub, err);
+        else {
+            const eo_model *up = w->model;
+            w->model = sub_model(w->model, path);
+            if ((rc = build(L, lua_absindex(L, -1), w, depth + 1, &sub, err)) == EO_OK)
+                rc = eo_dbuilder_leaf_sub(b, path, op, sub, err);
+            w->model = up;
+        }
+    } else if ((w->ref = reference_of(w->model, path)) != NULL &&
+               (dop == EO_OP_IN || dop == EO_OP_NOT_IN) &&
+               (vt == LUA_TTABLE || reference_texts(L, -1))) {
+        /* records of several models, or "model,id" texts */
+        eo_vec vals = EO_VEC_INIT(eo_value);
+        if (vt != LUA_TTABLE)
+            lua_replace(L, -2);
+        rc = list_values(L, lua_absindex(L, -1), w, &s, &vals, err);
+        if (rc == EO_OK)
+            rc = eo_dbuilder_leaf_list(b, path, op, vals.items, vals.len, err);
+        eo_vec__free(&vals);
     } else if ((dop == EO_OP_IN || dop == EO_OP_NOT_IN || dop == EO_OP_CHILD_OF ||
                 dop == EO_OP_PARENT_OF) &&
                (vt == LUA_TTABLE || eo_lua__recordset_ids(L, -1))) {
@@ -160,9 +235,10 @@ static int leaf(lua_State *L, int t, lua_Integer pos, eo_dbuilder *b, walk *w, i
         rc = eo_dbuilder_leaf(b, path, op, &v, err);
     } else {
         eo_value v;
-        if ((rc = eo_lua_to_value(L, -1, NULL, kind, &s, &v, err)) == EO_OK)
+        if ((rc = eo_lua_to_value(L, -1, w->ref, kind, &s, &v, err)) == EO_OK)
             rc = eo_dbuilder_leaf(b, path, op, &v, err);
     }
+    w->ref = NULL;
     lua_pop(L, 3);
     eo_lua_scratch_free(&s);
     return rc;
@@ -228,11 +304,19 @@ static int build(lua_State *L, int idx, walk *w, int depth, eo_domain **out, eo_
 
 int eo_lua_to_domain(lua_State *L, int idx, eo_idkind kind, eo_domain **out, eo_error *err)
 {
+    return eo_lua_to_domain_of(L, idx, kind, NULL, out, err);
+}
+
+int eo_lua_to_domain_of(lua_State *L, int idx, eo_idkind kind, const eo_model *m,
+                        eo_domain **out, eo_error *err)
+{
     walk w;
     int rc;
     if (lua_isnoneornil(L, idx))
         return eo_domain_new_true(out, err);
     w.kind = kind;
+    w.model = m;
+    w.ref = NULL;
     w.terms = w.values = 0;
     /* the builder is C memory held across Lua calls that may allocate (a
      * number read as text, a recordset's ids): the VM's limit waits, so an

@@ -178,10 +178,22 @@ int eo_lua_push_json_any(lua_State *L, const char *text, size_t len, eo_error *e
 void eo_lua_push_class(lua_State *L, const eo_model *m);
 /* Domain from a Lua table at idx (Owned result). Never raises. */
 int eo_lua_to_domain(lua_State *L, int idx, eo_idkind kind, eo_domain **out, eo_error *err);
+/* The same for a domain on model m: a record given for a Reference field
+ * becomes its "model,id" text. */
+int eo_lua_to_domain_of(lua_State *L, int idx, eo_idkind kind, const eo_model *m,
+                        eo_domain **out, eo_error *err);
 
 /* Registration helpers of the parts of earnorm.core. */
 void eo_lua_open_values(lua_State *L);     /* table at -1 */
 void eo_lua_open_models(lua_State *L);
+/* value.c: the id value *v of a record of m turned into Reference text
+ * "model,id" (kept in s). */
+int eo_lua__reference_text(const eo_model *m, eo_value *v, eo_lua_scratch *s, eo_error *err);
+/* fieldtypes.c: the options of Html, Monetary, Reference and Properties
+ * declarations (table at t) into spec; the Reference's models go into
+ * models[0..cap). Strings stay Borrowed from the declaration table. */
+int eo_lua__type_options(lua_State *L, int t, const char *model, const char *name,
+                         eo_field_spec *spec, const char **models, size_t cap, eo_error *err);
 void eo_lua_open_env(lua_State *L);
 void eo_lua_open_recordset(lua_State *L);
 void eo_lua_open_depends(lua_State *L);   /* table at -1 */

@@ -91,7 +91,7 @@ static void push_field(lua_State *L, const eo_field *f)
         lua_pushinteger(L, f->size);
         lua_setfield(L, -2, "size");
     }
-    if (f->type == EO_FT_DECIMAL) {
+    if (eo_ftype_base(f->type) == EO_FT_DECIMAL) {
         lua_createtable(L, 2, 0);
         lua_pushinteger(L, f->precision);
         lua_rawseti(L, -2, 1);
@@ -101,6 +101,11 @@ static void push_field(lua_State *L, const eo_field *f)
     }
     if (f->type == EO_FT_SELECTION)
         set_list(L, "choices", f->choices, f->nchoices);
+    if (f->type == EO_FT_REFERENCE)
+        set_list(L, "models", f->choices, f->nchoices);
+    set_str(L, "currency_field", f->currency_field);
+    set_str(L, "definition", f->definition);
+    set_str(L, "definition_field", f->definition_field);
     set_str(L, "comodel", f->comodel_name);
     set_str(L, "inverse", f->inverse);
     set_str(L, "relation", f->type == EO_FT_MANY2MANY ? f->relation : NULL);
@@ -113,7 +118,8 @@ static void push_field(lua_State *L, const eo_field *f)
 /* core.fields_info(rs) -> list of the model's fields (id first), each a
  * table: name, type ("Char"), string, help, required, readonly, stored,
  * computed, index, unique, size, digits, choices, comodel, inverse,
- * relation, ondelete, depends. */
+ * relation, ondelete, depends; models (Reference), currency_field
+ * (Monetary), definition and definition_field (Properties). */
 static int l_fields_info(lua_State *L)
 {
     const eo_model *m = check_model(L, 1);

@@ -155,7 +155,8 @@ static int find_word(const char *const *words, const char *w, size_t n)
 
 static int is_numeric(const eo_field *f)
 {
-    return f->type == EO_FT_INTEGER || f->type == EO_FT_FLOAT || f->type == EO_FT_DECIMAL;
+    return f->type == EO_FT_INTEGER || f->type == EO_FT_FLOAT ||
+           eo_ftype_base(f->type) == EO_FT_DECIMAL;
 }
 
 /* The result column a name in orderby stands for: a key as written
@@ -388,7 +389,7 @@ int eo_lua__read_group(lua_State *L, const eo_model *m, eo_env *env, eo_idkind k
         g.order = order;
     }
     if (rc == EO_OK)
-        rc = eo_lua_to_domain(L, 2, kind, &d, &err);
+        rc = eo_lua_to_domain_of(L, 2, kind, m, &d, &err);
     if (rc == EO_OK)
         rc = eo_domain_set_active_test(d, active_test, &err);
     if (rc != EO_OK)

@@ -31,7 +31,8 @@ static const char *const options[] = {
     "type", "_seq", "string", "help", "required", "readonly", "index", "unique",
     "default", "compute", "depends", "store", "copy", "prefetch", "size", "min", "max",
     "digits", "choices", "comodel", "inverse", "relation", "column1", "column2",
-    "ondelete", "single", "recursive", "search", "related", "tracking", NULL,
+    "ondelete", "single", "recursive", "search", "related", "tracking",
+    "sanitize", "currency_field", "selection", "definition", "definition_field", NULL,
 };
 
 /* Options that only some types take: on another type they would do
@@ -43,9 +44,9 @@ static const struct {
     unsigned types;
 } typed_options[] = {
     { "size", TY(CHAR) },
-    { "min", TY(INTEGER) | TY(FLOAT) | TY(DECIMAL) },
-    { "max", TY(INTEGER) | TY(FLOAT) | TY(DECIMAL) },
-    { "digits", TY(DECIMAL) },
+    { "min", TY(INTEGER) | TY(FLOAT) | TY(DECIMAL) | TY(MONETARY) },
+    { "max", TY(INTEGER) | TY(FLOAT) | TY(DECIMAL) | TY(MONETARY) },
+    { "digits", TY(DECIMAL) | TY(MONETARY) },
     { "choices", TY(SELECTION) },
     { "comodel", TY(MANY2ONE) | TY(ONE2MANY) | TY(MANY2MANY) },
     { "ondelete", TY(MANY2ONE) },
@@ -54,6 +55,11 @@ static const struct {
     { "relation", TY(MANY2MANY) },
     { "column1", TY(MANY2MANY) },
     { "column2", TY(MANY2MANY) },
+    { "sanitize", TY(HTML) },
+    { "currency_field", TY(MONETARY) },
+    { "selection", TY(REFERENCE) },
+    { "definition", TY(PROPERTIES) },
+    { "definition_field", TY(PROPERTIES) },
 };
 
 typedef struct fspec {
@@ -313,6 +319,9 @@ static int read_spec(lua_State *L, int t, const char *model, const char *name, f
         return bad(err, model, name, "choices must be a list%s", "");
     }
     lua_pop(L, 1);
+    if ((i = eo_lua__type_options(L, t, model, name, &fs->s, fs->choices,
+                                  sizeof fs->choices / sizeof fs->choices[0], err)) != EO_OK)
+        return i;
     lua_getfield(L, t, "depends");
     if (lua_type(L, -1) == LUA_TSTRING) {
         fs->depends[0] = lua_tostring(L, -1);

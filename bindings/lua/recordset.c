@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "rs.h"
+#include "types/types_int.h"
 
 #define RS "earnorm.Recordset"
 
@@ -32,9 +33,11 @@ typedef struct idarr {
     eo_id v[];
 } idarr;
 
-/* Distinct Many2one targets of the records of an idarr. */
+/* Distinct Many2one targets of the records of an idarr (for a Reference:
+ * its targets of model cm). */
 struct derived {
     const eo_field *f;
+    const eo_model *cm;     /* Reference: the model of these targets; else NULL */
     idarr *ids;
     eo_idmap pos;           /* id -> index in ids */
     derived *next;
@@ -424,6 +427,132 @@ static void push_related(lua_State *L, int like, rset *rs, const eo_field *f, co
     push_rs(L, like, 0, rs->h, f->comodel, d->ids, pos, 1, d->ids, pos);
 }
 
+/* The distinct targets of model cm of Reference f over rs's prefetch set
+ * (want among them), as derive() gives a Many2one's. */
+static derived *derive_ref(rset *rs, const eo_field *f, const eo_model *cm, eo_id want,
+                           size_t *pos)
+{
+    idarr *pf = rs->pf;
+    derived *d, **link;
+    eo_env *env = rs_env(rs);
+    eo_idkind kind = rs_kind(rs);
+    eo_vec tmp = EO_VEC_INIT(eo_id);
+    eo_idmap seen;
+    size_t i, cmlen = strlen(cm->name);
+
+    for (link = &pf->derived; (d = *link) != NULL; link = &d->next) {
+        if (d->f == f && d->cm == cm) {
+            if (eo_idmap__get(&d->pos, want, pos))
+                return d;
+            *link = d->next;
+            idarr_unref(d->ids);
+            eo_idmap__free(&d->pos);
+            eo_free(d);
+            break;
+        }
+    }
+    memset(&seen, 0, sizeof seen);
+    for (i = 0; i < pf->n; i++) {
+        const eo_value *v = eo_orm_peek(env, rs->m, pf->v[i], f);
+        const char *model, *idp;
+        size_t mlen, idlen;
+        eo_value idv;
+        eo_id one;
+        if (v == NULL || v->type != EO_VTEXT ||
+            eo_reference__split(v->u.s.p, v->u.s.n, &model, &mlen, &idp, &idlen) != 0 ||
+            mlen != cmlen || memcmp(model, cm->name, mlen) != 0)
+            continue;
+        idv = eo_text(idp, idlen);
+        if (eo_id_from_value(&one, kind, &idv) != EO_OK ||
+            eo_idmap__get(&seen, one, &(size_t){ 0 }))
+            continue;
+        if (eo_idmap__put(&seen, one, tmp.len) != EO_OK || eo_vec__push(&tmp, &one) != EO_OK)
+            goto fail;
+    }
+    if (!eo_idmap__get(&seen, want, &(size_t){ 0 })) {
+        if (eo_idmap__put(&seen, want, tmp.len) != EO_OK || eo_vec__push(&tmp, &want) != EO_OK)
+            goto fail;
+    }
+    d = eo_calloc(1, sizeof *d);
+    if (d == NULL || (d->ids = idarr_new(tmp.len)) == NULL) {
+        eo_free(d);
+        goto fail;
+    }
+    memcpy(d->ids->v, tmp.items, tmp.len * sizeof(eo_id));
+    d->f = f;
+    d->cm = cm;
+    d->pos = seen;
+    d->next = pf->derived;
+    pf->derived = d;
+    eo_vec__free(&tmp);
+    eo_idmap__get(&d->pos, want, pos);
+    return d;
+fail:
+    eo_vec__free(&tmp);
+    eo_idmap__free(&seen);
+    return NULL;
+}
+
+/*
+ * A Reference read: the record "model,id" names, or an empty recordset of
+ * that model when the record is gone (the value stays, as in Odoo). Its
+ * existence is known by loading it with the other targets of that model
+ * in the prefetch set: one query per model and window, not per record.
+ */
+static void push_reference(lua_State *L, int like, rset *rs, const eo_field *f,
+                           const eo_value *v)
+{
+    const char *model, *idp;
+    size_t mlen, idlen, pos, i;
+    char name[256];
+    const eo_model *cm;
+    const eo_field *probe = NULL;
+    eo_value idv;
+    const eo_value *val;
+    eo_id id;
+    derived *d;
+    eo_error err;
+    int rc;
+    if (eo_reference__split(v->u.s.p, v->u.s.n, &model, &mlen, &idp, &idlen) != 0 ||
+        mlen >= sizeof name)
+        eo_lua_raisef(L, EO_ERROR, rs->m->name, f->name, "%s.%s holds '%.*s', not \"model,id\"",
+                      rs->m->name, f->name, (int)(v->u.s.n > 60 ? 60 : v->u.s.n), v->u.s.p);
+    memcpy(name, model, mlen);
+    name[mlen] = '\0';
+    cm = find_model(L, name);
+    if (cm == NULL)
+        eo_lua_raisef(L, EO_ENOTFOUND, rs->m->name, f->name,
+                      "%s.%s points to model %s, which is not defined", rs->m->name, f->name,
+                      name);
+    idv = eo_text(idp, idlen);
+    if (eo_id_from_value(&id, rs_kind(rs), &idv) != EO_OK)
+        eo_lua_raisef(L, EO_ERROR, rs->m->name, f->name,
+                      "%s.%s holds '%.*s', whose id is not one of this database", rs->m->name,
+                      f->name, (int)(v->u.s.n > 60 ? 60 : v->u.s.n), v->u.s.p);
+    for (i = 1; i < cm->nfields && probe == NULL; i++)
+        if ((cm->fields[i]->flags & EO_FF_STORED) && !(cm->fields[i]->flags & EO_FF_NOPREFETCH))
+            probe = cm->fields[i];
+    if ((d = derive_ref(rs, f, cm, id, &pos)) == NULL)
+        eo_lua_raisef(L, EO_ENOMEM, NULL, NULL, "out of memory");
+    if (probe) {
+        rc = eo_orm_get(rs_env(rs), cm, id, probe, d->ids->v, d->ids->n, pos, &val, &err);
+    } else {
+        /* nothing to load but the id: ask */
+        eo_ids found = { 0 };
+        rc = eo_orm_exists(rs_env(rs), cm, &id, 1, &found, &err);
+        if (rc == EO_OK && found.n == 0)
+            rc = EO_ENOTFOUND;
+        eo_ids_free(&found);
+    }
+    if (rc == EO_ENOTFOUND) {
+        push_empty(L, like, rs, cm);
+        return;
+    }
+    if (rc != EO_OK)
+        eo_lua_raise(L, &err);
+    push_rs(L, like, 0, rs->h, cm, d->ids, pos, 1, d->ids, pos);
+}
+
 /* Push a stored value as a recordset field reads it. */
 static void push_typed(lua_State *L, int like, rset *rs, const eo_field *f, const eo_value *v,
                        int plain)
@@ -444,10 +573,14 @@ static void push_typed(lua_State *L, int like, rset *rs, const eo_field *f, cons
         push_related(L, like, rs, f, v);
         return;
     }
+    if (f->type == EO_FT_REFERENCE && !plain && v->type == EO_VTEXT) {
+        push_reference(L, like, rs, f, v);
+        return;
+    }
     switch (v->type) {
     case EO_VNULL: lua_pushnil(L); return;
     case EO_VTEXT:
-        if (f->type == EO_FT_JSON) {
+        if (eo_ftype_base(f->type) == EO_FT_JSON) {
             if (eo_lua_json_decode(L, v->u.s.p, v->u.s.n, &err) != EO_OK) {
                 /* rows are pushed inside a query: never raise there; keep the text */
                 if (plain) {
@@ -1011,7 +1144,7 @@ static int64_t opt_window(lua_State *L, int idx, int64_t dflt, const char *what)
 static int rs_domain(lua_State *L, int idx, rset *rs, int on, eo_domain **out,
                      eo_error *err)
 {
-    int rc = eo_lua_to_domain(L, idx, rs_kind(rs), out, err);
+    int rc = eo_lua_to_domain_of(L, idx, rs_kind(rs), rs->m, out, err);
     if (rc == EO_OK)
         rc = eo_domain_set_active_test(*out, on, err);
     if (rc != EO_OK && err->model[0] == '\0')

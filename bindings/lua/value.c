@@ -83,11 +83,28 @@ int eo_lua__recordset_value(lua_State *L, int idx, eo_idkind kind, eo_lua_scratc
                             eo_value *out, eo_error *err);
 const eo_model *eo_lua__recordset_model(lua_State *L, int idx);
 
-/* A recordset is a value only for a Many2one to its own model. */
+/* A record as a Reference value: "model,id" (id: the value *v holds). */
+int eo_lua__reference_text(const eo_model *m, eo_value *v, eo_lua_scratch *s, eo_error *err)
+{
+    size_t cap = strlen(m->name) + 32;
+    char *p = eo_lua_scratch_keep(s, eo_malloc(cap));
+    int n;
+    if (p == NULL)
+        return eo_error_set(err, EO_ENOMEM, "out of memory");
+    if (v->type == EO_VINT)
+        n = snprintf(p, cap, "%s,%lld", m->name, (long long)v->u.i);
+    else
+        n = snprintf(p, cap, "%s,%.*s", m->name, (int)v->u.s.n, v->u.s.p);
+    *v = eo_text(p, (size_t)n);
+    return EO_OK;
+}
+
+/* A recordset is a value only for a Many2one to its own model (or for a
+ * Reference, to one of its models: conversion checks which). */
 static int check_record_for(lua_State *L, int idx, const eo_field *f, eo_error *err)
 {
     const eo_model *rm = eo_lua__recordset_model(L, idx);
-    if (f == NULL || rm == NULL)
+    if (f == NULL || rm == NULL || f->type == EO_FT_REFERENCE)
         return EO_OK;
     if (f->type != EO_FT_MANY2ONE && f->type != EO_FT_ID)
         eo_error_set(err, EO_EINVAL, "%s.%s: expected a value for a %s field, got a %s recordset",
@@ -108,7 +125,7 @@ int eo_lua_to_value(lua_State *L, int idx, const eo_field *f, eo_idkind kind, eo
     *out = eo_null();
     if (eo_lua_is_null(L, idx) || t == LUA_TNIL)
         return EO_OK;
-    if ((f && f->type == EO_FT_JSON) || (f == NULL && t == LUA_TTABLE)) {
+    if ((f && eo_ftype_base(f->type) == EO_FT_JSON) || (f == NULL && t == LUA_TTABLE)) {
         /* Json fields take any value; elsewhere a table is data to match
          * literally, never an operator: keep its JSON text */
         char *json;
@@ -150,6 +167,8 @@ int eo_lua_to_value(lua_State *L, int idx, const eo_field *f, eo_idkind kind, eo
         if (r != 1)
             return r < 0 ? r : eo_error_set(err, EO_EINVAL, "cannot use a %s as a value",
                                             luaL_typename(L, idx));
+        if (f && f->type == EO_FT_REFERENCE && out->type != EO_VNULL)
+            return eo_lua__reference_text(eo_lua__recordset_model(L, idx), out, s, err);
         return EO_OK;
     }
     default:

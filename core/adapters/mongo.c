@@ -1277,7 +1277,7 @@ static int decimal_changed(const eo_field *f, const mg_known *k, eo_error *err)
 {
     char held[64];
     if (k == NULL || k->type[0] == '\0' ||
-        (strcmp(k->type, "Decimal") == 0) == (f->type == EO_FT_DECIMAL))
+        (strcmp(k->type, "Decimal") == 0) == (eo_ftype_base(f->type) == EO_FT_DECIMAL))
         return EO_OK;
     if (strcmp(k->type, "Decimal") == 0)
         snprintf(held, sizeof held, "Decimal (%d, %d)", k->precision, k->scale);
@@ -1303,7 +1303,8 @@ int eo_mongo__schema_check(eo_conn *base, const eo_model *m, eo_error *err)
         if (!(f->flags & EO_FF_STORED))
             continue;
         k = mg__schema_find(&known, f->name);
-        if ((rc = decimal_changed(f, k, err)) == EO_OK && k && f->type == EO_FT_DECIMAL &&
+        if ((rc = decimal_changed(f, k, err)) == EO_OK && k &&
+            eo_ftype_base(f->type) == EO_FT_DECIMAL &&
             (k->precision != f->precision || k->scale != f->scale))
             rc = eo_schema__digits_differ(err, f, k->precision, k->scale);
     }
@@ -1359,7 +1360,7 @@ static int mg_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
     for (i = 1; i < m->nfields && found; i++) {
         const eo_field *f = m->fields[i];
         const mg_known *k;
-        if (f->type != EO_FT_DECIMAL || !(f->flags & EO_FF_STORED))
+        if (eo_ftype_base(f->type) != EO_FT_DECIMAL || !(f->flags & EO_FF_STORED))
             continue;
         k = mg__schema_find(&known, f->name);
         if (k && strcmp(k->type, "Decimal") == 0 &&

@@ -292,7 +292,7 @@ int mg__append(mg_conn *c, bson_t *doc, const char *key, const eo_field *f, cons
         bson_append_null(doc, key, -1);
         return EO_OK;
     }
-    switch (f ? f->type : EO_FT_TEXT) {
+    switch (f ? eo_ftype_base(f->type) : EO_FT_TEXT) {
     case EO_FT_ID:
     case EO_FT_MANY2ONE: {
         bson_oid_t oid;
@@ -519,7 +519,7 @@ int mg__read(mg_conn *c, bson_iter_t *it, const eo_field *f, mg_scratch *s, eo_v
     *out = eo_null();
     if (t == BSON_TYPE_NULL || t == BSON_TYPE_UNDEFINED || t == BSON_TYPE_EOD)
         return EO_OK;
-    switch (f->type) {
+    switch (eo_ftype_base(f->type)) {
     case EO_FT_ID:
     case EO_FT_MANY2ONE:
         if (t == BSON_TYPE_OID) {
@@ -920,8 +920,10 @@ static int leaf(mg_conn *c, const eo_model *m, const eo_dnode *n, bson_t *out, e
         return eo_error_set(err, EO_EINVAL, "domain leaf on '%s' is not bound", n->path);
     if (n == c->id_range && n->nlist > 0)
         return id_range(f, n, out, err);
+    if (f->type == EO_FT_PROPERTIES && strchr(n->path, '.'))
+        return mg__property_leaf(c, n, out, err);
     key = mg__key(f);
-    if (f->type == EO_FT_JSON &&
+    if (eo_ftype_base(f->type) == EO_FT_JSON &&
         (((n->op == EO_OP_EQ || n->op == EO_OP_NE) && n->value.type != EO_VNULL) ||
          n->op == EO_OP_IN || n->op == EO_OP_NOT_IN))
         return json_leaf(c, n, out, err);
@@ -970,7 +972,8 @@ static int leaf(mg_conn *c, const eo_model *m, const eo_dnode *n, bson_t *out, e
         int pattern = n->op == EO_OP_EQLIKE || n->op == EO_OP_EQILIKE;
         char *re;
         bson_t rx;
-        if (f->type != EO_FT_CHAR && f->type != EO_FT_TEXT && f->type != EO_FT_SELECTION) {
+        if (eo_ftype_base(f->type) != EO_FT_CHAR && eo_ftype_base(f->type) != EO_FT_TEXT &&
+            f->type != EO_FT_SELECTION) {
             eo_error_set(err, EO_ENOTSUP,
                          "%s.%s: '%s' on a %s field is not supported on MongoDB (it is not stored as text)",
                          m->name, f->name, eo_dop_name(n->op), eo_ftype_name(f->type));

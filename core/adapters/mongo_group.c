@@ -175,7 +175,7 @@ static int server_group(mg_conn *c, const eo_group_query *g, eo_row_fn fn, void 
                     double d = BSON_ITER_HOLDS_DOUBLE(&it) ? bson_iter_double(&it)
                                                            : (double)bson_iter_as_int64(&it);
                     int sc;
-                    if (a->field->type == EO_FT_DECIMAL && !c->decimal128)
+                    if (eo_ftype_base(a->field->type) == EO_FT_DECIMAL && !c->decimal128)
                         for (sc = 0; sc < a->field->scale; sc++)
                             d /= 10;
                     *v = eo_float(d);
@@ -339,7 +339,7 @@ static int add_doc(gctx *x, const bson_t *doc, mg_scratch *s, eo_error *err)
             continue;
         st->n++;
         cmpv = v;
-        if (a->field->type == EO_FT_DECIMAL && v.type == EO_VTEXT &&
+        if (eo_ftype_base(a->field->type) == EO_FT_DECIMAL && v.type == EO_VTEXT &&
             eo_decimal__to_scaled(v.u.s.p, v.u.s.n, a->field->scale, &sc) == 0)
             cmpv = eo_int(sc);
         switch (a->agg) {
@@ -411,7 +411,7 @@ static const eo_field *col_field(const eo_group_query *g, size_t col)
 /* Compare two values of one column: decimals (text) by their amount. */
 static int cmp_col(const eo_field *f, const eo_value *a, const eo_value *b)
 {
-    if (f && f->type == EO_FT_DECIMAL && a->type == EO_VTEXT && b->type == EO_VTEXT) {
+    if (f && eo_ftype_base(f->type) == EO_FT_DECIMAL && a->type == EO_VTEXT && b->type == EO_VTEXT) {
         int64_t x, y;
         if (eo_decimal__to_scaled(a->u.s.p, a->u.s.n, f->scale, &x) == 0 &&
             eo_decimal__to_scaled(b->u.s.p, b->u.s.n, f->scale, &y) == 0)
@@ -461,7 +461,7 @@ static int group_row(const eo_group_query *g, group *gr, eo_error *err)
         const eo_group_agg *a = &g->aggs[j];
         aggst *st = &gr->a[j];
         eo_value v = eo_null();
-        int dec = a->field && a->field->type == EO_FT_DECIMAL;
+        int dec = a->field && eo_ftype_base(a->field->type) == EO_FT_DECIMAL;
         if (a->field == NULL) {
             v = eo_int(gr->count);
         } else if (a->agg == EO_AGG_COUNT) {

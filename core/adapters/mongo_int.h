@@ -52,6 +52,9 @@ int mg__compound_update_check(mg_conn *c, const eo_model *m, const eo_id *ids, s
 /* The document key of a field: "_id" for the id. */
 const char *mg__key(const eo_field *f);
 /* Append v as field f stores it. */
+/* mongo_props.c: a leaf on one property of a Properties field, as the
+ * dotted key "props.color" (what sql_props.c matches on SQL). */
+int mg__property_leaf(mg_conn *c, const eo_dnode *n, bson_t *out, eo_error *err);
 int mg__append(mg_conn *c, bson_t *doc, const char *key, const eo_field *f, const eo_value *v,
                eo_error *err);
 /* Per-row scratch for values read back (formatted dates, JSON text...). */

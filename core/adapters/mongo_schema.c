@@ -105,8 +105,8 @@ static int up_to_date(const eo_model *m, const eo_vec *known, int found)
         if (!(f->flags & EO_FF_STORED))
             continue;
         k = mg__schema_find(known, f->name);
-        if (k == NULL || strcmp(k->type, eo_ftype_name(f->type)) != 0 ||
-            (f->type == EO_FT_DECIMAL && (k->precision != f->precision || k->scale != f->scale)))
+        if (k == NULL || strcmp(k->type, eo_ftype_name(eo_ftype_base(f->type))) != 0 ||
+            (eo_ftype_base(f->type) == EO_FT_DECIMAL && (k->precision != f->precision || k->scale != f->scale)))
             return 0;
     }
     return 1;
@@ -143,7 +143,9 @@ int mg__schema_save(mg_conn *c, const eo_model *m, const eo_vec *known, int foun
     for (i = 1; i < m->nfields; i++) {
         const eo_field *f = m->fields[i];
         if (f->flags & EO_FF_STORED)
-            append_known(&fields, f->name, eo_ftype_name(f->type), f->type == EO_FT_DECIMAL,
+            /* the storage type: a Decimal that became a Monetary holds the same */
+            append_known(&fields, f->name, eo_ftype_name(eo_ftype_base(f->type)),
+                         eo_ftype_base(f->type) == EO_FT_DECIMAL,
                          f->precision, f->scale);
     }
     /* fields no longer declared stay known, as SQL keeps their columns */

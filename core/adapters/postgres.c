@@ -400,7 +400,7 @@ static eo_value cell_value(PGresult *res, int row, int col, const eo_field *f, c
             return eo_bool(s[0] == 't');
         return eo_text(s, (size_t)PQgetlength(res, row, col));
     }
-    switch (f->type) {
+    switch (eo_ftype_base(f->type)) {
     case EO_FT_ID:
     case EO_FT_INTEGER:
     case EO_FT_MANY2ONE: return eo_int(strtoll(s, NULL, 10));
@@ -882,7 +882,7 @@ static int pg_group(eo_conn *base, const eo_group_query *g, eo_row_fn fn, void *
         types[i] = g->keys[i].gran == EO_GRAN_NONE ? g->keys[i].field : NULL;
     for (i = 0; i < g->naggs; i++) {
         const eo_group_agg *a = &g->aggs[i];
-        eo_ftype t = a->field ? a->field->type : EO_FT_ID;
+        eo_ftype t = a->field ? eo_ftype_base(a->field->type) : EO_FT_ID;
         if (a->field == NULL || a->agg == EO_AGG_COUNT || a->agg == EO_AGG_COUNT_DISTINCT ||
             a->agg == EO_AGG_AVG || t == EO_FT_BOOLEAN)
             continue;
@@ -1031,7 +1031,7 @@ static int name_row(void *payload, const eo_value *row, size_t ncols, eo_error *
 /* Column type for DDL, and the name information_schema reports. */
 static const char *coltype(const eo_field *f, char *buf, size_t cap, const char **reported)
 {
-    switch (f->type) {
+    switch (eo_ftype_base(f->type)) {
     case EO_FT_CHAR:
     case EO_FT_SELECTION: *reported = "character varying"; return "VARCHAR";
     case EO_FT_TEXT: *reported = "text"; return "TEXT";
@@ -1186,7 +1186,7 @@ int eo_postgres__schema_check(eo_conn *base, const eo_model *m, eo_error *err)
             char held[96];
             if (strcmp(have->name, f->column) != 0)
                 continue;
-            if (numeric != (f->type == EO_FT_DECIMAL)) {
+            if (numeric != (eo_ftype_base(f->type) == EO_FT_DECIMAL)) {
                 if (numeric && have->precision > 0)
                     snprintf(held, sizeof held, "numeric(%d, %d)", have->precision, have->scale);
                 else
@@ -1260,7 +1260,7 @@ static int pg_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
                 rc = refuse(err, f, what);
                 goto done;
             }
-            if (have && f->type == EO_FT_DECIMAL && have->precision > 0 &&
+            if (have && eo_ftype_base(f->type) == EO_FT_DECIMAL && have->precision > 0 &&
                 (have->precision != f->precision || have->scale != f->scale) &&
                 (rc = digits_change(c, f, have, dry, note, payload, err)) != EO_OK)
                 goto done;

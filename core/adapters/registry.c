@@ -94,7 +94,7 @@ int eo_schema__digits_differ(eo_error *err, const eo_field *f, int precision, in
 int eo_schema__type_differs(eo_error *err, const eo_field *f, const char *held)
 {
     char decl[48];
-    if (f->type == EO_FT_DECIMAL)
+    if (eo_ftype_base(f->type) == EO_FT_DECIMAL)
         snprintf(decl, sizeof decl, "Decimal (%d, %d)", f->precision, f->scale);
     else
         snprintf(decl, sizeof decl, "%s", eo_ftype_name(f->type));

@@ -279,14 +279,14 @@ static void release(sqlite3_stmt *st, cached *ent)
 
 static int bind_value(sqlite3_stmt *st, int idx, const eo_value *v, const eo_field *f)
 {
-    if (f && f->type == EO_FT_DECIMAL && v->type == EO_VTEXT) {
+    if (f && eo_ftype_base(f->type) == EO_FT_DECIMAL && v->type == EO_VTEXT) {
         int64_t n;
         if (eo_decimal__to_scaled(v->u.s.p, v->u.s.n, f->scale, &n) == 0)
             return sqlite3_bind_int64(st, idx, n);
     }
-    if (f && f->type == EO_FT_DECIMAL && v->type == EO_VFLOAT)
+    if (f && eo_ftype_base(f->type) == EO_FT_DECIMAL && v->type == EO_VFLOAT)
         return sqlite3_bind_int64(st, idx, (sqlite3_int64)llround(v->u.f * pow(10, f->scale)));
-    if (f && f->type == EO_FT_DECIMAL && v->type == EO_VINT) {
+    if (f && eo_ftype_base(f->type) == EO_FT_DECIMAL && v->type == EO_VINT) {
         int64_t n = v->u.i;
         int i;
         for (i = 0; i < f->scale; i++)
@@ -342,7 +342,7 @@ static eo_value column(sqlite3_stmt *st, int i, const eo_field *f, decbuf *scrat
     int t = sqlite3_column_type(st, i);
     if (t == SQLITE_NULL)
         return eo_null();
-    switch (f ? f->type : EO_FT_TEXT) {
+    switch (f ? eo_ftype_base(f->type) : EO_FT_TEXT) {
     case EO_FT_BOOLEAN: return eo_bool(sqlite3_column_int(st, i) != 0);
     case EO_FT_DECIMAL:
         if (t == SQLITE_INTEGER) {
@@ -744,7 +744,7 @@ static int group_row(void *payload, const eo_value *in, size_t ncols, eo_error *
             continue;
         if (f->type == EO_FT_BOOLEAN && in[i].type == EO_VINT)
             gc->row[i] = eo_bool(in[i].u.i != 0);
-        else if (f->type == EO_FT_DECIMAL && in[i].type == EO_VINT) {
+        else if (eo_ftype_base(f->type) == EO_FT_DECIMAL && in[i].type == EO_VINT) {
             eo_decimal__format_scaled(in[i].u.i, f->scale, gc->scratch[i], sizeof gc->scratch[i]);
             gc->row[i] = eo_cstr(gc->scratch[i]);
         }
@@ -755,7 +755,7 @@ static int group_row(void *payload, const eo_value *in, size_t ncols, eo_error *
         const eo_value *v = &in[k];
         if (a->field == NULL || v->type == EO_VNULL)
             continue;
-        if (a->field->type == EO_FT_DECIMAL) {
+        if (eo_ftype_base(a->field->type) == EO_FT_DECIMAL) {
             double p = pow(10, a->field->scale);
             if (a->agg == EO_AGG_AVG)
                 gc->row[k] = eo_float((v->type == EO_VINT ? (double)v->u.i : v->u.f) / p);
@@ -1071,7 +1071,7 @@ static int decimal_differs(const eo_field *f, const digits *d)
 {
     if (d == NULL)
         return 0;
-    return f->type == EO_FT_DECIMAL ? plain_record(d) : !plain_record(d);
+    return eo_ftype_base(f->type) == EO_FT_DECIMAL ? plain_record(d) : !plain_record(d);
 }
 
 /* The env's check before it uses m (internal.h): the digits recorded for
@@ -1092,7 +1092,8 @@ int eo_sqlite__schema_check(eo_conn *base, const eo_model *m, eo_error *err)
             continue;
         if (decimal_differs(f, d))
             rc = decimal_gone(f, d, err);
-        else if (f->type == EO_FT_DECIMAL && (d->precision != f->precision || d->scale != f->scale))
+        else if (eo_ftype_base(f->type) == EO_FT_DECIMAL &&
+                 (d->precision != f->precision || d->scale != f->scale))
             rc = eo_schema__digits_differ(err, f, d->precision, d->scale);
     }
     eo_vec__free(&had);
@@ -1109,9 +1110,10 @@ static int digits_save(sq_conn *c, const eo_model *m, const eo_vec *had, eo_erro
         const eo_field *f = m->fields[i];
         const digits *d = NULL;
         eo_value args[4];
-        int prec = f->type == EO_FT_DECIMAL ? f->precision : -1;
-        int scale = f->type == EO_FT_DECIMAL ? f->scale : (int)f->type;
-        if ((f->type != EO_FT_DECIMAL && !plain_integer(f)) || !(f->flags & EO_FF_STORED))
+        int prec = eo_ftype_base(f->type) == EO_FT_DECIMAL ? f->precision : -1;
+        int scale = eo_ftype_base(f->type) == EO_FT_DECIMAL ? f->scale : (int)f->type;
+        if ((eo_ftype_base(f->type) != EO_FT_DECIMAL && !plain_integer(f)) ||
+            !(f->flags & EO_FF_STORED))
             continue;
         for (j = 0; j < had->len; j++)
             if (strcmp(((const digits *)eo_vec__at(had, j))->col, f->column) == 0)
@@ -1315,7 +1317,7 @@ static int sq_migrate(eo_conn *base, const eo_model *m, int dry, eo_migrate_note
                 rc = decimal_gone(f, digits_of(&had, f), err);
                 goto done;
             }
-            if (have && f->type == EO_FT_DECIMAL) {
+            if (have && eo_ftype_base(f->type) == EO_FT_DECIMAL) {
                 const digits *d = NULL;
                 for (j = 0; j < had.len; j++)
                     if (strcmp(((digits *)eo_vec__at(&had, j))->col, f->column) == 0)

@@ -12,6 +12,7 @@
  * talks to a database: child_of and parent_of stay leaves for the ORM layer
  * to resolve, because they need queries.
  */
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 
@@ -65,7 +66,10 @@ static int is_order(eo_dop op)
 /* Which operators apply to which field types; NULL when allowed. */
 static const char *op_refused(const eo_field *f, eo_dop op)
 {
-    eo_ftype t = f->type;
+    eo_ftype t = eo_ftype_base(f->type);
+    if (f->type == EO_FT_REFERENCE && op != EO_OP_EQ && op != EO_OP_NE && op != EO_OP_IN &&
+        op != EO_OP_NOT_IN)
+        return "a Reference takes =, !=, in and not in, with records or \"model,id\" text";
     if (op == EO_OP_ANY || op == EO_OP_NOT_ANY)
         return is_relational(t) ? NULL : "'any' applies to relational fields only";
     if (op == EO_OP_CHILD_OF || op == EO_OP_PARENT_OF)
@@ -123,6 +127,64 @@ static int convert_one(binder *b, const eo_model *m, const eo_dnode *n,
 
 static int bind_node(binder *b, const eo_model *m, eo_dnode *n);
 static int bind_leaf_eq(binder *b, const eo_model *m, eo_dnode *n);
+
+/* One value compared with a property: a string, number, boolean or null. */
+static int property_value(binder *b, const eo_model *m, const eo_dnode *n, const eo_field *f,
+                          const eo_value *v, int ordered)
+{
+    const char *why = NULL;
+    if (v->type == EO_VBLOB)
+        why = "a property value is a string, number, boolean or null";
+    else if (v->type == EO_VFLOAT && !isfinite(v->u.f))
+        why = "a property value cannot be NaN or infinite";
+    else if (v->type == EO_VTEXT &&
+             (memchr(v->u.s.p, '\0', v->u.s.n) || eo_utf8__check(v->u.s.p, v->u.s.n, NULL)))
+        why = "a property value must be valid UTF-8 text without NUL bytes";
+    else if (ordered && v->type != EO_VINT && v->type != EO_VFLOAT && v->type != EO_VTEXT)
+        why = "<, <=, > and >= on a property compare numbers or strings";
+    return why ? leaf_error(b, EO_EINVAL, m, n, f->name, why) : EO_OK;
+}
+
+/*
+ * props.color OP v: a leaf on one property of a Properties field. The
+ * path stays as written (the compilers take the property name after the
+ * dot); values stay as given: a property has the type its record's schema
+ * says, so there is no one type to convert them to.
+ */
+static int bind_property(binder *b, const eo_model *m, eo_dnode *n, const eo_field *f,
+                         const char *name)
+{
+    const char *p;
+    size_t i;
+    int ordered = n->op == EO_OP_GT || n->op == EO_OP_GE || n->op == EO_OP_LT ||
+                  n->op == EO_OP_LE, rc;
+    if (!(isalpha((unsigned char)*name) || *name == '_') || strlen(name) > 60)
+        return leaf_error(b, EO_EINVAL, m, n, f->name,
+                          "a property name starts with a letter or '_' (at most 60 characters)");
+    for (p = name; *p; p++)
+        if (!(isalnum((unsigned char)*p) || *p == '_'))
+            return leaf_error(b, EO_EINVAL, m, n, f->name,
+                              "a property name holds only letters, digits and '_' (a property "
+                              "has no sub-fields)");
+    if (n->op != EO_OP_EQ && n->op != EO_OP_NE && n->op != EO_OP_IN && n->op != EO_OP_NOT_IN &&
+        !ordered)
+        return leaf_error(b, EO_EINVAL, m, n, f->name,
+                          "a property takes =, !=, in, not in, <, <=, > and >= (like and the "
+                          "others are not built for properties)");
+    n->field = f;
+    if (n->vkind == EO_DV_DOMAIN)
+        return leaf_error(b, EO_EINVAL, m, n, f->name, "a property value cannot be a domain");
+    if (n->vkind == EO_DV_LIST) {
+        for (i = 0; i < n->nlist; i++)
+            if ((rc = property_value(b, m, n, f, &n->list[i], 0)) != EO_OK)
+                return rc;
+        return EO_OK;
+    }
+    if (n->value.type == EO_VNULL && ordered)
+        return leaf_error(b, EO_EINVAL, m, n, f->name,
+                          "operator cannot compare with null (use = or !=)");
+    return property_value(b, m, n, f, &n->value, ordered);
+}
 
 /* ---- active_test (eo_domain_set_active_test) ---- */
 
@@ -195,7 +257,7 @@ static int bind_eq_opt(binder *b, const eo_model *m, eo_dnode *n)
                      p != n->path ? " on " : "", p != n->path ? cur->name : "");
             return leaf_error(b, EO_EINVAL, m, n, NULL, what);
         }
-        if (dot == NULL)
+        if (dot == NULL || f->type == EO_FT_PROPERTIES)
             break;
         if (!is_relational(f->type))
             return leaf_error(b, EO_EINVAL, m, n, f->name,
@@ -236,6 +298,8 @@ static int bind_leaf_eq(binder *b, const eo_model *m, eo_dnode *n)
         snprintf(what, sizeof what, "no field '%s'", head);
         return leaf_error(b, EO_EINVAL, m, n, head, what);
     }
+    if (dot && f->type == EO_FT_PROPERTIES)
+        return bind_property(b, m, n, f, dot + 1);
     if (dot) {
         /* a.b.c OP v  ->  a any [b.c OP v] */
         eo_dnode *sub;

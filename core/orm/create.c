@@ -154,6 +154,11 @@ int eo_orm_create(eo_env *env, const eo_model *m, size_t nrows, eo_create_row_fn
             if (p.cols[j]->type == EO_FT_MANY2ONE &&
                 (rc = eo_orm__check_refs(env, p.cols[j], block + j, nchunk, p.ncols, err)) != EO_OK)
                 goto done;
+        for (j = 0; j < p.ncols; j++)
+            if (p.cols[j]->type == EO_FT_REFERENCE &&
+                (rc = eo_orm__check_references(env, p.cols[j], block + j, nchunk, p.ncols,
+                                               err)) != EO_OK)
+                goto done;
         if ((rc = eo_env__insert(env, m, p.cols, p.ncols, block, nchunk,
                                        out_ids + start, err)) != EO_OK)
             goto done;

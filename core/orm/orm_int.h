@@ -45,6 +45,9 @@ int eo_orm__load(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
 /* Check that the Many2one values in vals (n values of f) name existing records. */
 int eo_orm__check_refs(eo_env *env, const eo_field *f, const eo_value *vals,
                        size_t n, size_t stride, eo_error *err);
+/* reference.c: check that the records the Reference values in vals name exist. */
+int eo_orm__check_references(eo_env *env, const eo_field *f, const eo_value *vals,
+                             size_t n, size_t stride, eo_error *err);
 /* Refuse to set a field that cannot be set directly. */
 int eo_orm__settable(const eo_field *f, unsigned flags, eo_error *err);
 

@@ -170,8 +170,8 @@ int eo_orm_group(eo_env *env, eo_group_query *g, eo_domain *d, eo_row_fn fn, voi
         return rc;
     for (i = 0; i < g->nkeys; i++) {
         const eo_field *f = g->keys[i].field;
-        if (!(f->flags & EO_FF_STORED) || f->type == EO_FT_BINARY || f->type == EO_FT_JSON ||
-            f->type == EO_FT_TEXT) {
+        if (!(f->flags & EO_FF_STORED) || f->type == EO_FT_BINARY ||
+            eo_ftype_base(f->type) == EO_FT_JSON || eo_ftype_base(f->type) == EO_FT_TEXT) {
             rc = eo_error_set(err, EO_EINVAL, "%s: cannot group by %s field '%s'",
                               g->model->name, eo_ftype_name(f->type), f->name);
             eo_error_where(err, g->model->name, f->name);
@@ -196,7 +196,8 @@ int eo_orm_group(eo_env *env, eo_group_query *g, eo_domain *d, eo_row_fn fn, voi
             return rc;
         }
         if ((a == EO_AGG_SUM || a == EO_AGG_AVG) && f->type != EO_FT_INTEGER &&
-            f->type != EO_FT_FLOAT && f->type != EO_FT_DECIMAL && f->type != EO_FT_BOOLEAN) {
+            f->type != EO_FT_FLOAT && eo_ftype_base(f->type) != EO_FT_DECIMAL &&
+            f->type != EO_FT_BOOLEAN) {
             rc = eo_error_set(err, EO_EINVAL, "%s: cannot %s %s field '%s'", g->model->name,
                               a == EO_AGG_SUM ? "sum" : "average", eo_ftype_name(f->type), f->name);
             eo_error_where(err, g->model->name, f->name);

@@ -130,6 +130,9 @@ int eo_orm_write(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
         if (f->type == EO_FT_MANY2ONE &&
             (rc = eo_orm__check_refs(env, f, &vals[ncols], 1, 1, err)) != EO_OK)
             goto done;
+        if (f->type == EO_FT_REFERENCE &&
+            (rc = eo_orm__check_references(env, f, &vals[ncols], 1, 1, err)) != EO_OK)
+            goto done;
         cols[ncols++] = f;
     }
     if (ncols && au.write_date) {
@@ -249,6 +252,9 @@ int eo_orm_write_each(eo_env *env, const eo_model *m, const eo_id *ids, size_t n
         }
     }
     if (f->type == EO_FT_MANY2ONE && (rc = eo_orm__check_refs(env, f, cv, n, 1, err)) != EO_OK)
+        goto done;
+    if (f->type == EO_FT_REFERENCE &&
+        (rc = eo_orm__check_references(env, f, cv, n, 1, err)) != EO_OK)
         goto done;
     if ((rc = distinct(ids, n, &want)) != EO_OK)
         goto oom;

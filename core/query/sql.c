@@ -141,7 +141,8 @@ static int json_list(eo_sqlq *q, const eo_value *vals, size_t n, const eo_field 
         const eo_value *x = &vals[i];
         if (i)
             eo_buf__putc(&b, ',');
-        if (f->type == EO_FT_DECIMAL && q->d->decimal_scaled && x->type == EO_VTEXT &&
+        if (eo_ftype_base(f->type) == EO_FT_DECIMAL && q->d->decimal_scaled &&
+            x->type == EO_VTEXT &&
             eo_decimal__to_scaled(x->u.s.p, x->u.s.n, f->scale, &scaled) == 0) {
             put_int(&b, scaled);
             continue;
@@ -191,7 +192,7 @@ static int json_list(eo_sqlq *q, const eo_value *vals, size_t n, const eo_field 
  */
 static const char *list_type(const eo_field *f)
 {
-    switch (f->type) {
+    switch (eo_ftype_base(f->type)) {
     case EO_FT_ID:
     case EO_FT_MANY2ONE:
     case EO_FT_INTEGER: return "::bigint[]";
@@ -341,8 +342,8 @@ static void like_col(eo_sqlq *q, const eo_field *f, int lower)
     if (lower)
         eo_buf__puts(&q->sql, "lower(");
     col(q, f);
-    if (q->d->cast_like && f->type != EO_FT_CHAR && f->type != EO_FT_TEXT &&
-        f->type != EO_FT_SELECTION)
+    if (q->d->cast_like && eo_ftype_base(f->type) != EO_FT_CHAR &&
+        eo_ftype_base(f->type) != EO_FT_TEXT && f->type != EO_FT_SELECTION)
         eo_buf__puts(&q->sql, "::text");
     if (lower)
         eo_buf__putc(&q->sql, ')');
@@ -506,6 +507,8 @@ static int leaf(eo_sqlq *q, const eo_dnode *n, eo_error *err)
     static const char *const cmp[] = { " = ", " != ", " > ", " >= ", " < ", " <= " };
     if (f == NULL)
         return eo_error_set(err, EO_EINVAL, "domain leaf on '%s' is not bound", n->path);
+    if (f->type == EO_FT_PROPERTIES && strchr(n->path, '.'))
+        return eo_sql__property_leaf(q, n, err);
     switch (n->op) {
     case EO_OP_EQ:
     case EO_OP_NE:
@@ -791,7 +794,7 @@ const char *eo_sql__coltype(const eo_sql_dialect *d, const eo_field *f)
     int pg = d->dollar_params;
     if (!(f->flags & EO_FF_STORED))
         return NULL;
-    switch (f->type) {
+    switch (eo_ftype_base(f->type)) {
     case EO_FT_ID: return pg ? "BIGSERIAL" : "INTEGER";
     case EO_FT_CHAR:
     case EO_FT_SELECTION: return pg ? "VARCHAR" : "TEXT";

@@ -53,6 +53,10 @@ void eo_sqlq__reset(eo_sqlq *q);
 int eo_sql__ident(eo_buf *b, const char *name);
 /* Appends a placeholder and records its parameter. */
 int eo_sql__param(eo_sqlq *q, const eo_value *v, const eo_field *f, eo_sqlp_kind kind);
+/* sql_props.c: a leaf on one property of a Properties field ("props.color"):
+ * json_extract on SQLite, jsonb -> on PostgreSQL, with the type of the
+ * value compared as MongoDB compares it (no "5" = 5, no true = 1). */
+int eo_sql__property_leaf(eo_sqlq *q, const eo_dnode *n, eo_error *err);
 
 /* SELECT cols FROM t WHERE ... ORDER BY ... LIMIT ... OFFSET ... */
 int eo_sql__select(eo_sqlq *q, const eo_query *qr, eo_error *err);

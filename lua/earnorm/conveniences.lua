@@ -247,17 +247,19 @@ local ODOO_TYPE = {
   Id = "integer", Char = "char", Text = "text", Integer = "integer", Float = "float",
   Boolean = "boolean", Date = "date", Datetime = "datetime", Selection = "selection",
   Json = "json", Decimal = "decimal", Binary = "binary", Many2one = "many2one",
-  One2many = "one2many", Many2many = "many2many",
+  One2many = "one2many", Many2many = "many2many", Html = "html", Monetary = "monetary",
+  Reference = "reference", Properties = "properties",
 }
 
 local ATTRIBUTES = { "type", "name", "string", "help", "required", "readonly", "store",
                      "searchable", "sortable", "groupable", "relation", "relation_field",
-                     "selection", "digits", "size", "depends" }
+                     "selection", "digits", "size", "depends", "currency_field", "sanitize",
+                     "definition_record", "definition_record_field" }
 local IS_ATTRIBUTE = {}
 for _, a in ipairs(ATTRIBUTES) do IS_ATTRIBUTE[a] = true end
 
 local NOT_GROUPABLE = { Binary = true, Json = true, Text = true, One2many = true,
-                        Many2many = true }
+                        Many2many = true, Html = true, Properties = true }
 
 -- The { value, label } pairs of a Selection: values from C, labels as
 -- declared ({ value, label } items), else the value.
@@ -274,7 +276,7 @@ local function selection_of(cls, info)
   return out
 end
 
-local function describe_field(cls, info)
+local function describe_field(cls, info, self)
   local x2many = info.type == "One2many" or info.type == "Many2many"
   local persistent = info.stored or x2many
   local d = {
@@ -295,6 +297,19 @@ local function describe_field(cls, info)
     depends = info.depends,
   }
   if info.type == "Selection" then d.selection = selection_of(cls, info) end
+  if info.type == "Monetary" then d.currency_field = info.currency_field end
+  if info.type == "Html" then d.sanitize = false end -- not built yet: refused when asked
+  if info.type == "Reference" then
+    -- Odoo's { model, label } pairs: the label is the model's description
+    d.selection = {}
+    for i, m in ipairs(info.models) do
+      d.selection[i] = { m, core.model_info(self.env[m]).description }
+    end
+  end
+  if info.type == "Properties" then
+    d.definition_record = info.definition
+    d.definition_record_field = info.definition_field
+  end
   return d
 end
 
@@ -310,7 +325,9 @@ end
 -- Odoo's: a description of each field named (nil: all, with id and
 -- display_name), with the attributes named (nil: all of type, name,
 -- string, help, required, readonly, store, searchable, sortable,
--- groupable, relation, relation_field, selection, digits, size, depends
+-- groupable, relation, relation_field, selection, digits, size, depends,
+-- currency_field (Monetary), sanitize (Html), definition_record and
+-- definition_record_field (Properties)
 -- that apply). Types are Odoo's names ("char", "many2one").
 function R:fields_get(names, attributes, ...)
   no_more(self, "fields_get", "(fields, attributes)", 2, ...)
@@ -324,7 +341,7 @@ function R:fields_get(names, attributes, ...)
   local by_name = {}
   for _, info in ipairs(infos) do by_name[info.name] = info end
   local function describe_one(n)
-    if by_name[n] then return describe_field(cls, by_name[n]) end
+    if by_name[n] then return describe_field(cls, by_name[n], self) end
     if n == "display_name" then return describe_display_name(self) end
     local known = field_names(infos)
     known[#known + 1] = "display_name"

@@ -7,14 +7,19 @@
 --   search (method names or functions) and related (a path) for computed
 --   fields, tracking, copy;
 --   Char: size; Integer/Float/Decimal: min, max; Decimal: digits = {p, s};
---   Selection: choices = {...}; Many2one: comodel (first item), ondelete.
+--   Selection: choices = {...}; Many2one: comodel (first item), ondelete;
+--   Html: sanitize (true is refused: not built yet); Monetary: digits, min,
+--   max, currency_field (default "currency_id"); Reference: selection =
+--   { "model", ... } (required); Properties: definition (the Many2one whose
+--   record holds the schema, required), definition_field (its Json field,
+--   default "properties_definition").
 local core = require "earnorm.core"
 
 local M = {}
 
 local TYPES = { "Char", "Text", "Integer", "Float", "Boolean", "Date", "Datetime",
                 "Selection", "Json", "Decimal", "Binary", "Many2one", "One2many",
-                "Many2many" }
+                "Many2many", "Html", "Monetary", "Reference", "Properties" }
 
 local FieldMT = { __name = "earnorm.Field" }
 -- Lua tables forget key order; a counter keeps fields in the order written.

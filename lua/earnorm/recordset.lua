@@ -4,6 +4,7 @@
 -- code (events, compute methods, validators) around the C operations.
 local core = require "earnorm.core"
 local errors = require "earnorm.errors"
+local properties = require "earnorm.properties"
 
 local R = {}
 local M = { methods = R }
@@ -496,6 +497,7 @@ function R:create(vals)
     end
     list = copy
   end
+  list = properties.prepare_create(self, cls, list)
   local invs
   if next(cls._inverses) ~= nil then
     local plain = {}
@@ -552,6 +554,16 @@ function R:write(vals)
          cls._name)
   end
   if #self == 0 then return true end
+  local groups = properties.prepare_write(self, cls, vals)
+  if groups and #groups > 1 then
+    -- one definition per write (earnorm.properties)
+    atomic(self, function()
+      for _, g in ipairs(groups) do g.recs:write(g.vals) end
+    end)
+    return true
+  elseif groups then
+    vals = groups[1].vals
+  end
   local direct, inv = split_inverse(cls, vals)
   local plain, rel = split_x2many(cls, direct)
   if not rel and not inv and not has_handlers(cls, "before_write", "after_write") and

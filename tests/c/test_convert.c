@@ -32,6 +32,15 @@ static int setup(void **state)
     ADD(s.name = "child_ids"; s.type = EO_FT_ONE2MANY; s.comodel = "res.partner";
         s.inverse = "parent_id");
     ADD(s.name = "tag_ids"; s.type = EO_FT_MANY2MANY; s.comodel = "res.tag");
+    ADD(s.name = "body"; s.type = EO_FT_HTML);
+    ADD(s.name = "code"; s.type = EO_FT_CHAR);
+    ADD(s.name = "amount"; s.type = EO_FT_MONETARY; s.currency_field = "code");
+    {
+        static const char *const models[] = { "res.partner", "res.tag" };
+        ADD(s.name = "ref"; s.type = EO_FT_REFERENCE; s.choices = models; s.nchoices = 2);
+    }
+    ADD(s.name = "props"; s.type = EO_FT_PROPERTIES; s.definition = "parent_id";
+        s.definition_field = "data");
 #undef ADD
     return eo_registry_resolve(reg, &err) == EO_OK ? 0 : -1;
 }
@@ -604,6 +613,165 @@ static void test_convert__err_may_be_null(void **state)
     assert_int_equal(eo_field_convert(th_field(P, "age"), &in, &out, &sc, NULL), EO_EVALIDATE);
 }
 
+static void test_convert__html_is_text(void **state)
+{
+    eo_value out;
+    eo_value_scratch sc;
+    eo_error err;
+    (void)state;
+    assert_int_equal(eo_ftype_base(EO_FT_HTML), EO_FT_TEXT);
+    assert_string_equal(eo_ftype_name(EO_FT_HTML), "Html");
+    assert_int_equal(eo_ftype_from_name("Html"), EO_FT_HTML);
+    assert_eo_ok(conv("body", eo_cstr("<b onclick=\"x\">hi</b>"), &out, &sc, &err), &err);
+    assert_text(out, "<b onclick=\"x\">hi</b>"); /* as given: no sanitizing yet */
+    assert_eo_ok(conv("body", eo_int(7), &out, &sc, &err), &err);
+    assert_text(out, "7");
+    assert_eo_error(conv("body", eo_text("a\0b", 3), &out, &sc, &err), &err, EO_EINVAL,
+                    "res.partner.body: text holds a NUL byte");
+}
+
+static void test_convert__monetary_is_decimal(void **state)
+{
+    eo_value out;
+    eo_value_scratch sc;
+    eo_error err;
+    const eo_field *f = th_field(P, "amount");
+    (void)state;
+    assert_int_equal(eo_ftype_base(EO_FT_MONETARY), EO_FT_DECIMAL);
+    assert_int_equal(f->precision, 18); /* Decimal's default digits */
+    assert_int_equal(f->scale, 2);
+    assert_string_equal(f->currency_field, "code");
+    assert_eo_ok(conv("amount", eo_cstr("12.345"), &out, &sc, &err), &err);
+    assert_text(out, "12.35");
+    assert_eo_ok(conv("amount", eo_float(0.1), &out, &sc, &err), &err);
+    assert_text(out, "0.10");
+    assert_eo_ok(conv("amount", eo_int(-3), &out, &sc, &err), &err);
+    assert_text(out, "-3.00");
+    assert_eo_error(conv("amount", eo_cstr("1234567890123456789"), &out, &sc, &err), &err,
+                    EO_EVALIDATE, "does not fit digits (18, 2)");
+    assert_eo_error(conv("amount", eo_cstr("12,5"), &out, &sc, &err), &err, EO_EINVAL,
+                    "res.partner.amount: expected a decimal number");
+}
+
+static void test_convert__reference(void **state)
+{
+    eo_value out;
+    eo_value_scratch sc;
+    eo_error err;
+    (void)state;
+    assert_int_equal(eo_ftype_base(EO_FT_REFERENCE), EO_FT_CHAR);
+    assert_eo_ok(conv("ref", eo_cstr("res.partner,5"), &out, &sc, &err), &err);
+    assert_text(out, "res.partner,5");
+    assert_eo_ok(conv("ref", eo_cstr("res.tag,0123456789abcdef01234567"), &out, &sc, &err), &err);
+    assert_text(out, "res.tag,0123456789abcdef01234567");
+    assert_eo_error(conv("ref", eo_cstr("res.other,5"), &out, &sc, &err), &err, EO_EINVAL,
+                    "res.partner.ref: model res.other is not one this Reference may point to "
+                    "(res.partner, res.tag)");
+    assert_string_equal(err.field, "ref");
+    assert_eo_error(conv("ref", eo_cstr("res.partner"), &out, &sc, &err), &err, EO_EINVAL,
+                    "expected \"model,id\"");
+    assert_eo_error(conv("ref", eo_cstr("res.partner,05"), &out, &sc, &err), &err, EO_EINVAL,
+                    "expected \"model,id\"");
+    assert_eo_error(conv("ref", eo_cstr("res.partner,0123456789ABCDEF01234567"), &out, &sc, &err),
+                    &err, EO_EINVAL, "expected \"model,id\"");
+    assert_eo_error(conv("ref", eo_cstr(",5"), &out, &sc, &err), &err, EO_EINVAL,
+                    "expected \"model,id\"");
+    assert_eo_error(conv("ref", eo_int(5), &out, &sc, &err), &err, EO_EINVAL,
+                    "expected a record or \"model,id\", got integer");
+}
+
+static void test_convert__properties_are_an_object_of_scalars(void **state)
+{
+    eo_value out;
+    eo_value_scratch sc;
+    eo_error err;
+    (void)state;
+    assert_int_equal(eo_ftype_base(EO_FT_PROPERTIES), EO_FT_JSON);
+    assert_eo_ok(conv("props", eo_cstr("{\"a\": 1, \"b\": \"x\", \"c\": null, \"d\": true, "
+                                       "\"e\": 2.5}"), &out, &sc, &err), &err);
+    assert_eo_ok(conv("props", eo_cstr("{}"), &out, &sc, &err), &err);
+    assert_eo_error(conv("props", eo_cstr("[1]"), &out, &sc, &err), &err, EO_EINVAL,
+                    "an object of property values, got an array");
+    assert_eo_error(conv("props", eo_cstr("{\"a\": {\"b\": 1}}"), &out, &sc, &err), &err,
+                    EO_EINVAL, "a property value is a string, number, boolean or null");
+    assert_eo_error(conv("props", eo_cstr("{\"a\": [1]}"), &out, &sc, &err), &err, EO_EINVAL,
+                    "not a list or an object");
+    assert_eo_error(conv("props", eo_cstr("5"), &out, &sc, &err), &err, EO_EINVAL,
+                    "res.partner.props: a Properties value is an object of property values");
+    assert_eo_error(conv("props", eo_cstr("{\"a\": NaN}"), &out, &sc, &err), &err, EO_EINVAL,
+                    "not valid JSON");
+    assert_eo_error(conv("props", eo_int(1), &out, &sc, &err), &err, EO_EINVAL,
+                    "expected an object of property values, got integer");
+}
+
+/* What the types built on others need is checked when they are declared
+ * (their options) and when the registry resolves (what they name). */
+static void test_convert__built_types_declared(void **state)
+{
+    eo_registry *r = th_registry();
+    eo_model *m = th_partner(r);
+    eo_field_spec s;
+    eo_error err;
+    static const char *const bad_models[] = { "Not A Model" };
+    static const char *const missing[] = { "res.missing" };
+    (void)state;
+    memset(&s, 0, sizeof s);
+    s.name = "ref";
+    s.type = EO_FT_REFERENCE;
+    assert_eo_error(eo_model_add_field(NULL, m, &s, &err), &err, EO_EINVAL,
+                    "res.partner.ref: a Reference needs selection");
+    s.choices = bad_models;
+    s.nchoices = 1;
+    assert_eo_error(eo_model_add_field(NULL, m, &s, &err), &err, EO_EINVAL,
+                    "selection: 'Not A Model' is not a model name");
+    memset(&s, 0, sizeof s);
+    s.name = "props";
+    s.type = EO_FT_PROPERTIES;
+    assert_eo_error(eo_model_add_field(NULL, m, &s, &err), &err, EO_EINVAL,
+                    "a Properties field needs definition");
+    memset(&s, 0, sizeof s);
+    s.name = "amount";
+    s.type = EO_FT_FLOAT;
+    s.currency_field = "name";
+    assert_eo_error(eo_model_add_field(NULL, m, &s, &err), &err, EO_EINVAL,
+                    "currency_field applies to Monetary fields only");
+    /* what they name is looked for when the registry is complete */
+    memset(&s, 0, sizeof s);
+    s.name = "amount";
+    s.type = EO_FT_MONETARY;
+    assert_eo_ok(eo_model_add_field(NULL, m, &s, &err), &err);
+    assert_eo_error(eo_registry_resolve(r, &err), &err, EO_ENOTFOUND,
+                    "res.partner.amount: currency_field 'currency_id' is not a field of res.partner");
+    assert_string_equal(err.field, "amount");
+    memset(&s, 0, sizeof s);
+    s.name = "currency_id";
+    s.type = EO_FT_MANY2ONE;
+    s.comodel = "res.partner";
+    assert_eo_ok(eo_model_add_field(NULL, m, &s, &err), &err);
+    memset(&s, 0, sizeof s);
+    s.name = "ref";
+    s.type = EO_FT_REFERENCE;
+    s.choices = missing;
+    s.nchoices = 1;
+    assert_eo_ok(eo_model_add_field(NULL, m, &s, &err), &err);
+    assert_eo_error(eo_registry_resolve(r, &err), &err, EO_ENOTFOUND,
+                    "res.partner.ref: selection names model res.missing, which is not defined");
+    eo_registry_free(r);
+
+    r = th_registry();
+    m = th_partner(r);
+    memset(&s, 0, sizeof s);
+    s.name = "props";
+    s.type = EO_FT_PROPERTIES;
+    s.definition = "parent_id"; /* res.partner has no properties_definition */
+    assert_eo_ok(eo_model_add_field(NULL, m, &s, &err), &err);
+    assert_string_equal(th_field(m, "props")->definition_field, "properties_definition");
+    assert_eo_error(eo_registry_resolve(r, &err), &err, EO_ENOTFOUND,
+                    "the definition model res.partner needs a stored Json field "
+                    "'properties_definition'");
+    eo_registry_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -632,6 +800,11 @@ int main(void)
         cmocka_unit_test(test_convert__many2one),
         cmocka_unit_test(test_convert__x2many_not_plain),
         cmocka_unit_test(test_convert__err_may_be_null),
+        cmocka_unit_test(test_convert__html_is_text),
+        cmocka_unit_test(test_convert__monetary_is_decimal),
+        cmocka_unit_test(test_convert__reference),
+        cmocka_unit_test(test_convert__properties_are_an_object_of_scalars),
+        cmocka_unit_test(test_convert__built_types_declared),
     };
     return cmocka_run_group_tests_name("convert", tests, setup, teardown);
 }

@@ -241,6 +241,64 @@ static void test_engine__archived_and_eq_opt(void **state)
     eo_free(ids);
 }
 
+/* The types built on others through the JSON calls: Html and Monetary
+ * as text, a Reference as "model,id", Properties as an object checked
+ * against its record's schema, and a domain on one property. */
+static void test_engine__built_types(void **state)
+{
+    static const char *const DOC =
+        "local orm = require \"earnorm\"\n"
+        "local f = orm.fields\n"
+        "orm.model(\"host.kind\", { name = f.Char{}, properties_definition = f.Json{} })\n"
+        "return orm.model(\"host.doc\", { name = f.Char{}, body = f.Html{},\n"
+        "  currency_id = f.Many2one{ \"host.kind\" }, amount = f.Monetary{},\n"
+        "  ref = f.Reference{ selection = { \"host.kind\" } },\n"
+        "  kind_id = f.Many2one{ \"host.kind\" }, props = f.Properties{ definition = \"kind_id\" } })\n";
+    fx *f = *state;
+    eo_engine *eng;
+    char path[700], *ids = NULL, *rows = NULL;
+    long long n = -1;
+    eo_error err;
+    th_write_file(path, sizeof path, f->models, "host_doc.lua", DOC);
+    eng = ready(f);
+    assert_eo_ok(eo_create_json(eng, "host.kind",
+                                "{\"name\": \"k\", \"properties_definition\": [{\"name\": "
+                                "\"qty\", \"type\": \"integer\", \"default\": 1}]}",
+                                &ids, &err), &err);
+    eo_free(ids);
+    assert_eo_ok(eo_create_json(eng, "host.doc",
+                                "[{\"name\": \"a\", \"body\": \"<b>x</b>\", \"amount\": \"2.345\","
+                                " \"ref\": \"host.kind,1\", \"kind_id\": 1, \"props\": {\"qty\": 3}},"
+                                " {\"name\": \"b\", \"kind_id\": 1}]",
+                                &ids, &err), &err);
+    eo_free(ids);
+    assert_eo_ok(eo_search_read_json(eng, "host.doc", "[[\"props.qty\", \"=\", 3]]",
+                                     "{\"fields\": [\"body\", \"amount\", \"ref\", \"props\"]}",
+                                     &rows, &err), &err);
+    assert_jget(rows, "", "<1 items>");
+    assert_jget(rows, "0.body", "<b>x</b>");
+    assert_jget(rows, "0.amount", "2.35");
+    assert_jget(rows, "0.ref", "host.kind,1");
+    assert_jget(rows, "0.props.qty", "3");
+    eo_free(rows);
+    assert_eo_ok(eo_search_count_json(eng, "host.doc", "[[\"props.qty\", \"=\", 1]]", &n, &err),
+                 &err);
+    assert_int_equal(n, 1); /* b took the default */
+    assert_eo_ok(eo_search_count_json(eng, "host.doc", "[[\"ref\", \"=\", \"host.kind,1\"]]", &n,
+                                      &err), &err);
+    assert_int_equal(n, 1);
+    assert_eo_error(eo_create_json(eng, "host.doc", "{\"name\": \"c\", \"ref\": \"host.kind,9\"}",
+                                   &ids, &err), &err, EO_ENOTFOUND,
+                    "host.doc.ref: record 'host.kind,9' does not exist");
+    assert_string_equal(err.field, "ref");
+    assert_eo_error(eo_create_json(eng, "host.doc",
+                                   "{\"name\": \"c\", \"kind_id\": 1, \"props\": {\"qyt\": 1}}",
+                                   &ids, &err), &err, EO_EINVAL,
+                    "host.doc.props: unknown property 'qyt' (did you mean 'qty'?)");
+    assert_eo_error(eo_write_json(eng, "host.doc", "[1]", "{\"props\": {\"qty\": \"x\"}}", &err),
+                    &err, EO_EINVAL, "property 'qty' (integer) must be an integer");
+}
+
 static void test_engine__read_write_unlink(void **state)
 {
     fx *f = *state;
@@ -1145,6 +1203,7 @@ int main(void)
         T(test_engine__create_search_read),
         T(test_engine__read_write_unlink),
         T(test_engine__archived_and_eq_opt),
+        T(test_engine__built_types),
         T(test_engine__models_path_in_config),
         T(test_engine__eval),
         T(test_engine__ping_and_stats),

@@ -123,11 +123,11 @@ describe("field options that do nothing on the field's type", function()
     { "Boolean", "single", true, "option 'single' applies to One2many fields, not Boolean" },
     { "Integer", "size", 3, "option 'size' applies to Char fields, not Integer" },
     { "Text", "size", 3, "option 'size' applies to Char fields, not Text" },
-    { "Char", "digits", { 5, 2 }, "option 'digits' applies to Decimal fields, not Char" },
-    { "Float", "digits", { 5, 2 }, "option 'digits' applies to Decimal fields, not Float" },
+    { "Char", "digits", { 5, 2 }, "option 'digits' applies to Decimal and Monetary fields, not Char" },
+    { "Float", "digits", { 5, 2 }, "option 'digits' applies to Decimal and Monetary fields, not Float" },
     { "Char", "choices", { "a" }, "option 'choices' applies to Selection fields, not Char" },
-    { "Char", "min", 0, "option 'min' applies to Integer, Float and Decimal fields, not Char" },
-    { "Date", "max", 1, "option 'max' applies to Integer, Float and Decimal fields, not Date" },
+    { "Char", "min", 0, "option 'min' applies to Integer, Float, Decimal and Monetary fields, not Char" },
+    { "Date", "max", 1, "option 'max' applies to Integer, Float, Decimal and Monetary fields, not Date" },
   }
   for _, c in ipairs(cases) do
     local ftype, opt, val, want = c[1], c[2], c[3], c[4]

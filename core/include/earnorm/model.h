@@ -42,8 +42,32 @@ typedef enum eo_ftype {
     EO_FT_BINARY,
     EO_FT_MANY2ONE,    /* the id of a record of `comodel` */
     EO_FT_ONE2MANY,    /* not stored: the records of `comodel` whose `inverse` points here */
-    EO_FT_MANY2MANY    /* not stored in the table: a junction table or collection */
+    EO_FT_MANY2MANY,   /* not stored in the table: a junction table or collection */
+    /* Types built on a storage type above (eo_ftype_base): stored,
+     * compared and converted as it, with rules of their own on top. */
+    EO_FT_HTML,        /* Text: markup (not sanitized yet: `sanitize` is refused) */
+    EO_FT_MONETARY,    /* Decimal: an amount in the currency `currency_field` names */
+    EO_FT_REFERENCE,   /* Char: "model,id" of a record of one of `choices` (the models) */
+    EO_FT_PROPERTIES   /* Json: an object checked against the schema of the record's
+                          `definition` (a Many2one) record, held in its `definition_field` */
 } eo_ftype;
+
+/**
+ * The type a field of type @p t is stored, compared and converted as: @p t
+ * itself, or for the types built on another one that one (Html: Text,
+ * Monetary: Decimal, Reference: Char, Properties: Json). Adapters and
+ * query compilers switch on this, not on the type.
+ */
+static inline eo_ftype eo_ftype_base(eo_ftype t)
+{
+    switch (t) {
+    case EO_FT_HTML: return EO_FT_TEXT;
+    case EO_FT_MONETARY: return EO_FT_DECIMAL;
+    case EO_FT_REFERENCE: return EO_FT_CHAR;
+    case EO_FT_PROPERTIES: return EO_FT_JSON;
+    default: return t;
+    }
+}
 
 /* Field flags. */
 #define EO_FF_REQUIRED   0x0001u
@@ -95,7 +119,7 @@ typedef struct eo_field {
     char *help;            /* may be NULL */
     int size;              /* Char: maximum length in characters, 0 = none */
     double min, max;       /* with EO_FF_HAS_MIN / EO_FF_HAS_MAX */
-    char **choices;        /* Selection values */
+    char **choices;        /* Selection values; Reference: the models it may point to */
     size_t nchoices;
     int precision, scale;  /* Decimal digits (total, after the point) */
     char *comodel_name;    /* relational fields */
@@ -111,6 +135,9 @@ typedef struct eo_field {
     intptr_t binding_ref;  /* opaque slot for the binding */
     void *deps_;           /* private: what a change of this field marks (depends.h) */
     void *target_;         /* private: computed fields, its node in the graph */
+    char *currency_field;  /* Monetary: the Many2one or Char field of the currency */
+    char *definition;      /* Properties: the Many2one to the record holding the schema */
+    char *definition_field; /* Properties: the Json field of that record with the schema */
 } eo_field;
 
 /**
@@ -170,6 +197,9 @@ typedef struct eo_field_spec {
     const eo_value *def;       /* static default, or NULL */
     const char *const *depends;
     size_t ndepends;
+    const char *currency_field;   /* Monetary; NULL: "currency_id" */
+    const char *definition;       /* Properties: required */
+    const char *definition_field; /* Properties; NULL: "properties_definition" */
 } eo_field_spec;
 
 /** Create an empty registry. @param[out] out Owned; free with eo_registry_free. */
@@ -199,8 +229,12 @@ EO_API unsigned eo_registry_version(const eo_registry *reg);
  * For each Many2many it also declares the junction model (named after the
  * relation, with the two Many2one columns, ondelete cascade) unless it
  * exists already. Call after all models are declared; may be called again.
- * @return 0, or EO_ENOTFOUND naming the model and field whose comodel or
- *         inverse is missing.
+ * It also checks what the types built on others name: a Monetary's
+ * currency field (a Many2one or Char of the same model), a Reference's
+ * models and a Properties field's definition (a Many2one whose comodel
+ * has the Json definition field).
+ * @return 0, or EO_ENOTFOUND naming the model and field whose comodel,
+ *         inverse, currency field, models or definition is missing.
  */
 EO_API int eo_registry_resolve(eo_registry *reg, eo_error *err);
 
