@@ -385,19 +385,19 @@ end
 --- recs:sorted(order) when the order names a delegated field; nil when it
 -- does not (core.sorted does it).
 function M.sorted(recs, cls, text, reverse)
-  if not cls._delegated then return nil end
+  local dl = cls._delegated or {}
   local items, any = {}, false
   for part in text:gmatch("[^,]+") do
     local f, dir = part:match("^%s*([%w_%.]+)%s*(%a*)%s*$")
     if not f then return nil end
     local head = f:match("^[^.]+")
-    if cls._delegated[head] or f:find(".", 1, true) then any = true end
+    if dl[head] or f:find(".", 1, true) then any = true end
     items[#items + 1] = { f = f, desc = dir:lower() == "desc" }
   end
   if not any then return nil end
   local paths = {}
   for _, it in ipairs(items) do
-    local d = cls._delegated[it.f]
+    local d = dl[it.f]
     if d then paths[#paths + 1] = d.path
     elseif it.f:find(".", 1, true) then paths[#paths + 1] = it.f end
   end

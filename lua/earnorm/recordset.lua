@@ -875,8 +875,9 @@ function R:sorted(key, reverse)
     return core.pick(self, pos)
   end
   local cls = class_of(self)
-  if cls._delegated then
-    local by = delegation.sorted(self, cls, key or cls._class._order or "id", reverse)
+  local text = key or cls._class._order or "id"
+  if cls._delegated or text:find(".", 1, true) then
+    local by = delegation.sorted(self, cls, text, reverse) -- paths and delegated fields
     if by then return by end
   end
   return core.sorted(self, key, reverse and true or false)
