@@ -37,6 +37,8 @@ orm.model("dlg.member", {
   _inherits = { ["dlg.partner"] = "partner_id" },
   level = f.Integer{ default = 1 },
 })
+-- a model built from a delegating model delegates the same way
+orm.model("dlg.admin", { _inherit = "dlg.users", level = f.Integer{} })
 -- a chain: a member of staff delegates to a user, which delegates to a partner
 orm.model("dlg.staff", { _inherits = { ["dlg.users"] = "user_id" }, office = f.Char{} })
 
@@ -352,6 +354,16 @@ describe("several parents, _inherit, chains", function()
     assert.are.equal(1, m.level)
     assert.are.equal("hello Mo", m:hello())
     assert.are.equal(1, env["dlg.partner"]:search_count{ { "name", "=", "Mo" } })
+  end)
+
+  it("delegates from a model built from a delegating one", function()
+    local env = fresh()
+    local a = env["dlg.admin"]:create{ { name = "Root", login = "root", level = 9 }, { name = "Op", login = "op" } }
+    assert.are.equal(2, env["dlg.partner"]:search_count{})
+    assert.are.equal(0, env["dlg.users"]:search_count{})
+    assert.are.equal("Root", a[1].partner_id.name)
+    assert.are.same({ "Root", "Op" }, env["dlg.admin"]:search{}:mapped("name"))  -- _order name desc
+    assert.are.equal(1, env["dlg.admin"]:search_count{ { "name", "=", "Op" } })
   end)
 
   it("chains through a child that delegates itself", function()
