@@ -348,9 +348,8 @@ end
 -- Returns the list of field names copy reads.
 function M.copy_names(cls, names, default)
   local out, drop = {}, {}
-  for parent, via in pairs(cls._inherits) do
+  for _, via in pairs(cls._inherits) do
     if not (default and default[via] ~= nil) then drop[via] = true end
-    local _ = parent
   end
   for _, n in ipairs(names) do
     if not drop[n] then out[#out + 1] = n end
