@@ -472,8 +472,9 @@ static int set_attrs(lua_State *L, int attrs, eo_model *m, eo_error *err)
     if (lua_toboolean(L, -1))
         m->abstract = 1;
     lua_pop(L, 1);
-    if (rc == EO_OK && order) {
-        /* check the default order now, not at the first search */
+    if (rc == EO_OK && order && strchr(order, '.') == NULL) {
+        /* check the default order now, not at the first search (a path,
+         * "partner_id.name", needs the comodels: it is checked when used) */
         eo_order_item *items = NULL;
         size_t ni;
         rc = eo_order_parse(&items, &ni, m, order, err);

@@ -1630,6 +1630,15 @@ static int l_sorted(lua_State *L)
     int rc = eo_order_parse(&items, &ni, rs->m, order, &err);
     if (rc != EO_OK)
         return eo_lua_raise(L, &err);
+    for (i = 0; i < ni; i++) {
+        if (items[i].nvia > 0) {
+            /* recs:sorted() sorts by paths in Lua (earnorm/delegation.lua) */
+            eo_error_set(&err, EO_EINVAL, "%s: core.sorted cannot sort by a path ('%s' of %s)",
+                         rs->m->name, items[i].field->name, items[i].field->model->name);
+            eo_free(items);
+            return eo_lua_raise(L, &err);
+        }
+    }
     ents = eo_calloc(rs->n ? rs->n : 1, sizeof *ents);
     keys = eo_calloc((rs->n ? rs->n : 1) * (ni ? ni : 1), sizeof *keys);
     a = idarr_new(rs->n);

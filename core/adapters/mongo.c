@@ -501,6 +501,8 @@ static void sort_doc(bson_t *opts, const eo_query *q)
     bson_append_document_begin(opts, "sort", -1, &sort);
     for (i = 0; i < q->norder; i++) {
         const char *k = mg__key(q->order[i].field);
+        if (q->order[i].nvia > 0)
+            continue; /* a path: sorted by mg__select_paths (explain shows the rest) */
         if (strcmp(k, "_id") == 0)
             has_id = 1;
         bson_append_int32(&sort, k, -1, q->order[i].desc ? -1 : 1);
@@ -625,6 +627,13 @@ static int mg_select(eo_conn *base, const eo_query *q, eo_row_fn fn, void *paylo
     int rc;
 
     memset(&s, 0, sizeof s);
+    if (mg__order_has_paths(q)) {
+        if ((rc = query_filter(c, q, &filter, &ranged, &want, err)) == EO_OK)
+            rc = mg__select_paths(c, q, &filter, ranged ? &want : NULL, fn, payload, err);
+        bson_destroy(&filter);
+        eo_idmap__free(&want);
+        return rc;
+    }
     if ((rc = query_filter(c, q, &filter, &ranged, &want, err)) != EO_OK ||
         (rc = find_opts(c, q, &opts, err)) != EO_OK)
         goto done;

@@ -93,6 +93,14 @@ const mg_known *mg__schema_find(const eo_vec *known, const char *name);
 int mg__digits_change(mg_conn *c, const eo_field *f, const mg_known *k, int dry,
                       eo_migrate_note_fn note, void *payload, eo_error *err);
 
+/* ---- searches ordered by a Many2one path (mongo_order.c) ---- */
+/* Does q order by a path ("partner_id.name")? */
+int mg__order_has_paths(const eo_query *q);
+/* Run q (filter: its compiled domain; want: the ids to keep of a ranged
+ * find, or NULL), sorting and windowing here. */
+int mg__select_paths(mg_conn *c, const eo_query *q, const bson_t *filter,
+                     const eo_idmap *want, eo_row_fn fn, void *payload, eo_error *err);
+
 /* ---- grouping (mongo_group.c) ---- */
 int mg__group(mg_conn *c, const eo_group_query *g, eo_row_fn fn, void *payload, eo_error *err);
 /* Can the server run this grouping ($group with $sum only on FerretDB)? */

@@ -213,8 +213,11 @@ static int unmark(eo_depstate *st, size_t target, eo_id id)
 static int modified(eo_env *env, eo_depstate *st, const eo_model *m, const eo_id *ids, size_t n,
                     const eo_field *const *fields, size_t nf, unsigned flags, eo_error *err);
 
+/* `created`: ids are records just made (EO_DEPS_CREATED), so what the
+ * mark reaches through them skips the walks back along Many2one fields
+ * (nothing points at them yet) as a direct change of theirs does. */
 static int mark(eo_env *env, eo_depstate *st, const eo_dtarget *t, const eo_id *ids, size_t n,
-                eo_error *err)
+                unsigned created, eo_error *err)
 {
     pslot *s = &st->slots[t->index];
     eo_ids fresh = { 0 };
@@ -236,7 +239,7 @@ static int mark(eo_env *env, eo_depstate *st, const eo_dtarget *t, const eo_id *
             eo_store__forget(env->store, t->model, ids[i], t->field);
     }
     if (t->field && fresh.n)
-        rc = modified(env, st, t->model, fresh.v, fresh.n, &t->field, 1, 0, err);
+        rc = modified(env, st, t->model, fresh.v, fresh.n, &t->field, 1, created, err);
 done:
     eo_ids_free(&fresh);
     return rc;
@@ -417,9 +420,9 @@ static int run_trigger(eo_env *env, eo_depstate *st, const eo_trigger *tr, const
         tr->path[tr->npath - 1]->type != EO_FT_ONE2MANY)
         return EO_OK; /* nothing points at records just made */
     if (tr->npath == 0)
-        return mark(env, st, tr->target, ids, n, err);
+        return mark(env, st, tr->target, ids, n, flags & EO_DEPS_CREATED, err);
     if ((rc = walk(env, tr, ids, n, &reached, err)) == EO_OK && reached.n)
-        rc = mark(env, st, tr->target, reached.v, reached.n, err);
+        rc = mark(env, st, tr->target, reached.v, reached.n, 0, err);
     eo_ids_free(&reached);
     return rc;
 }
@@ -436,7 +439,7 @@ static int modified(eo_env *env, eo_depstate *st, const eo_model *m, const eo_id
         for (i = 0; i < st->g->ntargets && rc == EO_OK; i++) {
             const eo_dtarget *t = st->g->targets[i];
             if (t->model == m && (t->stored || t->check))
-                rc = mark(env, st, t, ids, n, err);
+                rc = mark(env, st, t, ids, n, 0, err);
         }
     }
     if (flags & EO_DEPS_ALL) {

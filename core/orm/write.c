@@ -361,7 +361,9 @@ static int ondelete(eo_env *env, unlink_ctx *u, const eo_model *m, const eo_id *
             eo_ids refs = { 0 };
             eo_idmap *gone;
             size_t k = 0;
-            if (f->type != EO_FT_MANY2ONE || f->comodel != m)
+            /* a computed Many2one that is not stored (a related or delegated
+             * one) has no column: the stored field it follows has the rule */
+            if (f->type != EO_FT_MANY2ONE || f->comodel != m || !(f->flags & EO_FF_STORED))
                 continue;
             rc = eo_orm__ids_where_in(env, om, f, vals, n, &refs, err);
             if (rc != EO_OK)

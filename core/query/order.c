@@ -2,11 +2,63 @@
  * order.c - parsing order text ("age desc, name") against a model.
  */
 #include <ctype.h>
+#include <string.h>
 #include <strings.h>
 #include <stdio.h>
 
 #include "earnorm/query.h"
 #include "../internal.h"
+
+/* The field a name or a dotted path ("partner_id.name") orders by, and
+ * the Many2one steps to it. */
+static int path_field(eo_order_item *it, const eo_model *m, const char *name, size_t nlen,
+                      eo_error *err)
+{
+    const eo_model *cur = m;
+    const char *seg = name, *end = name + nlen;
+    for (;;) {
+        const char *dot = memchr(seg, '.', (size_t)(end - seg));
+        size_t slen = dot ? (size_t)(dot - seg) : (size_t)(end - seg);
+        const eo_field *f = eo_model_field(cur, seg, slen);
+        if (f == NULL) {
+            if (cur == m)
+                eo_error_set(err, EO_EINVAL, "%s: cannot order by '%.*s': no such field",
+                             m->name, (int)nlen, name);
+            else
+                eo_error_set(err, EO_EINVAL, "%s: cannot order by '%.*s': %s has no field '%.*s'",
+                             m->name, (int)nlen, name, cur->name, (int)slen, seg);
+            eo_error_where(err, m->name, NULL);
+            return EO_EINVAL;
+        }
+        if (dot == NULL) {
+            it->field = f;
+            return EO_OK;
+        }
+        if (f->type != EO_FT_MANY2ONE || !(f->flags & EO_FF_STORED)) {
+            eo_error_set(err, EO_EINVAL, "%s: cannot order by '%.*s': %s.%s is not a stored "
+                         "Many2one (an order path goes through Many2one fields)",
+                         m->name, (int)nlen, name, cur->name, f->name);
+            eo_error_where(err, m->name, NULL);
+            return EO_EINVAL;
+        }
+        if (it->nvia == EO_ORDER_MAX_VIA) {
+            eo_error_set(err, EO_ELIMIT, "%s: cannot order by '%.*s': a path takes at most %d "
+                         "Many2one steps", m->name, (int)nlen, name, EO_ORDER_MAX_VIA);
+            eo_error_where(err, m->name, NULL);
+            return EO_ELIMIT;
+        }
+        it->via[it->nvia++] = f;
+        cur = f->comodel ? f->comodel : eo_registry_find(m->registry, f->comodel_name);
+        if (cur == NULL) {
+            eo_error_set(err, EO_ENOTFOUND, "%s: cannot order by '%.*s': %s.%s points to "
+                         "unknown model %s", m->name, (int)nlen, name, f->model->name, f->name,
+                         f->comodel_name ? f->comodel_name : "?");
+            eo_error_where(err, m->name, NULL);
+            return EO_ENOTFOUND;
+        }
+        seg = dot + 1;
+    }
+}
 
 int eo_order_parse(eo_order_item **out, size_t *n, const eo_model *m,
                    const char *text, eo_error *err)
@@ -39,14 +91,9 @@ int eo_order_parse(eo_order_item **out, size_t *n, const eo_model *m,
         while (*p && !isspace((unsigned char)*p) && *p != ',')
             p++;
         dlen = (size_t)(p - dir);
-        it.field = eo_model_field(m, name, nlen);
-        it.desc = 0;
-        if (it.field == NULL) {
-            rc = eo_error_set(err, EO_EINVAL, "%s: cannot order by '%.*s': no such field",
-                              m->name, (int)nlen, name);
-            eo_error_where(err, m->name, NULL);
+        memset(&it, 0, sizeof it);
+        if ((rc = path_field(&it, m, name, nlen, err)) != EO_OK)
             goto done;
-        }
         if (!(it.field->flags & EO_FF_STORED)) {
             rc = eo_error_set(err, EO_EINVAL, "%s: cannot order by '%s': it is not stored",
                               m->name, it.field->name);

@@ -643,7 +643,50 @@ static int where_clause(eo_sqlq *q, const eo_model *m, const eo_domain *d, eo_er
     return eo_sql__where(q, m, eo_domain_root(d), err);
 }
 
-static void order_by(eo_sqlq *q, const eo_order_item *o, size_t n)
+/* "eo_o<term>_<step>"."<column>" */
+static void alias_col(eo_sqlq *q, size_t term, size_t step, const eo_field *f)
+{
+    eo_buf__printf(&q->sql, "\"eo_o%zu_%zu\".", term, step);
+    col(q, f);
+}
+
+/*
+ * An order term on a Many2one path ("partner_id.name") as a correlated
+ * subquery: the value at the end of the path, NULL where a step is empty.
+ *   (SELECT "eo_o0_1"."name" FROM "res_partner" AS "eo_o0_0"
+ *      JOIN "res_country" AS "eo_o0_1" ON "eo_o0_1"."id" = "eo_o0_0"."country_id"
+ *    WHERE "eo_o0_0"."id" = "res_users"."partner_id")
+ * The aliases keep the model's own table (self-references) apart.
+ */
+static void path_term(eo_sqlq *q, const eo_model *m, size_t term, const eo_order_item *o)
+{
+    size_t k;
+    eo_buf__puts(&q->sql, "(SELECT ");
+    alias_col(q, term, o->nvia - 1, o->field);
+    eo_buf__puts(&q->sql, " FROM ");
+    for (k = 0; k < o->nvia; k++) {
+        const eo_model *cm = o->via[k]->comodel;
+        if (k)
+            eo_buf__puts(&q->sql, " JOIN ");
+        eo_sql__ident(&q->sql, cm->table);
+        eo_buf__printf(&q->sql, " AS \"eo_o%zu_%zu\"", term, k);
+        if (k) {
+            eo_buf__puts(&q->sql, " ON ");
+            alias_col(q, term, k, cm->fields[0]);
+            eo_buf__puts(&q->sql, " = ");
+            alias_col(q, term, k - 1, o->via[k]);
+        }
+    }
+    eo_buf__puts(&q->sql, " WHERE ");
+    alias_col(q, term, 0, o->via[0]->comodel->fields[0]);
+    eo_buf__puts(&q->sql, " = ");
+    eo_sql__ident(&q->sql, m->table);
+    eo_buf__putc(&q->sql, '.');
+    col(q, o->via[0]);
+    eo_buf__putc(&q->sql, ')');
+}
+
+static void order_by(eo_sqlq *q, const eo_model *m, const eo_order_item *o, size_t n)
 {
     size_t i;
     if (n == 0)
@@ -652,7 +695,10 @@ static void order_by(eo_sqlq *q, const eo_order_item *o, size_t n)
     for (i = 0; i < n; i++) {
         if (i)
             eo_buf__puts(&q->sql, ", ");
-        col(q, o[i].field);
+        if (o[i].nvia > 0)
+            path_term(q, m, i, &o[i]);
+        else
+            col(q, o[i].field);
         eo_buf__puts(&q->sql, o[i].desc ? " DESC" : " ASC");
         if (q->d->nulls_first_kw)
             eo_buf__puts(&q->sql, o[i].desc ? " NULLS LAST" : " NULLS FIRST");
@@ -693,7 +739,7 @@ int eo_sql__select(eo_sqlq *q, const eo_query *qr, eo_error *err)
     eo_sql__ident(&q->sql, qr->model->table);
     if ((rc = where_clause(q, qr->model, qr->domain, err)) != EO_OK)
         return rc;
-    order_by(q, qr->order, qr->norder);
+    order_by(q, qr->model, qr->order, qr->norder);
     if (window(q, qr->limit, qr->offset) != EO_OK || q->sql.oom)
         return oom(err);
     return check_params(q, qr->model, err);

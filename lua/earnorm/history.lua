@@ -64,6 +64,9 @@ local function check_attrs(name, spec)
   end
 end
 
+--- Is spec the declaration of one of the engine's fields (create_date...)?
+function M.is_auto(spec) return auto_specs[spec] == true end
+
 local function auto(list, name, spec)
   auto_specs[spec] = true
   list[#list + 1] = { name = name, spec = spec }

@@ -36,6 +36,7 @@ local fields = require "earnorm.fields"
 local Recordset = require "earnorm.recordset"
 require "earnorm.conveniences" -- adds its methods to Recordset.methods (Guarded below)
 local history = require "earnorm.history"
+local delegation = require "earnorm.delegation"
 
 local M = {}
 
@@ -50,7 +51,7 @@ M.registry = {}
 
 local ATTRS = { _description = true, _order = true, _rec_name = true, _parent_name = true,
                 _inherit = true, _abstract = true, _table = true, _sql_constraints = true,
-                _indexes = true,
+                _indexes = true, _inherits = true, -- earnorm.delegation
                 _log_access = true, _version = true, _history = true } -- earnorm.history
 local INHERITED_ATTRS = { "_order", "_rec_name", "_parent_name", "_description" }
 local EVENTS = { before_create = true, after_create = true, before_write = true,
@@ -927,6 +928,9 @@ local function merge_behaviour(S, P)
   M.sync_checks(S)
 end
 
+local propagating        -- delegated fields define_delegated is adding
+local define_delegated
+
 --- Declare a model (see the module comment). Returns its class (a layer
 -- of it for an extension).
 function M.define(name, spec)
@@ -966,6 +970,17 @@ function M.define(name, spec)
     end
   end
   local existing = M.registry[name]
+  -- _inherits: the Many2one fields and the delegated fields join `own`
+  local dinfo = delegation.declare{
+    name = name, spec = spec, own = own, parents = parents,
+    existing = existing and class_state[existing] or nil, registry = M.registry,
+    class_state = class_state, wait_for = wait_for, related_spec = M.related_spec,
+    is_auto = history.is_auto,
+  }
+  if propagating then
+    dinfo = dinfo or { inherits = {}, delegated = {} }
+    for k, d in pairs(propagating) do dinfo.delegated[k] = d end
+  end
   if existing and not in_place then
     error(core.new_error("ECONFLICT", string.format(
       "model %s is already defined (to add fields to it, declare it again with _inherit = %q)",
@@ -1046,6 +1061,12 @@ function M.define(name, spec)
       end
     end
   end
+  if dinfo and attrs._order ~= nil then
+    local copy = {}
+    for k, v in pairs(attrs) do copy[k] = v end
+    copy._order = delegation.order({ _delegated = dinfo.delegated }, attrs._order)
+    attrs = copy
+  end
   -- C checks every declaration before the first changes (dry runs)
   local dok, derr = pcall(function()
     for i, step in ipairs(plan) do
@@ -1087,7 +1108,23 @@ function M.define(name, spec)
   for _, step in ipairs(plan) do
     apply_constraints(step.T, step.uniques, step.checks, step.indexes)
   end
+  delegation.attach(S, dinfo)
+  if existing then
+    delegation.propagate(name, { registry = M.registry, class_state = class_state,
+                                 related_spec = M.related_spec, is_auto = history.is_auto,
+                                 define = define_delegated })
+  end
   return handle
+end
+
+-- An extension of a parent added fields: they reach the models that
+-- delegate to it as a declaration of each (earnorm.delegation).
+function define_delegated(child, spec, new)
+  local prev = propagating
+  propagating = new
+  local ok, err = pcall(M.define, child, spec)
+  propagating = prev
+  if not ok then error(err, 0) end
 end
 
 -- ---------------------------------------------------------------------

@@ -5,6 +5,7 @@
 local core = require "earnorm.core"
 local errors = require "earnorm.errors"
 local properties = require "earnorm.properties"
+local delegation = require "earnorm.delegation"
 
 local R = {}
 local M = { methods = R }
@@ -314,9 +315,16 @@ end
 local MAX_SEARCH_DEPTH = 16
 
 local function rewrite_domain(self, cls, dom, depth)
-  if type(dom) ~= "table" or next(cls._searchables) == nil then return dom end
+  if type(dom) ~= "table" or (next(cls._searchables) == nil and not cls._delegated) then
+    return dom
+  end
   local out, changed = {}, false
   for _, item in ipairs(dom) do
+    if cls._delegated and type(item) == "table" and not core.is_recordset(item) and
+       item ~= core.null and type(item[1]) == "string" then
+      local leaf = delegation.leaf(cls, item) -- a parent's field: its path
+      if leaf ~= item then item, changed = leaf, true end
+    end
     local spec = type(item) == "table" and not core.is_recordset(item) and item ~= core.null and
                  type(item[1]) == "string" and cls._searchables[item[1]]
     if spec then
@@ -485,6 +493,16 @@ function R:create(vals)
                                    cls._name, i, type(v)), cls._name)
     end
   end
+  if cls._inherits then
+    -- the parents first (earnorm.delegation), then create_list
+    return delegation.create(self, cls, list, function(own) return M.create_list(self, cls, own) end,
+                             atomic)
+  end
+  return M.create_list(self, cls, list)
+end
+
+--- The create of checked values (R:create; the children of a delegation).
+function M.create_list(self, cls, list)
   if next(cls._default_fns) ~= nil then
     local copy = {}
     for i, v in ipairs(list) do
@@ -554,6 +572,7 @@ function R:write(vals)
          cls._name)
   end
   if #self == 0 then return true end
+  if cls._delegated and delegation.write(self, cls, vals, atomic) then return true end
   local groups = properties.prepare_write(self, cls, vals)
   if groups and #groups > 1 then
     -- one definition per write (earnorm.properties)
@@ -608,7 +627,9 @@ function R:search(domain, opts)
   check_domain(self, "search", domain)
   opts = check_opts(self, "search", opts)
   domain = M.rewrite_domain(self, domain)
-  local recs = core.search(self, domain or {}, opts.order, opts.limit, opts.offset)
+  local order = opts.order
+  if order ~= nil and class_of(self)._delegated then order = delegation.order(class_of(self), order) end
+  local recs = core.search(self, domain or {}, order, opts.limit, opts.offset)
   if opts.prefetch then recs:prefetch(opts.prefetch) end
   return recs
 end
@@ -734,7 +755,8 @@ function R:search_read(domain, opts)
     return self:search(domain, { order = opts.order, limit = opts.limit, offset = opts.offset })
                :read(opts.fields, { nulls = opts.nulls })
   end
-  local rows = core.search_read(self, domain or {}, fields, opts.order, opts.limit, opts.offset,
+  local rows = core.search_read(self, domain or {}, fields, delegation.order(cls, opts.order),
+                                opts.limit, opts.offset,
                                 opts.nulls and true or false)
   if paths then fill_paths(self, rows, paths, extra, opts.nulls) end
   return rows
@@ -877,6 +899,12 @@ function R:sorted(key, reverse)
     for j, it in ipairs(items) do pos[j] = it.i end
     return core.pick(self, pos)
   end
+  local cls = class_of(self)
+  local text = key or cls._class._order or "id"
+  if cls._delegated or text:find(".", 1, true) then
+    local by = delegation.sorted(self, cls, text, reverse) -- paths and delegated fields
+    if by then return by end
+  end
   return core.sorted(self, key, reverse and true or false)
 end
 
@@ -893,6 +921,11 @@ function R:copy(default)
     if s.copy ~= false and not s.compute and s.type ~= "One2many" then
       names[#names + 1] = n
     end
+  end
+  -- delegation: a copy gets a parent of its own, made of the delegated values
+  if cls._inherits then
+    names = delegation.copy_names(cls, names, default)
+    ensure_computed(self, names)
   end
   local rows = core.read(self, names)
   local list = {}

@@ -640,8 +640,9 @@ static void test_sql__count(void **state)
     eo_query qr;
     eo_domain *d = bound("[[\"age\", \">\", 18]]");
     eo_error err;
-    eo_order_item order = { NULL, 0 };
+    eo_order_item order;
     (void)state;
+    memset(&order, 0, sizeof order);
     order.field = th_field(P, "name");
     eo_sqlq__init(&q, &sqlite_d);
     memset(&qr, 0, sizeof qr);

@@ -12,15 +12,27 @@
 
 EO_BEGIN_DECL
 
-/** One ORDER BY term. NULL sorts as the smallest value on every backend. */
+/** Steps an order term may take through Many2one fields ("a_id.b_id.name"). */
+#define EO_ORDER_MAX_VIA 4
+
+/**
+ * One ORDER BY term. NULL sorts as the smallest value on every backend.
+ * A term on a path ("partner_id.name") goes through the Many2one fields
+ * via[0..nvia-1], the first one of the query's model, each next one of the
+ * previous one's comodel; `field` is then a field of the last comodel. A
+ * record whose path stops at an empty Many2one sorts as NULL.
+ */
 typedef struct eo_order_item {
     const eo_field *field;
     int desc;                  /* 1 for descending */
+    const eo_field *via[EO_ORDER_MAX_VIA];
+    size_t nvia;               /* 0: field is a field of the model */
 } eo_order_item;
 
 /**
- * Parse an order text ("age desc, name") against @p m. A NULL or empty
- * @p text is no order. Clears @p err on success; NULL @p out, @p n or
+ * Parse an order text ("age desc, name, partner_id.name") against @p m.
+ * A NULL or empty @p text is no order. A dotted name goes through stored
+ * Many2one fields (at most EO_ORDER_MAX_VIA) to a stored field. Clears @p err on success; NULL @p out, @p n or
  * @p m are EO_EINVAL naming them (error.h).
  * @param[out] out Owned array (eo_free); *n set to its length.
  * @return 0 or EO_EINVAL naming the unknown or unsortable field.
