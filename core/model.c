@@ -11,6 +11,7 @@
 #include "depends/depends_int.h"
 #include "earnorm/depends.h"
 #include "earnorm/model.h"
+#include "embedded_int.h"
 #include "internal.h"
 
 struct eo_registry {
@@ -20,12 +21,13 @@ struct eo_registry {
     unsigned version;
     eo_depgraph *deps;  /* built by eo_registry_resolve */
     unsigned deps_version; /* the version deps was built for */
+    eo_registry *embedded; /* the sub-record types (embedded.c), or NULL */
 };
 
 static const char *const type_names[] = {
     "Id", "Char", "Text", "Integer", "Float", "Boolean", "Date", "Datetime",
     "Selection", "Json", "Decimal", "Binary", "Many2one", "One2many",
-    "Many2many",
+    "Many2many", "Embedded", "List",
 };
 
 const char *eo_ftype_name(eo_ftype t)
@@ -119,6 +121,7 @@ void eo_registry_free(eo_registry *reg)
     if (reg == NULL)
         return;
     eo_depgraph__free(reg, reg->deps);
+    eo_registry_free(reg->embedded);
     for (i = 0; i < reg->nmodels; i++)
         model_free(reg->models[i]);
     eo_free(reg->models);
@@ -345,8 +348,10 @@ int eo_model_add_field(eo_field **out, eo_model *m, const eo_field_spec *spec,
         return field_error(err, EO_EINVAL, m, spec->name, why);
     if (eo_model_field(m, spec->name, strlen(spec->name)) != NULL)
         return field_error(err, EO_ECONFLICT, m, spec->name, "field defined twice");
-    if (spec->type <= EO_FT_ID || spec->type > EO_FT_MANY2MANY)
+    if (spec->type <= EO_FT_ID || spec->type > EO_FT_LIST)
         return field_error(err, EO_EINVAL, m, spec->name, "unknown field type");
+    if ((why = eo_embedded__refused(m, spec)) != NULL)
+        return field_error(err, EO_EINVAL, m, spec->name, why);
     if (spec->type == EO_FT_SELECTION && spec->nchoices == 0)
         return field_error(err, EO_EINVAL, m, spec->name,
                            "a Selection needs choices = { ... }");
@@ -464,6 +469,8 @@ static int resolve_field(eo_registry *reg, eo_model *m, eo_field *f, eo_error *e
 {
     eo_field *inv;
     char buf[256];
+    if (f->type == EO_FT_EMBEDDED || f->type == EO_FT_LIST)
+        return eo_embedded__resolve(reg, m, f, err);
     if (f->comodel_name == NULL)
         return EO_OK;
     f->comodel = eo_registry_find(reg, f->comodel_name);
@@ -573,6 +580,8 @@ static int junction(eo_registry *reg, eo_model *m, eo_field *f, eo_error *err)
     f->junction = j;
     return EO_OK;
 }
+
+eo_registry **eo_registry__embedded(eo_registry *reg) { return &reg->embedded; }
 
 int eo_registry_resolve(eo_registry *reg, eo_error *err)
 {

@@ -46,7 +46,7 @@ static const struct {
     { "max", TY(INTEGER) | TY(FLOAT) | TY(DECIMAL) },
     { "digits", TY(DECIMAL) },
     { "choices", TY(SELECTION) },
-    { "comodel", TY(MANY2ONE) | TY(ONE2MANY) | TY(MANY2MANY) },
+    { "comodel", TY(MANY2ONE) | TY(ONE2MANY) | TY(MANY2MANY) | TY(EMBEDDED) | TY(LIST) },
     { "ondelete", TY(MANY2ONE) },
     { "inverse", TY(ONE2MANY) },
     { "single", TY(ONE2MANY) },
@@ -397,6 +397,11 @@ static int read_spec(lua_State *L, int t, const char *model, const char *name, f
     lua_getfield(L, t, "default");
     if (lua_type(L, -1) == LUA_TFUNCTION) {
         fs->s.flags |= EO_FF_DEFAULT_FN;
+    } else if (!lua_isnil(L, -1) && (ft == EO_FT_EMBEDDED || ft == EO_FT_LIST)) {
+        lua_pop(L, 1);
+        return bad(err, model, name,
+                   "a default for an Embedded or List field must be a function (the "
+                   "sub-fields take defaults of their own)%s", "");
     } else if (!lua_isnil(L, -1)) {
         eo_field tmp;
         eo_model tm;
@@ -420,7 +425,7 @@ static int read_spec(lua_State *L, int t, const char *model, const char *name, f
 }
 
 /* Add the declared fields (list at index `list`) to m. */
-static int add_fields(lua_State *L, int list, eo_model *m, eo_error *err)
+int eo_lua__add_fields(lua_State *L, int list, eo_model *m, eo_error *err)
 {
     lua_Integer n = (lua_Integer)lua_rawlen(L, list), i;
     eo_lua_scratch scratch = { 0 };
@@ -577,7 +582,7 @@ static int dry_run(lua_State *L, const eo_registry *reg, const char *name, int a
                 goto done;
         }
     }
-    if ((rc = add_fields(L, list, m, err)) != EO_OK)
+    if ((rc = eo_lua__add_fields(L, list, m, err)) != EO_OK)
         goto done;
     if ((rc = check_inverses(reg, m, existing, err)) != EO_OK)
         goto done;
@@ -610,12 +615,12 @@ static int l_define_model(lua_State *L)
             return eo_lua_raise(L, &err);
         lua_pushvalue(L, 4);
         m->binding_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-        if ((rc = add_fields(L, 3, m, &err)) != EO_OK || (rc = set_attrs(L, 2, m, &err)) != EO_OK ||
+        if ((rc = eo_lua__add_fields(L, 3, m, &err)) != EO_OK || (rc = set_attrs(L, 2, m, &err)) != EO_OK ||
             (rc = auto_fields(L, 2, m, &err)) != EO_OK)
             return eo_lua_raise(L, &err);
         return 0;
     }
-    if ((rc = add_fields(L, 3, m, &err)) != EO_OK)
+    if ((rc = eo_lua__add_fields(L, 3, m, &err)) != EO_OK)
         return eo_lua_raise(L, &err);
     return 0;
 }

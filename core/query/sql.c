@@ -801,7 +801,9 @@ const char *eo_sql__coltype(const eo_sql_dialect *d, const eo_field *f)
     case EO_FT_BOOLEAN: return pg ? "BOOLEAN" : "INTEGER";
     case EO_FT_DATE: return pg ? "DATE" : "TEXT";
     case EO_FT_DATETIME: return pg ? "TIMESTAMPTZ" : "TEXT";
-    case EO_FT_JSON: return pg ? "JSONB" : "TEXT";
+    case EO_FT_JSON:
+    case EO_FT_EMBEDDED:
+    case EO_FT_LIST: return pg ? "JSONB" : "TEXT";
     case EO_FT_DECIMAL: return pg ? "NUMERIC" : "INTEGER"; /* SQLite: scaled integer */
     case EO_FT_BINARY: return pg ? "BYTEA" : "BLOB";
     case EO_FT_MANY2ONE: return pg ? "BIGINT" : "INTEGER";

@@ -42,7 +42,9 @@ typedef enum eo_ftype {
     EO_FT_BINARY,
     EO_FT_MANY2ONE,    /* the id of a record of `comodel` */
     EO_FT_ONE2MANY,    /* not stored: the records of `comodel` whose `inverse` points here */
-    EO_FT_MANY2MANY    /* not stored in the table: a junction table or collection */
+    EO_FT_MANY2MANY,   /* not stored in the table: a junction table or collection */
+    EO_FT_EMBEDDED,    /* a typed sub-record (embedded.h): JSON object text */
+    EO_FT_LIST         /* a list of typed sub-records (embedded.h): JSON array text */
 } eo_ftype;
 
 /* Field flags. */
@@ -111,6 +113,8 @@ typedef struct eo_field {
     intptr_t binding_ref;  /* opaque slot for the binding */
     void *deps_;           /* private: what a change of this field marks (depends.h) */
     void *target_;         /* private: computed fields, its node in the graph */
+    eo_model *embedded;    /* Embedded, List: the sub-record type (embedded.h), set by
+                              eo_registry_resolve */
 } eo_field;
 
 /** A model. Read-only; Borrowed from its registry. */
@@ -132,6 +136,8 @@ struct eo_model {
     struct eo_check **checks; /* constraints (depends.h), in declaration order */
     size_t nchecks;
     int watched_;          /* private: a change of some field of it marks something */
+    int embedded;          /* a sub-record type (embedded.h): no table, not in the
+                              registry's list of models */
 };
 
 /** What eo_model_add_field takes. Strings are copied. Zero means "not set". */
