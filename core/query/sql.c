@@ -101,6 +101,10 @@ static int where_node(eo_sqlq *q, const eo_model *m, const eo_dnode *n, eo_error
 
 static void col(eo_sqlq *q, const eo_field *f)
 {
+    if (f->model && f->model->embedded) {
+        eo_sql__sub_col(q, f);
+        return;
+    }
     eo_sql__ident(&q->sql, f->column ? f->column : f->name);
 }
 
@@ -495,6 +499,9 @@ static int any_sub(eo_sqlq *q, const eo_dnode *n, eo_error *err)
             return rc;
         eo_buf__puts(&q->sql, "))");
         return EO_OK;
+    case EO_FT_EMBEDDED:
+    case EO_FT_LIST:
+        return eo_sql__embedded_any(q, n, err);
     default:
         return eo_error_set(err, EO_EINVAL, "'any' on a non-relational field");
     }
