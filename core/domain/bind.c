@@ -458,7 +458,8 @@ static int bind_leaf_eq(binder *b, const eo_model *m, eo_dnode *n)
             return rc;
     }
     if (f->type == EO_FT_BOOLEAN && n->op == EO_OP_EQ && n->value.type == EO_VBOOL &&
-        !n->value.u.b) {
+        !n->value.u.b && !m->embedded) {
+        /* (inside a sub-record "= false" is a stored false: see bind_embedded) */
         /* "= false" also matches records where the flag was never set */
         eo_value *l = eo_arena__alloc(&b->d->arena, 2 * sizeof *l);
         if (l == NULL)
