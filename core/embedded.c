@@ -32,8 +32,8 @@ int eo_registry_add_embedded(eo_model **out, eo_registry *reg, const char *name,
     eo_model *m = NULL;
     int rc;
     EO_ENTER();
-    if (out)
-        *out = NULL;
+    EO_REQUIRE(out);
+    *out = NULL;
     EO_REQUIRE(reg);
     EO_REQUIRE(name);
     if (eo_registry_find(reg, name) != NULL)
@@ -48,8 +48,7 @@ int eo_registry_add_embedded(eo_model **out, eo_registry *reg, const char *name,
         return rc;
     }
     m->embedded = 1;
-    if (out)
-        *out = m;
+    *out = m;
     return EO_OK;
 }
 

@@ -30,7 +30,7 @@ static const char *const options[] = {
     "type", "_seq", "string", "help", "required", "readonly", "index", "unique",
     "default", "compute", "depends", "store", "copy", "prefetch", "size", "min", "max",
     "digits", "choices", "comodel", "inverse", "relation", "column1", "column2",
-    "ondelete", "single", "recursive", "search", "related", "tracking", NULL,
+    "ondelete", "single", "recursive", "search", "related", "tracking", "embedded", NULL,
 };
 
 /* Options that only some types take: on another type they would do
@@ -46,7 +46,8 @@ static const struct {
     { "max", TY(INTEGER) | TY(FLOAT) | TY(DECIMAL) },
     { "digits", TY(DECIMAL) },
     { "choices", TY(SELECTION) },
-    { "comodel", TY(MANY2ONE) | TY(ONE2MANY) | TY(MANY2MANY) | TY(EMBEDDED) | TY(LIST) },
+    { "comodel", TY(MANY2ONE) | TY(ONE2MANY) | TY(MANY2MANY) },
+    { "embedded", TY(EMBEDDED) | TY(LIST) },
     { "ondelete", TY(MANY2ONE) },
     { "inverse", TY(ONE2MANY) },
     { "single", TY(ONE2MANY) },
@@ -232,6 +233,12 @@ static int read_spec(lua_State *L, int t, const char *model, const char *name, f
     lua_getfield(L, t, "column2");
     fs->s.column2 = lua_tostring(L, -1);
     lua_pop(L, 7); /* the strings live on in the declaration table */
+    if (ft == EO_FT_EMBEDDED || ft == EO_FT_LIST) {
+        /* the sub-record type's name goes where a relation's comodel does */
+        lua_getfield(L, t, "embedded");
+        fs->s.comodel = lua_tostring(L, -1);
+        lua_pop(L, 1);
+    }
 
     lua_getfield(L, t, "size");
     if (!lua_isnil(L, -1)) {

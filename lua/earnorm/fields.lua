@@ -46,7 +46,7 @@ for _, t in ipairs(TYPES) do
       spec.comodel = spec.comodel or opts[1]
       if t == "One2many" then spec.inverse = spec.inverse or opts[2] end
     end
-    if t == "Embedded" then spec.comodel = spec.comodel or opts[1] end
+    if t == "Embedded" then spec.embedded = spec.embedded or opts[1] end
     if t == "List" then
       -- List{ Embedded{ "type" } }: a list of sub-records of that type
       local el = opts[1]
@@ -57,13 +57,13 @@ for _, t in ipairs(TYPES) do
           getmetatable(el) == FieldMT and "fields." .. el.type .. "{}" or type(el))), 2)
       end
       for k in pairs(el) do
-        if k ~= "type" and k ~= "_seq" and k ~= "comodel" then
+        if k ~= "type" and k ~= "_seq" and k ~= "embedded" then
           error(core.new_error("EINVAL", string.format(
             "fields.List: option '%s' of the element does not apply: give the List's options "
             .. "to the List (List{ Embedded{ \"type\" }, required = true })", tostring(k))), 2)
         end
       end
-      spec.comodel = el.comodel
+      spec.embedded = el.embedded
     end
     spec[1], spec[2] = nil, nil
     return setmetatable(spec, FieldMT)

@@ -107,6 +107,23 @@ describe("composition on " .. h.backend, function()
     end)
   end)
 
+  it("names an unknown type and refuses dependencies on sub-fields (in a fresh interpreter)", function()
+    local out, code = h.run("--db sqlite::memory: -e " .. sh_quote([[
+      local orm = require "earnorm"; local f = orm.fields
+      orm.embedded("addr", { city = f.Char{} })
+      orm.model("x.a", { a = f.Embedded{ "adr" } })
+      env:migrate()]]))
+    assert.not_equal(0, code)
+    assert.matches("ENOTFOUND: x.a.a: unknown embedded type 'adr' (did you mean 'addr'?)", out, 1, true)
+    out, code = h.run("--db sqlite::memory: -e " .. sh_quote([[
+      local orm = require "earnorm"; local f = orm.fields
+      orm.embedded("addr", { city = f.Char{} })
+      orm.model("x.a", { a = f.Embedded{ "addr" }, c = f.Char{ compute = "_c", depends = { "a.city" } } })
+      env:migrate()]]))
+    assert.not_equal(0, code)
+    assert.matches("x.a.c: depends on \"a.city\": 'a' is a Embedded field, not a relation", out, 1, true)
+  end)
+
   describe("values", function()
     it("reads a read-only value object with the defaults filled in, stored as one JSON value", function()
       local a = P:create{ name = "A", address = { city = "Paris", zip = "75001" } }
@@ -302,6 +319,17 @@ describe("composition on " .. h.backend, function()
       else
         assert.equal("B", names(d))
       end
+    end)
+
+    it("refuses ordering and grouping by an Embedded field or a sub-field", function()
+      local e = h.error_of(P.search, P, {}, { order = "address.city" })
+      assert.equal("ENOTSUP", e.code)
+      assert.matches("ordering by a sub-field of an Embedded field is not supported yet", e.message, 1, true)
+      e = h.error_of(P.search, P, {}, { order = "items" })
+      assert.equal("EINVAL", e.code)
+      assert.matches("cannot order by List field 'items'", e.message, 1, true)
+      e = h.error_of(P.read_group, P, {}, { "address" }, { "address" })
+      assert.matches("cannot group by Embedded field 'address'", e.message, 1, true)
     end)
 
     it("refuses unknown sub-fields and comparisons of the whole value, naming them", function()
