@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "earnorm/model.h"
+#include "embedded_int.h"
 #include "internal.h"
 #include "types/types_int.h"
 #include "util/json.h"
@@ -619,6 +620,10 @@ int eo_field__convert(const eo_field *f, const eo_value *in, eo_value *out,
     case EO_FT_ONE2MANY:
     case EO_FT_MANY2MANY:
         return fail(err, EO_ENOTSUP, f, "x2many values are not plain values");
+
+    case EO_FT_EMBEDDED:
+    case EO_FT_LIST:
+        return eo_embedded__check(f, in, out, err);
     default:
         break;
     }

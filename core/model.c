@@ -11,6 +11,7 @@
 #include "depends/depends_int.h"
 #include "earnorm/depends.h"
 #include "earnorm/model.h"
+#include "embedded_int.h"
 #include "internal.h"
 #include "types/types_int.h"
 
@@ -21,12 +22,13 @@ struct eo_registry {
     unsigned version;
     eo_depgraph *deps;  /* built by eo_registry_resolve */
     unsigned deps_version; /* the version deps was built for */
+    eo_registry *embedded; /* the sub-record types (embedded.c), or NULL */
 };
 
 static const char *const type_names[] = {
     "Id", "Char", "Text", "Integer", "Float", "Boolean", "Date", "Datetime",
     "Selection", "Json", "Decimal", "Binary", "Many2one", "One2many",
-    "Many2many", "Html", "Monetary", "Reference", "Properties",
+    "Many2many", "Html", "Monetary", "Reference", "Properties", "Embedded", "List",
 };
 
 const char *eo_ftype_name(eo_ftype t)
@@ -134,6 +136,7 @@ void eo_registry_free(eo_registry *reg)
     if (reg == NULL)
         return;
     eo_depgraph__free(reg, reg->deps);
+    eo_registry_free(reg->embedded);
     for (i = 0; i < reg->nmodels; i++)
         model_free(reg->models[i]);
     eo_free(reg->models);
@@ -364,6 +367,8 @@ int eo_model_add_field(eo_field **out, eo_model *m, const eo_field_spec *spec,
         return field_error(err, EO_EINVAL, m, spec->name, "unknown field type");
     if ((rc = eo_types__check_spec(m, spec, err)) != EO_OK)
         return rc;
+    if ((why = eo_embedded__refused(m, spec)) != NULL)
+        return field_error(err, EO_EINVAL, m, spec->name, why);
     if (spec->type == EO_FT_SELECTION && spec->nchoices == 0)
         return field_error(err, EO_EINVAL, m, spec->name,
                            "a Selection needs choices = { ... }");
@@ -646,6 +651,8 @@ static int resolve_field(eo_registry *reg, eo_model *m, eo_field *f, eo_error *e
     eo_field *inv;
     char buf[256];
     int rc;
+    if (f->type == EO_FT_EMBEDDED || f->type == EO_FT_LIST)
+        return eo_embedded__resolve(reg, m, f, err);
     if ((rc = eo_types__resolve(reg, m, f, err)) != EO_OK)
         return rc;
     if (f->comodel_name == NULL)
@@ -757,6 +764,8 @@ static int junction(eo_registry *reg, eo_model *m, eo_field *f, eo_error *err)
     f->junction = j;
     return EO_OK;
 }
+
+eo_registry **eo_registry__embedded(eo_registry *reg) { return &reg->embedded; }
 
 int eo_registry_resolve(eo_registry *reg, eo_error *err)
 {

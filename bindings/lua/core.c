@@ -21,6 +21,7 @@ int luaopen_earnorm_core(lua_State *L)
     eo_lua_open_depends(L);
     eo_lua_open_domains(L);
     eo_lua_open_fieldinfo(L);
+    eo_lua_open_embedded(L);
     eo_lua_open_guards(L);
     return 1;
 }

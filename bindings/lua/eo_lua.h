@@ -199,6 +199,16 @@ void eo_lua_open_recordset(lua_State *L);
 void eo_lua_open_depends(lua_State *L);   /* table at -1 */
 void eo_lua_open_domains(lua_State *L);     /* like_escape */
 void eo_lua_open_fieldinfo(lua_State *L);   /* model_info, fields_info, rec_name */
+void eo_lua_open_embedded(lua_State *L);    /* define_embedded, is_embedded_value */
+
+/* embedded.c: replace the plain table on top (a decoded value of f, an
+ * Embedded or List field) with its read-only value object. */
+void eo_lua__embedded_wrap(lua_State *L, const eo_field *f);
+/* embedded.c: push the value at idx with value objects replaced by the
+ * plain tables behind them (the value itself when it holds none). */
+void eo_lua__embedded_plain(lua_State *L, int idx);
+/* model.c: add the field declarations of the list at idx to m. */
+int eo_lua__add_fields(lua_State *L, int list, eo_model *m, eo_error *err);
 
 /* The per-state context: the schema registry models are declared in. */
 typedef struct eo_lua_ctx eo_lua_ctx;

@@ -31,7 +31,7 @@ static const char *const options[] = {
     "type", "_seq", "string", "help", "required", "readonly", "index", "unique",
     "default", "compute", "depends", "store", "copy", "prefetch", "size", "min", "max",
     "digits", "choices", "comodel", "inverse", "relation", "column1", "column2",
-    "ondelete", "single", "recursive", "search", "related", "tracking",
+    "ondelete", "single", "recursive", "search", "related", "tracking", "embedded",
     "sanitize", "currency_field", "selection", "definition", "definition_field", NULL,
 };
 
@@ -49,6 +49,7 @@ static const struct {
     { "digits", TY(DECIMAL) | TY(MONETARY) },
     { "choices", TY(SELECTION) },
     { "comodel", TY(MANY2ONE) | TY(ONE2MANY) | TY(MANY2MANY) },
+    { "embedded", TY(EMBEDDED) | TY(LIST) },
     { "ondelete", TY(MANY2ONE) },
     { "inverse", TY(ONE2MANY) },
     { "single", TY(ONE2MANY) },
@@ -239,6 +240,12 @@ static int read_spec(lua_State *L, int t, const char *model, const char *name, f
     lua_getfield(L, t, "column2");
     fs->s.column2 = lua_tostring(L, -1);
     lua_pop(L, 7); /* the strings live on in the declaration table */
+    if (ft == EO_FT_EMBEDDED || ft == EO_FT_LIST) {
+        /* the sub-record type's name goes where a relation's comodel does */
+        lua_getfield(L, t, "embedded");
+        fs->s.comodel = lua_tostring(L, -1);
+        lua_pop(L, 1);
+    }
 
     lua_getfield(L, t, "size");
     if (!lua_isnil(L, -1)) {
@@ -407,6 +414,11 @@ static int read_spec(lua_State *L, int t, const char *model, const char *name, f
     lua_getfield(L, t, "default");
     if (lua_type(L, -1) == LUA_TFUNCTION) {
         fs->s.flags |= EO_FF_DEFAULT_FN;
+    } else if (!lua_isnil(L, -1) && (ft == EO_FT_EMBEDDED || ft == EO_FT_LIST)) {
+        lua_pop(L, 1);
+        return bad(err, model, name,
+                   "a default for an Embedded or List field must be a function (the "
+                   "sub-fields take defaults of their own)%s", "");
     } else if (!lua_isnil(L, -1)) {
         eo_field tmp;
         eo_model tm;
@@ -430,7 +442,7 @@ static int read_spec(lua_State *L, int t, const char *model, const char *name, f
 }
 
 /* Add the declared fields (list at index `list`) to m. */
-static int add_fields(lua_State *L, int list, eo_model *m, eo_error *err)
+int eo_lua__add_fields(lua_State *L, int list, eo_model *m, eo_error *err)
 {
     lua_Integer n = (lua_Integer)lua_rawlen(L, list), i;
     eo_lua_scratch scratch = { 0 };
@@ -588,7 +600,7 @@ static int dry_run(lua_State *L, const eo_registry *reg, const char *name, int a
                 goto done;
         }
     }
-    if ((rc = add_fields(L, list, m, err)) != EO_OK)
+    if ((rc = eo_lua__add_fields(L, list, m, err)) != EO_OK)
         goto done;
     if ((rc = check_inverses(reg, m, existing, err)) != EO_OK)
         goto done;
@@ -625,12 +637,12 @@ static int l_define_model(lua_State *L)
             return eo_lua_raise(L, &err);
         lua_pushvalue(L, 4);
         m->binding_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-        if ((rc = add_fields(L, 3, m, &err)) != EO_OK || (rc = set_attrs(L, 2, m, &err)) != EO_OK ||
+        if ((rc = eo_lua__add_fields(L, 3, m, &err)) != EO_OK || (rc = set_attrs(L, 2, m, &err)) != EO_OK ||
             (rc = auto_fields(L, 2, m, &err)) != EO_OK)
             return eo_lua_raise(L, &err);
         return 0;
     }
-    if ((rc = add_fields(L, 3, m, &err)) != EO_OK || (rc = set_attrs(L, 2, m, &err)) != EO_OK)
+    if ((rc = eo_lua__add_fields(L, 3, m, &err)) != EO_OK || (rc = set_attrs(L, 2, m, &err)) != EO_OK)
         return eo_lua_raise(L, &err);
     return 0;
 }

@@ -580,7 +580,7 @@ static void push_typed(lua_State *L, int like, rset *rs, const eo_field *f, cons
     switch (v->type) {
     case EO_VNULL: lua_pushnil(L); return;
     case EO_VTEXT:
-        if (eo_ftype_base(f->type) == EO_FT_JSON) {
+        if (eo_ftype_base(f->type) == EO_FT_JSON || f->type == EO_FT_EMBEDDED || f->type == EO_FT_LIST) {
             if (eo_lua_json_decode(L, v->u.s.p, v->u.s.n, &err) != EO_OK) {
                 /* rows are pushed inside a query: never raise there; keep the text */
                 if (plain) {
@@ -592,6 +592,8 @@ static void push_typed(lua_State *L, int like, rset *rs, const eo_field *f, cons
             if (eo_lua_is_null(L, -1)) {
                 lua_pop(L, 1);
                 lua_pushnil(L);
+            } else if (!plain && (f->type == EO_FT_EMBEDDED || f->type == EO_FT_LIST)) {
+                eo_lua__embedded_wrap(L, f);
             }
             return;
         }

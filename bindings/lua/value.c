@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "eo_lua.h"
+
+#include "earnorm/embedded.h"
 #include "util/json.h"
 
 static const char null_key = 'n';
@@ -118,6 +120,61 @@ static int check_record_for(lua_State *L, int idx, const eo_field *f, eo_error *
     return EO_EINVAL;
 }
 
+static int plain_copy(lua_State *L)
+{
+    eo_lua__embedded_plain(L, 1);
+    return 1;
+}
+
+/* An Embedded or List value: the JSON of the table (value objects
+ * unwrapped), made canonical by the core (embedded.h); false is NULL. */
+static int embedded_value(lua_State *L, int idx, const eo_field *f, eo_lua_scratch *s,
+                          eo_value *out, eo_error *err)
+{
+    char *json = NULL, *canon = NULL;
+    size_t len, clen = 0;
+    int rc;
+    idx = lua_absindex(L, idx);
+    if (lua_type(L, idx) == LUA_TBOOLEAN && !lua_toboolean(L, idx))
+        return EO_OK;
+    if (lua_type(L, idx) != LUA_TTABLE && lua_type(L, idx) != LUA_TUSERDATA) {
+        eo_error_set(err, EO_EINVAL, "%s.%s: expected a table for a%s %s field, got a %s",
+                     f->model->name, f->name, f->type == EO_FT_EMBEDDED ? "n" : "",
+                     eo_ftype_name(f->type), luaL_typename(L, idx));
+        eo_error_where(err, f->model->name, f->name);
+        return EO_EINVAL;
+    }
+    /* protected: building the plain copy allocates, and this never raises */
+    if (!lua_checkstack(L, 8))
+        return eo_error_set(err, EO_ENOMEM, "out of memory");
+    lua_pushcfunction(L, plain_copy);
+    lua_pushvalue(L, idx);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+        lua_pop(L, 1);
+        return eo_error_set(err, EO_ENOMEM, "out of memory");
+    }
+    if (lua_type(L, -1) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        eo_error_set(err, EO_EINVAL, "%s.%s: expected a table for a%s %s field, got a %s",
+                     f->model->name, f->name, f->type == EO_FT_EMBEDDED ? "n" : "",
+                     eo_ftype_name(f->type), luaL_typename(L, idx));
+        eo_error_where(err, f->model->name, f->name);
+        return EO_EINVAL;
+    }
+    rc = eo_lua_json_encode(L, -1, &json, &len, err);
+    lua_pop(L, 1);
+    if (rc != EO_OK)
+        return rc;
+    rc = eo_embedded_normalize(&canon, &clen, f, json, len, err);
+    eo_free(json);
+    if (rc != EO_OK)
+        return rc;
+    if (eo_lua_scratch_keep(s, canon) == NULL)
+        return eo_error_set(err, EO_ENOMEM, "out of memory");
+    *out = eo_text(canon, clen);
+    return EO_OK;
+}
+
 int eo_lua_to_value(lua_State *L, int idx, const eo_field *f, eo_idkind kind, eo_lua_scratch *s,
                     eo_value *out, eo_error *err)
 {
@@ -125,6 +182,8 @@ int eo_lua_to_value(lua_State *L, int idx, const eo_field *f, eo_idkind kind, eo
     *out = eo_null();
     if (eo_lua_is_null(L, idx) || t == LUA_TNIL)
         return EO_OK;
+    if (f && (f->type == EO_FT_EMBEDDED || f->type == EO_FT_LIST))
+        return embedded_value(L, idx, f, s, out, err);
     if ((f && eo_ftype_base(f->type) == EO_FT_JSON) || (f == NULL && t == LUA_TTABLE)) {
         /* Json fields take any value; elsewhere a table is data to match
          * literally, never an operator: keep its JSON text */

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 
 #include "mongo_int.h"
+#include "../embedded_int.h"
 #include "../util/json.h"
 
 const char *mg__key(const eo_field *f)
@@ -292,7 +293,8 @@ int mg__append(mg_conn *c, bson_t *doc, const char *key, const eo_field *f, cons
         bson_append_null(doc, key, -1);
         return EO_OK;
     }
-    switch (f ? eo_ftype_base(f->type) : EO_FT_TEXT) {
+    /* a sub-field's value is compared with the sub-document's plain JSON */
+    switch (f && !eo_embedded__is_sub(f) ? eo_ftype_base(f->type) : EO_FT_TEXT) {
     case EO_FT_ID:
     case EO_FT_MANY2ONE: {
         bson_oid_t oid;
@@ -336,6 +338,8 @@ int mg__append(mg_conn *c, bson_t *doc, const char *key, const eo_field *f, cons
         }
         return bad_value(err, f, "expected a decimal number");
     case EO_FT_JSON:
+    case EO_FT_EMBEDDED:
+    case EO_FT_LIST:
         if (v->type == EO_VTEXT)
             return append_json(c, doc, key, f, v, err);
         break;
@@ -592,6 +596,8 @@ int mg__read(mg_conn *c, bson_iter_t *it, const eo_field *f, mg_scratch *s, eo_v
         return out->u.s.p ? EO_OK : eo_error_set(err, EO_ENOMEM, "out of memory");
     }
     case EO_FT_JSON:
+    case EO_FT_EMBEDDED:
+    case EO_FT_LIST:
         if (t == BSON_TYPE_DOCUMENT) {
             /* the text escape: exactly {"__json__": "<text>"} (append_json) */
             bson_iter_t sub;
@@ -908,11 +914,95 @@ static int id_range(const eo_field *f, const eo_dnode *n, bson_t *out, eo_error 
     return EO_OK;
 }
 
+/*
+ * Whether a List sub-domain is one MongoDB matches element-wise through a
+ * dotted path: {"items.qty": {$gt: 5}} is "some element has qty > 5". A
+ * leaf that also matches NULL (!=, not in, not like, = null) would not
+ * (a dotted path's null matching differs between servers, and FerretDB
+ * has no $elemMatch on documents), nor would an AND of leaves (both on
+ * the same element); an OR of such leaves distributes. The binder turns
+ * items.qty != 5 into "no element has qty = 5", which is such a leaf.
+ */
+static const char *list_refused(const eo_dnode *n)
+{
+    size_t i, k;
+    const char *why;
+    switch (n->kind) {
+    case EO_D_TRUE: return "an empty sub-domain";
+    case EO_D_FALSE: return NULL;
+    case EO_D_AND: return "several conditions on one element";
+    case EO_D_NOT: return "a negation inside the sub-domain";
+    case EO_D_OR:
+        for (i = 0; i < n->nkids; i++)
+            if ((why = list_refused(n->kids[i])) != NULL)
+                return why;
+        return NULL;
+    case EO_D_LEAF:
+        switch (n->op) {
+        case EO_OP_EQ:
+            return n->value.type == EO_VNULL ? "a comparison with null" : NULL;
+        case EO_OP_IN:
+            for (k = 0; k < n->nlist; k++)
+                if (n->list[k].type == EO_VNULL)
+                    return "a comparison with null";
+            return NULL;
+        case EO_OP_GT: case EO_OP_GE: case EO_OP_LT: case EO_OP_LE:
+        case EO_OP_LIKE: case EO_OP_ILIKE: case EO_OP_EQLIKE: case EO_OP_EQILIKE:
+            return NULL;
+        default: return "an operator that matches a missing value";
+        }
+    }
+    return "?";
+}
+
+/*
+ * `any` / `not any` on an Embedded field: the sub-domain on the
+ * sub-document's keys ("address.city"), or its negation; on a List field
+ * the same through the array ("items.qty", list_refused), "some element
+ * matches", and $nor of it.
+ */
+static int embedded_any(mg_conn *c, const eo_dnode *n, bson_t *out, eo_error *err)
+{
+    const eo_field *f = n->field;
+    const char *saved = c->kprefix;
+    char prefix[96];
+    const char *why;
+    bson_t nor, d, *at = out;
+    int rc, neg = n->op == EO_OP_NOT_ANY;
+    if (f->embedded == NULL)
+        return eo_error_set(err, EO_ENOTFOUND, "%s.%s: the embedded type is not defined",
+                            f->model->name, f->name);
+    if (neg) {
+        bson_append_array_begin(out, "$nor", -1, &nor);
+        bson_append_document_begin(&nor, "0", -1, &d);
+        at = &d;
+    }
+    if (f->type == EO_FT_LIST && (why = list_refused(n->sub)) != NULL) {
+        eo_error_set(err, EO_ENOTSUP,
+                     "%s.%s: on MongoDB a List sub-domain is one condition (=, in, <, >, like, "
+                     "...) or an OR of them; %s is not supported",
+                     f->model->name, f->name, why);
+        eo_error_where(err, f->model->name, f->name);
+        rc = EO_ENOTSUP;
+    } else {
+        snprintf(prefix, sizeof prefix, "%s.", mg__key(f));
+        c->kprefix = prefix;
+        rc = node(c, f->embedded, n->sub, at, err);
+        c->kprefix = saved;
+    }
+    if (neg) {
+        bson_append_document_end(&nor, &d);
+        bson_append_array_end(out, &nor);
+    }
+    return rc;
+}
+
 static int leaf(mg_conn *c, const eo_model *m, const eo_dnode *n, bson_t *out, eo_error *err)
 {
     static const char *const cmp[] = { "$eq", "$ne", "$gt", "$gte", "$lt", "$lte" };
     const eo_field *f = n->field;
     const char *key;
+    char subkey[200];
     bson_t cond, arr;
     size_t i;
     int rc = EO_OK;
@@ -923,6 +1013,10 @@ static int leaf(mg_conn *c, const eo_model *m, const eo_dnode *n, bson_t *out, e
     if (f->type == EO_FT_PROPERTIES && strchr(n->path, '.'))
         return mg__property_leaf(c, n, out, err);
     key = mg__key(f);
+    if (eo_embedded__is_sub(f) && c->kprefix) {
+        snprintf(subkey, sizeof subkey, "%s%s", c->kprefix, f->name);
+        key = subkey;
+    }
     if (eo_ftype_base(f->type) == EO_FT_JSON &&
         (((n->op == EO_OP_EQ || n->op == EO_OP_NE) && n->value.type != EO_VNULL) ||
          n->op == EO_OP_IN || n->op == EO_OP_NOT_IN))
@@ -973,7 +1067,8 @@ static int leaf(mg_conn *c, const eo_model *m, const eo_dnode *n, bson_t *out, e
         char *re;
         bson_t rx;
         if (eo_ftype_base(f->type) != EO_FT_CHAR && eo_ftype_base(f->type) != EO_FT_TEXT &&
-            f->type != EO_FT_SELECTION) {
+            f->type != EO_FT_SELECTION &&
+            !(eo_embedded__is_sub(f) && (f->type == EO_FT_DATE || f->type == EO_FT_DATETIME))) {
             eo_error_set(err, EO_ENOTSUP,
                          "%s.%s: '%s' on a %s field is not supported on MongoDB (it is not stored as text)",
                          m->name, f->name, eo_dop_name(n->op), eo_ftype_name(f->type));
@@ -999,6 +1094,8 @@ static int leaf(mg_conn *c, const eo_model *m, const eo_dnode *n, bson_t *out, e
     }
     case EO_OP_ANY:
     case EO_OP_NOT_ANY:
+        if (eo_embedded__is(f))
+            return embedded_any(c, n, out, err);
         return any(c, m, n, out, err);
     default:
         return eo_error_set(err, EO_EINVAL, "operator '%s' must be resolved before compiling",

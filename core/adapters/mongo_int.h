@@ -21,6 +21,7 @@ typedef struct mg_conn {
     int decimal128;              /* the server stores Decimal128 */
     const struct eo_dnode *id_range; /* this `id in [...]` leaf compiles to
                                         {_id: {$gte: min, $lte: max}} (mg_select) */
+    const char *kprefix;       /* compiling an Embedded sub-domain: "address." */
 } mg_conn;
 
 /* The collection of a model (Owned: mongoc_collection_destroy). */

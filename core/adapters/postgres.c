@@ -1041,7 +1041,9 @@ static const char *coltype(const eo_field *f, char *buf, size_t cap, const char 
     case EO_FT_BOOLEAN: *reported = "boolean"; return "BOOLEAN";
     case EO_FT_DATE: *reported = "date"; return "DATE";
     case EO_FT_DATETIME: *reported = "timestamp with time zone"; return "TIMESTAMPTZ";
-    case EO_FT_JSON: *reported = "jsonb"; return "JSONB";
+    case EO_FT_JSON:
+    case EO_FT_EMBEDDED:
+    case EO_FT_LIST: *reported = "jsonb"; return "JSONB";
     case EO_FT_DECIMAL:
         *reported = "numeric";
         snprintf(buf, cap, "NUMERIC(%d, %d)", f->precision, f->scale);

@@ -17,6 +17,8 @@
 #include <stdio.h>
 
 #include "domain_int.h"
+#include "../embedded_int.h"
+#include "../util/suggest.h"
 #include "../util/json.h"
 
 typedef struct binder {
@@ -257,8 +259,8 @@ static int bind_eq_opt(binder *b, const eo_model *m, eo_dnode *n)
                      p != n->path ? " on " : "", p != n->path ? cur->name : "");
             return leaf_error(b, EO_EINVAL, m, n, NULL, what);
         }
-        if (dot == NULL || f->type == EO_FT_PROPERTIES)
-            break;
+        if (dot == NULL || f->type == EO_FT_PROPERTIES || eo_embedded__is(f))
+            break; /* bind_property / bind_embedded check the rest */
         if (!is_relational(f->type))
             return leaf_error(b, EO_EINVAL, m, n, f->name,
                               "a dotted path must go through a relational field");
@@ -274,6 +276,83 @@ static int bind_eq_opt(binder *b, const eo_model *m, eo_dnode *n)
     }
     n->op = EO_OP_EQ;
     return bind_leaf_eq(b, m, n);
+}
+
+/*
+ * A leaf on an Embedded or List field f. "address.city OP v" is
+ * `address any [city OP v]` on the sub-record type: for an Embedded field
+ * the sub-domain is read on the one sub-record (an unset one has every
+ * sub-field NULL); for a List it means "some element matches", and a
+ * negative operator means "no element matches" the positive one
+ * (MongoDB's semantics: items.qty != 5 is "no item has qty 5"). On the
+ * field itself: = / != null (set or not), any and not any.
+ */
+static int bind_embedded(binder *b, const eo_model *m, eo_dnode *n, const eo_field *f,
+                         const char *rest)
+{
+    const eo_model *t = f->embedded;
+    if (t == NULL)
+        return leaf_error(b, EO_ENOTFOUND, m, n, f->name, "the embedded type is not defined");
+    if (rest) {
+        eo_dnode *sub;
+        const eo_field *sf = eo_model_field(t, rest, strlen(rest));
+        int neg = 0;
+        if (sf == NULL || sf->index == 0) {
+            const char *names[128];
+            char what[300], hint[96];
+            size_t i, k = 0;
+            for (i = 1; i < t->nfields && k < 128; i++)
+                names[k++] = t->fields[i]->name;
+            eo_suggest__hint(hint, sizeof hint, rest, names, k);
+            snprintf(what, sizeof what, "embedded type %s has no field '%.64s'%s%s", t->name,
+                     rest, hint, strchr(rest, '.') ? " (sub-records do not nest)" : "");
+            return leaf_error(b, EO_EINVAL, m, n, f->name, what);
+        }
+        if (sf->type == EO_FT_JSON)
+            return leaf_error(b, EO_EINVAL, m, n, f->name,
+                              "a Json field inside an embedded record cannot be searched");
+        sub = eo_domain__node(&b->d->arena, EO_D_LEAF);
+        if (sub == NULL)
+            return oom(b);
+        *sub = *n;
+        sub->path = rest;
+        if (f->type == EO_FT_LIST) {
+            switch (n->op) {
+            case EO_OP_NE: sub->op = EO_OP_EQ; neg = 1; break;
+            case EO_OP_NOT_IN: sub->op = EO_OP_IN; neg = 1; break;
+            case EO_OP_NOT_LIKE: sub->op = EO_OP_LIKE; neg = 1; break;
+            case EO_OP_NOT_ILIKE: sub->op = EO_OP_ILIKE; neg = 1; break;
+            default: break;
+            }
+        }
+        n->path = eo_arena__strndup(&b->d->arena, n->path, (size_t)(rest - 1 - n->path));
+        if (n->path == NULL)
+            return oom(b);
+        n->op = neg ? EO_OP_NOT_ANY : EO_OP_ANY;
+        n->vkind = EO_DV_DOMAIN;
+        n->sub = sub;
+        n->list = NULL;
+        n->nlist = 0;
+        n->value = eo_null();
+        n->field = f;
+        return bind_node(b, t, sub);
+    }
+    n->field = f;
+    if (n->op == EO_OP_ANY || n->op == EO_OP_NOT_ANY) {
+        if (n->vkind != EO_DV_DOMAIN)
+            return leaf_error(b, EO_EINVAL, m, n, f->name, "'any' takes a domain");
+        return bind_node(b, t, n->sub);
+    }
+    if ((n->op == EO_OP_EQ || n->op == EO_OP_NE) && n->vkind == EO_DV_VALUE &&
+        n->value.type == EO_VNULL)
+        return EO_OK;
+    {
+        char what[300];
+        snprintf(what, sizeof what, "an %s field compares only with = / != null (set or not), "
+                 "any and not any; search its sub-fields with a dotted path ('%s.%s')",
+                 eo_ftype_name(f->type), f->name, t->nfields > 1 ? t->fields[1]->name : "x");
+        return leaf_error(b, EO_EINVAL, m, n, f->name, what);
+    }
 }
 
 static int bind_leaf(binder *b, const eo_model *m, eo_dnode *n)
@@ -300,6 +379,8 @@ static int bind_leaf_eq(binder *b, const eo_model *m, eo_dnode *n)
     }
     if (dot && f->type == EO_FT_PROPERTIES)
         return bind_property(b, m, n, f, dot + 1);
+    if (eo_embedded__is(f))
+        return bind_embedded(b, m, n, f, dot ? dot + 1 : NULL);
     if (dot) {
         /* a.b.c OP v  ->  a any [b.c OP v] */
         eo_dnode *sub;
@@ -441,7 +522,8 @@ static int bind_leaf_eq(binder *b, const eo_model *m, eo_dnode *n)
             return rc;
     }
     if (f->type == EO_FT_BOOLEAN && n->op == EO_OP_EQ && n->value.type == EO_VBOOL &&
-        !n->value.u.b) {
+        !n->value.u.b && !m->embedded) {
+        /* (inside a sub-record "= false" is a stored false: see bind_embedded) */
         /* "= false" also matches records where the flag was never set */
         eo_value *l = eo_arena__alloc(&b->d->arena, 2 * sizeof *l);
         if (l == NULL)

@@ -171,7 +171,8 @@ int eo_orm_group(eo_env *env, eo_group_query *g, eo_domain *d, eo_row_fn fn, voi
     for (i = 0; i < g->nkeys; i++) {
         const eo_field *f = g->keys[i].field;
         if (!(f->flags & EO_FF_STORED) || f->type == EO_FT_BINARY ||
-            eo_ftype_base(f->type) == EO_FT_JSON || eo_ftype_base(f->type) == EO_FT_TEXT) {
+            eo_ftype_base(f->type) == EO_FT_JSON || eo_ftype_base(f->type) == EO_FT_TEXT ||
+            f->type == EO_FT_EMBEDDED || f->type == EO_FT_LIST) {
             rc = eo_error_set(err, EO_EINVAL, "%s: cannot group by %s field '%s'",
                               g->model->name, eo_ftype_name(f->type), f->name);
             eo_error_where(err, g->model->name, f->name);

@@ -92,11 +92,28 @@ int eo_order_parse(eo_order_item **out, size_t *n, const eo_model *m,
             p++;
         dlen = (size_t)(p - dir);
         memset(&it, 0, sizeof it);
+        if (memchr(name, '.', nlen) != NULL) {
+            const eo_field *head = eo_model_field(m, name, (size_t)((const char *)memchr(name, '.', nlen) - name));
+            if (head && (head->type == EO_FT_EMBEDDED || head->type == EO_FT_LIST)) {
+                rc = eo_error_set(err, EO_ENOTSUP, "%s: cannot order by '%.*s': ordering by a "
+                                  "sub-field of an %s field is not supported yet",
+                                  m->name, (int)nlen, name, eo_ftype_name(head->type));
+                eo_error_where(err, m->name, head->name);
+                goto done;
+            }
+        }
         if ((rc = path_field(&it, m, name, nlen, err)) != EO_OK)
             goto done;
         if (!(it.field->flags & EO_FF_STORED)) {
             rc = eo_error_set(err, EO_EINVAL, "%s: cannot order by '%s': it is not stored",
                               m->name, it.field->name);
+            eo_error_where(err, m->name, it.field->name);
+            goto done;
+        }
+        if (it.field->type == EO_FT_EMBEDDED || it.field->type == EO_FT_LIST) {
+            rc = eo_error_set(err, EO_EINVAL, "%s: cannot order by %s field '%s' (its JSON orders "
+                              "differently per backend)",
+                              m->name, eo_ftype_name(it.field->type), it.field->name);
             eo_error_where(err, m->name, it.field->name);
             goto done;
         }

@@ -101,6 +101,10 @@ static int where_node(eo_sqlq *q, const eo_model *m, const eo_dnode *n, eo_error
 
 static void col(eo_sqlq *q, const eo_field *f)
 {
+    if (f->model && f->model->embedded) {
+        eo_sql__sub_col(q, f);
+        return;
+    }
     eo_sql__ident(&q->sql, f->column ? f->column : f->name);
 }
 
@@ -496,6 +500,9 @@ static int any_sub(eo_sqlq *q, const eo_dnode *n, eo_error *err)
             return rc;
         eo_buf__puts(&q->sql, "))");
         return EO_OK;
+    case EO_FT_EMBEDDED:
+    case EO_FT_LIST:
+        return eo_sql__embedded_any(q, n, err);
     default:
         return eo_error_set(err, EO_EINVAL, "'any' on a non-relational field");
     }
@@ -850,7 +857,9 @@ const char *eo_sql__coltype(const eo_sql_dialect *d, const eo_field *f)
     case EO_FT_BOOLEAN: return pg ? "BOOLEAN" : "INTEGER";
     case EO_FT_DATE: return pg ? "DATE" : "TEXT";
     case EO_FT_DATETIME: return pg ? "TIMESTAMPTZ" : "TEXT";
-    case EO_FT_JSON: return pg ? "JSONB" : "TEXT";
+    case EO_FT_JSON:
+    case EO_FT_EMBEDDED:
+    case EO_FT_LIST: return pg ? "JSONB" : "TEXT";
     case EO_FT_DECIMAL: return pg ? "NUMERIC" : "INTEGER"; /* SQLite: scaled integer */
     case EO_FT_BINARY: return pg ? "BYTEA" : "BLOB";
     case EO_FT_MANY2ONE: return pg ? "BIGINT" : "INTEGER";

@@ -44,6 +44,8 @@ typedef struct eo_sqlq {
     eo_vec params;          /* of eo_sqlparam */
     eo_arena arena;         /* bytes of generated parameter values */
     const eo_sql_dialect *d;
+    const char *jbase;      /* compiling an Embedded/List sub-domain: the SQL of the
+                               JSON object its sub-fields are read from (sql_embedded.c) */
 } eo_sqlq;
 
 void eo_sqlq__init(eo_sqlq *q, const eo_sql_dialect *d);
@@ -77,6 +79,12 @@ void eo_sql__references(eo_buf *b, const eo_field *f);
 /* CREATE [UNIQUE] INDEX for a composite index or unique constraint. */
 void eo_sql__model_index(eo_buf *b, const eo_model *m, const eo_model_index *ix);
 void eo_sql__pair_index(eo_buf *b, const eo_model *m);
+
+/* sql_embedded.c: a sub-field of an Embedded/List field as an SQL
+ * expression of its type (read from q->jbase), and the `any` / `not any`
+ * leaf of such a field. */
+void eo_sql__sub_col(eo_sqlq *q, const eo_field *f);
+int eo_sql__embedded_any(eo_sqlq *q, const eo_dnode *n, eo_error *err);
 
 /* The column type a field gets in this dialect, NULL when not stored. */
 const char *eo_sql__coltype(const eo_sql_dialect *d, const eo_field *f);

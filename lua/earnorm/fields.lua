@@ -19,7 +19,7 @@ local M = {}
 
 local TYPES = { "Char", "Text", "Integer", "Float", "Boolean", "Date", "Datetime",
                 "Selection", "Json", "Decimal", "Binary", "Many2one", "One2many",
-                "Many2many", "Html", "Monetary", "Reference", "Properties" }
+                "Many2many", "Html", "Monetary", "Reference", "Properties", "Embedded", "List" }
 
 local FieldMT = { __name = "earnorm.Field" }
 -- Lua tables forget key order; a counter keeps fields in the order written.
@@ -27,7 +27,7 @@ local seq = 0
 function FieldMT:__tostring() return "earnorm.fields." .. self.type end
 
 -- Positional arguments each type takes: the comodel, and a One2many's inverse.
-local POSITIONAL = { Many2one = 1, Many2many = 1, One2many = 2 }
+local POSITIONAL = { Many2one = 1, Many2many = 1, One2many = 2, Embedded = 1, List = 1 }
 
 for _, t in ipairs(TYPES) do
   M[t] = function(opts)
@@ -52,6 +52,25 @@ for _, t in ipairs(TYPES) do
     if t == "Many2one" or t == "One2many" or t == "Many2many" then
       spec.comodel = spec.comodel or opts[1]
       if t == "One2many" then spec.inverse = spec.inverse or opts[2] end
+    end
+    if t == "Embedded" then spec.embedded = spec.embedded or opts[1] end
+    if t == "List" then
+      -- List{ Embedded{ "type" } }: a list of sub-records of that type
+      local el = opts[1]
+      if getmetatable(el) ~= FieldMT or el.type ~= "Embedded" then
+        error(core.new_error("EINVAL", string.format(
+          "fields.List: the element must be fields.Embedded{ \"type\" }, got %s (lists of "
+          .. "other field types are not supported yet)",
+          getmetatable(el) == FieldMT and "fields." .. el.type .. "{}" or type(el))), 2)
+      end
+      for k in pairs(el) do
+        if k ~= "type" and k ~= "_seq" and k ~= "embedded" then
+          error(core.new_error("EINVAL", string.format(
+            "fields.List: option '%s' of the element does not apply: give the List's options "
+            .. "to the List (List{ Embedded{ \"type\" }, required = true })", tostring(k))), 2)
+        end
+      end
+      spec.embedded = el.embedded
     end
     spec[1], spec[2] = nil, nil
     return setmetatable(spec, FieldMT)

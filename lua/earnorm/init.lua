@@ -19,6 +19,7 @@ M.fields = fields
 M.Command = require "earnorm.command"
 M.null = core.null
 M.model = model.define
+M.embedded = require("earnorm.embedded").define
 M.models = model.registry
 M.connect = envmod.connect
 M.on = envmod.on

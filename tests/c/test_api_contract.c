@@ -350,6 +350,78 @@ static int c_registry_add_model(int nul, eo_error *err)
     return rc;
 }
 
+static int c_registry_add_embedded(int nul, eo_error *err)
+{
+    eo_registry *reg = NULL;
+    eo_model *m = (eo_model *)&m;
+    int rc;
+    PRE(eo_registry_new(&reg, &scratch_err));
+    rc = eo_registry_add_embedded(A(0, &m), A(1, reg), A(2, "api_addr"), err);
+    if (nul != 0)
+        assert_true(rc == EO_OK ? m != NULL && m->embedded : m == NULL);
+    eo_registry_free(reg);
+    return rc;
+}
+
+static int c_registry_find_embedded(int nul, eo_error *err)
+{
+    eo_registry *reg = NULL;
+    eo_model *m = NULL, *found;
+    (void)err;
+    PRE(eo_registry_new(&reg, &scratch_err));
+    PRE(eo_registry_add_embedded(&m, reg, "api_addr", &scratch_err));
+    found = eo_registry_find_embedded(A(0, reg), A(1, "api_addr"));
+    assert_ptr_equal(found, nul < 0 ? m : NULL);
+    assert_null(eo_registry_find(reg, "api_addr")); /* not a model */
+    eo_registry_free(reg);
+    return 0;
+}
+
+static int c_embedded_normalize(int nul, eo_error *err)
+{
+    eo_registry *reg = NULL;
+    eo_model *t = NULL, *m = NULL;
+    eo_field *ef = NULL;
+    eo_field_spec s;
+    char *out = (char *)&out;
+    size_t n = 0;
+    int rc;
+    static const char json[] = "{\"zip\":\"1\",\"city\":\"Oslo\"}";
+    PRE(eo_registry_new(&reg, &scratch_err));
+    PRE(eo_registry_add_embedded(&t, reg, "api_addr", &scratch_err));
+    memset(&s, 0, sizeof s);
+    s.type = EO_FT_CHAR;
+    s.name = "city";
+    s.flags = EO_FF_REQUIRED;
+    PRE(eo_model_add_field(NULL, t, &s, &scratch_err));
+    s.name = "zip";
+    s.flags = 0;
+    PRE(eo_model_add_field(NULL, t, &s, &scratch_err));
+    PRE(eo_registry_add_model(&m, reg, "api.holder", &scratch_err));
+    memset(&s, 0, sizeof s);
+    s.type = EO_FT_EMBEDDED;
+    s.name = "address";
+    s.comodel = "api_addr";
+    PRE(eo_model_add_field(&ef, m, &s, &scratch_err));
+    PRE(eo_registry_resolve(reg, &scratch_err));
+    rc = eo_embedded_normalize(A(0, &out), &n, A(1, ef), A(2, json), sizeof json - 1, err);
+    if (nul < 0) {
+        assert_int_equal(rc, EO_OK);
+        assert_string_equal(out, "{\"city\":\"Oslo\",\"zip\":\"1\"}");
+        assert_int_equal(n, strlen(out));
+        eo_free(out);
+        /* the error path: a required sub-field missing, named with its path */
+        assert_int_equal(eo_embedded_normalize(&out, NULL, ef, "{}", 2, &scratch_err),
+                         EO_EVALIDATE);
+        assert_null(out);
+        assert_string_equal(scratch_err.msg, "api.holder.address.city: required field missing");
+    } else if (nul != 0) {
+        assert_null(out);
+    }
+    eo_registry_free(reg);
+    return rc;
+}
+
 static int c_registry_find(int nul, eo_error *err)
 {
     eo_model *m = eo_registry_find(A(0, F.reg), A(1, "api.item"));
@@ -1761,6 +1833,10 @@ static const api_case cases[] = {
     PO(ftype_name, ""),
     PO(ftype_from_name, "name"),
     EO(field_convert, "f,in,out,scratch"),
+    /* embedded.h */
+    EO(registry_add_embedded, "out,reg,name"),
+    PO(registry_find_embedded, "reg,name"),
+    EO(embedded_normalize, "out,f,json"),
     /* env.h */
     EO(env_open, "out,reg"),
     PO(env_free, "env"),
@@ -1919,6 +1995,7 @@ static void test_api_contract__table_covers_every_header_function(void **state)
     static const char *const headers[] = {
         "alloc.h", "common.h", "domain.h", "earnorm.h", "engine.h", "env.h", "error.h",
         "model.h", "orm.h", "pool.h", "query.h", "value.h", "sys/adapter.h", "depends.h",
+        "embedded.h",
     };
     const char *src = getenv("EARNORM_SOURCE_DIR");
     char path[1024], line[1024], seen_in[NCASES];

@@ -18,6 +18,7 @@
 #include "env.h"
 #include "orm.h"
 #include "depends.h"
+#include "embedded.h"
 #include "engine.h"
 
 #endif /* EARNORM_EARNORM_H */

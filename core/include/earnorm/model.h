@@ -48,8 +48,10 @@ typedef enum eo_ftype {
     EO_FT_HTML,        /* Text: markup (not sanitized yet: `sanitize` is refused) */
     EO_FT_MONETARY,    /* Decimal: an amount in the currency `currency_field` names */
     EO_FT_REFERENCE,   /* Char: "model,id" of a record of one of `choices` (the models) */
-    EO_FT_PROPERTIES   /* Json: an object checked against the schema of the record's
+    EO_FT_PROPERTIES,  /* Json: an object checked against the schema of the record's
                           `definition` (a Many2one) record, held in its `definition_field` */
+    EO_FT_EMBEDDED,    /* a typed sub-record (embedded.h): JSON object text */
+    EO_FT_LIST         /* a list of typed sub-records (embedded.h): JSON array text */
 } eo_ftype;
 
 /**
@@ -138,6 +140,8 @@ typedef struct eo_field {
     char *currency_field;  /* Monetary: the Many2one or Char field of the currency */
     char *definition;      /* Properties: the Many2one to the record holding the schema */
     char *definition_field; /* Properties: the Json field of that record with the schema */
+    eo_model *embedded;    /* Embedded, List: the sub-record type (embedded.h), set by
+                              eo_registry_resolve */
 } eo_field;
 
 /**
@@ -175,6 +179,8 @@ struct eo_model {
     int watched_;          /* private: a change of some field of it marks something */
     eo_model_index *indexes; /* composite indexes and unique constraints (migrate makes them) */
     size_t nindexes;
+    int embedded;          /* a sub-record type (embedded.h): no table, not in the
+                              registry's list of models */
 };
 
 /** What eo_model_add_field takes. Strings are copied. Zero means "not set". */
