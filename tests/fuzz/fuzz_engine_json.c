@@ -205,7 +205,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if ((rc = eo_engine_rollback(eng, &err)) != EO_OK)
         fz_die("eo_engine_rollback: %s", err.msg);
     /* the engine must still work, and the rollback must have undone it */
-    if ((rc = eo_search_count_json(eng, "fz.item", "[]", &count, &err)) != EO_OK)
+    /* every record, archived ones too (a domain naming active is taken as written) */
+    if ((rc = eo_search_count_json(eng, "fz.item",
+                                   "[\"|\", [\"active\", \"=\", true], \"|\", [\"active\", \"=\", false], "
+                                   "[\"active\", \"=\", null]]",
+                                   &count, &err)) != EO_OK)
         fz_die("after the input, counting fz.item fails: %s", err.msg);
     if (count != 3)
         fz_die("after a rollback fz.item has %lld records, not 3", count);
