@@ -328,21 +328,17 @@ static int keep_active(eo_env *env, const eo_model *m, const eo_field *af, eo_id
 
 /* ---- reading fields ---- */
 
-static derived *derive(rset *rs, const eo_field *f, eo_id want, size_t *pos)
+/* The derived set of f (of model cm for a Reference, else NULL) made for
+ * pf, when it holds want; one that lacks it is dropped (more records were
+ * loaded since: the caller builds it again). */
+static derived *derived_find(idarr *pf, const eo_field *f, const eo_model *cm, eo_id want,
+                             size_t *pos)
 {
-    idarr *pf = rs->pf;
     derived *d, **link;
-    eo_env *env = rs_env(rs);
-    eo_idkind kind = rs_kind(rs);
-    eo_vec tmp = EO_VEC_INIT(eo_id);
-    eo_idmap seen;
-    size_t i;
-
     for (link = &pf->derived; (d = *link) != NULL; link = &d->next) {
-        if (d->f == f) {
+        if (d->f == f && d->cm == cm) {
             if (eo_idmap__get(&d->pos, want, pos))
                 return d;
-            /* more records were loaded since: rebuild below */
             *link = d->next;
             idarr_unref(d->ids);
             eo_idmap__free(&d->pos);
@@ -350,6 +346,50 @@ static derived *derive(rset *rs, const eo_field *f, eo_id want, size_t *pos)
             break;
         }
     }
+    return NULL;
+}
+
+/* Make the derived set of the distinct ids in tmp (their positions in
+ * seen), want among them, and keep it on pf. Takes tmp and seen. */
+static derived *derived_make(idarr *pf, const eo_field *f, const eo_model *cm, eo_vec *tmp,
+                             eo_idmap *seen, eo_id want, size_t *pos)
+{
+    derived *d = NULL;
+    if (!eo_idmap__get(seen, want, &(size_t){ 0 }) &&
+        (eo_idmap__put(seen, want, tmp->len) != EO_OK || eo_vec__push(tmp, &want) != EO_OK))
+        goto fail;
+    d = eo_calloc(1, sizeof *d);
+    if (d == NULL || (d->ids = idarr_new(tmp->len)) == NULL) {
+        eo_free(d);
+        goto fail;
+    }
+    memcpy(d->ids->v, tmp->items, tmp->len * sizeof(eo_id));
+    d->f = f;
+    d->cm = cm;
+    d->pos = *seen;
+    d->next = pf->derived;
+    pf->derived = d;
+    eo_vec__free(tmp);
+    eo_idmap__get(&d->pos, want, pos);
+    return d;
+fail:
+    eo_vec__free(tmp);
+    eo_idmap__free(seen);
+    return NULL;
+}
+
+static derived *derive(rset *rs, const eo_field *f, eo_id want, size_t *pos)
+{
+    idarr *pf = rs->pf;
+    derived *d;
+    eo_env *env = rs_env(rs);
+    eo_idkind kind = rs_kind(rs);
+    eo_vec tmp = EO_VEC_INIT(eo_id);
+    eo_idmap seen;
+    size_t i;
+
+    if ((d = derived_find(pf, f, NULL, want, pos)) != NULL)
+        return d;
     memset(&seen, 0, sizeof seen);
     for (i = 0; i < pf->n; i++) {
         const eo_value *v = eo_orm_peek(env, rs->m, pf->v[i], f);
@@ -375,23 +415,7 @@ static derived *derive(rset *rs, const eo_field *f, eo_id want, size_t *pos)
                 goto fail;
         }
     }
-    if (!eo_idmap__get(&seen, want, &(size_t){ 0 })) {
-        if (eo_idmap__put(&seen, want, tmp.len) != EO_OK || eo_vec__push(&tmp, &want) != EO_OK)
-            goto fail;
-    }
-    d = eo_calloc(1, sizeof *d);
-    if (d == NULL || (d->ids = idarr_new(tmp.len)) == NULL) {
-        eo_free(d);
-        goto fail;
-    }
-    memcpy(d->ids->v, tmp.items, tmp.len * sizeof(eo_id));
-    d->f = f;
-    d->pos = seen;
-    d->next = pf->derived;
-    pf->derived = d;
-    eo_vec__free(&tmp);
-    eo_idmap__get(&d->pos, want, pos);
-    return d;
+    return derived_make(pf, f, NULL, &tmp, &seen, want, pos);
 fail:
     eo_vec__free(&tmp);
     eo_idmap__free(&seen);
@@ -433,24 +457,15 @@ static derived *derive_ref(rset *rs, const eo_field *f, const eo_model *cm, eo_i
                            size_t *pos)
 {
     idarr *pf = rs->pf;
-    derived *d, **link;
+    derived *d;
     eo_env *env = rs_env(rs);
     eo_idkind kind = rs_kind(rs);
     eo_vec tmp = EO_VEC_INIT(eo_id);
     eo_idmap seen;
     size_t i, cmlen = strlen(cm->name);
 
-    for (link = &pf->derived; (d = *link) != NULL; link = &d->next) {
-        if (d->f == f && d->cm == cm) {
-            if (eo_idmap__get(&d->pos, want, pos))
-                return d;
-            *link = d->next;
-            idarr_unref(d->ids);
-            eo_idmap__free(&d->pos);
-            eo_free(d);
-            break;
-        }
-    }
+    if ((d = derived_find(pf, f, cm, want, pos)) != NULL)
+        return d;
     memset(&seen, 0, sizeof seen);
     for (i = 0; i < pf->n; i++) {
         const eo_value *v = eo_orm_peek(env, rs->m, pf->v[i], f);
@@ -469,24 +484,7 @@ static derived *derive_ref(rset *rs, const eo_field *f, const eo_model *cm, eo_i
         if (eo_idmap__put(&seen, one, tmp.len) != EO_OK || eo_vec__push(&tmp, &one) != EO_OK)
             goto fail;
     }
-    if (!eo_idmap__get(&seen, want, &(size_t){ 0 })) {
-        if (eo_idmap__put(&seen, want, tmp.len) != EO_OK || eo_vec__push(&tmp, &want) != EO_OK)
-            goto fail;
-    }
-    d = eo_calloc(1, sizeof *d);
-    if (d == NULL || (d->ids = idarr_new(tmp.len)) == NULL) {
-        eo_free(d);
-        goto fail;
-    }
-    memcpy(d->ids->v, tmp.items, tmp.len * sizeof(eo_id));
-    d->f = f;
-    d->cm = cm;
-    d->pos = seen;
-    d->next = pf->derived;
-    pf->derived = d;
-    eo_vec__free(&tmp);
-    eo_idmap__get(&d->pos, want, pos);
-    return d;
+    return derived_make(pf, f, cm, &tmp, &seen, want, pos);
 fail:
     eo_vec__free(&tmp);
     eo_idmap__free(&seen);

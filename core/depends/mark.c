@@ -274,6 +274,27 @@ static int collect_row(void *payload, const eo_value *row, size_t ncols, eo_erro
     return EO_OK;
 }
 
+/* Load field f (with the other prefetchable fields) of the records of ids
+ * the store lacks it for, a prefetch window per query. */
+static int load_missing(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
+                        const eo_field *f, eo_error *err)
+{
+    eo_ids missing = { 0 };
+    size_t i;
+    int rc = EO_OK;
+    for (i = 0; i < n; i++)
+        if (!eo_store__has(env->store, m, ids[i], f) && eo_ids_push(&missing, ids[i]) != EO_OK) {
+            eo_ids_free(&missing);
+            return eo_error_set(err, EO_ENOMEM, "out of memory");
+        }
+    for (i = 0; i < missing.n && rc == EO_OK; i += env->prefetch_max) {
+        size_t k = missing.n - i < env->prefetch_max ? missing.n - i : env->prefetch_max;
+        rc = eo_orm__load(env, m, missing.v + i, k, f, err);
+    }
+    eo_ids_free(&missing);
+    return rc;
+}
+
 /* The records of s->model that reach `cur` (records of s's comodel) through s. */
 static int step_back(eo_env *env, const eo_field *s, const eo_ids *cur, eo_ids *next,
                      eo_error *err)
@@ -287,18 +308,8 @@ static int step_back(eo_env *env, const eo_field *s, const eo_ids *cur, eo_ids *
     if (s->type == EO_FT_ONE2MANY) {
         const eo_model *cm = s->comodel;
         const eo_field *inv = eo_model_field(cm, s->inverse, strlen(s->inverse));
-        eo_ids missing = { 0 };
-        for (i = 0; i < cur->n; i++)
-            if (!eo_store__has(env->store, cm, cur->v[i], inv) &&
-                eo_ids_push(&missing, cur->v[i]) != EO_OK) {
-                eo_ids_free(&missing);
-                return eo_error_set(err, EO_ENOMEM, "out of memory");
-            }
-        for (i = 0; i < missing.n && rc == EO_OK; i += env->prefetch_max) {
-            size_t k = missing.n - i < env->prefetch_max ? missing.n - i : env->prefetch_max;
-            rc = eo_orm__load(env, cm, missing.v + i, k, inv, err);
-        }
-        eo_ids_free(&missing);
+        if ((rc = load_missing(env, cm, cur->v, cur->n, inv, err)) != EO_OK)
+            return rc;
         for (i = 0; i < cur->n && rc == EO_OK; i++) {
             const eo_value *v = eo_store__get(env->store, cm, cur->v[i], inv);
             eo_id id;
@@ -365,19 +376,7 @@ static int junction_before(eo_env *env, eo_depstate *st, const eo_model *j, cons
                            size_t n, eo_error *err)
 {
     size_t mi, fi, i;
-    eo_ids missing = { 0 };
-    int rc = EO_OK;
-    for (i = 0; i < n; i++)
-        if (!eo_store__has(env->store, j, ids[i], j->fields[1]) &&
-            eo_ids_push(&missing, ids[i]) != EO_OK) {
-            eo_ids_free(&missing);
-            return eo_error_set(err, EO_ENOMEM, "out of memory");
-        }
-    for (i = 0; i < missing.n && rc == EO_OK; i += env->prefetch_max) {
-        size_t k = missing.n - i < env->prefetch_max ? missing.n - i : env->prefetch_max;
-        rc = eo_orm__load(env, j, missing.v + i, k, NULL, err);
-    }
-    eo_ids_free(&missing);
+    int rc = load_missing(env, j, ids, n, j->fields[1], err);
     for (mi = 0; mi < eo_registry_count(env->reg) && rc == EO_OK; mi++) {
         const eo_model *om = eo_registry_at(env->reg, mi);
         for (fi = 0; fi < om->nfields && rc == EO_OK; fi++) {
