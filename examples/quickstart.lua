@@ -29,7 +29,8 @@ print("adults:", table.concat(adults:mapped("name"), ", "))
 print("Bob's parent:", many[1].parent_id.name)
 print("JSON field:", many[2].data.tier, many[2].data.seats)
 
--- write through a recordset, count, read plain tables
+-- write through a recordset, count, read plain tables; a model with an
+-- `active` field hides archived records from searches and groups
 adults:filtered(function(r) return r.age > 40 end):write{ active = false }
 print("active:", P:search_count{ { "active", "=", true } })
 for _, row in ipairs(P:search_read({}, { fields = { "name", "age", "kind" }, limit = 5 })) do

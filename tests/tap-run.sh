@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run one test program and make sure its result is counted: the program
 # prints TAP ("ok N - name" / "not ok N - name"); when it fails without
-# printing a "not ok" line (a crash, a failed start), this adds one.
+# printing a "not ok" line (a crash, a failed start), this adds one; when
+# it printed one but exited 0, it fails all the same.
 # Usage: tap-run.sh NAME COMMAND [ARGS...]
 name="$1"
 shift
@@ -14,6 +15,11 @@ if [ "$rc" -ne 0 ] && ! grep -q '^not ok' "$out"; then
 fi
 if [ "$rc" -eq 0 ] && ! grep -Eq '^ok' "$out"; then
     echo "not ok - $name ran no test"
+    exit 1
+fi
+# a program that printed a failure fails, whatever its exit status (the
+# count of make test reads the same lines)
+if [ "$rc" -eq 0 ] && grep -Eq '^not ok( |$)' "$out"; then
     exit 1
 fi
 exit "$rc"

@@ -21,7 +21,8 @@ check "search with a domain" '^search: 1 records, first Cy$'
 check "mapped" '^adults:	Ann, Cy$'
 check "many2one read" "^Bob's parent:	Ann$"
 check "json field" '^JSON field:	gold	12$'
-check "group" '^group kind=person count=3 avg age=37.33'
+# Cy (age 64) was archived above: searches and groups leave archived records out
+check "group" '^group kind=person count=2 avg age=24.0'
 check "failed batch names the record" 'maximum 150 \(record 2 of 2\)$'
 check "failed batch writes nothing" '^Dee was not written:	true$'
 check "validator" '^validator:	false	EVALIDATE: a company has no age$'
