@@ -795,19 +795,14 @@ static int update_rows(eo_conn *base, const eo_model *m, const eo_id *ids, size_
 
 static const char *coltype(const eo_field *f, char *buf, size_t cap, const char **reported);
 
-/*
- * One value per record: UPDATE t SET c = v.x FROM (VALUES ($1::bigint,
- * $2::type), ($3, $4), ...) AS v(id, x) WHERE t.id = v.id, a statement per
- * UPDATE_EACH_ROWS records instead of a round trip per record.
- */
+/* One value per record, UPDATE_EACH_ROWS records a statement (sql.c builds it). */
 #define UPDATE_EACH_ROWS 1000
 
 static int pg_update_each(eo_conn *base, const eo_model *m, const eo_id *ids, size_t n,
                           const eo_field *f, const eo_value *vals, int64_t *affected,
                           eo_error *err)
 {
-    const eo_field *idf = m->fields[0];
-    size_t start, i;
+    size_t start;
     int rc = EO_OK;
     char tbuf[64];
     const char *reported, *type = coltype(f, tbuf, sizeof tbuf, &reported);
@@ -819,27 +814,9 @@ static int pg_update_each(eo_conn *base, const eo_model *m, const eo_id *ids, si
         int64_t got = 0;
         eo_sqlq q;
         eo_sqlq__init(&q, &eo_sql__postgres);
-        eo_buf__puts(&q.sql, "UPDATE ");
-        eo_sql__ident(&q.sql, m->table);
-        eo_buf__puts(&q.sql, " AS t SET ");
-        eo_sql__ident(&q.sql, f->column);
-        eo_buf__puts(&q.sql, " = v.x FROM (VALUES ");
-        for (i = 0; i < k; i++) {
-            eo_value idv = eo_int(ids[start + i].num);
-            eo_buf__puts(&q.sql, i ? ", (" : "(");
-            eo_sql__param(&q, &idv, idf, EO_SQLP_FIELD);
-            if (i == 0)
-                eo_buf__puts(&q.sql, "::bigint");
-            eo_buf__puts(&q.sql, ", ");
-            eo_sql__param(&q, &vals[start + i], f, EO_SQLP_FIELD);
-            if (i == 0)
-                eo_buf__printf(&q.sql, "::%s", type);
-            eo_buf__putc(&q.sql, ')');
-        }
-        eo_buf__puts(&q.sql, ") AS v(id, x) WHERE t.");
-        eo_sql__ident(&q.sql, idf->column);
-        eo_buf__puts(&q.sql, " = v.id");
-        rc = run((pg_conn *)base, &q, EO_Q_UPDATE, m, NULL, 0, NULL, NULL, &got, err);
+        rc = eo_sql__update_each(&q, m, ids + start, k, f, vals + start, type, err);
+        if (rc == EO_OK)
+            rc = run((pg_conn *)base, &q, EO_Q_UPDATE, m, NULL, 0, NULL, NULL, &got, err);
         *affected += got;
         eo_sqlq__free(&q);
     }

@@ -652,8 +652,7 @@ done:
     return rc;
 }
 
-/* One value per record in one statement: UPDATE ... FROM (VALUES (id, x), ...),
- * 2000 rows a statement (SQLite's VALUES columns are column1, column2). */
+/* One value per record, UPDATE_EACH_ROWS records a statement (sql.c builds it). */
 #define UPDATE_EACH_ROWS 2000
 
 static int sq_update_each(eo_conn *base, const eo_model *m, const eo_id *ids, size_t n,
@@ -661,37 +660,15 @@ static int sq_update_each(eo_conn *base, const eo_model *m, const eo_id *ids, si
                           eo_error *err)
 {
     sq_conn *c = (sq_conn *)base;
-    const eo_field *idf = m->fields[0];
-    size_t start, i;
+    size_t start;
     int rc = EO_OK;
     *affected = 0;
-    if (f->column == NULL)
-        return eo_error_set(err, EO_EINVAL, "%s.%s: not a column", m->name, f->name);
     for (start = 0; start < n && rc == EO_OK; start += UPDATE_EACH_ROWS) {
         size_t k = n - start < UPDATE_EACH_ROWS ? n - start : UPDATE_EACH_ROWS;
         int64_t got = 0;
         eo_sqlq q;
         eo_sqlq__init(&q, &eo_sql__sqlite);
-        eo_buf__puts(&q.sql, "UPDATE ");
-        eo_sql__ident(&q.sql, m->table);
-        eo_buf__puts(&q.sql, " SET ");
-        eo_sql__ident(&q.sql, f->column);
-        eo_buf__puts(&q.sql, " = v.column2 FROM (VALUES ");
-        for (i = 0; i < k && rc == EO_OK; i++) {
-            eo_value idv = eo_int(ids[start + i].num);
-            eo_buf__puts(&q.sql, i ? ", (" : "(");
-            if (eo_sql__param(&q, &idv, idf, EO_SQLP_FIELD) != EO_OK)
-                rc = eo_error_set(err, EO_ENOMEM, "out of memory");
-            eo_buf__puts(&q.sql, ", ");
-            if (rc == EO_OK && eo_sql__param(&q, &vals[start + i], f, EO_SQLP_FIELD) != EO_OK)
-                rc = eo_error_set(err, EO_ENOMEM, "out of memory");
-            eo_buf__putc(&q.sql, ')');
-        }
-        eo_buf__puts(&q.sql, ") AS v WHERE ");
-        eo_sql__ident(&q.sql, m->table);
-        eo_buf__putc(&q.sql, '.');
-        eo_sql__ident(&q.sql, idf->column);
-        eo_buf__puts(&q.sql, " = v.column1");
+        rc = eo_sql__update_each(&q, m, ids + start, k, f, vals + start, NULL, err);
         if (rc == EO_OK) {
             rc = run_rows(c, &q, EO_Q_UPDATE, NULL, 0, NULL, NULL, &got, err);
             if (rc == EO_ECONFLICT && err && err->native != 0)

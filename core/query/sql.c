@@ -266,6 +266,41 @@ int eo_sql__ids_in(eo_sqlq *q, const eo_model *m, const eo_id *ids, size_t n,
     return q->sql.oom ? oom(err) : EO_OK;
 }
 
+int eo_sql__update_each(eo_sqlq *q, const eo_model *m, const eo_id *ids, size_t n,
+                        const eo_field *f, const eo_value *vals, const char *cast,
+                        eo_error *err)
+{
+    const eo_field *idf = m->fields[0];
+    size_t i;
+    if (f->column == NULL)
+        return eo_error_set(err, EO_EINVAL, "%s.%s: not a column", m->name, f->name);
+    eo_buf__puts(&q->sql, "UPDATE ");
+    eo_sql__ident(&q->sql, m->table);
+    eo_buf__puts(&q->sql, " SET ");
+    eo_sql__ident(&q->sql, f->column);
+    eo_buf__puts(&q->sql, " = v.column2 FROM (VALUES ");
+    for (i = 0; i < n; i++) {
+        eo_value idv = eo_int(ids[i].num);
+        eo_buf__puts(&q->sql, i ? ", (" : "(");
+        if (eo_sql__param(q, &idv, idf, EO_SQLP_FIELD) != EO_OK)
+            return oom(err);
+        if (i == 0 && cast)
+            eo_buf__puts(&q->sql, "::bigint");
+        eo_buf__puts(&q->sql, ", ");
+        if (eo_sql__param(q, &vals[i], f, EO_SQLP_FIELD) != EO_OK)
+            return oom(err);
+        if (i == 0 && cast)
+            eo_buf__printf(&q->sql, "::%s", cast);
+        eo_buf__putc(&q->sql, ')');
+    }
+    eo_buf__puts(&q->sql, ") AS v WHERE ");
+    eo_sql__ident(&q->sql, m->table);
+    eo_buf__putc(&q->sql, '.');
+    eo_sql__ident(&q->sql, idf->column);
+    eo_buf__puts(&q->sql, " = v.column1");
+    return q->sql.oom ? oom(err) : EO_OK;
+}
+
 int eo_sql__and_equal(eo_sqlq *q, const eo_field *f, const eo_value *v, eo_error *err)
 {
     eo_buf__puts(&q->sql, " AND ");

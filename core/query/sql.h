@@ -70,6 +70,17 @@ int eo_sql__where(eo_sqlq *q, const eo_model *m, const eo_dnode *n, eo_error *er
 int eo_sql__ids_in(eo_sqlq *q, const eo_model *m, const eo_id *ids, size_t n,
                    eo_idkind kind, eo_error *err);
 
+/*
+ * One value per record in one statement: UPDATE t SET c = v.column2 FROM
+ * (VALUES (id, x), ...) AS v WHERE t.id = v.column1 for n records (both
+ * dialects name VALUES columns column1, column2). `cast`, when given, is the
+ * column's SQL type written on the first row (PostgreSQL types the VALUES
+ * list from it; the id gets ::bigint).
+ */
+int eo_sql__update_each(eo_sqlq *q, const eo_model *m, const eo_id *ids, size_t n,
+                        const eo_field *f, const eo_value *vals, const char *cast,
+                        eo_error *err);
+
 /* " AND f = v" (" AND f IS NULL" for a NULL v): the version check of update_if. */
 int eo_sql__and_equal(eo_sqlq *q, const eo_field *f, const eo_value *v, eo_error *err);
 
