@@ -209,6 +209,46 @@ local draining = setmetatable({}, { __mode = "k" })
 -- again and again.
 M.MAX_RECOMPUTE_PASSES = 100000
 
+--- A flush also gives up when one record's field (or one record's
+-- constraint) comes back this many times: a cycle in the data, or a
+-- compute method or a constraint writing what it depends on, fails in
+-- milliseconds, naming the record, instead of after the pass limit.
+M.MAX_RECOMPUTE_REPEATS = 1000
+
+local function id_text(id)
+  return type(id) == "string" and string.format("'%s'", id) or tostring(id)
+end
+
+-- Count a batch's records under key; the first id past the repeat limit.
+local function repeated(seen, key, recs)
+  local t = seen[key]
+  if not t then t = {}; seen[key] = t end
+  local limit = M.MAX_RECOMPUTE_REPEATS
+  for _, id in ipairs(recs.ids) do
+    local n = (t[id] or 0) + 1
+    t[id] = n
+    if n > limit then return id end
+  end
+end
+
+local function repeat_error(cls, todo, name, check, id)
+  local model = core.model_name(todo)
+  if name then
+    local why = cls._fields[name] and cls._fields[name].recursive and
+      "its records form a cycle (a parent of its own parent)" or
+      "a compute method writes what it depends on"
+    fail("ELIMIT", string.format(
+      "%s.%s: %s(%s) is recomputed again and again (%d times in one operation): %s",
+      model, name, model, id_text(id), M.MAX_RECOMPUTE_REPEATS, why), model, name)
+  end
+  local c = cls._checks[check]
+  local names = c and table.concat(c.names, ", ") or "?"
+  fail("ELIMIT", string.format(
+    "%s: the constraint on %s runs again and again for %s(%s) (%d times in one operation): "
+      .. "it writes a field it checks (a constraint must not write the fields it checks)",
+    model, names, model, id_text(id), M.MAX_RECOMPUTE_REPEATS), model, c and c.names[1] or nil)
+end
+
 --- Recompute what the operations marked, then run the marked constraints
 -- (one pass per env: an operation a compute method or a handler runs
 -- during the pass leaves its marks to the same loop).
@@ -217,7 +257,7 @@ function M.flush_marks(recs)
   if draining[c] then return end
   draining[c] = true
   local ok, err = pcall(function()
-    local passes = 0
+    local passes, seen = 0, {}
     while true do
       local todo, name, check = core.deps_next(recs)
       if not todo then return end
@@ -229,6 +269,8 @@ function M.flush_marks(recs)
           core.model_name(todo), name)
       end
       local cls = class_of(todo)
+      local again = repeated(seen, core.model_name(todo) .. (name and "." .. name or "#" .. check), todo)
+      if again ~= nil then repeat_error(cls, todo, name, check, again) end
       if name then recompute_marked(cls, todo, name) else run_check(cls, todo, check) end
     end
   end)

@@ -113,6 +113,12 @@ Ship:constrains({ "partner_id.city" }, function(recs)
   end
 end)
 
+-- a constraint that writes the field it checks (a mistake: it runs again)
+local Loopy = orm.model("dep.loopy", { n = f.Integer{} })
+Loopy:constrains({ "n" }, function(recs)
+  for rec in recs:each() do rec.n = rec.n end
+end)
+
 local function count_queries(env, fn)
   env:reset_stats()
   fn()
@@ -255,6 +261,25 @@ describe("computed fields: dependencies #" .. h.backend, function()
     assert.truthy(tostring(e):find("recomputing does not end after 50 passes", 1, true), tostring(e))
     assert.are.equal(0, env["dep.node"]:search_count{ { "parent_id", "=", b.id } })
     assert.are.equal(3, env["dep.node"]:browse(a.id).total)
+  end)
+
+  it("a two-record cycle fails after the repeat limit, naming a record, long before the pass limit", function()
+    local a = env["dep.node"]:create{ value = 1 }
+    local b = env["dep.node"]:create{ value = 2, parent_id = a.id }
+    local e = h.error_of(function() a:write{ parent_id = b.id } end)
+    assert.are.equal("ELIMIT", e.code)
+    assert.truthy(tostring(e):find("dep.node.total: dep.node%(.-%) is recomputed again and again %(1000 times"), tostring(e))
+    assert.truthy(tostring(e):find("its records form a cycle", 1, true), tostring(e))
+    assert.are.equal(0, env["dep.node"]:search_count{ { "parent_id", "=", b.id } })
+  end)
+
+  it("a constraint writing the field it checks fails naming the constraint and the record, nothing kept", function()
+    local e = h.error_of(function() env["dep.loopy"]:create{ n = 5 } end)
+    assert.are.equal("ELIMIT", e.code)
+    assert.truthy(tostring(e):find("dep.loopy: the constraint on n runs again and again for dep.loopy(", 1, true),
+                  tostring(e))
+    assert.truthy(tostring(e):find("a constraint must not write the fields it checks", 1, true), tostring(e))
+    assert.are.equal(0, env["dep.loopy"]:search_count{})
   end)
 
   it("a constraint on partner_id.city fires when the partner changes, and undoes it", function()
