@@ -190,7 +190,18 @@ local function run_check(cls, recs, index)
   core.deps_done(recs, index)
   local c = cls._checks[index]
   if not c then return end
-  local ok, err = pcall(c.fn, recs)
+  local ok, err, why = pcall(c.fn, recs)
+  if ok and err ~= nil and err ~= true then
+    -- false[, message] refuses the records; anything else is a mistake
+    local model, names = cls._name, table.concat(c.names, ", ")
+    if err == false then
+      ok, err = false, core.new_error("EVALIDATE", string.format("%s: constraint on %s failed: %s", model, names,
+        why ~= nil and tostring(why) or "it returned false"), model, #c.names == 1 and c.names[1] or nil)
+    else
+      fail("EINVAL", string.format("%s: the constraint on %s returned %s (a constraint returns nothing, "
+        .. "true, or false and a message; or raises orm.ValidationError)", model, names, type(err)), model)
+    end
+  end
   if not ok then
     if core.timed_out() then error(err, 0) end
     local e = errors.wrap(err, cls._name, "constraint on " .. table.concat(c.names, ", "))

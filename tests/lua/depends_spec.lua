@@ -119,6 +119,17 @@ Loopy:constrains({ "n" }, function(recs)
   for rec in recs:each() do rec.n = rec.n end
 end)
 
+-- constraints saying no by returning false (and one returning nonsense)
+local Refusing = orm.model("dep.refusing", { n = f.Integer{} })
+Refusing:constrains({ "n" }, function(recs)
+  for rec in recs:each() do
+    if rec.n < 0 then return false, "n must be >= 0" end
+    if rec.n == 0 then return false end
+    if rec.n == 42 then return 42 end
+  end
+  return true
+end)
+
 local function count_queries(env, fn)
   env:reset_stats()
   fn()
@@ -271,6 +282,22 @@ describe("computed fields: dependencies #" .. h.backend, function()
     assert.truthy(tostring(e):find("dep.node.total: dep.node%(.-%) is recomputed again and again %(1000 times"), tostring(e))
     assert.truthy(tostring(e):find("its records form a cycle", 1, true), tostring(e))
     assert.are.equal(0, env["dep.node"]:search_count{ { "parent_id", "=", b.id } })
+  end)
+
+  it("a constraint returning false refuses the records with its message; another value is an error", function()
+    local R = env["dep.refusing"]
+    local e = h.error_of(function() R:create{ { n = 1 }, { n = -5 } } end)
+    assert.are.equal("EVALIDATE", e.code)
+    assert.are.equal("dep.refusing: constraint on n failed: n must be >= 0", e.message)
+    assert.are.equal("n", e.field)
+    e = h.error_of(function() R:create{ n = 0 } end)
+    assert.are.equal("dep.refusing: constraint on n failed: it returned false", e.message)
+    local ok = R:create{ n = 3 }
+    e = h.error_of(function() ok:write{ n = 42 } end)
+    assert.are.equal("EINVAL", e.code)
+    assert.truthy(e.message:find("the constraint on n returned number", 1, true), e.message)
+    assert.are.equal(1, R:search_count{})
+    assert.are.equal(3, R:browse(ok.id).n)
   end)
 
   it("a constraint writing the field it checks fails naming the constraint and the record, nothing kept", function()
