@@ -370,8 +370,8 @@ end
 
 --- grouped(key) -> { key = records, ... }: the records split by a field's
 -- value (a Many2one by the related record's id) or by what key(rec)
--- returns; records without a value (nil, orm.null, an empty Many2one) are
--- under `false`. Each group keeps the records' order.
+-- returns (a record returned groups by its id); records without a value
+-- (nil, orm.null, an empty Many2one) are under `false`. Each group keeps the records' order.
 function R:grouped(key, ...)
   no_more(self, "grouped", "(key)", 1, ...)
   local fn
@@ -401,6 +401,15 @@ function R:grouped(key, ...)
     i = i + 1
     local k = fn(rec)
     if k == nil or k == core.null then k = false end
+    if core.is_recordset(k) then
+      -- a record groups by its id, as grouped("parent_id") does (each
+      -- rec.parent_id is a new object: as a table key it would split)
+      if #k > 1 then
+        arg_error(self, "grouped", format("the key of %s is a recordset of %d records (return one "
+                                          .. "record, its id or a field value)", tostring(rec), #k))
+      end
+      k = #k == 1 and k.id or false
+    end
     if k ~= k then arg_error(self, "grouped", "the key of a record is NaN") end
     local list = pos[k]
     if not list then

@@ -868,6 +868,39 @@ function R:ensure_one()
   return self
 end
 
+-- The values at `path` inside Embedded / List values (a List's elements
+-- flattened), nil values left out.
+local EMB, LIST = "earnorm.Embedded", "earnorm.EmbeddedList"
+local mapped_sub
+mapped_sub = function(vals, path)
+  local seg, rest = path:match("^([^.]+)%.(.+)$")
+  seg = seg or path
+  local out = {}
+  local function add(x)
+    local v = x[seg]
+    if v == nil or v == core.null then return end
+    if rest then
+      local mt = getmetatable(v)
+      if mt ~= EMB and mt ~= LIST then
+        fail("EINVAL", string.format("mapped: '%s' is not an Embedded or List value: it has no fields to follow (in '%s')",
+                                     seg, path))
+      end
+      out[#out + 1] = v
+    else
+      out[#out + 1] = v
+    end
+  end
+  for _, v in ipairs(vals) do
+    if getmetatable(v) == LIST then
+      for i = 1, #v do add(v[i]) end
+    else
+      add(v)
+    end
+  end
+  if rest then return mapped_sub(out, rest) end
+  return out
+end
+
 --- mapped("field"), mapped("rel.field"), mapped(function(rec) ... end)
 -- Relational fields give a recordset (duplicates removed); other fields a
 -- list of values with nil values left out.
@@ -881,7 +914,20 @@ function R:mapped(what)
     fail("EINVAL", "mapped expects a field name or a function", core.model_name(self))
   end
   local head, rest = what:match("^([^.]+)%.(.+)$")
-  if head then return core.mapped(self, head):mapped(rest) end
+  if head then
+    local cls = class_of(self)
+    local spec = cls._fields[head]
+    local t = spec and spec.type
+    if t == "Many2one" or t == "One2many" or t == "Many2many" then
+      return core.mapped(self, head):mapped(rest)
+    end
+    if t == "Embedded" or t == "List" then
+      return mapped_sub(core.mapped(self, head), rest)
+    end
+    if spec == nil then core.mapped(self, head) end  -- names the unknown field
+    fail("EINVAL", string.format("%s: '%s' is a %s field, not a relation: it has no fields to follow (in '%s')",
+                                 cls._name, head, tostring(t), what), cls._name, head)
+  end
   if what == "display_name" and not class_of(self)._fields.display_name then
     local out = {}
     for rec in core.each(self) do out[#out + 1] = rec.display_name end
@@ -893,9 +939,13 @@ end
 --- filtered(function(rec) ... end), filtered("field") or filtered("rel.field"):
 -- records for which it is truthy; a path is when any value at its end is
 -- (the path is loaded for all records first, one query per step).
-function R:filtered(what)
+function R:filtered(what, ...)
   local keep = {}
   local i = 0
+  if select("#", ...) > 0 then
+    arg_error(self, "filtered", string.format("unexpected argument #2 (a %s): it takes (function or path)",
+                                              type((...))))
+  end
   if type(what) ~= "string" and type(what) ~= "function" then
     arg_error(self, "filtered", "expected a function or a field name, got a " .. type(what))
   end

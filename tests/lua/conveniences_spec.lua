@@ -457,6 +457,19 @@ describe("conveniences on " .. h.backend, function()
       assert.are.equal(0, n)
     end)
 
+    it("groups by a record a function returns by its id (each rec.parent_id is a new object)", function()
+      local all = P:with_context{ active_test = false }:search{}
+      local g = all:grouped(function(rec) return rec.parent_id end)
+      local n = 0
+      for _ in pairs(g) do n = n + 1 end
+      assert.are.equal(2, n)
+      assert.are.same({ "Bob", "Cy" }, g[ann.id]:mapped("name"))
+      assert.are.same({ "Ann", "Dan" }, g[false]:mapped("name"))
+      local err = h.error_of(function() all:grouped(function(rec) return all end) end)
+      assert.are.equal("EINVAL", err.code)
+      assert.matches("is a recordset of 4 records (return one record, its id or a field value)", err.message, 1, true)
+    end)
+
     it("refuses x2many fields, unknown fields and other keys", function()
       local err = h.error_of(P.grouped, P, "child_ids")
       assert.matches("'child_ids' is an x2many field", err.message, 1, true)
@@ -476,6 +489,20 @@ describe("conveniences on " .. h.backend, function()
       assert.are.same({ "Ann" }, all:filtered("child_ids.age"):mapped("name"))
       assert.are.same({}, all:filtered("parent_id.parent_id.name"):mapped("name"))
       assert.are.same({ "Ann" }, P:search{}:filtered("tag_ids"):mapped("name"))
+    end)
+
+    it("refuses a path through a non-relational field and extra arguments, naming them", function()
+      local all = P:with_context{ active_test = false }:search{}
+      local err = h.error_of(function() all:filtered("name.x") end)
+      assert.are.equal("EINVAL", err.code)
+      assert.are.equal("conv.partner: 'name' is a Char field, not a relation: it has no fields to follow (in 'name.x')",
+                       err.message)
+      err = h.error_of(function() all:filtered("parent_id.name.x") end)
+      assert.matches("'name' is a Char field, not a relation", err.message, 1, true)
+      err = h.error_of(function() all:mapped("age.x") end)
+      assert.matches("'age' is a Integer field, not a relation", err.message, 1, true)
+      err = h.error_of(function() all:filtered("name", "ignored", 42) end)
+      assert.matches("filtered: unexpected argument #2 (a string): it takes (function or path)", err.message, 1, true)
     end)
 
     it("loads the path once for all records", function()
