@@ -244,9 +244,23 @@ int eo_orm_write_each(eo_env *env, const eo_model *m, const eo_id *ids, size_t n
     for (i = 0; i < n; i++) {
         if ((rc = eo_field_convert(f, &vals[i], &cv[i], &sc[i], err)) != EO_OK)
             goto done;
-        if (cv[i].type == EO_VNULL && (f->flags & EO_FF_REQUIRED) && !(flags & EO_W_COMPUTE)) {
-            rc = eo_error_set(err, EO_EVALIDATE, "%s.%s: required field cannot be emptied",
-                              m->name, f->name);
+        if (cv[i].type == EO_VNULL && (f->flags & EO_FF_REQUIRED)) {
+            /* a compute's (or an inverse's) final value: empty is refused too */
+            if (flags & EO_W_COMPUTE) {
+                char hex[25];
+                eo_value iv = eo_id_to_value(ids[i], env->adapter->idkind, hex);
+                if (iv.type == EO_VINT)
+                    rc = eo_error_set(err, EO_EVALIDATE, "%s.%s: required field missing: the "
+                                      "compute left it empty for %s(%lld)", m->name, f->name,
+                                      m->name, (long long)iv.u.i);
+                else
+                    rc = eo_error_set(err, EO_EVALIDATE, "%s.%s: required field missing: the "
+                                      "compute left it empty for %s(%s)", m->name, f->name,
+                                      m->name, hex);
+            } else {
+                rc = eo_error_set(err, EO_EVALIDATE, "%s.%s: required field cannot be emptied",
+                                  m->name, f->name);
+            }
             eo_error_where(err, m->name, f->name);
             goto done;
         }

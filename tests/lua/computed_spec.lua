@@ -59,6 +59,14 @@ function Person:_search_full(op, value)
   error(orm.ValidationError("full: operator " .. op .. " is not supported"))
 end
 
+-- a required stored computed field: a compute leaving it empty is refused
+orm.model("cmp.coded", {
+  name = f.Char{},
+  code = f.Char{ required = true, store = true, depends = { "name" }, compute = function(self)
+    for rec in self:each() do rec.code = rec.name ~= "skip" and rec.name:upper() or nil end
+  end },
+})
+
 local function num(v) return tonumber(tostring(v)) end
 
 describe("computed fields: inverse, related, search #" .. h.backend, function()
@@ -115,6 +123,23 @@ describe("computed fields: inverse, related, search #" .. h.backend, function()
     local e = h.error_of(function() p:write{ country_code = "XX" } end)
     assert.are.equal("EINVAL", e.code)
     assert.truthy(tostring(e):find("cmp.partner.country_code cannot be set", 1, true), tostring(e))
+  end)
+
+  it("a required stored computed field left empty by its compute is refused, nothing written", function()
+    local C = env["cmp.coded"]
+    local e = h.error_of(function() C:create{ name = "skip" } end)
+    assert.are.equal("EVALIDATE", e.code)
+    assert.truthy(e.message:find("^cmp.coded.code: required field missing: the compute left it empty for cmp.coded%("),
+                  e.message)
+    assert.are.equal(0, C:search_count{})
+    local ok = C:create{ name = "ab" }
+    assert.are.equal("AB", ok.code)
+    e = h.error_of(function() ok:write{ name = "skip" } end)
+    assert.are.equal("EVALIDATE", e.code)
+    env:invalidate()
+    assert.are.equal("ab", C:browse(ok.id).name)
+    assert.are.equal("AB", C:browse(ok.id).code)
+    assert.are.equal(0, C:search_count{ { "code", "=", orm.null } })
   end)
 
   it("a search method turns a leaf on a non-stored field into one on stored fields", function()
