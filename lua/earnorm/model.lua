@@ -522,15 +522,19 @@ function M.related_spec(model, fname, spec)
         local target = rec
         for i = 1, #segs - 1 do
           if #target > 1 then target = target[1] end
+          local from = target
           target = target[segs[i]]
-          if #target == 0 then break end
+          if #target == 0 then
+            -- nowhere to write it: refused, never kept in this process only
+            error(core.new_error("EINVAL", string.format(
+              "%s.%s: cannot write related \"%s\" for %s: %s has no %s", model, fname, path,
+              tostring(rec), tostring(from), segs[i]), model, fname), 0)
+          end
         end
-        if #target > 0 then
-          local v = rec[fname]
-          if v == nil then v = core.null end
-          if core.is_recordset(v) and spec.type == "Many2one" then v = #v > 0 and v.id or core.null end
-          target:write{ [last] = v }
-        end
+        local v = rec[fname]
+        if v == nil then v = core.null end
+        if core.is_recordset(v) and spec.type == "Many2one" then v = #v > 0 and v.id or core.null end
+        target:write{ [last] = v }
       end
     end
   end

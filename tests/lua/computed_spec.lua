@@ -119,6 +119,14 @@ describe("computed fields: inverse, related, search #" .. h.backend, function()
     -- an empty path reads as nil
     local q = env["cmp.partner"]:create{ name = "Q" }
     assert.is_nil(q.country_name)
+    -- and cannot be written through: refused, nothing kept in this process
+    local ew = h.error_of(function() q:write{ country_name = "Nowhere" } end)
+    assert.are.equal("EINVAL", ew.code)
+    assert.truthy(ew.message:find('cmp.partner.country_name: cannot write related "country_id.name" for cmp.partner(',
+                                  1, true), ew.message)
+    assert.truthy(ew.message:find("has no country_id", 1, true), ew.message)
+    assert.is_nil(q.country_name)
+    assert.are.equal(0, env["cmp.country"]:search_count{ { "name", "=", "Nowhere" } })
     -- readonly: no inverse
     local e = h.error_of(function() p:write{ country_code = "XX" } end)
     assert.are.equal("EINVAL", e.code)
