@@ -215,13 +215,32 @@ local function viewer()
     return cls
   end
   local view
-  function view(t, name, class)
+  -- A helper module's function, seen from a file: the tables it returns
+  -- are viewed too (a helper's private state it hands out stays its own).
+  local function results(name, n, ...)
+    if n == 0 then return end
+    local x = ...
+    if type(x) == "table" then x = views[x] or view(x, name, nil, true) end
+    return x, results(name, n - 1, select(2, ...))
+  end
+  local function viewed(name, ...) return results(name, select("#", ...), ...) end
+  local function helper_fn(fn, name)
+    local w = views[fn]
+    if w then return w end
+    w = function(...) return viewed(name, fn(...)) end
+    views[fn] = w
+    return w
+  end
+  function view(t, name, class, helper)
     local v = views[t]
     if v then return v end
     local function get(k)
       local x = t[k]
       if type(x) ~= "table" then
         if rawequal(x, model.define) then return define end
+        if helper and type(x) == "function" then
+          return helper_fn(x, name .. "." .. tostring(k) .. "()")
+        end
         return x
       end
       if rawequal(t, registry) then
@@ -230,7 +249,7 @@ local function viewer()
         if own[x] then return x end
         return views[x] or view(x, name .. "." .. tostring(k), tostring(k))
       end
-      return views[x] or view(x, name .. "." .. tostring(k))
+      return views[x] or view(x, name .. "." .. tostring(k), nil, helper)
     end
     v = setmetatable({}, {
       __index = function(_, k)
@@ -245,7 +264,10 @@ local function viewer()
         if class then error(read_only_class(class), 2) end
         error(format("%s.%s is read-only in a model file", name, tostring(k)), 2)
       end,
-      __call = function(_, ...) return t(...) end,
+      __call = function(_, ...)
+        if helper then return viewed(name .. "()", t(...)) end
+        return t(...)
+      end,
       __len = function() return #t end,
       __pairs = function()
         return function(_, k)
@@ -318,8 +340,9 @@ function M.new_env(loader)
                      describe(name)), 2)
       end
       local mod = load_helper(loader, name, function() return M.new_env(loader) end)
+      if type(mod) == "function" then return view({ mod }, name, nil, true)[1] end
       if type(mod) ~= "table" then return mod end
-      return view(mod, name)
+      return view(mod, name, nil, true)
     end
     if type(name) ~= "string" or not PUBLIC[name] then
       error(format("require(%s) is not allowed in a model file (only %s)", describe(name),

@@ -434,6 +434,46 @@ return nil
     assert.are.equal(250, env["inh.priced"]:create{ price = 2.5 }:cents())
   end)
 
+  it("tables a helper function returns are read-only views too: one file cannot poison another", function()
+    local dir = models_dir({
+      ["lib/tax.lua"] = [[
+local RATES = { standard = 0.20 }
+local M = {}
+function M.rates() return RATES end
+function M.pair() return RATES, 7, M end
+function M.fresh() return { n = 1 } end
+return M
+]],
+      ["lib/fn.lua"] = 'local state = { hits = 0 }\nreturn function() return state end\n',
+      ["a_evil.lua"] = [[
+local tax = require "lib.tax"
+local ok, e = pcall(function() tax.rates().standard = 0 end)
+assert(not ok and e:find("lib.tax.rates().standard is read-only", 1, true), e)
+local r, n, m = tax.pair()
+assert(n == 7 and r.standard == 0.20)
+ok, e = pcall(function() m.evil = "poison" end)
+assert(not ok and e:find("read-only", 1, true), e)
+assert(tax.rates == tax.rates, "a function keeps its identity")
+ok, e = pcall(function() tax.fresh().n = 2 end)
+assert(not ok and e:find("read-only", 1, true), e)
+local get = require "lib.fn"
+ok, e = pcall(function() get().hits = 99 end)
+assert(not ok and e:find("read-only", 1, true), e)
+return nil
+]],
+      ["b_invoice.lua"] = [[
+local tax = require "lib.tax"
+assert(tax.rates().standard == 0.20, "b sees the helper's own rate")
+assert(tax.evil == nil)
+assert(require "lib.fn"().hits == 0)
+return nil
+]],
+    })
+    local ok, err = pcall(orm.load_models, dir)
+    rmdir(dir)
+    assert.is_true(ok, tostring(err))
+  end)
+
   it("the helper module's own errors name its file", function()
     local dir = models_dir({
       ["lib/bad.lua"] = 'return io.open("/etc/passwd")\n',
