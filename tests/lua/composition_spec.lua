@@ -12,6 +12,7 @@ orm.embedded("comp_address", {
   zip     = f.Char{ size = 10 },
   country = f.Char{ default = "FR" },
   kind    = f.Selection{ choices = { "home", "work" } },
+  floor   = f.Integer{},
 })
 orm.embedded("comp_line", {
   sku   = f.Char{ required = true },
@@ -321,10 +322,33 @@ describe("composition on " .. h.backend, function()
       end
     end)
 
-    it("refuses ordering and grouping by an Embedded field or a sub-field", function()
-      local e = h.error_of(P.search, P, {}, { order = "address.city" })
-      assert.equal("ENOTSUP", e.code)
-      assert.matches("ordering by a sub-field of an Embedded field is not supported yet", e.message, 1, true)
+    it("orders by an Embedded sub-field in the query, numbers numerically", function()
+      P:create{ name = "D", address = { city = "Paris", floor = 10 } }
+      P:create{ name = "E", address = { city = "Lyon", floor = 9 } }
+      local function ordered(order)
+        return table.concat(P:search({}, { order = order }):mapped("name"), ",")
+      end
+      env:reset_stats()
+      local recs = P:search({}, { order = "address.city desc, id" })
+      assert.equal(1, env:stats().queries)                           -- ordered in the query
+      assert.equal(5, #recs)
+      assert.equal("A,D,B,E,C", ordered("address.city desc, id"))   -- unset last when descending
+      assert.equal("C,B,E,A,D", ordered("address.city, id"))         -- unset first when ascending
+      assert.equal("A,B,C,E,D", ordered("address.floor, name"))      -- 9 before 10: not text order
+      assert.equal("D,E,A,B,C", ordered("address.floor desc, name"))
+      assert.equal("D,E", table.concat(P:search({ { "address.floor", ">", 0 } },
+        { order = "address.floor desc", limit = 2 }):mapped("name"), ","))
+    end)
+
+    it("refuses ordering by a List sub-field, an unknown sub-field and whole values", function()
+      local e = h.error_of(P.search, P, {}, { order = "items.qty" })
+      assert.equal("EINVAL", e.code)
+      assert.matches("comp.partner: cannot order by 'items.qty': items is a List (a record holds many elements, so no one sub-field value orders it)", e.message, 1, true)
+      e = h.error_of(P.search, P, {}, { order = "address.cty desc" })
+      assert.equal("EINVAL", e.code)
+      assert.matches("cannot order by 'address.cty': embedded type comp_address has no sub-field 'cty'", e.message, 1, true)
+      e = h.error_of(P.search, P, {}, { order = "address.city sideways" })
+      assert.matches("bad order direction 'sideways' for address", e.message, 1, true)
       e = h.error_of(P.search, P, {}, { order = "items" })
       assert.equal("EINVAL", e.code)
       assert.matches("cannot order by List field 'items'", e.message, 1, true)
