@@ -29,6 +29,23 @@ orm.model("comp.partner", {
   items   = f.List{ f.Embedded{ "comp_line" } },
 })
 
+local Ship = orm.model("comp.ship", {
+  dest  = f.Embedded{ "comp_address" },
+  lines = f.List{ f.Embedded{ "comp_line" } },
+  label = f.Char{ compute = "_compute_label", depends = { "dest.city" }, store = true },
+  units = f.Integer{ compute = "_compute_units", depends = { "lines.qty" }, store = true },
+})
+function Ship:_compute_label()
+  for rec in self:each() do rec.label = rec.dest and rec.dest.city:upper() or "?" end
+end
+function Ship:_compute_units()
+  for rec in self:each() do
+    local n = 0
+    for _, l in ipairs(rec.lines or {}) do n = n + l.qty end
+    rec.units = n
+  end
+end
+
 local function sh_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
 -- The stored value of `column` of the record named `name`, read with the
@@ -119,10 +136,34 @@ describe("composition on " .. h.backend, function()
     out, code = h.run("--db sqlite::memory: -e " .. sh_quote([[
       local orm = require "earnorm"; local f = orm.fields
       orm.embedded("addr", { city = f.Char{} })
-      orm.model("x.a", { a = f.Embedded{ "addr" }, c = f.Char{ compute = "_c", depends = { "a.city" } } })
+      orm.model("x.a", { a = f.Embedded{ "addr" }, c = f.Char{ compute = "_c", depends = { "a.cty" } } })
       env:migrate()]]))
     assert.not_equal(0, code)
-    assert.matches("x.a.c: depends on \"a.city\": 'a' is a Embedded field, not a relation", out, 1, true)
+    assert.matches("x.a.c: depends on \"a.cty\": embedded type addr has no sub-field 'cty' (did you mean 'city'?)", out, 1, true)
+    out, code = h.run("--db sqlite::memory: -e " .. sh_quote([[
+      local orm = require "earnorm"; local f = orm.fields
+      orm.embedded("addr", { city = f.Char{} })
+      orm.model("x.a", { a = f.List{ f.Embedded{ "addr" } }, c = f.Char{ compute = "_c", depends = { "a.city.x" } } })
+      env:migrate()]]))
+    assert.not_equal(0, code)
+    assert.matches("x.a.c: depends on \"a.city.x\": 'city.x' is a sub-field of addr: sub-records do not nest", out, 1, true)
+  end)
+
+  it("recomputes a field that depends on a sub-field when the Embedded or List value changes", function()
+    local S = env["comp.ship"]
+    local s = S:create{ dest = { city = "Paris" }, lines = { { sku = "a", qty = 2 }, { sku = "b" } } }
+    assert.equal("PARIS", s.label)
+    assert.equal(3, s.units)
+    s:write{ dest = { city = "Lyon" } }
+    assert.equal("LYON", s.label)
+    s:write{ lines = { { sku = "a", qty = 7 } } }
+    assert.equal(7, s.units)
+    s:write{ dest = orm.null, lines = orm.null }
+    assert.equal("?", s.label)
+    assert.equal(0, s.units)
+    -- stored: a fresh read from the backend has the new values
+    env:invalidate()
+    assert.equal(1, S:search_count{ { "label", "=", "?" }, { "units", "=", 0 } })
   end)
 
   describe("values", function()
