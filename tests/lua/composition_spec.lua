@@ -352,15 +352,24 @@ describe("composition on " .. h.backend, function()
       assert.equal(1, env:stats().queries)
     end)
 
-    it("matches several conditions on one element (SQL) or refuses it (MongoDB)", function()
-      local d = { { "items", "any", { { "sku", "=", "y" }, { "qty", ">", 5 } } } }
-      if h.backend == "mongodb" then
-        local e = h.error_of(names, d)
-        assert.equal("ENOTSUP", e.code)
-        assert.matches("comp.partner.items: on MongoDB a List sub-domain is one condition", e.message, 1, true)
-      else
-        assert.equal("B", names(d))
-      end
+    it("matches several conditions on one element, the same element", function()
+      -- A has x/qty 3 and y/qty 1: no one element is y with qty > 2
+      local d = { { "items", "any", { { "sku", "=", "y" }, { "qty", ">", 2 } } } }
+      env:reset_stats()
+      assert.equal(1, P:search_count(d))
+      -- MongoDB: one aggregate over the unwound elements, then the count
+      assert.equal(h.backend == "mongodb" and 2 or 1, env:stats().queries)
+      assert.equal("B", names(d))
+      assert.equal("A,C", names{ { "items", "not any", { { "sku", "=", "y" }, { "qty", ">", 2 } } } })
+      assert.equal("A", names{ { "items", "any", { { "sku", "=", "x" }, { "qty", "=", 3 } } } })
+      assert.equal("", names{ { "items", "any", { { "sku", "=", "x" }, { "qty", "=", 10 } } } })
+      -- a negation and a null test inside the element
+      assert.equal("A", names{ { "items", "any", { "!", { "sku", "=", "y" } } } })
+      assert.equal("A", names{ { "items", "any", { { "sku", "=", "x" }, { "price", "=", orm.null } } } })
+      assert.equal("A,B", names{ { "items", "any", { { "sku", "=", "y" }, { "price", "=", orm.null } } } })
+      assert.equal("A,B", names{ { "items", "any", { { "sku", "!=", "x" }, { "qty", ">=", 1 } } } })
+      -- combined with other conditions
+      assert.equal("B", names{ { "name", "!=", "A" }, { "items", "any", { { "sku", "=", "y" }, { "qty", ">", 0 } } } })
     end)
 
     it("orders by an Embedded sub-field in the query, numbers numerically", function()
