@@ -46,6 +46,12 @@ function Ship:_compute_units()
   end
 end
 
+orm.model("comp.tracked", {
+  name    = f.Char{},
+  address = f.Embedded{ "comp_address", tracking = true },
+  items   = f.List{ f.Embedded{ "comp_line" }, tracking = true },
+})
+
 local function sh_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
 -- The stored value of `column` of the record named `name`, read with the
@@ -164,6 +170,29 @@ describe("composition on " .. h.backend, function()
     -- stored: a fresh read from the backend has the new values
     env:invalidate()
     assert.equal(1, S:search_count{ { "label", "=", "?" }, { "units", "=", 0 } })
+  end)
+
+  it("tracks an Embedded or List field: history holds the old and new values as JSON", function()
+    local T = env["comp.tracked"]
+    local r = T:create{ name = "t", address = { city = "Paris" } }
+    r:write{ address = { city = "Lyon", floor = 2 }, items = { { sku = "a", qty = 2 } } }
+    r:write{ name = "u" }                        -- untracked: no entry
+    r:write{ address = orm.null }
+    local hist = r:history()
+    assert.equal(3, #hist)
+    local last, mid, first = hist[1].changes, hist[2].changes, hist[3].changes
+    assert.equal("create", hist[3].operation)
+    assert.same({ city = "Paris", country = "FR" }, first.address.new)
+    assert.same({ city = "Lyon", country = "FR", floor = 2 }, mid.address.new)
+    assert.same({ city = "Paris", country = "FR" }, mid.address.old)
+    assert.same({ { sku = "a", qty = 2 } }, mid.items.new)
+    assert.equal(orm.null, mid.items.old)
+    assert.same({ city = "Lyon", country = "FR", floor = 2 }, last.address.old)
+    assert.equal(orm.null, last.address.new)
+    assert.is_nil(last.items)
+    local e = h.error_of(orm.model, "comp.bad_ix", { a = f.Embedded{ "comp_address", index = true } })
+    assert.equal("EINVAL", e.code)
+    assert.matches("comp.bad_ix.a: unique and index do not apply to Embedded and List fields", e.message, 1, true)
   end)
 
   describe("values", function()
