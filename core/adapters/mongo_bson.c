@@ -920,7 +920,8 @@ static int id_range(const eo_field *f, const eo_dnode *n, bson_t *out, eo_error 
  * leaf that also matches NULL (!=, not in, not like, = null) would not
  * (a dotted path's null matching differs between servers, and FerretDB
  * has no $elemMatch on documents), nor would an AND of leaves (both on
- * the same element); an OR of such leaves distributes. The binder turns
+ * the same element); an OR of such leaves distributes. The others go
+ * through element_ids. The binder turns
  * items.qty != 5 into "no element has qty = 5", which is such a leaf.
  */
 static const char *list_refused(const eo_dnode *n)

@@ -415,6 +415,9 @@ describe("composition on " .. h.backend, function()
       assert.equal("C,B,E,A,D", ordered("address.city, id"))         -- unset first when ascending
       assert.equal("A,B,C,E,D", ordered("address.floor, name"))      -- 9 before 10: not text order
       assert.equal("D,E,A,B,C", ordered("address.floor desc, name"))
+      -- in memory too
+      local set = P:search{ { "address", "!=", orm.null } }
+      assert.equal("A,D,B,E", table.concat(set:sorted("address.city desc, name"):mapped("name"), ","))
       assert.equal("D,E", table.concat(P:search({ { "address.floor", ">", 0 } },
         { order = "address.floor desc", limit = 2 }):mapped("name"), ","))
     end)
