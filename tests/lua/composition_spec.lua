@@ -32,6 +32,7 @@ orm.model("comp.partner", {
 local Ship = orm.model("comp.ship", {
   dest  = f.Embedded{ "comp_address" },
   lines = f.List{ f.Embedded{ "comp_line" } },
+  owner_id = f.Many2one{ "comp.partner" },
   label = f.Char{ compute = "_compute_label", depends = { "dest.city" }, store = true },
   units = f.Integer{ compute = "_compute_units", depends = { "lines.qty" }, store = true },
 })
@@ -167,6 +168,13 @@ describe("composition on " .. h.backend, function()
     s:write{ dest = orm.null, lines = orm.null }
     assert.equal("?", s.label)
     assert.equal(0, s.units)
+    -- ordered by a Many2one path and a sub-field (MongoDB sorts these in C)
+    local z, y = P:create{ name = "Z" }, P:create{ name = "Y" }
+    S:create{ owner_id = z.id, dest = { city = "Paris" } }
+    S:create{ owner_id = z.id, dest = { city = "Lyon" } }
+    S:create{ owner_id = y.id, dest = { city = "Rome" } }
+    assert.equal("ROME,PARIS,LYON", table.concat(S:search({ { "owner_id", "!=", orm.null } },
+      { order = "owner_id.name, dest.city desc" }):mapped("label"), ","))
     -- stored: a fresh read from the backend has the new values
     env:invalidate()
     assert.equal(1, S:search_count{ { "label", "=", "?" }, { "units", "=", 0 } })
