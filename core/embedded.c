@@ -74,8 +74,9 @@ const char *eo_embedded__refused(const eo_model *m, const eo_field_spec *spec)
                        ? "a List needs its element as first argument: List{ Embedded{ \"type\" } }"
                        : "an Embedded field needs the sub-record type's name as its first argument";
         if ((spec->type == EO_FT_EMBEDDED || spec->type == EO_FT_LIST) &&
-            (spec->flags & (EO_FF_UNIQUE | EO_FF_INDEX | EO_FF_TRACKED)))
-            return "unique, index and tracking do not apply to Embedded and List fields yet";
+            (spec->flags & (EO_FF_UNIQUE | EO_FF_INDEX)))
+            return "unique and index do not apply to Embedded and List fields (a JSON value "
+                   "has no one key to index; search by a sub-field instead)";
         return NULL;
     }
     switch (spec->type) {

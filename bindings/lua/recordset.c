@@ -1638,6 +1638,13 @@ static int l_sorted(lua_State *L)
             eo_free(items);
             return eo_lua_raise(L, &err);
         }
+        if (items[i].sub != NULL) {
+            eo_error_set(&err, EO_ENOTSUP, "%s: sorted() by a sub-field ('%s.%s') is not "
+                         "supported yet (search with order = does it)",
+                         rs->m->name, items[i].field->name, items[i].sub->name);
+            eo_free(items);
+            return eo_lua_raise(L, &err);
+        }
     }
     ents = eo_calloc(rs->n ? rs->n : 1, sizeof *ents);
     keys = eo_calloc((rs->n ? rs->n : 1) * (ni ? ni : 1), sizeof *keys);

@@ -503,6 +503,13 @@ static void sort_doc(bson_t *opts, const eo_query *q)
         const char *k = mg__key(q->order[i].field);
         if (q->order[i].nvia > 0)
             continue; /* a path: sorted by mg__select_paths (explain shows the rest) */
+        if (q->order[i].sub != NULL) {
+            /* a sub-field of an Embedded field: the dotted key */
+            char dk[256];
+            snprintf(dk, sizeof dk, "%s.%s", k, q->order[i].sub->name);
+            bson_append_int32(&sort, dk, -1, q->order[i].desc ? -1 : 1);
+            continue;
+        }
         if (strcmp(k, "_id") == 0)
             has_id = 1;
         bson_append_int32(&sort, k, -1, q->order[i].desc ? -1 : 1);

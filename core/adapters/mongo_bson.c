@@ -920,7 +920,8 @@ static int id_range(const eo_field *f, const eo_dnode *n, bson_t *out, eo_error 
  * leaf that also matches NULL (!=, not in, not like, = null) would not
  * (a dotted path's null matching differs between servers, and FerretDB
  * has no $elemMatch on documents), nor would an AND of leaves (both on
- * the same element); an OR of such leaves distributes. The binder turns
+ * the same element); an OR of such leaves distributes. The others go
+ * through element_ids. The binder turns
  * items.qty != 5 into "no element has qty = 5", which is such a leaf.
  */
 static const char *list_refused(const eo_dnode *n)
@@ -961,7 +962,101 @@ static const char *list_refused(const eo_dnode *n)
  * the same through the array ("items.qty", list_refused), "some element
  * matches", and $nor of it.
  */
-static int embedded_any(mg_conn *c, const eo_dnode *n, bson_t *out, eo_error *err)
+/*
+ * A List sub-domain MongoDB cannot match through the array (several
+ * conditions on one element, a negation, a null test; FerretDB v1.24
+ * refuses $elemMatch on documents): the ids of the records with an
+ * element that matches, from one aggregate run now,
+ *   [{$match: candidates}, {$unwind: "$items"}, {$match: sub on "items."},
+ *    {$group: {_id: "$_id"}}]
+ * where each unwound document holds one element, so the sub-domain is
+ * matched as on an Embedded field: exactly, on the server. The candidate
+ * $match is the sub-domain's conditions each through the array when they
+ * are all such (an AND of them): a superset that lets an index help.
+ */
+static int element_ids(mg_conn *c, const eo_model *m, const eo_field *f, const eo_dnode *sub,
+                       eo_vec *ids, eo_error *err)
+{
+    bson_t pipeline = BSON_INITIALIZER, opts = BSON_INITIALIZER, stage, match, group;
+    const char *saved = c->kprefix;
+    char prefix[96], unwind[96];
+    mongoc_collection_t *coll = NULL;
+    mongoc_cursor_t *cur = NULL;
+    const bson_t *doc;
+    bson_error_t be;
+    uint64_t t0 = eo_clock__ns();
+    int64_t rows = 0;
+    size_t i, k = 0;
+    int rc = EO_OK;
+    snprintf(prefix, sizeof prefix, "%s.", mg__key(f));
+    snprintf(unwind, sizeof unwind, "$%s", mg__key(f));
+    c->kprefix = prefix;
+    if (sub->kind == EO_D_AND) {
+        int all = 1;
+        for (i = 0; i < sub->nkids; i++)
+            if (list_refused(sub->kids[i]) != NULL)
+                all = 0;
+        if (all) {
+            bson_append_document_begin(&pipeline, "0", -1, &stage);
+            bson_append_document_begin(&stage, "$match", -1, &match);
+            rc = node(c, f->embedded, sub, &match, err);
+            bson_append_document_end(&stage, &match);
+            bson_append_document_end(&pipeline, &stage);
+            k = 1;
+        }
+    }
+    if (rc == EO_OK) {
+        char key[16];
+        const char *kp;
+        bson_uint32_to_string((uint32_t)k++, &kp, key, sizeof key);
+        bson_append_document_begin(&pipeline, kp, -1, &stage);
+        bson_append_utf8(&stage, "$unwind", -1, unwind, -1);
+        bson_append_document_end(&pipeline, &stage);
+        bson_uint32_to_string((uint32_t)k++, &kp, key, sizeof key);
+        bson_append_document_begin(&pipeline, kp, -1, &stage);
+        bson_append_document_begin(&stage, "$match", -1, &match);
+        rc = node(c, f->embedded, sub, &match, err);
+        bson_append_document_end(&stage, &match);
+        bson_append_document_end(&pipeline, &stage);
+        bson_uint32_to_string((uint32_t)k++, &kp, key, sizeof key);
+        bson_append_document_begin(&pipeline, kp, -1, &stage);
+        bson_append_document_begin(&stage, "$group", -1, &group);
+        bson_append_utf8(&group, "_id", -1, "$_id", -1);
+        bson_append_document_end(&stage, &group);
+        bson_append_document_end(&pipeline, &stage);
+    }
+    c->kprefix = saved;
+    if (rc != EO_OK || (rc = mg__session_opts(c, &opts, err)) != EO_OK)
+        goto done;
+    if ((coll = mg__collection(c, m)) == NULL) {
+        rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+        goto done;
+    }
+    cur = mongoc_collection_aggregate(coll, MONGOC_QUERY_NONE, &pipeline, &opts, NULL);
+    while (rc == EO_OK && mongoc_cursor_next(cur, &doc)) {
+        bson_iter_t it;
+        eo_id id;
+        rows++;
+        if (!bson_iter_init_find(&it, doc, "_id") || !BSON_ITER_HOLDS_OID(&it))
+            continue;
+        memset(&id, 0, sizeof id);
+        memcpy(id.oid, bson_iter_oid(&it)->bytes, 12);
+        if (eo_vec__push(ids, &id) != EO_OK)
+            rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+    }
+    if (rc == EO_OK && mongoc_cursor_error(cur, &be))
+        rc = mg__error(c, &be, m, "aggregate", err);
+    mg__trace_doc(c, EO_Q_SELECT, "aggregate (List element match)", m, &pipeline, t0, rows);
+done:
+    mongoc_cursor_destroy(cur);
+    mongoc_collection_destroy(coll);
+    bson_destroy(&pipeline);
+    bson_destroy(&opts);
+    return rc;
+}
+
+static int embedded_any(mg_conn *c, const eo_model *m, const eo_dnode *n, bson_t *out,
+                        eo_error *err)
 {
     const eo_field *f = n->field;
     const char *saved = c->kprefix;
@@ -978,12 +1073,20 @@ static int embedded_any(mg_conn *c, const eo_dnode *n, bson_t *out, eo_error *er
         at = &d;
     }
     if (f->type == EO_FT_LIST && (why = list_refused(n->sub)) != NULL) {
-        eo_error_set(err, EO_ENOTSUP,
-                     "%s.%s: on MongoDB a List sub-domain is one condition (=, in, <, >, like, "
-                     "...) or an OR of them; %s is not supported",
-                     f->model->name, f->name, why);
-        eo_error_where(err, f->model->name, f->name);
-        rc = EO_ENOTSUP;
+        eo_vec ids = EO_VEC_INIT(eo_id);
+        bson_t cond;
+        (void)why;
+        rc = element_ids(c, m, f, n->sub, &ids, err);
+        if (rc == EO_OK && ids.len == 0) {
+            bson_append_document_begin(at, "_id", -1, &cond);
+            bson_append_bool(&cond, "$exists", -1, false); /* no record matches */
+            bson_append_document_end(at, &cond);
+        } else if (rc == EO_OK) {
+            bson_append_document_begin(at, "_id", -1, &cond);
+            mg__append_oids(&cond, "$in", (const eo_id *)ids.items, ids.len);
+            bson_append_document_end(at, &cond);
+        }
+        eo_vec__free(&ids);
     } else {
         snprintf(prefix, sizeof prefix, "%s.", mg__key(f));
         c->kprefix = prefix;
@@ -1095,7 +1198,7 @@ static int leaf(mg_conn *c, const eo_model *m, const eo_dnode *n, bson_t *out, e
     case EO_OP_ANY:
     case EO_OP_NOT_ANY:
         if (eo_embedded__is(f))
-            return embedded_any(c, n, out, err);
+            return embedded_any(c, m, n, out, err);
         return any(c, m, n, out, err);
     default:
         return eo_error_set(err, EO_EINVAL, "operator '%s' must be resolved before compiling",

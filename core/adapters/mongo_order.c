@@ -64,6 +64,27 @@ static int read_key(pctx *p, const bson_t *doc, const eo_field *f, eo_value *out
     return EO_OK;
 }
 
+/* The value of sub-field sub of the Embedded field f in doc ("address.city"). */
+static int read_sub_key(pctx *p, const bson_t *doc, const eo_field *f, const eo_field *sub,
+                        eo_value *out, eo_error *err)
+{
+    bson_iter_t it, child;
+    char key[256];
+    eo_value v;
+    int rc;
+    *out = eo_null();
+    snprintf(key, sizeof key, "%s.%s", mg__key(f), sub->name);
+    if (!bson_iter_init(&it, doc) || !bson_iter_find_descendant(&it, key, &child) ||
+        BSON_ITER_HOLDS_NULL(&child))
+        return EO_OK;
+    eo_arena__reset(&p->s.arena);
+    if ((rc = mg__read(p->c, &child, sub, &p->s, &v, err)) != EO_OK)
+        return rc;
+    if (eo_arena__value(&p->keys, out, &v) != EO_OK)
+        return eo_error_set(err, EO_ENOMEM, "out of memory");
+    return EO_OK;
+}
+
 /*
  * Term t of the order is a path: walk it. cur[i] is the id document i has
  * reached (has[i] 0 once a step is empty); each step is one find of the
@@ -282,6 +303,10 @@ int mg__select_paths(mg_conn *c, const eo_query *q, const bson_t *filter,
     for (j = 0; j < q->norder && rc == EO_OK; j++) {
         if (q->order[j].nvia)
             rc = path_keys(&p, j, err);
+        else if (q->order[j].sub)
+            for (i = 0; i < p.n && rc == EO_OK; i++)
+                rc = read_sub_key(&p, p.docs[i].doc, q->order[j].field, q->order[j].sub,
+                                  &p.docs[i].keys[j], err);
         else
             for (i = 0; i < p.n && rc == EO_OK; i++)
                 rc = read_key(&p, p.docs[i].doc, q->order[j].field, &p.docs[i].keys[j], err);

@@ -163,6 +163,37 @@ static int path_error(build *b, const eo_dtarget *t, const char *path, const cha
     return EO_EINVAL;
 }
 
+/* The rest of a path below an Embedded or List field f: a sub-field of its
+ * type (sub-records do not nest). */
+static int sub_path(build *b, const eo_dtarget *t, const char *path, const eo_field *f,
+                    const char *rest)
+{
+    const eo_model *e = f->embedded;
+    const eo_field *sf;
+    char hint[160];
+    size_t j;
+    if (e == NULL)
+        return path_error(b, t, path, "the embedded type of '%s' is not defined%s", f->name, "", "");
+    if (strchr(rest, '.') != NULL)
+        return path_error(b, t, path, "'%s' is a sub-field of %s: sub-records do not nest", rest,
+                          e->name, "");
+    sf = eo_model_field(e, rest, strlen(rest));
+    if (sf != NULL && sf->index > 0)
+        return EO_OK;
+    hint[0] = '\0';
+    {
+        const char **names = eo_malloc((e->nfields + 1) * sizeof *names);
+        size_t n = 0;
+        if (names) {
+            for (j = 1; j < e->nfields; j++)
+                names[n++] = e->fields[j]->name;
+            eo_suggest__hint(hint, sizeof hint, rest, names, n);
+            eo_free(names);
+        }
+    }
+    return path_error(b, t, path, "embedded type %s has no sub-field '%s'", e->name, rest, hint);
+}
+
 /* Resolve one path of target t and hang its triggers. */
 static int add_path(build *b, const eo_dtarget *t, const char *path)
 {
@@ -200,6 +231,13 @@ static int add_path(build *b, const eo_dtarget *t, const char *path)
         steps[k++] = f;
         if (dot == NULL)
             break;
+        if (f->type == EO_FT_EMBEDDED || f->type == EO_FT_LIST) {
+            /* "address.city": the value is one field, so any write of it
+             * marks the dependents; the sub-field name must exist */
+            if ((rc = sub_path(b, t, path, f, dot + 1)) != EO_OK)
+                return rc;
+            break;
+        }
         if (!is_rel(f) || f->comodel == NULL)
             return path_error(b, t, path, "'%s' is a %s field, not a relation: it has no fields to follow",
                               f->name, eo_ftype_name(f->type), "");

@@ -142,7 +142,8 @@ static void json_value(eo_buf *b, const eo_field *f, const eo_value *v)
         eo_buf__puts(b, num);
         return;
     case EO_VTEXT:
-        if (eo_ftype_base(f->type) == EO_FT_JSON)
+        if (eo_ftype_base(f->type) == EO_FT_JSON || f->type == EO_FT_EMBEDDED ||
+            f->type == EO_FT_LIST)
             eo_buf__put(b, v->u.s.p, v->u.s.n); /* JSON already, checked on the way in */
         else
             json_str(b, v->u.s.p, v->u.s.n);

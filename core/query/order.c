@@ -60,6 +60,51 @@ static int path_field(eo_order_item *it, const eo_model *m, const char *name, si
     }
 }
 
+/*
+ * "address.city": a scalar sub-field of an Embedded field. The SQL
+ * backends order by the JSON extraction (typed on PostgreSQL, so numbers
+ * order numerically), MongoDB by the dotted key. A List sub-field is
+ * refused: a record holds many elements, and which one orders it would
+ * be a guess.
+ */
+static int sub_field(eo_order_item *it, const eo_model *m, const eo_field *head,
+                     const char *name, size_t nlen, const char *sub, eo_error *err)
+{
+    size_t slen = (size_t)(name + nlen - sub);
+    const eo_field *sf;
+    if (head->type == EO_FT_LIST) {
+        eo_error_set(err, EO_EINVAL, "%s: cannot order by '%.*s': %s is a List (a record "
+                     "holds many elements, so no one sub-field value orders it)",
+                     m->name, (int)nlen, name, head->name);
+        eo_error_where(err, m->name, head->name);
+        return EO_EINVAL;
+    }
+    if (head->embedded == NULL) {
+        eo_error_set(err, EO_ENOTFOUND, "%s: cannot order by '%.*s': the embedded type of %s "
+                     "is not defined", m->name, (int)nlen, name, head->name);
+        eo_error_where(err, m->name, head->name);
+        return EO_ENOTFOUND;
+    }
+    sf = memchr(sub, '.', slen) ? NULL : eo_model_field(head->embedded, sub, slen);
+    if (sf == NULL || sf->index == 0) {
+        eo_error_set(err, EO_EINVAL, "%s: cannot order by '%.*s': embedded type %s has no "
+                     "sub-field '%.*s'", m->name, (int)nlen, name, head->embedded->name,
+                     (int)slen, sub);
+        eo_error_where(err, m->name, head->name);
+        return EO_EINVAL;
+    }
+    if (sf->type == EO_FT_EMBEDDED || sf->type == EO_FT_LIST ||
+        sf->type == EO_FT_JSON || sf->type == EO_FT_PROPERTIES) {
+        eo_error_set(err, EO_EINVAL, "%s: cannot order by '%.*s': it is a %s, not a scalar",
+                     m->name, (int)nlen, name, eo_ftype_name(sf->type));
+        eo_error_where(err, m->name, head->name);
+        return EO_EINVAL;
+    }
+    it->field = head;
+    it->sub = sf;
+    return EO_OK;
+}
+
 int eo_order_parse(eo_order_item **out, size_t *n, const eo_model *m,
                    const char *text, eo_error *err)
 {
@@ -93,13 +138,12 @@ int eo_order_parse(eo_order_item **out, size_t *n, const eo_model *m,
         dlen = (size_t)(p - dir);
         memset(&it, 0, sizeof it);
         if (memchr(name, '.', nlen) != NULL) {
-            const eo_field *head = eo_model_field(m, name, (size_t)((const char *)memchr(name, '.', nlen) - name));
+            const char *dot = memchr(name, '.', nlen);
+            const eo_field *head = eo_model_field(m, name, (size_t)(dot - name));
             if (head && (head->type == EO_FT_EMBEDDED || head->type == EO_FT_LIST)) {
-                rc = eo_error_set(err, EO_ENOTSUP, "%s: cannot order by '%.*s': ordering by a "
-                                  "sub-field of an %s field is not supported yet",
-                                  m->name, (int)nlen, name, eo_ftype_name(head->type));
-                eo_error_where(err, m->name, head->name);
-                goto done;
+                if ((rc = sub_field(&it, m, head, name, nlen, dot + 1, err)) != EO_OK)
+                    goto done;
+                goto direction;
             }
         }
         if ((rc = path_field(&it, m, name, nlen, err)) != EO_OK)
@@ -117,6 +161,7 @@ int eo_order_parse(eo_order_item **out, size_t *n, const eo_model *m,
             eo_error_where(err, m->name, it.field->name);
             goto done;
         }
+    direction:
         if (dlen == 4 && strncasecmp(dir, "desc", 4) == 0) {
             it.desc = 1;
         } else if (dlen == 3 && strncasecmp(dir, "asc", 3) == 0) {

@@ -728,6 +728,24 @@ static void path_term(eo_sqlq *q, const eo_model *m, size_t term, const eo_order
     eo_buf__putc(&q->sql, ')');
 }
 
+/* An order term on a sub-field of an Embedded field ("address.city"): the
+ * JSON extraction a domain on it uses, over the field's column. */
+static void sub_term(eo_sqlq *q, const eo_order_item *o)
+{
+    const char *saved = q->jbase;
+    eo_buf base = EO_BUF_INIT;
+    eo_sql__ident(&base, o->field->column ? o->field->column : o->field->name);
+    if (base.oom || (q->jbase = eo_arena__strndup(&q->arena, base.p, base.len)) == NULL) {
+        q->sql.oom = 1;
+        q->jbase = saved;
+        eo_buf__free(&base);
+        return;
+    }
+    eo_buf__free(&base);
+    eo_sql__sub_col(q, o->sub);
+    q->jbase = saved;
+}
+
 static void order_by(eo_sqlq *q, const eo_model *m, const eo_order_item *o, size_t n)
 {
     size_t i;
@@ -739,6 +757,8 @@ static void order_by(eo_sqlq *q, const eo_model *m, const eo_order_item *o, size
             eo_buf__puts(&q->sql, ", ");
         if (o[i].nvia > 0)
             path_term(q, m, i, &o[i]);
+        else if (o[i].sub != NULL)
+            sub_term(q, &o[i]);
         else
             col(q, o[i].field);
         eo_buf__puts(&q->sql, o[i].desc ? " DESC" : " ASC");

@@ -27,12 +27,16 @@ typedef struct eo_order_item {
     int desc;                  /* 1 for descending */
     const eo_field *via[EO_ORDER_MAX_VIA];
     size_t nvia;               /* 0: field is a field of the model */
+    const eo_field *sub;       /* a sub-field of the Embedded field `field`
+                                  ("address.city"), NULL otherwise */
 } eo_order_item;
 
 /**
  * Parse an order text ("age desc, name, partner_id.name") against @p m.
  * A NULL or empty @p text is no order. A dotted name goes through stored
- * Many2one fields (at most EO_ORDER_MAX_VIA) to a stored field. Clears @p err on success; NULL @p out, @p n or
+ * Many2one fields (at most EO_ORDER_MAX_VIA) to a stored field, or names a
+ * scalar sub-field of an Embedded field ("address.city": item.sub); a
+ * List sub-field is refused (a record holds many elements). Clears @p err on success; NULL @p out, @p n or
  * @p m are EO_EINVAL naming them (error.h).
  * @param[out] out Owned array (eo_free); *n set to its length.
  * @return 0 or EO_EINVAL naming the unknown or unsortable field.
