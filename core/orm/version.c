@@ -23,10 +23,20 @@
  * EO_W_COMPUTE) always load the current version: they bump it without
  * failing on what this env happened to read before.
  *
- * What it does not do: check versions on unlink (deleting a record
- * another env changed deletes it), or count writes of stored computed
- * values (eo_orm_write_each: they follow from other fields) and of
- * Many2many links (they live in the junction table).
+ * Unlink checks the same way (eo_version__update with no column but the
+ * version, EO_VERSION_UNLINK): the records asked for get their version
+ * bumped under the check, in the unlink's atomic scope, before anything
+ * is deleted, so deleting a record another env wrote since this one read
+ * it fails with EO_ECONFLICT and deletes nothing of the batch. Records
+ * deleted through a cascade are the engine's own deletes: unchecked, as
+ * ondelete = "set null" writes are. Ids the database does not hold
+ * are skipped (a blind unlink of them deletes nothing, as without
+ * _version), but a record this env read that another deleted since is
+ * EO_ENOTFOUND naming it.
+ *
+ * What it does not do: count writes of stored computed values
+ * (eo_orm_write_each: they follow from other fields) and of Many2many
+ * links (they live in the junction table).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -266,6 +276,15 @@ int eo_version__update(eo_env *env, const eo_model *m, const eo_field *vf, const
         }
         e[i].null = v->type != EO_VINT;
         e[i].v = v->type == EO_VINT ? v->u.i : 0;
+    }
+    if (missing && (flags & EO_VERSION_UNLINK)) {
+        /* nothing to delete there: as an unlink of records that are gone */
+        size_t k2 = 0;
+        for (i = 0; i < ne; i++)
+            if (eo_store__get(env->store, m, e[i].id, vf) != NULL)
+                e[k2++] = e[i];
+        ne = k2;
+        missing = 0;
     }
     if (missing) {
         rc = eo_error_set(err, EO_ENOTFOUND,

@@ -29,6 +29,9 @@ void eo_auto__stamp_create(const eo_auto *a, const int *colof, eo_value *row,
  * record and both versions when one changed since it was read,
  * EO_ENOTFOUND when records do not exist. Run it in an atomic scope.
  */
+/* flags of eo_version__update besides EO_W_*: the check of an unlink
+ * (no columns but the version; ids the database lacks are skipped) */
+#define EO_VERSION_UNLINK 0x100u
 typedef struct eo_vcheck {
     void *pending;             /* version.c: a conflict to name after the rollback */
 } eo_vcheck;

@@ -8,7 +8,8 @@
  *
  * Unlink applies each referencing Many2one's ondelete rule first
  * (restrict refuses, set null clears, cascade deletes), all inside the
- * same transaction, so a deep cascade is all or nothing.
+ * same transaction, so a deep cascade is all or nothing. On a _version
+ * model the records asked for are checked first (version.c).
  */
 #include <stdio.h>
 
@@ -473,6 +474,10 @@ int eo_orm_unlink(eo_env *env, const eo_model *m, const eo_id *ids, size_t n, eo
     unlink_ctx u;
     size_t i;
     char nowbuf[40];
+    eo_auto au;
+    eo_vcheck vc = { NULL };
+    const eo_field *vcol = NULL;
+    eo_value vval;
     int rc;
     EO_ENTER();
     EO_REQUIRE(env);
@@ -487,9 +492,17 @@ int eo_orm_unlink(eo_env *env, const eo_model *m, const eo_id *ids, size_t n, eo
     memset(&u, 0, sizeof u);
     u.sets.isize = sizeof(doomed);
     u.now = eo_auto__now(nowbuf);
-    rc = unlink_rec(env, &u, m, ids, n, err);
+    eo_auto__of(m, &au);
+    /* the records asked for, checked before anything goes (version.c) */
+    rc = EO_OK;
+    if (au.version)
+        rc = eo_version__update(env, m, au.version, ids, n, &vcol, &vval, 0, EO_VERSION_UNLINK,
+                                &vc, err);
+    if (rc == EO_OK)
+        rc = unlink_rec(env, &u, m, ids, n, err);
     for (i = 0; i < u.sets.len; i++)
         eo_idmap__free(&((doomed *)eo_vec__at(&u.sets, i))->ids);
     eo_vec__free(&u.sets);
-    return eo_env__atomic_end(env, rc, err);
+    rc = eo_env__atomic_end(env, rc, err);
+    return eo_version__explain(env, m, &vc, rc, err);
 }

@@ -205,7 +205,8 @@ local function copy_value(v, seen)
 end
 
 --- default_get(fields) -> { field = default, ... }: the defaults
--- create() would use for the fields named (nil: every field): a
+-- create() would use for the fields named (nil: every field): a context
+-- `default_<field>` key first (Recordset.context_defaults), else a
 -- `default = function(model)` is called, a value is copied. Fields with
 -- no default are left out; a Many2one default given as a record is its
 -- id, an x2many one a list of ids.
@@ -213,6 +214,7 @@ function R:default_get(names, ...)
   no_more(self, "default_get", "(fields)", 1, ...)
   check_names(self, "default_get", names, "fields")
   local cls = class_of(self)
+  local ctxd = Recordset.context_defaults(self, cls, "default_get") or {}
   local out = {}
   for _, n in ipairs(names or cls._field_order) do
     local spec = cls._fields[n]
@@ -221,7 +223,9 @@ function R:default_get(names, ...)
     else
       local v
       local fn = cls._default_fns[n]
-      if fn then
+      if ctxd[n] ~= nil then
+        v = copy_value(ctxd[n])
+      elseif fn then
         v = fn(self)
       else
         v = copy_value(spec.default)

@@ -530,6 +530,37 @@ local function split_x2many(cls, vals)
   return plain, rel
 end
 
+--- The context's default_<field> keys for a create on recordset self,
+-- as Odoo has them: { field = value }, or nil when there are none. Read
+-- from the recordset's own context (with_context); a key naming no field
+-- of the model is an error naming it, and so is one in env.context, which
+-- every model shares.
+function M.context_defaults(self, cls, method)
+  local env = self.env
+  for k in pairs(env and env.context or {}) do
+    if type(k) == "string" and k:sub(1, 8) == "default_" then
+      fail("EINVAL", string.format("%s: %s: env.context key '%s': default_<field> keys belong in "
+        .. "the context of the model's records (env[\"%s\"]:with_context{ %s = ... }); "
+        .. "env.context is shared by every model", cls._name, method, k, cls._name, k), cls._name)
+    end
+  end
+  local out
+  for k, v in pairs(core.context(self) or {}) do
+    if type(k) == "string" and k:sub(1, 8) == "default_" then
+      local name = k:sub(9)
+      if not cls._fields[name] then
+        local close = core.closest(name, cls._field_order)
+        fail("EINVAL", string.format("%s: %s: context key '%s': no field '%s'%s", cls._name, method,
+          k, name, close and string.format(" (did you mean 'default_%s'?)", close) or ""),
+          cls._name)
+      end
+      out = out or {}
+      out[name] = v
+    end
+  end
+  return out
+end
+
 --- create(vals) or create{ vals1, vals2, ... }: one batch, atomic.
 -- Returns the new records.
 function R:create(vals)
@@ -545,6 +576,20 @@ function R:create(vals)
       fail("EINVAL", string.format("%s: create: item %d must be a table of values, got a %s",
                                    cls._name, i, type(v)), cls._name)
     end
+  end
+  local ctxd = M.context_defaults(self, cls, "create")
+  if ctxd then
+    -- a value given wins over the context's, which wins over the field's default
+    local copy = {}
+    for i, v in ipairs(list) do
+      local c = {}
+      for k, x in pairs(v) do c[k] = x end
+      for k, x in pairs(ctxd) do
+        if c[k] == nil then c[k] = x end
+      end
+      copy[i] = c
+    end
+    list = copy
   end
   if cls._inherits then
     -- the parents first (earnorm.delegation), then create_list

@@ -173,8 +173,22 @@ static void two_writers(const char *url)
                     "earnorm.history: cannot write history records");
     eo_ids_free(&all);
 
-    /* unlink records what was there */
+    /* a's versions are stale since b's write: its unlink deletes nothing */
+    assert_int_equal(eo_orm_unlink(a, m, ids, 3, &err), EO_ECONFLICT);
+    id_text(a, ids[0], idbuf, sizeof idbuf);
+    snprintf(want, sizeof want,
+             "cver.item(%s): version conflict: this env read version 1, the database holds "
+             "version 2 (another transaction wrote the record since; read it again and retry)",
+             idbuf);
+    assert_string_equal(err.msg, want);
+    assert_string_equal(err.field, "version");
+    assert_int_equal(count_where(b, m, "[]"), 3);
+    assert_int_equal(get_int(b, m, ids[0], "version"), 2);
+    assert_int_equal(count_where(a, hm, "[[\"operation\", \"=\", \"unlink\"]]"), 0);
+    /* read again, the unlink passes and records what was there */
+    assert_int_equal(get_int(a, m, ids[0], "version"), 2);
     assert_eo_ok(eo_orm_unlink(a, m, ids, 3, &err), &err);
+    assert_int_equal(count_where(b, m, "[]"), 0);
     assert_int_equal(count_where(a, hm, "[[\"operation\", \"=\", \"unlink\"]]"), 3);
     eo_env_free(b);
     eo_env_free(a);
@@ -290,6 +304,28 @@ static void test_versioning__host_api(void **state)
                                    "#env['res.partner']:browse(r.id):history() }",
                                 &rows, &err), &err);
     assert_string_equal(rows, "[\"Bo\",2,true,true,2]");
+    eo_free(rows);
+    /* b reads version 2; a writes version 3: b's unlink fails, deletes nothing */
+    assert_eo_ok(eo_read_json(b, "res.partner", "[1]", "[\"version\"]", &rows, &err), &err);
+    assert_non_null(strstr(rows, "\"version\":2"));
+    eo_free(rows);
+    assert_eo_ok(eo_write_json(a, "res.partner", "[1]", "{\"name\":\"Di\"}", &err), &err);
+    assert_int_equal(eo_unlink_json(b, "res.partner", "[1]", &err), EO_ECONFLICT);
+    assert_string_equal(err.msg, "res.partner(1): version conflict: this env read version 2, "
+                                 "the database holds version 3 (another transaction wrote the "
+                                 "record since; read it again and retry)");
+    assert_string_equal(err.model, "res.partner");
+    assert_string_equal(err.field, "version");
+    assert_eo_ok(eo_read_json(a, "res.partner", "[1]", "[\"name\"]", &rows, &err), &err);
+    assert_non_null(strstr(rows, "\"Di\""));
+    eo_free(rows);
+    /* b read it again (the failure forgot what b held): the unlink passes */
+    assert_eo_ok(eo_read_json(b, "res.partner", "[1]", "[\"version\"]", &rows, &err), &err);
+    assert_non_null(strstr(rows, "\"version\":3"));
+    eo_free(rows);
+    assert_eo_ok(eo_unlink_json(b, "res.partner", "[1]", &err), &err);
+    assert_eo_ok(eo_engine_eval(a, "return env['res.partner']:search_count{}", &rows, &err), &err);
+    assert_string_equal(rows, "0");
     eo_free(rows);
     eo_free(ids);
     eo_engine_close(a);

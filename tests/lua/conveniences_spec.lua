@@ -246,8 +246,8 @@ describe("conveniences on " .. h.backend, function()
       assert.are.equal(2, #log)
     end)
 
-    it("refuse a model without an active field, and arguments", function()
       local L = env["conv.line"]
+    it("refuse a model without an active field, and arguments", function()
       local line = L:create{ qty = 1 }
       local err = h.error_of(line.action_archive, line)
       assert.are.equal("EINVAL", err.code)
@@ -337,8 +337,8 @@ describe("conveniences on " .. h.backend, function()
       assert.matches("operator must be a string", msg("a", {}, 1), 1, true)
       assert.matches("limit must be a positive integer, got a number", msg("a", {}, "ilike", 0), 1, true)
       assert.matches("unexpected argument #5 (\"x\")", msg("a", {}, "ilike", 5, "x"), 1, true)
-      assert.matches("unknown operator 'ilikee'", msg("a", {}, "ilikee"), 1, true)
       local L = env["conv.line"]
+      assert.matches("unknown operator 'ilikee'", msg("a", {}, "ilikee"), 1, true)
       local line = L:create{ qty = 1 }
       local err = h.error_of(L.name_search, L, "x")
       assert.matches("conv.line: name_search: the model has no _rec_name field", err.message, 1, true)
@@ -363,6 +363,56 @@ describe("conveniences on " .. h.backend, function()
       assert.are.same({ "active", "age", "code", "data", "kind" },
                       (function() local k = {} for n in pairs(all) do k[#k + 1] = n end table.sort(k) return k end)())
       assert.are.equal(P:create{ name = "New" }.code, all.code)
+    end)
+
+    it("reads the context's default_<field> keys, as create does", function()
+      local parent = P:create{ name = "Parent" }
+      local Pc = P:with_context{ default_kind = "company", default_age = 40,
+                                 default_code = "CTX", default_parent_id = parent,
+                                 default_notes = "n", lang = "fr" }
+      local d = Pc:default_get{ "kind", "age", "code", "parent_id", "notes", "active", "name" }
+      assert.are.same({ kind = "company", age = 40, code = "CTX", parent_id = parent.id,
+                        notes = "n", active = true }, d)
+      -- create: the context wins over the field's default (a function's too: not called),
+      -- a value given wins over the context
+      local r = Pc:create{ name = "A", age = 7 }
+      assert.are.same({ "company", 7, "CTX", "n", true }, { r.kind, r.age, r.code, r.notes, r.active })
+      assert.are.equal(parent, r.parent_id)
+      local list = Pc:create{ { name = "B", kind = "other" }, { name = "C", notes = orm.null } }
+      assert.are.same({ "other", "company" }, list:mapped("kind"))
+      assert.are.same({ "n" }, list:mapped("notes"))           -- orm.null given: no value
+      assert.are.same({ 40, 40 }, list:mapped("age"))
+      -- the records keep the context; a plain model recordset has none
+      assert.are.equal("person", P:create{ name = "D" }.kind)
+      assert.are.equal("person", P:default_get{ "kind" }.kind)
+      -- an x2many command creates on the comodel without the parent's context
+      local withkids = Pc:create{ name = "E", child_ids = { orm.Command.create{ name = "kid" } } }
+      assert.are.equal("person", withkids.child_ids[1].kind)
+    end)
+
+    it("refuses a default_ key naming no field, and default_ keys in env.context", function()
+      local Pc = P:with_context{ default_kidn = "company" }
+      local err = h.error_of(Pc.create, Pc, { name = "A" })
+      assert.are.equal("EINVAL", err.code)
+      assert.are.equal("conv.partner: create: context key 'default_kidn': no field 'kidn' (did you "
+                       .. "mean 'default_kind'?)", err.message)
+      assert.are.equal("conv.partner", err.model)
+      err = h.error_of(Pc.default_get, Pc, { "kind" })
+      assert.are.equal("conv.partner: default_get: context key 'default_kidn': no field 'kidn' "
+                       .. "(did you mean 'default_kind'?)", err.message)
+      assert.are.equal(0, P:search_count{ { "name", "=", "A" } })
+      -- the value goes through create's own checks
+      err = h.error_of(P.create, P:with_context{ default_kind = "nope" }, { name = "A" })
+      assert.are.equal("EVALIDATE", err.code)
+      assert.matches("conv.partner.kind", err.message, 1, true)
+      env.context.default_kind = "company"
+      err = h.error_of(P.create, P, { name = "A" })
+      env.context.default_kind = nil
+      assert.are.equal("conv.partner: create: env.context key 'default_kind': default_<field> keys "
+                       .. "belong in the context of the model's records "
+                       .. "(env[\"conv.partner\"]:with_context{ default_kind = ... }); env.context "
+                       .. "is shared by every model", err.message)
+      assert.are.equal("company", P:with_context{ default_kind = "company" }:create{ name = "F" }.kind)
     end)
 
     it("refuses an unknown field naming the closest", function()
@@ -511,8 +561,8 @@ describe("conveniences on " .. h.backend, function()
       local q = count_queries(env, function()
         assert.are.equal(2, #all:filtered("parent_id.age"))
       end)
-      assert.are.equal(1, q) -- the records; their parents are among them
       local L = env["conv.line"]
+      assert.are.equal(1, q) -- the records; their parents are among them
       for i = 1, 5 do L:create{ qty = i, partner_id = i % 2 == 0 and bob or (i == 5 and dan or nil) } end
       local lines = L:search{}
       env:invalidate()

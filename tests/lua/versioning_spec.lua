@@ -163,6 +163,55 @@ describe("optimistic locking (_version)", function()
     e2:close()
   end)
 
+  it("unlink of a record another env wrote since fails with ECONFLICT; the batch stays", function()
+    local D = env["ver.doc"]
+    local docs = D:create{ { name = "a" }, { name = "b" }, { name = "c" } }
+    local kid = env["ver.tag"]:create{ name = "t" }
+    docs[1]:write{ tag_id = kid }
+    assert.are.same({ 2, 1, 1 }, docs:mapped("version"))
+    local e2 = other_env()
+    e2["ver.doc"]:browse(docs[3].id):write{ qty = 7 }     -- docs[3] is stale in env now
+    local err = h.error_of(docs.unlink, docs)
+    assert.are.equal("ECONFLICT", err.code)
+    assert.are.equal(string.format("ver.doc(%s): version conflict: this env read version 1, the "
+      .. "database holds version 2 (another transaction wrote the record since; read it again "
+      .. "and retry)", tostring(docs[3].id)), err.message)
+    assert.are.equal("ver.doc", err.model)
+    assert.are.equal("version", err.field)
+    -- nothing deleted, no version moved
+    assert.are.same({
+      { id = docs[1].id, name = "a", qty = orm.null, version = 2 },
+      { id = docs[2].id, name = "b", qty = orm.null, version = 1 },
+      { id = docs[3].id, name = "c", qty = 7, version = 2 },
+    }, e2["ver.doc"]:search_read({}, { fields = { "name", "qty", "version" }, order = "id",
+                                       nulls = true }))
+    -- the failure forgot what env held: it reads version 2 now; one record alone fails the same
+    local one = D:browse(docs[3].id)
+    assert.are.equal(7, one.qty)
+    e2["ver.doc"]:browse(docs[3].id):write{ qty = 9 }     -- version 3
+    err = h.error_of(one.unlink, one)
+    assert.are.equal("ECONFLICT", err.code)
+    assert.matches("this env read version 2, the database holds version 3", err.message, 1, true)
+    assert.are.equal(3, e2["ver.doc"]:search_count{})
+    -- read again: the unlink passes
+    assert.are.equal(9, one.qty)
+    docs:unlink()
+    assert.are.equal(0, e2["ver.doc"]:search_count{})
+    -- ids never read and not there: nothing to delete, no error (as without _version)
+    local gone = D:browse(docs.ids)
+    env:invalidate()
+    gone:unlink()
+    -- a record read here, deleted by another env since
+    local d = D:create{ name = "d" }
+    assert.are.equal(1, d.version)
+    e2["ver.doc"]:browse(d.id):unlink()
+    err = h.error_of(d.unlink, d)
+    assert.are.equal("ENOTFOUND", err.code)
+    assert.are.equal(string.format("ver.doc(%s) was deleted by another transaction since this env "
+                                   .. "read it (at version 1)", tostring(d.id)), err.message)
+    e2:close()
+  end)
+
   it("a write of records never read loads their version first (one query)", function()
     local doc = env["ver.doc"]:create{ name = "a" }
     local e2 = other_env()
