@@ -586,6 +586,8 @@ static int dry_run(lua_State *L, const eo_registry *reg, const char *name, int a
     eo_model *m;
     size_t i;
     int rc;
+    if (existing == NULL && (rc = eo_registry__check_table(reg, name, err)) != EO_OK)
+        return rc;
     if ((rc = eo_registry_new(&tmp, err)) != EO_OK)
         return rc;
     if ((rc = eo_registry_add_model(&m, tmp, name, err)) != EO_OK)

@@ -951,6 +951,10 @@ function M.define(name, spec)
     error(core.new_error("EINVAL", name .. ": orm.model's spec must be a table", name), 2)
   end
   local parents = inherit_of(name, spec) or {}
+  if name == history.MODEL and not history.defining then
+    einval(string.format("%s is the engine's model and cannot be extended or overridden",
+                         history.MODEL), name, nil, 2)
+  end
   local in_place = false
   for _, p in ipairs(parents) do
     if p == name then in_place = true end

@@ -284,3 +284,68 @@ describe("recordset methods called on the model class", function()
     env:close()
   end)
 end)
+
+describe("two model names mapping to one table", function()
+  it("a.b_c and a_b.c are refused with ECONFLICT naming both and the table", function()
+    orm.model("hm.tb_c", { name = f.Char{} })
+    local err = decl_error("hm_tb.c", { name = f.Char{} })
+    assert.are.equal("ECONFLICT", err.code)
+    assert.are.equal("hm_tb.c", err.model)
+    assert.are.equal("models hm.tb_c and hm_tb.c would share the table hm_tb_c", err.message)
+    assert.is_nil(orm.models["hm_tb.c"])
+    -- the plain name too, and the refused one left nothing behind
+    err = decl_error("hm_tb_c", { name = f.Char{} })
+    assert.are.equal("models hm.tb_c and hm_tb_c would share the table hm_tb_c", err.message)
+    assert.is_nil(orm.models["hm_tb_c"])
+  end)
+
+  it("the engine's history table is reserved", function()
+    for _, name in ipairs({ "earnorm_history" }) do
+      local err = decl_error(name, { model = f.Char{}, res_id = f.Char{} })
+      assert.are.equal("ECONFLICT", err.code)
+      assert.are.equal("models earnorm.history (the engine's) and earnorm_history would share "
+                       .. "the table earnorm_history: the table is reserved for the engine", err.message)
+    end
+    assert.is_nil(orm.models["earnorm_history"])
+  end)
+end)
+
+describe("earnorm.history is the engine's model", function()
+  it("cannot be extended or declared by a model", function()
+    for _, spec in ipairs({ { _inherit = "earnorm.history", note = f.Char{} },
+                            { note = f.Char{} } }) do
+      local err = decl_error("earnorm.history", spec)
+      assert.are.equal("EINVAL", err.code)
+      assert.are.equal("earnorm.history", err.model)
+      assert.are.equal("earnorm.history is the engine's model and cannot be extended or overridden",
+                       err.message)
+    end
+    local err = h.error_of(orm.model, { _inherit = "earnorm.history", note = f.Char{} })
+    assert.are.equal("earnorm.history is the engine's model and cannot be extended or overridden",
+                     err.message)
+  end)
+end)
+
+describe("field names differing only in case", function()
+  it("are refused at declaration with ECONFLICT naming both", function()
+    local name = fresh_name("case")
+    local err = decl_error(name, { Code = f.Char{}, code = f.Integer{} })
+    assert.are.equal("ECONFLICT", err.code)
+    assert.are.equal(name, err.model)
+    -- the order of a Lua table's keys is not fixed: either pair order
+    local a = string.format("%s: fields 'Code' and 'code' differ only in case", name)
+    local b = string.format("%s: fields 'code' and 'Code' differ only in case", name)
+    assert.is_true(err.message == a or err.message == b, err.message)
+    assert.is_nil(orm.models[name])
+  end)
+
+  it("and by an extension, against the model's fields and the engine's", function()
+    local name = fresh_name("case")
+    orm.model(name, { code = f.Char{} })
+    local err = decl_error(name, { _inherit = name, CODE = f.Char{} })
+    assert.are.equal(string.format("%s: fields 'code' and 'CODE' differ only in case", name), err.message)
+    err = decl_error(fresh_name("case"), { ID = f.Integer{} })
+    assert.are.equal("ECONFLICT", err.code)
+    assert.matches("fields 'id' and 'ID' differ only in case", err.message)
+  end)
+end)
