@@ -51,6 +51,57 @@ static const eo_field *path_field(const eo_model *m, const char *path)
     return NULL;
 }
 
+/* The field at the end of path from m, through relations and into
+ * sub-record types (Embedded, List), or NULL. */
+static const eo_field *leaf_field(const eo_model *m, const char *path)
+{
+    const eo_field *f = NULL;
+    while (m != NULL) {
+        const char *dot = strchr(path, '.');
+        size_t len = dot ? (size_t)(dot - path) : strlen(path);
+        f = eo_model_field(m, path, len);
+        if (f == NULL || dot == NULL)
+            return f;
+        m = f->comodel ? f->comodel : f->embedded;
+        path = dot + 1;
+    }
+    return NULL;
+}
+
+/* EINVAL when the value at idx (a table, a recordset, the environment)
+ * cannot be the value of the scalar leaf {path, op, value}: only 'in' and
+ * its kin take lists, only Json-like fields take tables, only relational
+ * fields take records. Never compared as its JSON text or its id. */
+static int scalar_refused(lua_State *L, int idx, const eo_model *m, const char *path,
+                          const char *op, eo_error *err)
+{
+    const eo_field *f;
+    eo_ftype t;
+    const char *what;
+    int rs;
+    if (m == NULL || eo_lua_is_null(L, idx) ||
+        (lua_type(L, idx) != LUA_TTABLE && lua_type(L, idx) != LUA_TUSERDATA))
+        return EO_OK;
+    if ((f = leaf_field(m, path)) == NULL)
+        return EO_OK; /* binding names the unknown field */
+    t = eo_ftype_base(f->type);
+    rs = eo_lua__recordset_model(L, idx) != NULL;
+    if (rs && (t == EO_FT_ID || t == EO_FT_MANY2ONE || t == EO_FT_ONE2MANY ||
+               t == EO_FT_MANY2MANY || f->type == EO_FT_REFERENCE))
+        return EO_OK;
+    if (!rs && lua_type(L, idx) == LUA_TTABLE &&
+        (t == EO_FT_JSON || f->type == EO_FT_EMBEDDED || f->type == EO_FT_LIST))
+        return EO_OK;
+    what = rs ? "a recordset" : lua_type(L, idx) == LUA_TTABLE ? "a table" : "a userdata";
+    eo_error_set(err, EO_EINVAL,
+                 "%s: domain leaf {\"%s\", \"%s\", ...}: expected a value for the %s field %s, "
+                 "got %s%s",
+                 m->name, path, op, eo_ftype_name(f->type), f->name, what,
+                 rs ? "" : " (a list of values takes 'in' or 'not in')");
+    eo_error_where(err, m->name, path);
+    return EO_EINVAL;
+}
+
 /* The Reference field path ends on (its values are records of any of its
  * models, written "model,id"), or NULL. */
 static const eo_field *reference_of(const eo_model *m, const char *path)
@@ -235,7 +286,8 @@ static int leaf(lua_State *L, int t, lua_Integer pos, eo_dbuilder *b, walk *w, i
         rc = eo_dbuilder_leaf(b, path, op, &v, err);
     } else {
         eo_value v;
-        if ((rc = eo_lua_to_value(L, -1, w->ref, kind, &s, &v, err)) == EO_OK)
+        if ((rc = scalar_refused(L, -1, w->model, path, op, err)) == EO_OK &&
+            (rc = eo_lua_to_value(L, -1, w->ref, kind, &s, &v, err)) == EO_OK)
             rc = eo_dbuilder_leaf(b, path, op, &v, err);
     }
     w->ref = NULL;
