@@ -753,6 +753,22 @@ local function read_constraints(name, spec)
         end
         if #def == 0 then einval(where .. ": the check domain is empty", name, nil, 4) end
         for j, t in ipairs(def) do term(t, j) end
+        -- prefix notation read from the end, as the domain builder reads it:
+        -- an operator takes the operands after it
+        local sp = 0
+        for j = #def, 1, -1 do
+          local t = def[j]
+          if type(t) == "string" then
+            local need = t == "!" and 1 or 2
+            if sp < need then
+              einval(string.format("%s: unbalanced domain: '%s' at position %d needs %d operand%s, "
+                .. "found %d", where, t, j, need, need > 1 and "s" or "", sp), name, nil, 4)
+            end
+            sp = sp - need + 1
+          else
+            sp = sp + 1
+          end
+        end
         out.checks[cname] = { name = cname, domain = def, fields = used, message = msg, seq = i }
       else
         einval(string.format("%s: the definition must be \"unique(field, ...)\" or a domain "

@@ -349,3 +349,28 @@ describe("field names differing only in case", function()
     assert.matches("fields 'id' and 'ID' differ only in case", err.message)
   end)
 end)
+
+describe("a check domain in _sql_constraints", function()
+  it("that is unbalanced is refused at declaration, naming model and constraint", function()
+    for _, case in ipairs({
+      { { "&", { "n", ">", 0 } }, "unbalanced domain: '&' at position 1 needs 2 operands, found 1" },
+      { { "!" }, "unbalanced domain: '!' at position 1 needs 1 operand, found 0" },
+      { { { "n", ">", 0 }, "|", { "n", "<", 9 } },
+        "unbalanced domain: '|' at position 2 needs 2 operands, found 1" },
+    }) do
+      local name = fresh_name("chk")
+      local err = decl_error(name, { n = f.Integer{},
+        _sql_constraints = { { "n_pos", case[1], "n must be positive" } } })
+      assert.are.equal("EINVAL", err.code)
+      assert.are.equal(name, err.model)
+      assert.are.equal(name .. ": constraint n_pos: " .. case[2], err.message)
+      assert.is_nil(orm.models[name])
+    end
+    -- balanced ones are taken
+    local name = fresh_name("chk")
+    orm.model(name, { n = f.Integer{}, _sql_constraints = {
+      { "n_range", { "&", { "n", ">", 0 }, { "n", "<", 9 } }, "n out of range" },
+      { "n_not0", { "!", { "n", "=", 0 }, { "n", "!=", 5 } }, "n is 0 or 5" } } })
+    assert.is_not_nil(orm.models[name])
+  end)
+end)
