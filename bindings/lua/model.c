@@ -198,8 +198,13 @@ static int read_spec(lua_State *L, int t, const char *model, const char *name, f
         }
         {
             char what[240];
-            snprintf(what, sizeof what, "option '%s' applies to %s fields, not %s",
-                     typed_options[i].name, types, type);
+            if (strcmp(typed_options[i].name, "inverse") == 0)
+                /* most often a compute = left out, not a wrong type */
+                snprintf(what, sizeof what, "option 'inverse' applies to computed fields (give "
+                         "compute =) and %s fields, not to a plain %s", types, type);
+            else
+                snprintf(what, sizeof what, "option '%s' applies to %s fields, not %s",
+                         typed_options[i].name, types, type);
             return bad(err, model, name, "%s", what);
         }
     }

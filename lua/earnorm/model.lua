@@ -472,8 +472,19 @@ local function field_list(name, spec, into)
     end
   end
   table.sort(list, function(a, b) return a.spec._seq < b.spec._seq end)
+  local known
   for _, e in ipairs(list) do
-    if e.spec.related ~= nil then e.spec = M.related_spec(name, e.name, e.spec) end
+    if e.spec.related ~= nil then
+      if not known then
+        -- what a one-segment path may be a typo of: the fields declared so far
+        known = {}
+        for _, o in ipairs(list) do known[#known + 1] = o.name end
+        local cls = M.registry[name]
+        if cls then for k in pairs(class_state[cls]._fields) do known[#known + 1] = k end end
+        table.sort(known)
+      end
+      e.spec = M.related_spec(name, e.name, e.spec, known)
+    end
     into[#into + 1] = e
   end
   return into
@@ -482,7 +493,7 @@ end
 --- related = "partner_id.country_id.name": a computed field following the
 -- path (its depends), written back through the path's last record (its
 -- inverse) unless readonly; stored only with store = true.
-function M.related_spec(model, fname, spec)
+function M.related_spec(model, fname, spec, known)
   local path = spec.related
   local function bad(msg)
     error(core.new_error("EINVAL", string.format("%s.%s: related %s", model, fname, msg), model,
@@ -494,6 +505,15 @@ function M.related_spec(model, fname, spec)
   end
   local segs = {}
   for seg in path:gmatch("[^.]+") do segs[#segs + 1] = seg end
+  if #segs == 1 and known and not path:find(".", 1, true) then
+    local found = false
+    for _, k in ipairs(known) do if k == path then found = true end end
+    if not found then
+      local close = #known > 0 and core.closest(path, known)
+      bad(string.format("\"%s\": %s has no field '%s'%s", path, model, path,
+                        close and (" (did you mean '" .. close .. "'?)") or ""))
+    end
+  end
   if #segs < 2 or path:find("..", 1, true) or path:sub(1, 1) == "." or path:sub(-1) == "." then
     bad(string.format("\"%s\" must go through a relation (\"partner_id.name\")", path))
   end
@@ -1106,6 +1126,7 @@ function M.define(name, spec)
   if not existing then index_fields(S, auto.magic) end
   history.attach(S._class, auto)
   S.decls[#S.decls + 1] = decl
+  if loading then loading.defined[name] = true end
   if not existing then
     S._abstract = spec._abstract and true or false
     rawset(cls, "_abstract", S._abstract)
@@ -1150,6 +1171,40 @@ end
 -- ---------------------------------------------------------------------
 -- Loading model files
 
+-- Every file has run, so every method is defined: a compute, inverse or
+-- search method name that names none is a typo, said now rather than at
+-- the field's first use.
+local function check_methods(defined)
+  local names = {}
+  for n in pairs(defined) do names[#names + 1] = n end
+  table.sort(names)
+  for _, n in ipairs(names) do
+    local S = class_state[M.registry[n]]
+    local fnames = {}
+    for fname in pairs(S._fields) do fnames[#fnames + 1] = fname end
+    table.sort(fnames)
+    for _, fname in ipairs(fnames) do
+      local spec = S._fields[fname]
+      for _, key in ipairs({ "compute", "inverse", "search" }) do
+        local m = spec[key]
+        if type(m) == "string" and type(S._class[m]) ~= "function" then
+          local known = {}
+          for _, layer in ipairs(mro(S)) do
+            for k, v in pairs(layer) do
+              if type(k) == "string" and type(v) == "function" then known[#known + 1] = k end
+            end
+          end
+          table.sort(known)
+          local close = #known > 0 and core.closest(m, known)
+          error(core.new_error("EINVAL", string.format(
+            "%s.%s: %s method '%s' is not defined%s", n, fname, key, m,
+            close and (" (did you mean '" .. close .. "'?)") or ""), n, fname), 0)
+        end
+      end
+    end
+  end
+end
+
 --- Load model files: a directory (every *.lua in it and its
 -- subdirectories, by path, except lib/, which holds helper modules) or
 -- one file. Each runs in a sandbox (see earnorm.sandbox) and returns its
@@ -1159,7 +1214,7 @@ end
 function M.load_models(path)
   local sandbox = require "earnorm.sandbox"
   local files, root = core.list_lua_files(path)
-  local state = { current = nil, helper_depth = 0, root = root, helpers = {} }
+  local state = { current = nil, helper_depth = 0, root = root, helpers = {}, defined = {} }
   local results, pending = {}, {}
 
   local function finish_all()
@@ -1231,6 +1286,7 @@ function M.load_models(path)
   end)
   loading = prev_loading
   if not ok then error(err, 0) end
+  check_methods(state.defined)
   local loaded = {}
   for i = 1, #files do loaded[i] = results[i] end
   return loaded

@@ -112,14 +112,14 @@ end)
 
 describe("field options that do nothing on the field's type", function()
   local cases = {
-    { "Char", "inverse", "x", "option 'inverse' applies to One2many fields, not Char" },
+    { "Char", "inverse", "x", "option 'inverse' applies to computed fields (give compute =) and One2many fields, not to a plain Char" },
     { "Integer", "comodel", "hm.probe", "option 'comodel' applies to Many2one, One2many and Many2many fields, not Integer" },
     { "Char", "ondelete", "cascade", "option 'ondelete' applies to Many2one fields, not Char" },
     { "Many2many", "ondelete", "cascade", "option 'ondelete' applies to Many2one fields, not Many2many" },
     { "Text", "relation", "t_rel", "option 'relation' applies to Many2many fields, not Text" },
     { "Many2one", "column1", "a_id", "option 'column1' applies to Many2many fields, not Many2one" },
     { "Json", "column2", "b_id", "option 'column2' applies to Many2many fields, not Json" },
-    { "Many2one", "inverse", "x", "option 'inverse' applies to One2many fields, not Many2one" },
+    { "Many2one", "inverse", "x", "option 'inverse' applies to computed fields (give compute =) and One2many fields, not to a plain Many2one" },
     { "Boolean", "single", true, "option 'single' applies to One2many fields, not Boolean" },
     { "Integer", "size", 3, "option 'size' applies to Char fields, not Integer" },
     { "Text", "size", 3, "option 'size' applies to Char fields, not Text" },

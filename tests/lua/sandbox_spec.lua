@@ -896,3 +896,57 @@ return orm.model("sbx.inh.file2", { _inherit = "sbx.inh.file", size = orm.fields
     assert.are.equal("base", r:tag())
   end)
 end)
+
+describe("declaration errors that name the mistake", function()
+  local dir
+  before_each(function() dir = tmpdir() end)
+  after_each(function() rmdir(dir) end)
+
+  local function load_error(files)
+    for name, text in pairs(files) do write_file(dir .. "/" .. name, text) end
+    return h.error_of(orm.load_models, dir)
+  end
+
+  it("a related path of one segment that is no field suggests the field", function()
+    local err = h.error_of(orm.model, "sbx.rel1", { name = f.Char{}, r = f.Char{ related = "nme" } })
+    assert.are.equal("EINVAL", err.code)
+    assert.are.equal("sbx.rel1.r: related \"nme\": sbx.rel1 has no field 'nme' (did you mean 'name'?)",
+                     err.message)
+    -- a field, but no relation to go through: as before
+    err = h.error_of(orm.model, "sbx.rel2", { name = f.Char{}, r = f.Char{ related = "name" } })
+    assert.are.equal('sbx.rel2.r: related "name" must go through a relation ("partner_id.name")',
+                     err.message)
+  end)
+
+  it("inverse on a plain field says it applies to computed fields", function()
+    local err = h.error_of(orm.model, "sbx.inv1", { c = f.Char{ inverse = "_inv" } })
+    assert.are.equal("EINVAL", err.code)
+    assert.are.equal("sbx.inv1.c: option 'inverse' applies to computed fields (give compute =) "
+                     .. "and One2many fields, not to a plain Char", err.message)
+  end)
+
+  it("misspelt compute, inverse and search methods are reported when the files are loaded", function()
+    for i, case in ipairs({
+      { 'compute = "_cmp", depends = { "name" }', "compute method '_cmp' is not defined" },
+      { 'compute = "_compute_up", depends = { "name" }, inverse = "_inv_upp"',
+        "inverse method '_inv_upp' is not defined (did you mean '_inv_up'?)" },
+      { 'compute = "_compute_up", depends = { "name" }, search = "_search_upp"',
+        "search method '_search_upp' is not defined (did you mean '_search_up'?)" },
+    }) do
+      local name = "sbx.meth" .. i
+      os.execute("rm -f " .. sh_quote(dir) .. "/*.lua")
+      local err = load_error({ ["m" .. i .. ".lua"] = string.format([[
+local orm = require "earnorm"
+local f = orm.fields
+local P = orm.model(%q, { name = f.Char{}, up = f.Char{ %s } })
+function P:_compute_up() end
+function P:_inv_up() end
+function P:_search_up() return {} end
+return P
+]], name, case[1]) })
+      assert.are.equal("EINVAL", err.code)
+      assert.are.equal(name, err.model)
+      assert.are.equal(name .. ".up: " .. case[2], err.message)
+    end
+  end)
+end)
