@@ -316,6 +316,29 @@ done:
     return rc;
 }
 
+int eo_registry__truncate(eo_registry *reg, size_t n, eo_error *err)
+{
+    size_t i;
+    if (reg == NULL || n >= reg->nmodels)
+        return EO_OK;
+    for (i = n; i < reg->nmodels; i++) {
+        model_free(reg->models[i]);
+        reg->models[i] = NULL;
+    }
+    reg->nmodels = n;
+    /* the name map has no delete: build it again from the models kept */
+    eo_strmap__free(&reg->by_name);
+    memset(&reg->by_name, 0, sizeof reg->by_name);
+    for (i = 0; i < n; i++)
+        if (eo_strmap__put(&reg->by_name, reg->models[i]->name, strlen(reg->models[i]->name),
+                           reg->models[i]) != EO_OK)
+            return eo_error_set(err, EO_ENOMEM, "out of memory rolling the model registry back");
+    eo_depgraph__free(reg, reg->deps);
+    reg->deps = NULL;
+    reg->version++;
+    return EO_OK;
+}
+
 eo_model *eo_registry_find(const eo_registry *reg, const char *name)
 {
     if (reg == NULL || name == NULL)

@@ -634,6 +634,20 @@ local function wait_for(name)
   return coroutine.yield(WAIT, name)
 end
 
+-- Why a declaration made while load_models runs could not wait for a
+-- later file, or nil (not loading, or it could wait).
+local function why_no_wait()
+  if not loading then return nil end
+  if loading.helper_depth > 0 then
+    return string.format("it runs inside require %q", loading.helper_name or "lib")
+  end
+  local co = coroutine.running()
+  if co == loading.current and not coroutine.isyieldable() then
+    return "it runs inside a C function's callback (string.gsub, table.sort, ...)"
+  end
+  return nil
+end
+
 -- ---------------------------------------------------------------------
 -- Fields, constraints and indexes along the MRO
 
@@ -1005,6 +1019,12 @@ function M.define(name, spec)
   -- a parent declared by a later model file: wait for it (load_models)
   for _, p in ipairs(parents) do
     if not M.registry[p] and not wait_for(p) then
+      local why = not M.registry[p] and why_no_wait()
+      if why then
+        error(core.new_error("ENOTFOUND", string.format("%s: _inherit names model %s, which no "
+          .. "file has declared yet, and this declaration cannot wait for a later file (%s): "
+          .. "declare it at the top level of a model file", name, tostring(p), why), name), 2)
+      end
       error(core.new_error("ENOTFOUND", string.format("%s: _inherit names unknown model %s",
                                                       name, tostring(p)), name), 2)
     end
@@ -1119,6 +1139,15 @@ function M.define(name, spec)
     layer_of[layer] = nil
     error(derr, 2)
   end
+  if loading then
+    for _, step in ipairs(plan) do
+      -- a model the load did not declare changes: a failed load cannot undo it
+      if not loading.new[step.T._name] and (existing or step.T ~= S) then
+        loading.changed_old = loading.changed_old or step.T._name
+      end
+    end
+    if not existing then loading.new[name] = true end
+  end
   for i, step in ipairs(plan) do
     core.define_model(step.T._name, i == 1 and attrs or {}, step.add, step.T._class)
     index_fields(step.T, step.add)
@@ -1187,6 +1216,8 @@ local function check_methods(defined)
       local spec = S._fields[fname]
       for _, key in ipairs({ "compute", "inverse", "search" }) do
         local m = spec[key]
+        -- a One2many's inverse is the field of the other side, not a method
+        if key == "inverse" and spec.compute == nil then m = nil end
         if type(m) == "string" and type(S._class[m]) ~= "function" then
           local known = {}
           for _, layer in ipairs(mro(S)) do
@@ -1205,6 +1236,29 @@ local function check_methods(defined)
   end
 end
 
+-- A load failed: drop the models it declared, so that loading fixed
+-- files works. It cannot undo extensions of models declared before it:
+-- then every later load is refused (M.broken).
+local function rollback(state, mark, before)
+  if state.changed_old then
+    M.broken = state.changed_old
+    return
+  end
+  local dropped = {}
+  for n in pairs(M.registry) do
+    if not before[n] then dropped[#dropped + 1] = n end
+  end
+  for _, n in ipairs(dropped) do
+    M.registry[n] = nil
+    for o in pairs(before) do
+      local P = M.registry[o] and class_state[M.registry[o]]
+      if P and P.children then P.children[n] = nil end
+    end
+  end
+  generation = generation + 1
+  core.registry_rollback(mark)
+end
+
 --- Load model files: a directory (every *.lua in it and its
 -- subdirectories, by path, except lib/, which holds helper modules) or
 -- one file. Each runs in a sandbox (see earnorm.sandbox) and returns its
@@ -1214,7 +1268,15 @@ end
 function M.load_models(path)
   local sandbox = require "earnorm.sandbox"
   local files, root = core.list_lua_files(path)
-  local state = { current = nil, helper_depth = 0, root = root, helpers = {}, defined = {} }
+  if M.broken then
+    error(core.new_error("EINVAL", string.format("load_models: an earlier load failed after "
+      .. "changing model %s, declared before it, which cannot be undone: start a new engine "
+      .. "(or process) to load models again", M.broken), M.broken), 2)
+  end
+  local state = { current = nil, helper_depth = 0, root = root, helpers = {}, defined = {},
+                  new = {} }
+  local mark, before = core.registry_mark(), {}
+  for n in pairs(M.registry) do before[n] = true end
   local results, pending = {}, {}
 
   local function finish_all()
@@ -1285,8 +1347,11 @@ function M.load_models(path)
     end
   end)
   loading = prev_loading
-  if not ok then error(err, 0) end
-  check_methods(state.defined)
+  if ok then ok, err = pcall(check_methods, state.defined) end
+  if not ok then
+    rollback(state, mark, before)
+    error(err, 0)
+  end
   local loaded = {}
   for i = 1, #files do loaded[i] = results[i] end
   return loaded
