@@ -35,8 +35,9 @@ typedef struct walk {
 
 static int build(lua_State *L, int idx, walk *w, int depth, eo_domain **out, eo_error *err);
 
-/* The field at the end of path from m (through relational fields), or NULL. */
-static const eo_field *path_field(const eo_model *m, const char *path)
+/* The field at the end of path from m (through relational fields, and
+ * with sub into sub-record types: Embedded, List), or NULL. */
+static const eo_field *walk_path(const eo_model *m, const char *path, int sub)
 {
     const eo_field *f = NULL;
     while (m != NULL) {
@@ -45,27 +46,15 @@ static const eo_field *path_field(const eo_model *m, const char *path)
         f = eo_model_field(m, path, len);
         if (f == NULL || dot == NULL)
             return f;
-        m = f->comodel;
+        m = f->comodel ? f->comodel : sub ? f->embedded : NULL;
         path = dot + 1;
     }
     return NULL;
 }
 
-/* The field at the end of path from m, through relations and into
- * sub-record types (Embedded, List), or NULL. */
-static const eo_field *leaf_field(const eo_model *m, const char *path)
+static const eo_field *path_field(const eo_model *m, const char *path)
 {
-    const eo_field *f = NULL;
-    while (m != NULL) {
-        const char *dot = strchr(path, '.');
-        size_t len = dot ? (size_t)(dot - path) : strlen(path);
-        f = eo_model_field(m, path, len);
-        if (f == NULL || dot == NULL)
-            return f;
-        m = f->comodel ? f->comodel : f->embedded;
-        path = dot + 1;
-    }
-    return NULL;
+    return walk_path(m, path, 0);
 }
 
 /* EINVAL when the value at idx (a table, a recordset, the environment)
@@ -82,7 +71,7 @@ static int scalar_refused(lua_State *L, int idx, const eo_model *m, const char *
     if (m == NULL || eo_lua_is_null(L, idx) ||
         (lua_type(L, idx) != LUA_TTABLE && lua_type(L, idx) != LUA_TUSERDATA))
         return EO_OK;
-    if ((f = leaf_field(m, path)) == NULL)
+    if ((f = walk_path(m, path, 1)) == NULL)
         return EO_OK; /* binding names the unknown field */
     t = eo_ftype_base(f->type);
     rs = eo_lua__recordset_model(L, idx) != NULL;
