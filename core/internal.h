@@ -230,6 +230,15 @@ void eo_arena__reset(eo_arena *a);
  * choices). Domains convert without checks: a filter may ask for values no
  * record may hold. */
 #include "earnorm/model.h"
+
+/* ---- the model registry (model.c) ---- */
+/* ECONFLICT when the model `name` would use the table of another model of
+ * reg (or one of the engine's reserved tables); reg may be NULL. */
+int eo_registry__check_table(const eo_registry *reg, const char *name, eo_error *err);
+/* Drop the models added after the first n (a failed load rolled back):
+ * only models nothing older refers to. */
+int eo_registry__truncate(eo_registry *reg, size_t n, eo_error *err);
+
 int eo_field__convert(const eo_field *f, const eo_value *in, eo_value *out,
                       eo_value_scratch *sc, int checks, eo_error *err);
 /* model_auto.c: why field f cannot be tracked in the history, or NULL. */

@@ -7,6 +7,7 @@
  */
 #include <ctype.h>
 #include <stdio.h>
+#include <strings.h>
 
 #include "depends/depends_int.h"
 #include "earnorm/depends.h"
@@ -199,6 +200,45 @@ static int add_field_raw(eo_model *m, eo_field *f, eo_error *err)
     return EO_OK;
 }
 
+/* The tables of the engine's own models, reserved against every other
+ * model: a user model "earnorm_history" would read and forge the history.
+ * (The engine's other tables, "earnorm-schema", hold a '-' that no model
+ * name maps to.) */
+static const struct { const char *table, *model; } reserved_tables[] = {
+    { "earnorm_history", "earnorm.history" },
+};
+
+int eo_registry__check_table(const eo_registry *reg, const char *name, eo_error *err)
+{
+    char table[256];
+    size_t i, n = strlen(name);
+    if (n >= sizeof table)
+        return EO_OK; /* the name check refuses it */
+    for (i = 0; i <= n; i++)
+        table[i] = name[i] == '.' ? '_' : name[i];
+    for (i = 0; i < sizeof reserved_tables / sizeof reserved_tables[0]; i++) {
+        if (strcmp(table, reserved_tables[i].table) == 0 &&
+            strcmp(name, reserved_tables[i].model) != 0) {
+            eo_error_set(err, EO_ECONFLICT,
+                         "models %s (the engine's) and %s would share the table %s: "
+                         "the table is reserved for the engine",
+                         reserved_tables[i].model, name, table);
+            eo_error_where(err, name, NULL);
+            return EO_ECONFLICT;
+        }
+    }
+    for (i = 0; reg && i < reg->nmodels; i++) {
+        const eo_model *o = reg->models[i];
+        if (strcmp(o->table, table) == 0 && strcmp(o->name, name) != 0) {
+            eo_error_set(err, EO_ECONFLICT, "models %s and %s would share the table %s",
+                         o->name, name, table);
+            eo_error_where(err, name, NULL);
+            return EO_ECONFLICT;
+        }
+    }
+    return EO_OK;
+}
+
 int eo_registry_add_model(eo_model **out, eo_registry *reg, const char *name,
                           eo_error *err)
 {
@@ -224,6 +264,8 @@ int eo_registry_add_model(eo_model **out, eo_registry *reg, const char *name,
         eo_error_where(err, name, NULL);
         goto done;
     }
+    if ((rc = eo_registry__check_table(reg, name, err)) != EO_OK)
+        goto done;
     m = eo_calloc(1, sizeof *m);
     if (m == NULL)
         goto oom;
@@ -272,6 +314,29 @@ done:
     field_free(id);
     model_free(m);
     return rc;
+}
+
+int eo_registry__truncate(eo_registry *reg, size_t n, eo_error *err)
+{
+    size_t i;
+    if (reg == NULL || n >= reg->nmodels)
+        return EO_OK;
+    for (i = n; i < reg->nmodels; i++) {
+        model_free(reg->models[i]);
+        reg->models[i] = NULL;
+    }
+    reg->nmodels = n;
+    /* the name map has no delete: build it again from the models kept */
+    eo_strmap__free(&reg->by_name);
+    memset(&reg->by_name, 0, sizeof reg->by_name);
+    for (i = 0; i < n; i++)
+        if (eo_strmap__put(&reg->by_name, reg->models[i]->name, strlen(reg->models[i]->name),
+                           reg->models[i]) != EO_OK)
+            return eo_error_set(err, EO_ENOMEM, "out of memory rolling the model registry back");
+    eo_depgraph__free(reg, reg->deps);
+    reg->deps = NULL;
+    reg->version++;
+    return EO_OK;
 }
 
 eo_model *eo_registry_find(const eo_registry *reg, const char *name)
@@ -363,6 +428,18 @@ int eo_model_add_field(eo_field **out, eo_model *m, const eo_field_spec *spec,
         return field_error(err, EO_EINVAL, m, spec->name, why);
     if (eo_model_field(m, spec->name, strlen(spec->name)) != NULL)
         return field_error(err, EO_ECONFLICT, m, spec->name, "field defined twice");
+    {
+        /* SQL column names fold case (SQLite always, PostgreSQL unquoted),
+         * BSON keys do not: refuse the pair on every backend alike */
+        size_t i;
+        for (i = 0; i < m->nfields; i++)
+            if (strcasecmp(m->fields[i]->name, spec->name) == 0) {
+                eo_error_set(err, EO_ECONFLICT, "%s: fields '%s' and '%s' differ only in case",
+                             m->name, m->fields[i]->name, spec->name);
+                eo_error_where(err, m->name, spec->name);
+                return EO_ECONFLICT;
+            }
+    }
     if (spec->type <= EO_FT_ID || (size_t)spec->type >= EO_ARRAY_SIZE(type_names))
         return field_error(err, EO_EINVAL, m, spec->name, "unknown field type");
     if ((rc = eo_types__check_spec(m, spec, err)) != EO_OK)

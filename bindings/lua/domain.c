@@ -35,8 +35,9 @@ typedef struct walk {
 
 static int build(lua_State *L, int idx, walk *w, int depth, eo_domain **out, eo_error *err);
 
-/* The field at the end of path from m (through relational fields), or NULL. */
-static const eo_field *path_field(const eo_model *m, const char *path)
+/* The field at the end of path from m (through relational fields, and
+ * with sub into sub-record types: Embedded, List), or NULL. */
+static const eo_field *walk_path(const eo_model *m, const char *path, int sub)
 {
     const eo_field *f = NULL;
     while (m != NULL) {
@@ -45,10 +46,49 @@ static const eo_field *path_field(const eo_model *m, const char *path)
         f = eo_model_field(m, path, len);
         if (f == NULL || dot == NULL)
             return f;
-        m = f->comodel;
+        m = f->comodel ? f->comodel : sub ? f->embedded : NULL;
         path = dot + 1;
     }
     return NULL;
+}
+
+static const eo_field *path_field(const eo_model *m, const char *path)
+{
+    return walk_path(m, path, 0);
+}
+
+/* EINVAL when the value at idx (a table, a recordset, the environment)
+ * cannot be the value of the scalar leaf {path, op, value}: only 'in' and
+ * its kin take lists, only Json-like fields take tables, only relational
+ * fields take records. Never compared as its JSON text or its id. */
+static int scalar_refused(lua_State *L, int idx, const eo_model *m, const char *path,
+                          const char *op, eo_error *err)
+{
+    const eo_field *f;
+    eo_ftype t;
+    const char *what;
+    int rs;
+    if (m == NULL || eo_lua_is_null(L, idx) ||
+        (lua_type(L, idx) != LUA_TTABLE && lua_type(L, idx) != LUA_TUSERDATA))
+        return EO_OK;
+    if ((f = walk_path(m, path, 1)) == NULL)
+        return EO_OK; /* binding names the unknown field */
+    t = eo_ftype_base(f->type);
+    rs = eo_lua__recordset_model(L, idx) != NULL;
+    if (rs && (t == EO_FT_ID || t == EO_FT_MANY2ONE || t == EO_FT_ONE2MANY ||
+               t == EO_FT_MANY2MANY || f->type == EO_FT_REFERENCE))
+        return EO_OK;
+    if (!rs && lua_type(L, idx) == LUA_TTABLE &&
+        (t == EO_FT_JSON || f->type == EO_FT_EMBEDDED || f->type == EO_FT_LIST))
+        return EO_OK;
+    what = rs ? "a recordset" : lua_type(L, idx) == LUA_TTABLE ? "a table" : "a userdata";
+    eo_error_set(err, EO_EINVAL,
+                 "%s: domain leaf {\"%s\", \"%s\", ...}: expected a value for the %s field %s, "
+                 "got %s%s",
+                 m->name, path, op, eo_ftype_name(f->type), f->name, what,
+                 rs ? "" : " (a list of values takes 'in' or 'not in')");
+    eo_error_where(err, m->name, path);
+    return EO_EINVAL;
 }
 
 /* The Reference field path ends on (its values are records of any of its
@@ -235,7 +275,8 @@ static int leaf(lua_State *L, int t, lua_Integer pos, eo_dbuilder *b, walk *w, i
         rc = eo_dbuilder_leaf(b, path, op, &v, err);
     } else {
         eo_value v;
-        if ((rc = eo_lua_to_value(L, -1, w->ref, kind, &s, &v, err)) == EO_OK)
+        if ((rc = scalar_refused(L, -1, w->model, path, op, err)) == EO_OK &&
+            (rc = eo_lua_to_value(L, -1, w->ref, kind, &s, &v, err)) == EO_OK)
             rc = eo_dbuilder_leaf(b, path, op, &v, err);
     }
     w->ref = NULL;

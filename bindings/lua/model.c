@@ -198,8 +198,13 @@ static int read_spec(lua_State *L, int t, const char *model, const char *name, f
         }
         {
             char what[240];
-            snprintf(what, sizeof what, "option '%s' applies to %s fields, not %s",
-                     typed_options[i].name, types, type);
+            if (strcmp(typed_options[i].name, "inverse") == 0)
+                /* most often a compute = left out, not a wrong type */
+                snprintf(what, sizeof what, "option 'inverse' applies to computed fields (give "
+                         "compute =) and %s fields, not to a plain %s", types, type);
+            else
+                snprintf(what, sizeof what, "option '%s' applies to %s fields, not %s",
+                         typed_options[i].name, types, type);
             return bad(err, model, name, "%s", what);
         }
     }
@@ -586,6 +591,8 @@ static int dry_run(lua_State *L, const eo_registry *reg, const char *name, int a
     eo_model *m;
     size_t i;
     int rc;
+    if (existing == NULL && (rc = eo_registry__check_table(reg, name, err)) != EO_OK)
+        return rc;
     if ((rc = eo_registry_new(&tmp, err)) != EO_OK)
         return rc;
     if ((rc = eo_registry_add_model(&m, tmp, name, err)) != EO_OK)
@@ -1120,8 +1127,38 @@ static int l_load_helper_file(lua_State *L)
     return read_chunk(L, box, lua_tostring(L, -1), 3);
 }
 
+/* core.registry_mark(): how many models the registry holds (a point a
+ * failed load rolls back to). */
+static int l_registry_mark(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)eo_registry_count(eo_lua_ctx_registry(eo_lua_ctx_get(L))));
+    return 1;
+}
+
+/* core.registry_rollback(n): drop the models declared after mark n,
+ * releasing their classes. */
+static int l_registry_rollback(lua_State *L)
+{
+    eo_registry *reg = eo_lua_ctx_registry(eo_lua_ctx_get(L));
+    size_t n = (size_t)luaL_checkinteger(L, 1), i;
+    eo_error err;
+    for (i = n; i < eo_registry_count(reg); i++) {
+        eo_model *m = eo_registry_at(reg, i);
+        if (m->binding_ref > 0)
+            luaL_unref(L, LUA_REGISTRYINDEX, (int)m->binding_ref);
+        m->binding_ref = 0;
+    }
+    if (eo_registry__truncate(reg, n, &err) != EO_OK)
+        return eo_lua_raise(L, &err);
+    return 0;
+}
+
 void eo_lua_open_models(lua_State *L)
 {
+    lua_pushcfunction(L, l_registry_mark);
+    lua_setfield(L, -2, "registry_mark");
+    lua_pushcfunction(L, l_registry_rollback);
+    lua_setfield(L, -2, "registry_rollback");
     lua_pushcfunction(L, l_define_model);
     lua_setfield(L, -2, "define_model");
     lua_pushcfunction(L, l_set_indexes);

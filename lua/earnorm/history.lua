@@ -77,7 +77,8 @@ function M.ensure_model()
   local model = require "earnorm.model"
   if model.registry[M.MODEL] then return end
   local f = fields
-  model.define(M.MODEL, {
+  M.defining = true
+  local ok, err = pcall(model.define, M.MODEL, {
     _description = "Changes of tracked fields",
     _order = "date desc, id desc",
     _log_access = false,
@@ -88,6 +89,8 @@ function M.ensure_model()
     uid = f.Integer{ help = "who: empty until access control gives environments a user" },
     changes = f.Json{},
   })
+  M.defining = false
+  if not ok then error(err, 0) end
 end
 
 --- Called by orm.model before the model reaches C: checks the attributes,

@@ -472,8 +472,19 @@ local function field_list(name, spec, into)
     end
   end
   table.sort(list, function(a, b) return a.spec._seq < b.spec._seq end)
+  local known
   for _, e in ipairs(list) do
-    if e.spec.related ~= nil then e.spec = M.related_spec(name, e.name, e.spec) end
+    if e.spec.related ~= nil then
+      if not known then
+        -- what a one-segment path may be a typo of: the fields declared so far
+        known = {}
+        for _, o in ipairs(list) do known[#known + 1] = o.name end
+        local cls = M.registry[name]
+        if cls then for k in pairs(class_state[cls]._fields) do known[#known + 1] = k end end
+        table.sort(known)
+      end
+      e.spec = M.related_spec(name, e.name, e.spec, known)
+    end
     into[#into + 1] = e
   end
   return into
@@ -482,7 +493,7 @@ end
 --- related = "partner_id.country_id.name": a computed field following the
 -- path (its depends), written back through the path's last record (its
 -- inverse) unless readonly; stored only with store = true.
-function M.related_spec(model, fname, spec)
+function M.related_spec(model, fname, spec, known)
   local path = spec.related
   local function bad(msg)
     error(core.new_error("EINVAL", string.format("%s.%s: related %s", model, fname, msg), model,
@@ -494,6 +505,15 @@ function M.related_spec(model, fname, spec)
   end
   local segs = {}
   for seg in path:gmatch("[^.]+") do segs[#segs + 1] = seg end
+  if #segs == 1 and known and not path:find(".", 1, true) then
+    local found = false
+    for _, k in ipairs(known) do if k == path then found = true end end
+    if not found then
+      local close = #known > 0 and core.closest(path, known)
+      bad(string.format("\"%s\": %s has no field '%s'%s", path, model, path,
+                        close and (" (did you mean '" .. close .. "'?)") or ""))
+    end
+  end
   if #segs < 2 or path:find("..", 1, true) or path:sub(1, 1) == "." or path:sub(-1) == "." then
     bad(string.format("\"%s\" must go through a relation (\"partner_id.name\")", path))
   end
@@ -616,6 +636,20 @@ local function wait_for(name)
   local co = coroutine.running()
   if co ~= loading.current or not coroutine.isyieldable() then return false end
   return coroutine.yield(WAIT, name)
+end
+
+-- Why a declaration made while load_models runs could not wait for a
+-- later file, or nil (not loading, or it could wait).
+local function why_no_wait()
+  if not loading then return nil end
+  if loading.helper_depth > 0 then
+    return string.format("it runs inside require %q", loading.helper_name or "lib")
+  end
+  local co = coroutine.running()
+  if co == loading.current and not coroutine.isyieldable() then
+    return "it runs inside a C function's callback (string.gsub, table.sort, ...)"
+  end
+  return nil
 end
 
 -- ---------------------------------------------------------------------
@@ -757,6 +791,22 @@ local function read_constraints(name, spec)
         end
         if #def == 0 then einval(where .. ": the check domain is empty", name, nil, 4) end
         for j, t in ipairs(def) do term(t, j) end
+        -- prefix notation read from the end, as the domain builder reads it:
+        -- an operator takes the operands after it
+        local sp = 0
+        for j = #def, 1, -1 do
+          local t = def[j]
+          if type(t) == "string" then
+            local need = t == "!" and 1 or 2
+            if sp < need then
+              einval(string.format("%s: unbalanced domain: '%s' at position %d needs %d operand%s, "
+                .. "found %d", where, t, j, need, need > 1 and "s" or "", sp), name, nil, 4)
+            end
+            sp = sp - need + 1
+          else
+            sp = sp + 1
+          end
+        end
         out.checks[cname] = { name = cname, domain = def, fields = used, message = msg, seq = i }
       else
         einval(string.format("%s: the definition must be \"unique(field, ...)\" or a domain "
@@ -955,6 +1005,10 @@ function M.define(name, spec)
     error(core.new_error("EINVAL", name .. ": orm.model's spec must be a table", name), 2)
   end
   local parents = inherit_of(name, spec) or {}
+  if name == history.MODEL and not history.defining then
+    einval(string.format("%s is the engine's model and cannot be extended or overridden",
+                         history.MODEL), name, nil, 2)
+  end
   local in_place = false
   for _, p in ipairs(parents) do
     if p == name then in_place = true end
@@ -969,6 +1023,12 @@ function M.define(name, spec)
   -- a parent declared by a later model file: wait for it (load_models)
   for _, p in ipairs(parents) do
     if not M.registry[p] and not wait_for(p) then
+      local why = not M.registry[p] and why_no_wait()
+      if why then
+        error(core.new_error("ENOTFOUND", string.format("%s: _inherit names model %s, which no "
+          .. "file has declared yet, and this declaration cannot wait for a later file (%s): "
+          .. "declare it at the top level of a model file", name, tostring(p), why), name), 2)
+      end
       error(core.new_error("ENOTFOUND", string.format("%s: _inherit names unknown model %s",
                                                       name, tostring(p)), name), 2)
     end
@@ -1083,6 +1143,15 @@ function M.define(name, spec)
     layer_of[layer] = nil
     error(derr, 2)
   end
+  if loading then
+    for _, step in ipairs(plan) do
+      -- a model the load did not declare changes: a failed load cannot undo it
+      if not loading.new[step.T._name] and (existing or step.T ~= S) then
+        loading.changed_old = loading.changed_old or step.T._name
+      end
+    end
+    if not existing then loading.new[name] = true end
+  end
   for i, step in ipairs(plan) do
     core.define_model(step.T._name, i == 1 and attrs or {}, step.add, step.T._class)
     index_fields(step.T, step.add)
@@ -1090,6 +1159,7 @@ function M.define(name, spec)
   if not existing then index_fields(S, auto.magic) end
   history.attach(S._class, auto)
   S.decls[#S.decls + 1] = decl
+  if loading then loading.defined[name] = true end
   if not existing then
     S._abstract = spec._abstract and true or false
     rawset(cls, "_abstract", S._abstract)
@@ -1134,6 +1204,65 @@ end
 -- ---------------------------------------------------------------------
 -- Loading model files
 
+-- Every file has run, so every method is defined: a compute, inverse or
+-- search method name that names none is a typo, said now rather than at
+-- the field's first use.
+local function check_methods(defined)
+  local names = {}
+  for n in pairs(defined) do names[#names + 1] = n end
+  table.sort(names)
+  for _, n in ipairs(names) do
+    local S = class_state[M.registry[n]]
+    local fnames = {}
+    for fname in pairs(S._fields) do fnames[#fnames + 1] = fname end
+    table.sort(fnames)
+    for _, fname in ipairs(fnames) do
+      local spec = S._fields[fname]
+      for _, key in ipairs({ "compute", "inverse", "search" }) do
+        local m = spec[key]
+        -- a One2many's inverse is the field of the other side, not a method
+        if key == "inverse" and spec.compute == nil then m = nil end
+        if type(m) == "string" and type(S._class[m]) ~= "function" then
+          local known = {}
+          for _, layer in ipairs(mro(S)) do
+            for k, v in pairs(layer) do
+              if type(k) == "string" and type(v) == "function" then known[#known + 1] = k end
+            end
+          end
+          table.sort(known)
+          local close = #known > 0 and core.closest(m, known)
+          error(core.new_error("EINVAL", string.format(
+            "%s.%s: %s method '%s' is not defined%s", n, fname, key, m,
+            close and (" (did you mean '" .. close .. "'?)") or ""), n, fname), 0)
+        end
+      end
+    end
+  end
+end
+
+-- A load failed: drop the models it declared, so that loading fixed
+-- files works. It cannot undo extensions of models declared before it:
+-- then every later load is refused (M.broken).
+local function rollback(state, mark, before)
+  if state.changed_old then
+    M.broken = state.changed_old
+    return
+  end
+  local dropped = {}
+  for n in pairs(M.registry) do
+    if not before[n] then dropped[#dropped + 1] = n end
+  end
+  for _, n in ipairs(dropped) do
+    M.registry[n] = nil
+    for o in pairs(before) do
+      local P = M.registry[o] and class_state[M.registry[o]]
+      if P and P.children then P.children[n] = nil end
+    end
+  end
+  generation = generation + 1
+  core.registry_rollback(mark)
+end
+
 --- Load model files: a directory (every *.lua in it and its
 -- subdirectories, by path, except lib/, which holds helper modules) or
 -- one file. Each runs in a sandbox (see earnorm.sandbox) and returns its
@@ -1143,7 +1272,15 @@ end
 function M.load_models(path)
   local sandbox = require "earnorm.sandbox"
   local files, root = core.list_lua_files(path)
-  local state = { current = nil, helper_depth = 0, root = root, helpers = {} }
+  if M.broken then
+    error(core.new_error("EINVAL", string.format("load_models: an earlier load failed after "
+      .. "changing model %s, declared before it, which cannot be undone: start a new engine "
+      .. "(or process) to load models again", M.broken), M.broken), 2)
+  end
+  local state = { current = nil, helper_depth = 0, root = root, helpers = {}, defined = {},
+                  new = {} }
+  local mark, before = core.registry_mark(), {}
+  for n in pairs(M.registry) do before[n] = true end
   local results, pending = {}, {}
 
   local function finish_all()
@@ -1214,7 +1351,11 @@ function M.load_models(path)
     end
   end)
   loading = prev_loading
-  if not ok then error(err, 0) end
+  if ok then ok, err = pcall(check_methods, state.defined) end
+  if not ok then
+    rollback(state, mark, before)
+    error(err, 0)
+  end
   local loaded = {}
   for i = 1, #files do loaded[i] = results[i] end
   return loaded

@@ -310,8 +310,10 @@ local function load_helper(loader, name, env_of)
     error(core.new_error("EINVAL", err, nil, nil, "LUA"), 0)
   end
   loader.helper_depth = loader.helper_depth + 1
+  loader.helper_name = loader.helper_name or name -- the outermost (said when a model cannot wait)
   local ok, res = pcall(run_chunk, chunk)
   loader.helper_depth = loader.helper_depth - 1
+  if loader.helper_depth == 0 then loader.helper_name = nil end
   if not ok then
     cache[name] = nil
     error(res, 0)

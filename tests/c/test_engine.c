@@ -1195,6 +1195,41 @@ static void test_engine__rows_stop_at_the_memory_limit(void **state)
         fail_msg("the search took %lld MiB past its start (limit 8 MiB)", (cnt_peak - before) >> 20);
 }
 
+/* A load that fails half-way registers nothing: the host loads the fixed
+ * files into the same engine. */
+static void test_engine__failed_load_rolls_back(void **state)
+{
+    fx *f = *state;
+    eo_engine_config cfg = EO_ENGINE_CONFIG_INIT;
+    char bad[700], fixed[700], path[800], *out = NULL;
+    eo_error err;
+    cfg.database_url = f->url;
+    snprintf(bad, sizeof bad, "%s/bad", f->dir);
+    snprintf(fixed, sizeof fixed, "%s/fixed", f->dir);
+    assert_int_equal(mkdir(bad, 0700), 0);
+    assert_int_equal(mkdir(fixed, 0700), 0);
+    th_write_file(path, sizeof path, bad, "a.lua",
+                  "local orm = require \"earnorm\"\n"
+                  "local A = orm.model(\"fl.a\", { name = orm.fields.Char{} })\n"
+                  "function A:hello() return \"from the failed load\" end\n"
+                  "orm.model(\"fl.b\", { name = orm.fields.Char{} })\n"
+                  "error(\"half-way failure\")\n");
+    th_write_file(path, sizeof path, fixed, "a.lua",
+                  "local orm = require \"earnorm\"\n"
+                  "local A = orm.model(\"fl.a\", { name = orm.fields.Char{} })\n"
+                  "function A:hello() return \"fixed\" end\n"
+                  "return A\n");
+    assert_eo_ok(eo_engine_open(&f->eng, &cfg, &err), &err);
+    assert_int_equal(eo_engine_load_models(f->eng, bad, &err), EO_ERROR);
+    assert_non_null(strstr(err.msg, "a.lua:5: half-way failure"));
+    assert_eo_ok(eo_engine_load_models(f->eng, fixed, &err), &err);
+    assert_eo_ok(eo_engine_migrate(f->eng, &err), &err);
+    assert_eo_ok(eo_engine_eval(f->eng, "return { env['fl.a']:create{ name = 'x' }:hello(), "
+                                        "orm.models['fl.b'] == nil }", &out, &err), &err);
+    assert_string_equal(out, "[\"fixed\",true]");
+    eo_free(out);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -1229,6 +1264,7 @@ int main(void)
         T(test_engine__text_values_refused),
         T(test_engine__json_dag_bounded),
         T(test_engine__rows_stop_at_the_memory_limit),
+        T(test_engine__failed_load_rolls_back),
     };
     return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 }

@@ -274,6 +274,32 @@ static void test_model__duplicate_field(void **state)
                     "res.partner.id: field defined twice");
     assert_int_equal(fx->m->nfields, 2);
     assert_int_equal(eo_model_field(fx->m, "age", 3)->type, EO_FT_INTEGER);
+    /* nor a name differing only in case (one column on SQL, two keys on MongoDB) */
+    s.name = "Age";
+    assert_eo_error(eo_model_add_field(NULL, fx->m, &s, &err), &err, EO_ECONFLICT,
+                    "res.partner: fields 'age' and 'Age' differ only in case");
+    assert_string_equal(err.field, "Age");
+    assert_int_equal(fx->m->nfields, 2);
+}
+
+static void test_model__shared_table(void **state)
+{
+    fixture *fx = *state;
+    eo_model *m = (eo_model *)1;
+    eo_error err;
+    assert_eo_error(eo_registry_add_model(&m, fx->reg, "res_partner", &err), &err, EO_ECONFLICT,
+                    "models res.partner and res_partner would share the table res_partner");
+    assert_null(m);
+    assert_string_equal(err.model, "res_partner");
+    assert_eo_error(eo_registry_add_model(&m, fx->reg, "earnorm_history", &err), &err,
+                    EO_ECONFLICT,
+                    "models earnorm.history (the engine's) and earnorm_history would share the "
+                    "table earnorm_history: the table is reserved for the engine");
+    assert_int_equal(eo_registry_count(fx->reg), 1);
+    assert_eo_ok(eo_registry_add_model(&m, fx->reg, "earnorm.history", &err), &err);
+    assert_eo_error(eo_registry_add_model(&m, fx->reg, "earnorm_history", &err), &err,
+                    EO_ECONFLICT, "models earnorm.history (the engine's) and earnorm_history "
+                    "would share the table earnorm_history: the table is reserved for the engine");
 }
 
 static void test_model__set_indexes(void **state)
@@ -697,6 +723,7 @@ int main(void)
         T(test_model__bad_model_names),
         T(test_model__good_model_names),
         T(test_model__duplicate_model),
+        T(test_model__shared_table),
         T(test_model__set_indexes),
         T(test_model__add_field),
         T(test_model__field_flags_by_type),

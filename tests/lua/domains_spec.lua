@@ -235,3 +235,73 @@ describe("domains on " .. h.backend, function()
     end)
   end
 end)
+
+-- A table, a record or the environment as the value of a scalar leaf is
+-- refused naming the leaf (never compared as its JSON text or its id).
+orm.embedded("dom_addr", { city = f.Char{} })
+orm.model("dom.tv", {
+  name = f.Char{},
+  n = f.Integer{},
+  data = f.Json{},
+  address = f.Embedded{ "dom_addr" },
+  parent_id = f.Many2one{ "dom.tv" },
+})
+
+describe("table values in scalar domain leaves on " .. h.backend, function()
+  local env, T, a
+
+  setup(function()
+    env = h.fresh_env()
+    T = env["dom.tv"]
+    a = T:create{ name = "a", n = 1, data = { k = 1 }, address = { city = "Paris" } }
+    T:create{ name = "b", n = 2, parent_id = a }
+  end)
+  teardown(function() env:close() end)
+
+  local function refused(domain)
+    local err = h.error_of(T.search, T, domain)
+    assert.are.equal("EINVAL", err.code)
+    assert.are.equal("dom.tv", err.model)
+    return err.message
+  end
+
+  it("a list, an object, a record or the environment as a Char, Integer or sub-field value", function()
+    local hint = " (a list of values takes 'in' or 'not in')"
+    assert.are.equal('dom.tv: domain leaf {"name", "=", ...}: expected a value for the Char field '
+                     .. "name, got a table" .. hint, refused{ { "name", "=", { "a", "b" } } })
+    assert.are.equal('dom.tv: domain leaf {"name", ">", ...}: expected a value for the Char field '
+                     .. "name, got a table" .. hint, refused{ { "name", ">", { "a" } } })
+    assert.are.equal('dom.tv: domain leaf {"name", "=", ...}: expected a value for the Char field '
+                     .. "name, got a table" .. hint, refused{ { "name", "=", { x = 1 } } })
+    assert.are.equal('dom.tv: domain leaf {"name", "=", ...}: expected a value for the Char field '
+                     .. "name, got a recordset", refused{ { "name", "=", a } })
+    assert.are.equal('dom.tv: domain leaf {"name", "=", ...}: expected a value for the Char field '
+                     .. "name, got a userdata" .. hint, refused{ { "name", "=", env } })
+    assert.are.equal('dom.tv: domain leaf {"n", "!=", ...}: expected a value for the Integer field '
+                     .. "n, got a table" .. hint, refused{ { "n", "!=", { 1 } } })
+    assert.are.equal('dom.tv: domain leaf {"address.city", "=", ...}: expected a value for the Char '
+                     .. "field city, got a table" .. hint, refused{ { "address.city", "=", { "Paris" } } })
+    -- behind a relation and inside an any sub-domain
+    assert.are.equal('dom.tv: domain leaf {"parent_id.name", "=", ...}: expected a value for the '
+                     .. "Char field name, got a table" .. hint,
+                     refused{ { "parent_id.name", "=", { "a" } } })
+    assert.are.equal('dom.tv: domain leaf {"name", "=", ...}: expected a value for the Char field '
+                     .. "name, got a table" .. hint,
+                     refused{ { "parent_id", "any", { { "name", "=", { "a" } } } } })
+    -- a C host's JSON domain (eo_search_read_json goes through earnorm.host)
+    local host = require "earnorm.host"
+    local err = h.error_of(host.search_read, env, "dom.tv", orm.json.decode('[["name","=",["a","b"]]]'), {})
+    assert.are.equal("EINVAL", err.code)
+    assert.are.equal('dom.tv: domain leaf {"name", "=", ...}: expected a value for the Char field '
+                     .. "name, got a table" .. hint, err.message)
+  end)
+
+  it("lists with in / not in, records on relations and tables on Json still work", function()
+    assert.are.equal(2, T:search_count{ { "name", "in", { "a", "b" } } })
+    assert.are.equal(1, T:search_count{ { "n", "not in", { 1 } } })
+    assert.are.equal(1, T:search_count{ { "parent_id", "=", a } })
+    assert.are.equal(1, T:search_count{ { "id", "=", a } })
+    assert.are.equal(1, T:search_count{ { "address.city", "=", "Paris" } })
+    assert.has_no.errors(function() T:search{ { "data", "=", { k = 1 } } } end)
+  end)
+end)

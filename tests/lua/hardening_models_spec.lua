@@ -112,14 +112,14 @@ end)
 
 describe("field options that do nothing on the field's type", function()
   local cases = {
-    { "Char", "inverse", "x", "option 'inverse' applies to One2many fields, not Char" },
+    { "Char", "inverse", "x", "option 'inverse' applies to computed fields (give compute =) and One2many fields, not to a plain Char" },
     { "Integer", "comodel", "hm.probe", "option 'comodel' applies to Many2one, One2many and Many2many fields, not Integer" },
     { "Char", "ondelete", "cascade", "option 'ondelete' applies to Many2one fields, not Char" },
     { "Many2many", "ondelete", "cascade", "option 'ondelete' applies to Many2one fields, not Many2many" },
     { "Text", "relation", "t_rel", "option 'relation' applies to Many2many fields, not Text" },
     { "Many2one", "column1", "a_id", "option 'column1' applies to Many2many fields, not Many2one" },
     { "Json", "column2", "b_id", "option 'column2' applies to Many2many fields, not Json" },
-    { "Many2one", "inverse", "x", "option 'inverse' applies to One2many fields, not Many2one" },
+    { "Many2one", "inverse", "x", "option 'inverse' applies to computed fields (give compute =) and One2many fields, not to a plain Many2one" },
     { "Boolean", "single", true, "option 'single' applies to One2many fields, not Boolean" },
     { "Integer", "size", 3, "option 'size' applies to Char fields, not Integer" },
     { "Text", "size", 3, "option 'size' applies to Char fields, not Text" },
@@ -282,5 +282,95 @@ describe("recordset methods called on the model class", function()
     assert.is_false(ok)
     assert.is_truthy(tostring(err):find("nope", 1, true))
     env:close()
+  end)
+end)
+
+describe("two model names mapping to one table", function()
+  it("a.b_c and a_b.c are refused with ECONFLICT naming both and the table", function()
+    orm.model("hm.tb_c", { name = f.Char{} })
+    local err = decl_error("hm_tb.c", { name = f.Char{} })
+    assert.are.equal("ECONFLICT", err.code)
+    assert.are.equal("hm_tb.c", err.model)
+    assert.are.equal("models hm.tb_c and hm_tb.c would share the table hm_tb_c", err.message)
+    assert.is_nil(orm.models["hm_tb.c"])
+    -- the plain name too, and the refused one left nothing behind
+    err = decl_error("hm_tb_c", { name = f.Char{} })
+    assert.are.equal("models hm.tb_c and hm_tb_c would share the table hm_tb_c", err.message)
+    assert.is_nil(orm.models["hm_tb_c"])
+  end)
+
+  it("the engine's history table is reserved", function()
+    for _, name in ipairs({ "earnorm_history" }) do
+      local err = decl_error(name, { model = f.Char{}, res_id = f.Char{} })
+      assert.are.equal("ECONFLICT", err.code)
+      assert.are.equal("models earnorm.history (the engine's) and earnorm_history would share "
+                       .. "the table earnorm_history: the table is reserved for the engine", err.message)
+    end
+    assert.is_nil(orm.models["earnorm_history"])
+  end)
+end)
+
+describe("earnorm.history is the engine's model", function()
+  it("cannot be extended or declared by a model", function()
+    for _, spec in ipairs({ { _inherit = "earnorm.history", note = f.Char{} },
+                            { note = f.Char{} } }) do
+      local err = decl_error("earnorm.history", spec)
+      assert.are.equal("EINVAL", err.code)
+      assert.are.equal("earnorm.history", err.model)
+      assert.are.equal("earnorm.history is the engine's model and cannot be extended or overridden",
+                       err.message)
+    end
+    local err = h.error_of(orm.model, { _inherit = "earnorm.history", note = f.Char{} })
+    assert.are.equal("earnorm.history is the engine's model and cannot be extended or overridden",
+                     err.message)
+  end)
+end)
+
+describe("field names differing only in case", function()
+  it("are refused at declaration with ECONFLICT naming both", function()
+    local name = fresh_name("case")
+    local err = decl_error(name, { Code = f.Char{}, code = f.Integer{} })
+    assert.are.equal("ECONFLICT", err.code)
+    assert.are.equal(name, err.model)
+    -- the order of a Lua table's keys is not fixed: either pair order
+    local a = string.format("%s: fields 'Code' and 'code' differ only in case", name)
+    local b = string.format("%s: fields 'code' and 'Code' differ only in case", name)
+    assert.is_true(err.message == a or err.message == b, err.message)
+    assert.is_nil(orm.models[name])
+  end)
+
+  it("and by an extension, against the model's fields and the engine's", function()
+    local name = fresh_name("case")
+    orm.model(name, { code = f.Char{} })
+    local err = decl_error(name, { _inherit = name, CODE = f.Char{} })
+    assert.are.equal(string.format("%s: fields 'code' and 'CODE' differ only in case", name), err.message)
+    err = decl_error(fresh_name("case"), { ID = f.Integer{} })
+    assert.are.equal("ECONFLICT", err.code)
+    assert.matches("fields 'id' and 'ID' differ only in case", err.message)
+  end)
+end)
+
+describe("a check domain in _sql_constraints", function()
+  it("that is unbalanced is refused at declaration, naming model and constraint", function()
+    for _, case in ipairs({
+      { { "&", { "n", ">", 0 } }, "unbalanced domain: '&' at position 1 needs 2 operands, found 1" },
+      { { "!" }, "unbalanced domain: '!' at position 1 needs 1 operand, found 0" },
+      { { { "n", ">", 0 }, "|", { "n", "<", 9 } },
+        "unbalanced domain: '|' at position 2 needs 2 operands, found 1" },
+    }) do
+      local name = fresh_name("chk")
+      local err = decl_error(name, { n = f.Integer{},
+        _sql_constraints = { { "n_pos", case[1], "n must be positive" } } })
+      assert.are.equal("EINVAL", err.code)
+      assert.are.equal(name, err.model)
+      assert.are.equal(name .. ": constraint n_pos: " .. case[2], err.message)
+      assert.is_nil(orm.models[name])
+    end
+    -- balanced ones are taken
+    local name = fresh_name("chk")
+    orm.model(name, { n = f.Integer{}, _sql_constraints = {
+      { "n_range", { "&", { "n", ">", 0 }, { "n", "<", 9 } }, "n out of range" },
+      { "n_not0", { "!", { "n", "=", 0 }, { "n", "!=", 5 } }, "n is 0 or 5" } } })
+    assert.is_not_nil(orm.models[name])
   end)
 end)

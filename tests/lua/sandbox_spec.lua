@@ -211,12 +211,12 @@ return nil
       assert.are.equal("x", err.field)
     end)
 
-    it("a failing file stops the load; the files before it stay loaded", function()
+    it("a failing file stops the load, and the load registers nothing", function()
       local err = load_error({ ["1_ok.lua"] = model_file("sbx.partial.ok"),
                                ["2_bad.lua"] = "return nope\n",
                                ["3_never.lua"] = model_file("sbx.partial.never") })
       assert.matches("2_bad.lua:1:", err.message, 1, true)
-      assert.is_not_nil(orm.models["sbx.partial.ok"])
+      assert.is_nil(orm.models["sbx.partial.ok"])
       assert.is_nil(orm.models["sbx.partial.never"])
     end)
   end)
@@ -894,5 +894,176 @@ return orm.model("sbx.inh.file2", { _inherit = "sbx.inh.file", size = orm.fields
     assert.are.equal("red", r.color)
     assert.are.equal(2, r.size)
     assert.are.equal("base", r:tag())
+  end)
+end)
+
+describe("declaration errors that name the mistake", function()
+  local dir
+  before_each(function() dir = tmpdir() end)
+  after_each(function() rmdir(dir) end)
+
+  local function load_error(files)
+    for name, text in pairs(files) do write_file(dir .. "/" .. name, text) end
+    return h.error_of(orm.load_models, dir)
+  end
+
+  it("a related path of one segment that is no field suggests the field", function()
+    local err = h.error_of(orm.model, "sbx.rel1", { name = f.Char{}, r = f.Char{ related = "nme" } })
+    assert.are.equal("EINVAL", err.code)
+    assert.are.equal("sbx.rel1.r: related \"nme\": sbx.rel1 has no field 'nme' (did you mean 'name'?)",
+                     err.message)
+    -- a field, but no relation to go through: as before
+    err = h.error_of(orm.model, "sbx.rel2", { name = f.Char{}, r = f.Char{ related = "name" } })
+    assert.are.equal('sbx.rel2.r: related "name" must go through a relation ("partner_id.name")',
+                     err.message)
+  end)
+
+  it("inverse on a plain field says it applies to computed fields", function()
+    local err = h.error_of(orm.model, "sbx.inv1", { c = f.Char{ inverse = "_inv" } })
+    assert.are.equal("EINVAL", err.code)
+    assert.are.equal("sbx.inv1.c: option 'inverse' applies to computed fields (give compute =) "
+                     .. "and One2many fields, not to a plain Char", err.message)
+  end)
+
+  it("misspelt compute, inverse and search methods are reported when the files are loaded", function()
+    for i, case in ipairs({
+      { 'compute = "_cmp", depends = { "name" }', "compute method '_cmp' is not defined" },
+      { 'compute = "_compute_up", depends = { "name" }, inverse = "_inv_upp"',
+        "inverse method '_inv_upp' is not defined (did you mean '_inv_up'?)" },
+      { 'compute = "_compute_up", depends = { "name" }, search = "_search_upp"',
+        "search method '_search_upp' is not defined (did you mean '_search_up'?)" },
+    }) do
+      local name = "sbx.meth" .. i
+      os.execute("rm -f " .. sh_quote(dir) .. "/*.lua")
+      local err = load_error({ ["m" .. i .. ".lua"] = string.format([[
+local orm = require "earnorm"
+local f = orm.fields
+local P = orm.model(%q, { name = f.Char{}, up = f.Char{ %s } })
+function P:_compute_up() end
+function P:_inv_up() end
+function P:_search_up() return {} end
+return P
+]], name, case[1]) })
+      assert.are.equal("EINVAL", err.code)
+      assert.are.equal(name, err.model)
+      assert.are.equal(name .. ".up: " .. case[2], err.message)
+    end
+  end)
+end)
+
+describe("a failed load_models", function()
+  local dir
+  before_each(function() dir = tmpdir() end)
+  after_each(function() rmdir(dir) end)
+
+  local function put(sub, files)
+    os.execute("mkdir -p " .. sh_quote(dir .. "/" .. sub))
+    for name, text in pairs(files) do write_file(dir .. "/" .. sub .. "/" .. name, text) end
+    return dir .. "/" .. sub
+  end
+
+  it("registers nothing, so loading the fixed files works", function()
+    local bad = put("bad", { ["a.lua"] = [[
+local orm = require "earnorm"
+local A = orm.model("sbx.fail.a", { name = orm.fields.Char{} })
+function A:hello() return "from the failed load" end
+orm.model("sbx.fail.b", { name = orm.fields.Char{} })
+error("half-way failure")
+]], ["b.lua"] = 'return require("earnorm").model("sbx.fail.c", { n = require("earnorm").fields.Integer{} })' })
+    local err = h.error_of(orm.load_models, bad)
+    assert.matches("a.lua:5: half-way failure", tostring(err), 1, true)
+    assert.is_nil(orm.models["sbx.fail.a"])
+    assert.is_nil(orm.models["sbx.fail.b"])
+    -- a failure when the registry completes (a misspelt method) rolls back too
+    local typo = put("typo", { ["a.lua"] = [[
+local orm = require "earnorm"
+return orm.model("sbx.fail.a", { name = orm.fields.Char{}, up = orm.fields.Char{ compute = "_nope", depends = { "name" } } })
+]] })
+    assert.are.equal("sbx.fail.a.up: compute method '_nope' is not defined",
+                     h.error_of(orm.load_models, typo).message)
+    assert.is_nil(orm.models["sbx.fail.a"])
+    local fixed = put("fixed", { ["a.lua"] = [[
+local orm = require "earnorm"
+local A = orm.model("sbx.fail.a", { name = orm.fields.Char{}, tag_ids = orm.fields.Many2many{ "sbx.fail.b" } })
+function A:hello() return "fixed" end
+orm.model("sbx.fail.b", { name = orm.fields.Char{} })
+return A
+]] })
+    local loaded = orm.load_models(fixed)
+    assert.are.equal("sbx.fail.a", loaded[1]._name)
+    local env = orm.connect("sqlite::memory:")
+    env:migrate()
+    local a = env["sbx.fail.a"]:create{ name = "x", tag_ids = { { 0, 0, { name = "t" } } } }
+    assert.are.equal("fixed", a:hello())
+    assert.are.equal(1, env["sbx.fail.b"]:search_count{})
+    assert.are.same({ "t" }, a.tag_ids:mapped("name"))
+    env:close()
+  end)
+end)
+
+describe("a failed load that extended an older model", function()
+  local dir
+  before_each(function() dir = tmpdir() end)
+  after_each(function() rmdir(dir) end)
+
+  it("cannot be undone: later loads are refused, saying to start a new engine", function()
+    -- in a process of its own: the refusal lasts as long as the process
+    os.execute("mkdir -p " .. sh_quote(dir .. "/one") .. " " .. sh_quote(dir .. "/two"))
+    write_file(dir .. "/one/a.lua", 'return require("earnorm").model("fx.a", { name = require("earnorm").fields.Char{} })')
+    write_file(dir .. "/two/a.lua", 'require("earnorm").model("fx.a", { _inherit = "fx.a", n = require("earnorm").fields.Integer{} })\nerror("late")')
+    write_file(dir .. "/run.lua", string.format([[
+local orm = require "earnorm"
+orm.load_models(%q)
+print(pcall(orm.load_models, %q))
+print(pcall(orm.load_models, %q))
+]], dir .. "/one", dir .. "/two", dir .. "/one"))
+    local out, code = h.run("--db sqlite://:memory: " .. sh_quote(dir .. "/run.lua"))
+    assert.are.equal(0, code, out)
+    assert.matches("false\tERROR: [^\n]*two/a.lua:2: late\n", out)
+    assert.matches("false\tEINVAL: load_models: an earlier load failed after changing model fx.a, "
+      .. "declared before it, which cannot be undone: start a new engine %(or process%) to load "
+      .. "models again\n", out)
+  end)
+end)
+
+describe("a declaration that cannot wait for a later file", function()
+  local dir
+  before_each(function() dir = tmpdir() end)
+  after_each(function() rmdir(dir) end)
+
+  it("says so inside require of a helper and inside a C callback", function()
+    os.execute("mkdir -p " .. sh_quote(dir .. "/lib"))
+    write_file(dir .. "/a.lua", 'require "lib.ext"\nreturn nil\n')
+    write_file(dir .. "/lib/ext.lua", [[
+local orm = require "earnorm"
+return { M = orm.model("sbx.wait.z", { _inherit = "sbx.wait.z", extra = orm.fields.Char{} }) }
+]])
+    write_file(dir .. "/z.lua", 'return require("earnorm").model("sbx.wait.z", { name = require("earnorm").fields.Char{} })')
+    local err = h.error_of(orm.load_models, dir)
+    assert.are.equal("ENOTFOUND", err.code)
+    assert.are.equal("sbx.wait.z: _inherit names model sbx.wait.z, which no file has declared yet, "
+      .. "and this declaration cannot wait for a later file (it runs inside require \"lib.ext\"): "
+      .. "declare it at the top level of a model file", err.message)
+    assert.is_nil(orm.models["sbx.wait.z"])
+    os.execute("rm -rf " .. sh_quote(dir .. "/lib"))
+    write_file(dir .. "/a.lua", [[
+local orm = require "earnorm"
+local out
+string.gsub("x", "x", function()
+  out = orm.model("sbx.wait.z", { _inherit = "sbx.wait.z", extra = orm.fields.Char{} })
+end)
+return out
+]])
+    err = h.error_of(orm.load_models, dir)
+    assert.are.equal("sbx.wait.z: _inherit names model sbx.wait.z, which no file has declared yet, "
+      .. "and this declaration cannot wait for a later file (it runs inside a C function's "
+      .. "callback (string.gsub, table.sort, ...)): declare it at the top level of a model file",
+      err.message)
+    -- at the top level it waits
+    write_file(dir .. "/a.lua", [[
+return require("earnorm").model("sbx.wait.z", { _inherit = "sbx.wait.z", extra = require("earnorm").fields.Char{} })
+]])
+    orm.load_models(dir)
+    assert.is_not_nil(orm.models["sbx.wait.z"]._fields.extra)
   end)
 end)
