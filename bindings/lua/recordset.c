@@ -2003,6 +2003,40 @@ static int l_uncached(lua_State *L)
     return 1;
 }
 
+/* core.check_default(rs, field, value): the value a default function
+ * returned, converted and checked as a create would; an error says it is
+ * the default's (the caller passed nothing). x2many defaults are id lists,
+ * checked by the create. */
+static int l_check_default(lua_State *L)
+{
+    rset *rs = check_rs(L, 1);
+    const eo_field *f = check_field(L, rs, 2);
+    eo_lua_scratch s = { 0 };
+    eo_value_scratch vs;
+    eo_value v, out;
+    eo_error err;
+    int rc;
+    if (f->type == EO_FT_ONE2MANY || f->type == EO_FT_MANY2MANY)
+        return 0;
+    eo_error_clear(&err);
+    memset(&vs, 0, sizeof vs);
+    rc = eo_lua_to_value(L, 3, f, rs_kind(rs), &s, &v, &err);
+    if (rc == EO_OK)
+        rc = eo_field_convert(f, &v, &out, &vs, &err);
+    eo_lua_scratch_free(&s);
+    if (rc != EO_OK) {
+        char why[sizeof err.msg], own[160];
+        size_t ol = (size_t)snprintf(own, sizeof own, "%s.%s: ", f->model->name, f->name);
+        /* the conversion's message names the field already: say it once */
+        snprintf(why, sizeof why, "%s", strncmp(err.msg, own, ol) == 0 ? err.msg + ol : err.msg);
+        eo_error_set(&err, rc, "%s.%s: the default function returned a %s: %s", f->model->name,
+                     f->name, luaL_typename(L, 3), why);
+        eo_error_where(&err, f->model->name, f->name);
+        eo_lua_raise(L, &err);
+    }
+    return 0;
+}
+
 /* core.flush_computed(rs, field): write the computed values the cache holds */
 static int l_flush_computed(lua_State *L)
 {
@@ -2290,7 +2324,7 @@ void eo_lua_open_recordset(lua_State *L)
         { "cenv", l_cenv }, { "model_name", l_model_name }, { "is_recordset", l_is_recordset },
         { "context", l_context }, { "with_context", l_with_context },
         { "invalidate", l_invalidate }, { "uncached", l_uncached },
-        { "flush_computed", l_flush_computed }, { "set_compute_hook", l_set_compute_hook },
+        { "flush_computed", l_flush_computed }, { "check_default", l_check_default }, { "set_compute_hook", l_set_compute_hook },
         { "set_recompute_hook", l_set_recompute_hook },
         { "set_display_name_hook", l_set_display_name_hook },
         { "explain", l_explain }, { "read_group", l_read_group },

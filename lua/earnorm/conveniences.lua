@@ -227,6 +227,7 @@ function R:default_get(names, ...)
         v = copy_value(ctxd[n])
       elseif fn then
         v = fn(self)
+        core.check_default(self, n, v)
       else
         v = copy_value(spec.default)
       end

@@ -607,7 +607,11 @@ function M.create_list(self, cls, list)
       local c = {}
       for k, x in pairs(v) do c[k] = x end
       for name, fn in pairs(cls._default_fns) do
-        if c[name] == nil then c[name] = fn(self) end
+        if c[name] == nil then
+          local d = fn(self)
+          core.check_default(self, name, d)
+          c[name] = d
+        end
       end
       copy[i] = c
     end

@@ -54,6 +54,13 @@ orm.model("conv.contract", {
 })
 
 -- A model that declares its own display_name field.
+-- default functions returning the wrong type (a mistake in the model)
+orm.model("conv.baddef", {
+  name = f.Char{ default = function() return { 1, 2 } end },
+  n    = f.Integer{ default = function() return "abc" end },
+  ok   = f.Integer{ default = function() return 3 end },
+})
+
 local Named = orm.model("conv.named", {
   name = f.Char{},
   display_name = f.Char{ compute = "_compute_dn", depends = { "name" } },
@@ -490,6 +497,24 @@ describe("conveniences on " .. h.backend, function()
   end)
 
   -- -------------------------------------------------------------------
+  describe("default functions", function()
+    it("a default function's wrong value is refused by default_get and create, saying it is the default", function()
+      local B = env["conv.baddef"]
+      assert.are.same({ ok = 3 }, B:default_get{ "ok" })
+      local e = h.error_of(function() B:default_get{ "name" } end)
+      assert.are.equal("EINVAL", e.code)
+      assert.are.equal("conv.baddef.name: the default function returned a table: expected a value for a Char field, got a table",
+                       e.message)
+      assert.are.equal("name", e.field)
+      e = h.error_of(function() B:create{ name = "given" } end)
+      assert.are.equal("EINVAL", e.code)
+      assert.truthy(e.message:find("^conv.baddef.n: the default function returned a string: "), e.message)
+      local r = B:create{ name = "given", n = 5 }
+      assert.are.equal(3, r.ok)
+      assert.are.equal(1, B:search_count{})
+    end)
+  end)
+
   describe("grouped", function()
     it("splits records by a field, a Many2one's id or a function, keeping their order", function()
       local all = P:with_context{ active_test = false }:search{}
