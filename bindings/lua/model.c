@@ -197,7 +197,7 @@ static int read_spec(lua_State *L, int t, const char *model, const char *name, f
                                   eo_ftype_name((eo_ftype)k));
         }
         {
-            char what[240];
+            char what[400]; /* the longest text (90) + types (160) + a type name */
             if (strcmp(typed_options[i].name, "inverse") == 0)
                 /* most often a compute = left out, not a wrong type */
                 snprintf(what, sizeof what, "option 'inverse' applies to computed fields (give "
