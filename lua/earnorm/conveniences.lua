@@ -259,7 +259,7 @@ local ODOO_TYPE = {
 local ATTRIBUTES = { "type", "name", "string", "help", "required", "readonly", "store",
                      "searchable", "sortable", "groupable", "relation", "relation_field",
                      "selection", "digits", "size", "depends", "currency_field", "sanitize",
-                     "definition_record", "definition_record_field" }
+                     "definition_record", "definition_record_field", "delegated" }
 local IS_ATTRIBUTE = {}
 for _, a in ipairs(ATTRIBUTES) do IS_ATTRIBUTE[a] = true end
 
@@ -301,6 +301,17 @@ local function describe_field(cls, info, self)
     digits = info.digits,
     depends = info.depends,
   }
+  local dl = cls._delegated and cls._delegated[info.name]
+  if dl then
+    -- a parent's field through _inherits: not stored on the child, but
+    -- written, searched and ordered on as the parent's own
+    local spec = cls._fields[info.name]
+    local ps = class_of(self.env[dl.parent])._fields[dl.field]
+    d.readonly = spec.readonly == true
+    d.required = ps.required == true
+    d.searchable, d.sortable = true, not x2many
+    d.delegated = { model = dl.parent, field = dl.via }
+  end
   if info.type == "Selection" then d.selection = selection_of(cls, info) end
   if info.type == "Monetary" then d.currency_field = info.currency_field end
   if info.type == "Html" then d.sanitize = false end -- not built yet: refused when asked
@@ -332,7 +343,9 @@ end
 -- string, help, required, readonly, store, searchable, sortable,
 -- groupable, relation, relation_field, selection, digits, size, depends,
 -- currency_field (Monetary), sanitize (Html), definition_record and
--- definition_record_field (Properties)
+-- definition_record_field (Properties), delegated ({ model =, field =}:
+-- the parent model and the child's Many2one to it, for a field of a
+-- parent through _inherits)
 -- that apply). Types are Odoo's names ("char", "many2one").
 function R:fields_get(names, attributes, ...)
   no_more(self, "fields_get", "(fields, attributes)", 2, ...)
