@@ -206,6 +206,7 @@ end
 --- After the declaration went in: record what S delegates.
 function M.attach(S, info)
   if not info then return end
+  M.any = true -- some model delegates: paths are rewritten (M.path)
   S._inherits = S._inherits or {}
   S._delegated = S._delegated or {}
   for p, v in pairs(info.inherits) do
@@ -254,24 +255,38 @@ end
 -- ---------------------------------------------------------------------
 -- Records
 
---- A domain leaf on a delegated field (or a path starting with one) as the
--- leaf on its stored path; anything else as it is.
-function M.leaf(cls, item)
-  local f = item[1]
-  local head, rest = f:match("^([^.]+)(.*)$")
-  local d = cls._delegated[head]
-  if not d then return item end
-  return { d.path .. rest, item[2], item[3] }
+--- A field path with each delegated field on it replaced by its stored
+-- path, model by model ("user_id.name" on a model whose user_id is a
+-- Many2one to a delegating model: "user_id.partner_id.name"). state_of:
+-- a model's name -> its ORM state. The path itself when nothing changes.
+function M.path(cls, text, state_of)
+  if not M.any and not cls._delegated then return text end
+  local out, S, changed = {}, cls, false
+  for seg in text:gmatch("[^.]+") do
+    local d = S and S._delegated and S._delegated[seg]
+    local spec = S and S._fields and S._fields[seg]
+    if d then out[#out + 1] = d.path; changed = true else out[#out + 1] = seg end
+    local co = spec and spec.comodel
+    S = co and state_of and state_of(co) or nil
+  end
+  if not changed then return text end
+  return table.concat(out, ".")
+end
+
+--- A domain leaf on a delegated field (or a path through one) as the leaf
+-- on its stored path; anything else as it is.
+function M.leaf(cls, item, state_of)
+  local p = M.path(cls, item[1], state_of)
+  if p == item[1] then return item end
+  return { p, item[2], item[3] }
 end
 
 --- An order text with delegated fields replaced by their paths.
-function M.order(cls, text)
-  if type(text) ~= "string" or not cls._delegated then return text end
+function M.order(cls, text, state_of)
+  if type(text) ~= "string" or (not M.any and not cls._delegated) then return text end
   return (text:gsub("([%w_%.]+)", function(w)
-    local head, rest = w:match("^([^.]+)(.*)$")
-    local d = cls._delegated[head]
-    if d then return d.path .. rest end
-    return w
+    if w:lower() == "asc" or w:lower() == "desc" then return w end
+    return M.path(cls, w, state_of)
   end))
 end
 

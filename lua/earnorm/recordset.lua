@@ -20,6 +20,11 @@ local class_state = M.class_state
 
 -- The state of the class of recs (below, `cls` is always such a state).
 local function class_of(recs) return class_state[core.class(recs)] end
+-- a model's ORM state by name (earnorm.delegation follows paths with it)
+local function state_of(name)
+  local model = require("earnorm.model").registry[name]
+  return model and class_state[model]
+end
 
 local function fail(code, msg, model, field)
   error(core.new_error(code, msg, model, field), 3)
@@ -368,14 +373,14 @@ end
 local MAX_SEARCH_DEPTH = 16
 
 local function rewrite_domain(self, cls, dom, depth)
-  if type(dom) ~= "table" or (next(cls._searchables) == nil and not cls._delegated) then
+  if type(dom) ~= "table" or (next(cls._searchables) == nil and not delegation.any) then
     return dom
   end
   local out, changed = {}, false
   for _, item in ipairs(dom) do
-    if cls._delegated and type(item) == "table" and not core.is_recordset(item) and
+    if delegation.any and type(item) == "table" and not core.is_recordset(item) and
        item ~= core.null and type(item[1]) == "string" then
-      local leaf = delegation.leaf(cls, item) -- a parent's field: its path
+      local leaf = delegation.leaf(cls, item, state_of) -- a parent's field: its path
       if leaf ~= item then item, changed = leaf, true end
     end
     local spec = type(item) == "table" and not core.is_recordset(item) and item ~= core.null and
@@ -730,7 +735,7 @@ function R:search(domain, opts)
   opts = check_opts(self, "search", opts)
   domain = M.rewrite_domain(self, domain)
   local order = opts.order
-  if order ~= nil and class_of(self)._delegated then order = delegation.order(class_of(self), order) end
+  if order ~= nil then order = delegation.order(class_of(self), order, state_of) end
   local recs = core.search(self, domain or {}, order, opts.limit, opts.offset)
   if opts.prefetch then recs:prefetch(opts.prefetch) end
   return recs
@@ -857,7 +862,7 @@ function R:search_read(domain, opts)
     return self:search(domain, { order = opts.order, limit = opts.limit, offset = opts.offset })
                :read(opts.fields, { nulls = opts.nulls })
   end
-  local rows = core.search_read(self, domain or {}, fields, delegation.order(cls, opts.order),
+  local rows = core.search_read(self, domain or {}, fields, delegation.order(cls, opts.order, state_of),
                                 opts.limit, opts.offset,
                                 opts.nulls and true or false)
   if paths then fill_paths(self, rows, paths, extra, opts.nulls) end

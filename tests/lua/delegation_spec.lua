@@ -41,6 +41,17 @@ orm.model("dlg.member", {
 orm.model("dlg.admin", { _inherit = "dlg.users", level = f.Integer{} })
 -- a chain: a member of staff delegates to a user, which delegates to a partner
 orm.model("dlg.staff", { _inherits = { ["dlg.users"] = "user_id" }, office = f.Char{} })
+-- a model pointing at a delegating model: paths through the Many2one reach
+-- the delegated fields
+orm.model("dlg.ticket", {
+  _order = "id",
+  title   = f.Char{},
+  user_id = f.Many2one{ "dlg.users" },
+  user_name = f.Char{ related = "user_id.name" },
+  label = f.Char{ store = true, depends = { "user_id.name" }, compute = function(recs)
+    for rec in recs:each() do rec.label = "for " .. tostring(rec.user_id.name) end
+  end },
+})
 
 -- Servers keep rows between tests: an employee holds its company
 -- (ondelete = restrict), so employees go first.
@@ -451,5 +462,55 @@ describe("errors", function()
     assert.matches("a model cannot delegate to itself", err.message, 1, true)
     err = decl_error("dlg.bad10", { _inherits = {} })
     assert.matches("_inherits is empty", err.message, 1, true)
+  end)
+end)
+
+describe("paths through a Many2one to a delegating model", function()
+  local env, ann, bob, t1, t2
+  before_each(function()
+    env = fresh()
+    ann = env["dlg.users"]:create{ name = "Ann", login = "ann" }
+    bob = env["dlg.users"]:create{ name = "Bob", login = "bob" }
+    t1 = env["dlg.ticket"]:create{ title = "t1", user_id = ann.id }
+    t2 = env["dlg.ticket"]:create{ title = "t2", user_id = bob.id }
+  end)
+  after_each(function() env:close() end)
+
+  it("reads the delegated field through the path and a related field", function()
+    assert.are.equal("Ann", t1.user_id.name)
+    assert.are.equal("Ann", t1.user_name)
+    assert.are.equal("Bob", t2.user_name)
+    assert.are.equal("for Ann", t1.label)
+  end)
+
+  it("searches and orders by the delegated field through the path", function()
+    local T = env["dlg.ticket"]
+    local found = T:search{ { "user_id.name", "=", "Ann" } }
+    assert.are.equal(1, #found)
+    assert.are.equal(t1.id, found.id)
+    assert.are.equal(t2.id, T:search{ { "user_id.name", "like", "Bo%" } }.id)
+    assert.are.equal(0, T:search_count{ { "user_id.name", "=", "Zed" } })
+    -- a path into the parent's own relation
+    local fr = env["dlg.country"]:create{ name = "France" }
+    bob:write{ country_id = fr.id }
+    assert.are.equal(t2.id, T:search{ { "user_id.country_id.name", "=", "France" } }.id)
+    local desc = T:search({}, { order = "user_id.name desc" })
+    assert.are.same({ t2.id, t1.id }, desc.ids)
+    local asc = T:search({}, { order = "user_id.name" })
+    assert.are.same({ t1.id, t2.id }, asc.ids)
+    local rows = T:search_read({}, { fields = { "title" }, order = "user_id.name desc" })
+    assert.are.equal("t2", rows[1].title)
+    assert.are.equal("t1", rows[2].title)
+  end)
+
+  it("recomputes a stored field depending on the path when the parent's field changes", function()
+    ann:write{ name = "Anna" }
+    env:invalidate()
+    assert.are.equal("for Anna", env["dlg.ticket"]:browse(t1.id).label)
+    ann.partner_id:write{ name = "Annie" } -- on the parent itself
+    env:invalidate()
+    assert.are.equal("for Annie", env["dlg.ticket"]:browse(t1.id).label)
+    assert.are.equal("for Bob", env["dlg.ticket"]:browse(t2.id).label)
+    assert.are.equal(1, env["dlg.ticket"]:search_count{ { "label", "=", "for Annie" } })
   end)
 end)
