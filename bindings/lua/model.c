@@ -205,7 +205,9 @@ static int read_spec(lua_State *L, int t, const char *model, const char *name, f
             else
                 snprintf(what, sizeof what, "option '%s' applies to %s fields, not %s",
                          typed_options[i].name, types, type);
-            return bad(err, model, name, "%s", what);
+            eo_error_set(err, EO_EINVAL, "%s.%s: %s", model, name, what);
+            eo_error_where(err, model, name);
+            return EO_EINVAL;
         }
     }
     if (opt_bool(L, t, "required"))
