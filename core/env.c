@@ -518,6 +518,7 @@ void eo_env_stats(const eo_env *env, eo_stats *out)
     }
     *out = env->stats;
     out->store_records = eo_store__records(env->store);
+    out->store_values = eo_store__values(env->store);
 }
 
 void eo_env_reset_stats(eo_env *env)

@@ -1439,6 +1439,45 @@ describe("behaviour on " .. h.backend, function()
       assert.are.equal(0, count_queries(env, function() recs:mapped("name") end))
     end)
 
+    it("a large window loads the field read and those read before it; a small one every field", function()
+      local I = env["beh.item"]
+      local list = {}
+      for i = 1, 3000 do list[i] = { name = "item" .. i, seq = i } end
+      I:create(list)
+      env:invalidate()
+      local recs = I:search{}
+      assert.are.equal(0, env:stats().store.values)
+      local sum = 0
+      assert.are.equal(1, count_queries(env, function()
+        for rec in recs:each() do sum = sum + rec.seq end
+      end))
+      assert.are.equal(3000 * 3001 / 2, sum)
+      -- the store holds seq, nothing else
+      assert.are.equal(3000, env:stats().store.values)
+      assert.are.equal(3000, env:stats().store.records)
+      -- a second field costs one more query; the store then holds both
+      local same = 0
+      assert.are.equal(1, count_queries(env, function()
+        for rec in recs:each() do
+          if rec.name == "item" .. rec.seq then same = same + 1 end
+        end
+      end))
+      assert.are.equal(3000, same)
+      assert.are.equal(6000, env:stats().store.values)
+      -- once both were read, a load brings both: one query for the loop
+      env:invalidate()
+      assert.are.equal(1, count_queries(env, function()
+        for rec in recs:each() do sum = sum + #rec.name + rec.seq end
+      end))
+      assert.are.equal(6000, env:stats().store.values)
+      -- a small window loads every prefetchable field at once
+      env:invalidate()
+      local few = I:search({}, { limit = 10 })
+      assert.are.equal(1, count_queries(env, function()
+        for rec in few:each() do sum = sum + rec.seq + #rec.name + #rec.owner_id end
+      end))
+    end)
+
     -- (on FerretDB a long `id in` is sent as the range of its ids and the
     -- records between them that were not asked for are dropped client-side)
     it("loads exactly the records asked for by a long id list, in 1 query", function()
