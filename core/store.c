@@ -248,14 +248,15 @@ static int find_or_add(mstore *t, eo_id id, size_t *slot)
 {
     size_t fresh;
     int added;
-    if (eo_idmap__get(&t->map, id, slot))
-        return EO_OK;
+    /* one probe: upsert finds the record or adds it at the fresh slot */
     if (t->nfree == 0 && reserve(t) != EO_OK)
         return EO_ENOMEM;
     fresh = t->nfree ? t->free[t->nfree - 1] : t->nslots;
     added = eo_idmap__upsert(&t->map, id, fresh, slot);
     if (added < 0)
         return EO_ENOMEM;
+    if (!added)
+        return EO_OK;
     if (t->nfree)
         t->nfree--;
     else

@@ -1439,6 +1439,31 @@ describe("behaviour on " .. h.backend, function()
       assert.are.equal(0, count_queries(env, function() recs:mapped("name") end))
     end)
 
+    it("a record outlives the recordset it came from (it keeps what it borrows alive)", function()
+      local I = env["beh.item"]
+      I:create{ { name = "a", seq = 1 }, { name = "b", seq = 2 } }
+      env:invalidate()
+      local first, second
+      do
+        local recs = I:search{}
+        for rec in recs:each() do
+          if first then second = rec else first = rec end
+        end
+      end
+      collectgarbage()
+      collectgarbage()
+      assert.are.equal("a", first.name)
+      assert.are.equal(2, second.seq)
+      assert.are.equal(1, #first)
+      assert.is_true(first ~= second)
+      assert.is_true(orm.is_recordset(first))
+      -- its own recordsets (set operations, with_context) are full recordsets
+      local both = first | second
+      first, second = nil, nil
+      collectgarbage()
+      assert.are.same({ "a", "b" }, both:mapped("name"))
+    end)
+
     it("a large window loads the field read and those read before it; a small one every field", function()
       local I = env["beh.item"]
       local list = {}
