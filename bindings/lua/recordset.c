@@ -33,11 +33,14 @@ typedef struct idarr {
     eo_id v[];
 } idarr;
 
-/* Distinct Many2one targets of the records of an idarr (for a Reference:
- * its targets of model cm). */
+/* Distinct Many2one targets of the records of one window of an idarr
+ * (for a Reference: its targets of model cm). Windows are the prefetch
+ * windows (prefetch_max records, aligned), so a loop over a prefetch set
+ * builds each one once: linear, whatever the size of the set. */
 struct derived {
     const eo_field *f;
     const eo_model *cm;     /* Reference: the model of these targets; else NULL */
+    size_t lo;              /* the window: [lo, lo + prefetch_max) of the idarr */
     idarr *ids;
     eo_idmap pos;           /* id -> index in ids */
     derived *next;
@@ -350,14 +353,16 @@ static int keep_active(eo_env *env, const eo_model *m, const eo_field *af, eo_id
 /* The derived set of f (of model cm for a Reference, else NULL) made for
  * pf, when it holds want; one that lacks it is dropped (more records were
  * loaded since: the caller builds it again). */
-static derived *derived_find(idarr *pf, const eo_field *f, const eo_model *cm, eo_id want,
-                             size_t *pos)
+static derived *derived_find(idarr *pf, const eo_field *f, const eo_model *cm, size_t lo,
+                             eo_id want, size_t *pos)
 {
     derived *d, **link;
     for (link = &pf->derived; (d = *link) != NULL; link = &d->next) {
         if (d->f == f && d->cm == cm) {
-            if (eo_idmap__get(&d->pos, want, pos))
+            if (d->lo == lo && eo_idmap__get(&d->pos, want, pos))
                 return d;
+            /* another window's (the loop moved on), or one that lacks
+             * want (more records were loaded since): made again */
             *link = d->next;
             idarr_unref(d->ids);
             eo_idmap__free(&d->pos);
@@ -368,10 +373,27 @@ static derived *derived_find(idarr *pf, const eo_field *f, const eo_model *cm, e
     return NULL;
 }
 
+/* The window of rs's prefetch set its record sits in: [*lo, *hi). */
+static void derive_window(const rset *rs, size_t *lo, size_t *hi)
+{
+    size_t max = eo_env_prefetch_max(rs->h->env), at = rs->pfpos;
+    const idarr *pf = rs->pf;
+    if (max == 0)
+        max = 1;
+    if (at >= pf->n || !eo_id_equal(pf->v[at], rs->ids->v[rs->off])) {
+        /* a stale hint (a sorted or filtered recordset): the whole set */
+        *lo = 0;
+        *hi = pf->n;
+        return;
+    }
+    *lo = at / max * max;
+    *hi = pf->n - *lo > max ? *lo + max : pf->n;
+}
+
 /* Make the derived set of the distinct ids in tmp (their positions in
  * seen), want among them, and keep it on pf. Takes tmp and seen. */
-static derived *derived_make(idarr *pf, const eo_field *f, const eo_model *cm, eo_vec *tmp,
-                             eo_idmap *seen, eo_id want, size_t *pos)
+static derived *derived_make(idarr *pf, const eo_field *f, const eo_model *cm, size_t lo,
+                             eo_vec *tmp, eo_idmap *seen, eo_id want, size_t *pos)
 {
     derived *d = NULL;
     if (!eo_idmap__get(seen, want, &(size_t){ 0 }) &&
@@ -385,6 +407,7 @@ static derived *derived_make(idarr *pf, const eo_field *f, const eo_model *cm, e
     memcpy(d->ids->v, tmp->items, tmp->len * sizeof(eo_id));
     d->f = f;
     d->cm = cm;
+    d->lo = lo;
     d->pos = *seen;
     d->next = pf->derived;
     pf->derived = d;
@@ -405,12 +428,13 @@ static derived *derive(rset *rs, const eo_field *f, eo_id want, size_t *pos)
     eo_idkind kind = rs_kind(rs);
     eo_vec tmp = EO_VEC_INIT(eo_id);
     eo_idmap seen;
-    size_t i;
+    size_t i, lo, hi;
 
-    if ((d = derived_find(pf, f, NULL, want, pos)) != NULL)
+    derive_window(rs, &lo, &hi);
+    if ((d = derived_find(pf, f, NULL, lo, want, pos)) != NULL)
         return d;
     memset(&seen, 0, sizeof seen);
-    for (i = 0; i < pf->n; i++) {
+    for (i = lo; i < hi; i++) {
         const eo_value *v = eo_orm_peek(env, rs->m, pf->v[i], f);
         const eo_id *list;
         size_t k, nlist;
@@ -434,7 +458,7 @@ static derived *derive(rset *rs, const eo_field *f, eo_id want, size_t *pos)
                 goto fail;
         }
     }
-    return derived_make(pf, f, NULL, &tmp, &seen, want, pos);
+    return derived_make(pf, f, NULL, lo, &tmp, &seen, want, pos);
 fail:
     eo_vec__free(&tmp);
     eo_idmap__free(&seen);
@@ -481,12 +505,13 @@ static derived *derive_ref(rset *rs, const eo_field *f, const eo_model *cm, eo_i
     eo_idkind kind = rs_kind(rs);
     eo_vec tmp = EO_VEC_INIT(eo_id);
     eo_idmap seen;
-    size_t i, cmlen = strlen(cm->name);
+    size_t i, lo, hi, cmlen = strlen(cm->name);
 
-    if ((d = derived_find(pf, f, cm, want, pos)) != NULL)
+    derive_window(rs, &lo, &hi);
+    if ((d = derived_find(pf, f, cm, lo, want, pos)) != NULL)
         return d;
     memset(&seen, 0, sizeof seen);
-    for (i = 0; i < pf->n; i++) {
+    for (i = lo; i < hi; i++) {
         const eo_value *v = eo_orm_peek(env, rs->m, pf->v[i], f);
         const char *model, *idp;
         size_t mlen, idlen;
@@ -503,7 +528,7 @@ static derived *derive_ref(rset *rs, const eo_field *f, const eo_model *cm, eo_i
         if (eo_idmap__put(&seen, one, tmp.len) != EO_OK || eo_vec__push(&tmp, &one) != EO_OK)
             goto fail;
     }
-    return derived_make(pf, f, cm, &tmp, &seen, want, pos);
+    return derived_make(pf, f, cm, lo, &tmp, &seen, want, pos);
 fail:
     eo_vec__free(&tmp);
     eo_idmap__free(&seen);

@@ -98,6 +98,8 @@ EO_API int eo_env_atomic_end(eo_env *env, int ok, eo_error *err);
 EO_API unsigned eo_env_caps(const eo_env *env);
 /** What the server is ("sqlite", "FerretDB v1.24.2, standalone"). Borrowed. */
 EO_API const char *eo_env_server(const eo_env *env);
+/** Records loaded per prefetch query (the configured or the backend's default). */
+EO_API size_t eo_env_prefetch_max(const eo_env *env);
 
 typedef struct eo_stats {
     uint64_t queries;                 /* data statements: select/insert/update/delete */
