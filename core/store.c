@@ -1,7 +1,8 @@
 /*
  * store.c - the record store: field values of records, held in C.
  *
- * One table per model: an id map to slots, and one column per field that
+ * One table per model: an id index to slots (pages indexed by the id for
+ * integer ids, a hash map for ObjectIds), and one column per field that
  * holds values (made on the first value of that field): a column is an
  * array of values by slot and a bitmap of which are loaded. A record costs
  * its id, its map entry and the values it holds, nothing for the fields
@@ -32,10 +33,19 @@ typedef struct column {
     size_t n;              /* values held */
 } column;
 
+/* Integer ids below DIRECT_LIMIT find their slot in pages indexed by the
+ * id itself (4 bytes an id, no hashing, no probing); others (ObjectIds,
+ * huge or negative ids) through the id map. */
+#define PAGE_BITS 12
+#define PAGE_SIZE ((size_t)1 << PAGE_BITS)
+#define DIRECT_LIMIT ((uint64_t)1 << 32)
+
 typedef struct mstore {
     const eo_model *model;
     size_t nfields;        /* field count when the table was made */
-    eo_idmap map;
+    uint32_t **pages;      /* id >> PAGE_BITS -> page of slot + 1 (0: none) */
+    size_t npages;
+    eo_idmap map;          /* the other ids */
     eo_id *ids;            /* slot -> id */
     uint64_t *live;        /* live bits by slot */
     size_t nslots, cap;    /* slots used (live or free) and allocated */
@@ -83,6 +93,9 @@ static void mstore_free(mstore *t)
         eo_free(c->bits);
     }
     eo_free(t->cols);
+    for (i = 0; i < t->npages; i++)
+        eo_free(t->pages[i]);
+    eo_free(t->pages);
     eo_free(t->ids);
     eo_free(t->live);
     eo_free(t->free);
@@ -239,9 +252,41 @@ static column *col_of(mstore *t, int k)
     return c;
 }
 
+static int direct(eo_id id) { return id.w[1] == 0 && id.w[0] < DIRECT_LIMIT; }
+
 static int find(mstore *t, eo_id id, size_t *slot)
 {
-    return t != NULL && eo_idmap__get(&t->map, id, slot);
+    if (t == NULL)
+        return 0;
+    if (direct(id)) {
+        size_t p = (size_t)(id.w[0] >> PAGE_BITS);
+        uint32_t v;
+        if (p >= t->npages || t->pages[p] == NULL)
+            return 0;
+        v = t->pages[p][id.w[0] & (PAGE_SIZE - 1)];
+        if (v == 0)
+            return 0;
+        *slot = v - 1;
+        return 1;
+    }
+    return eo_idmap__get(&t->map, id, slot);
+}
+
+/* The page entry of a direct id, its page made when missing. */
+static uint32_t *page_entry(mstore *t, eo_id id)
+{
+    size_t p = (size_t)(id.w[0] >> PAGE_BITS);
+    if (p >= t->npages) {
+        size_t n = t->npages ? t->npages : 16;
+        while (n <= p)
+            n *= 2;
+        if (grow(&t->pages, sizeof *t->pages, t->npages, n) != EO_OK)
+            return NULL;
+        t->npages = n;
+    }
+    if (t->pages[p] == NULL && (t->pages[p] = eo_calloc(PAGE_SIZE, sizeof **t->pages)) == NULL)
+        return NULL;
+    return &t->pages[p][id.w[0] & (PAGE_SIZE - 1)];
 }
 
 static int find_or_add(mstore *t, eo_id id, size_t *slot)
@@ -252,11 +297,23 @@ static int find_or_add(mstore *t, eo_id id, size_t *slot)
     if (t->nfree == 0 && reserve(t) != EO_OK)
         return EO_ENOMEM;
     fresh = t->nfree ? t->free[t->nfree - 1] : t->nslots;
-    added = eo_idmap__upsert(&t->map, id, fresh, slot);
-    if (added < 0)
-        return EO_ENOMEM;
-    if (!added)
-        return EO_OK;
+    if (direct(id)) {
+        uint32_t *e = page_entry(t, id);
+        if (e == NULL)
+            return EO_ENOMEM;
+        if (*e) {
+            *slot = *e - 1;
+            return EO_OK;
+        }
+        *e = (uint32_t)fresh + 1;
+        *slot = fresh;
+    } else {
+        added = eo_idmap__upsert(&t->map, id, fresh, slot);
+        if (added < 0)
+            return EO_ENOMEM;
+        if (!added)
+            return EO_OK;
+    }
     if (t->nfree)
         t->nfree--;
     else
@@ -349,7 +406,10 @@ static void drop_slot(mstore *t, size_t i)
     size_t k;
     for (k = 0; k < t->nfields; k++)
         drop_value(t, i, k);
-    eo_idmap__del(&t->map, t->ids[i]);
+    if (direct(t->ids[i]))
+        t->pages[t->ids[i].w[0] >> PAGE_BITS][t->ids[i].w[0] & (PAGE_SIZE - 1)] = 0;
+    else
+        eo_idmap__del(&t->map, t->ids[i]);
     CLRBIT(t->live, i);
     t->nlive--;
     if (t->nlive == 0) {

@@ -47,6 +47,7 @@ struct derived {
 };
 
 typedef struct rset {
+    const void *magic;      /* &mt_key (to_rs) */
     envh *h;
     const eo_model *m;
     idarr *ids;
@@ -54,6 +55,7 @@ typedef struct rset {
     idarr *pf;              /* prefetch set */
     size_t pfpos;           /* where ids[off] sits in pf (a hint) */
     struct rset *owner;     /* a record: the recordset whose references it borrows */
+    int record;             /* made by push_record: its one uservalue is the owner */
 } rset;
 
 static const char hook_key = 'h';
@@ -67,26 +69,31 @@ static const char mt_key = 'm';
 /*
  * The metatable of records (what each(), ipairs and recs[i] give): the
  * same methods without __gc. A record takes no references of its own: it
- * borrows those of its owner, the recordset it came from, which its third
+ * borrows those of its owner, the recordset it came from, which its one
  * uservalue keeps alive. A loop over N records then makes N plain
  * userdata and no finalizers (the finalizers were a third of the loop).
  */
 static const char rec_mt_key = 'R';
 
+static void push_mt(lua_State *L, int record)
+{
+    lua_rawgetp(L, LUA_REGISTRYINDEX, record ? &rec_mt_key : &mt_key);
+}
+
+/*
+ * A recordset (or record) at idx, or NULL. Only this file makes userdata
+ * of this size holding &mt_key as its first member (model code cannot
+ * make userdata at all): the check costs no metatable lookups, which
+ * showed in profiles of record loops.
+ */
 static rset *to_rs(lua_State *L, int idx)
 {
-    rset *rs = lua_touserdata(L, idx);
-    int ok = 0;
-    if (rs != NULL && lua_getmetatable(L, idx)) {
-        lua_rawgetp(L, LUA_REGISTRYINDEX, &mt_key);
-        ok = lua_rawequal(L, -1, -2);
-        if (!ok) {
-            lua_pop(L, 1);
-            lua_rawgetp(L, LUA_REGISTRYINDEX, &rec_mt_key);
-            ok = lua_rawequal(L, -1, -2);
-        }
-        lua_pop(L, 2);
-    }
+    rset *rs;
+    int ok;
+    if (lua_type(L, idx) != LUA_TUSERDATA || lua_rawlen(L, idx) != sizeof(rset))
+        return NULL;
+    rs = lua_touserdata(L, idx);
+    ok = rs->magic == &mt_key;
     if (!ok)
         return NULL;
     if (rs->owner && rs->owner->h == NULL) {
@@ -98,6 +105,24 @@ static rset *to_rs(lua_State *L, int idx)
         rs->owner = NULL;
     }
     return rs;
+}
+
+/* Push uservalue n (1 = Env, 2 = context) of the recordset at idx: a
+ * record's are its owner's. Returns its type. */
+static int rs_uv(lua_State *L, int idx, int n)
+{
+    rset *rs = lua_touserdata(L, idx);
+    int t;
+    if (!rs->record)
+        return lua_getiuservalue(L, idx, n);
+    if (rs->owner == NULL) {
+        lua_pushnil(L); /* neutralized */
+        return LUA_TNIL;
+    }
+    lua_getiuservalue(L, idx, 1);
+    t = lua_getiuservalue(L, -1, n);
+    lua_remove(L, -2);
+    return t;
 }
 
 /* A recordset, open or closed (metamethods that must work on both). */
@@ -153,6 +178,7 @@ static int rs_gc(lua_State *L)
     idarr_unref(rs->pf);
     eo_envh_unref(rs->h);
     memset(rs, 0, sizeof *rs);
+    rs->magic = &mt_key; /* still one, freed (rs_tostring says so) */
     return 0;
 }
 
@@ -166,12 +192,13 @@ static rset *push_rs(lua_State *L, int like, int envidx, envh *h, const eo_model
     envidx = envidx ? lua_absindex(L, envidx) : 0;
     rs = lua_newuserdatauv(L, sizeof *rs, 2);
     memset(rs, 0, sizeof *rs);
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &mt_key);
+    rs->magic = &mt_key;
+    push_mt(L, 0);
     lua_setmetatable(L, -2);
     if (like) {
-        lua_getiuservalue(L, like, 1);
+        rs_uv(L, like, 1);
         lua_setiuservalue(L, -2, 1);
-        lua_getiuservalue(L, like, 2);
+        rs_uv(L, like, 2);
         lua_setiuservalue(L, -2, 2);
     } else if (envidx) {
         lua_pushvalue(L, envidx);
@@ -188,6 +215,7 @@ static rset *push_rs(lua_State *L, int like, int envidx, envh *h, const eo_model
     rs->pf->refs++;
     rs->pfpos = pf ? pfpos : off;
     rs->owner = NULL;
+    rs->record = 0;
     return rs;
 }
 
@@ -295,12 +323,12 @@ static int active_test(lua_State *L, int idx)
     int top = lua_gettop(L), on = 1, t = LUA_TNIL;
     idx = lua_absindex(L, idx);
     /* stack: context, context.active_test */
-    if (lua_getiuservalue(L, idx, 2) == LUA_TTABLE)
+    if (rs_uv(L, idx, 2) == LUA_TTABLE)
         t = lua_getfield(L, -1, "active_test");
     if (t == LUA_TNIL) {
         lua_settop(L, top);
         /* stack: env, env.context, env.context.active_test */
-        if (lua_getiuservalue(L, idx, 1) != LUA_TNIL && lua_getfield(L, -1, "context") != LUA_TNIL)
+        if (rs_uv(L, idx, 1) != LUA_TNIL && lua_getfield(L, -1, "context") != LUA_TNIL)
             t = lua_getfield(L, -1, "active_test");
     }
     if (t != LUA_TNIL)
@@ -804,23 +832,20 @@ static void push_record(lua_State *L, int idx, rset *rs, size_t i)
 {
     rset *r;
     idx = lua_absindex(L, idx);
-    r = lua_newuserdatauv(L, sizeof *r, 3);
+    r = lua_newuserdatauv(L, sizeof *r, 1);
     *r = *rs;
     r->off = rs->off + i;
     r->n = 1;
     r->pfpos = rs->pf == rs->ids ? rs->off + i : rs->pfpos + i;
     r->owner = rs->owner ? rs->owner : rs;
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &rec_mt_key);
+    r->record = 1;
+    push_mt(L, 1);
     lua_setmetatable(L, -2);
-    lua_getiuservalue(L, idx, 1);
-    lua_setiuservalue(L, -2, 1);
-    lua_getiuservalue(L, idx, 2);
-    lua_setiuservalue(L, -2, 2);
-    if (rs->owner)
-        lua_getiuservalue(L, idx, 3);
+    if (rs->record)
+        lua_getiuservalue(L, idx, 1);
     else
         lua_pushvalue(L, idx);
-    lua_setiuservalue(L, -2, 3);
+    lua_setiuservalue(L, -2, 1);
 }
 
 static int rs_index(lua_State *L)
@@ -859,7 +884,7 @@ static int rs_index(lua_State *L)
     if (strcmp(key, "ids") == 0)
         return eo_lua__recordset_ids(L, 1);
     if (strcmp(key, "env") == 0) {
-        lua_getiuservalue(L, 1, 1);
+        rs_uv(L, 1, 1);
         return 1;
     }
     if (strcmp(key, "_name") == 0) {
@@ -867,7 +892,7 @@ static int rs_index(lua_State *L)
         return 1;
     }
     if (strcmp(key, "_context") == 0) {
-        if (lua_getiuservalue(L, 1, 2) == LUA_TNIL) {
+        if (rs_uv(L, 1, 2) == LUA_TNIL) {
             lua_pop(L, 1);
             lua_newtable(L);
         }
@@ -1995,7 +2020,7 @@ static int l_class(lua_State *L)
 static int l_cenv(lua_State *L)
 {
     check_rs(L, 1);
-    lua_getiuservalue(L, 1, 1);
+    rs_uv(L, 1, 1);
     lua_getfield(L, -1, "_c");
     return 1;
 }
@@ -2016,7 +2041,7 @@ static int l_is_recordset(lua_State *L)
 static int l_context(lua_State *L)
 {
     check_any(L, 1);
-    lua_getiuservalue(L, 1, 2);
+    rs_uv(L, 1, 2);
     return 1;
 }
 
@@ -2400,8 +2425,8 @@ void eo_lua_open_recordset(lua_State *L)
         lua_setfield(L, -2, "__metatable");
     }
     lua_rawsetp(L, LUA_REGISTRYINDEX, &mt_key);
-    /* records: the same without __gc (the last entry of meta) */
-    lua_createtable(L, 0, (int)(sizeof meta / sizeof meta[0]));
+    /* records: the same without __gc */
+    lua_createtable(L, 0, (int)(sizeof meta / sizeof meta[0]) + 2);
     luaL_setfuncs(L, meta, 0);
     lua_pushnil(L);
     lua_setfield(L, -2, "__gc");
