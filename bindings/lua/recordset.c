@@ -30,7 +30,8 @@ typedef struct idarr {
     int refs;
     size_t n;
     derived *derived;       /* prefetch sets of related records, per field */
-    eo_id v[];
+    eo_id *v;               /* inl, or an adopted buffer (ids_to_arr) */
+    eo_id inl[];
 } idarr;
 
 /* Distinct Many2one targets of the records of one window of an idarr
@@ -153,6 +154,7 @@ static idarr *idarr_new(size_t n)
         a->refs = 1;
         a->n = n;
         a->derived = NULL;
+        a->v = a->inl;
     }
     return a;
 }
@@ -168,6 +170,8 @@ static void idarr_unref(idarr *a)
         eo_idmap__free(&d->pos);
         eo_free(d);
     }
+    if (a->v != a->inl)
+        eo_free(a->v);
     eo_free(a);
 }
 
@@ -1239,12 +1243,34 @@ static int rs_domain(lua_State *L, int idx, rset *rs, int on, eo_domain **out,
     return rc;
 }
 
+/* An idarr of ids, taking its buffer when it is large (no copy: a search
+ * of 1M ids would hold them twice for a moment). */
 static idarr *ids_to_arr(eo_ids *ids)
 {
-    idarr *a = idarr_new(ids->n);
-    if (a && ids->n)
-        memcpy(a->v, ids->v, ids->n * sizeof(eo_id));
-    eo_ids_free(ids);
+    idarr *a;
+    if (ids->n < 1024) {
+        a = idarr_new(ids->n);
+        if (a && ids->n)
+            memcpy(a->v, ids->v, ids->n * sizeof(eo_id));
+        eo_ids_free(ids);
+        return a;
+    }
+    a = eo_malloc(sizeof *a);
+    if (a == NULL) {
+        eo_ids_free(ids);
+        return NULL;
+    }
+    a->refs = 1;
+    a->n = ids->n;
+    a->derived = NULL;
+    a->v = ids->v;
+    if (ids->cap > ids->n + ids->n / 8) {
+        /* give back the growth slack */
+        eo_id *v = eo_realloc(ids->v, ids->n * sizeof(eo_id));
+        if (v)
+            a->v = v;
+    }
+    memset(ids, 0, sizeof *ids);
     return a;
 }
 
@@ -1631,12 +1657,33 @@ static int l_exists(lua_State *L)
     return 1;
 }
 
+/*
+ * A loop over a recordset larger than two prefetch windows releases, as it
+ * enters each window, the values it loaded for the window before (the
+ * store is a cache: a record read again later is loaded again), so
+ * visiting N records holds one window of values, not N. Not while a
+ * compute method runs (what it assigned waits in the store for its
+ * write), nor on a versioned model (the versions read are what a later
+ * write is checked against).
+ */
+static void each_release(rset *rs, size_t i)
+{
+    size_t max = eo_env_prefetch_max(rs->h->env), k;
+    if (max == 0 || rs->n <= 2 * max || i == 0 || i % max != 0 || rs->h->computing)
+        return;
+    for (k = 0; k < rs->m->nfields; k++)
+        if (rs->m->fields[k]->flags & EO_FF_VERSION)
+            return; /* the versions read are what a later write is checked against */
+    eo_orm_invalidate(rs->h->env, rs->m, rs_ids(rs) + (i - max), max, NULL);
+}
+
 static int each_step(lua_State *L)
 {
     rset *rs = check_rs(L, lua_upvalueindex(1));
     lua_Integer i = lua_tointeger(L, lua_upvalueindex(2));
     if ((size_t)i >= rs->n)
         return 0;
+    each_release(rs, (size_t)i);
     lua_pushinteger(L, i + 1);
     lua_replace(L, lua_upvalueindex(2));
     push_record(L, lua_upvalueindex(1), rs, (size_t)i);

@@ -1541,6 +1541,36 @@ describe("behaviour on " .. h.backend, function()
       assert.are.equal(0, I:search_count{ { "id", "in", odd }, { "seq", "=", 2 } })
     end)
 
+    it("a loop over more than two windows holds one window of values, not all", function()
+      local I = env["beh.item"]
+      local list = {}
+      for i = 1, 1000 do list[i] = { name = "item" .. i, seq = i } end
+      I:create(list)
+      local small = orm.connect{ database = h.url, prefetch = 100 }
+      local recs = small["beh.item"]:search{}
+      local sum, most = 0, 0
+      assert.are.equal(10, count_queries(small, function()
+        for rec in recs:each() do
+          sum = sum + rec.seq
+          local held = small:stats().store.records
+          if held > most then most = held end
+        end
+      end))
+      assert.are.equal(1000 * 1001 / 2, sum)
+      assert.is_true(most <= 200, "held " .. most .. " records")
+      assert.are.equal(100, small:stats().store.records) -- the last window
+      -- a record of a window left behind is read again: one query
+      assert.are.equal(1, count_queries(small, function() assert.are.equal(1, recs[1].seq) end))
+      -- two windows or fewer keep everything: a second loop costs nothing
+      local two = small["beh.item"]:search({}, { limit = 200 })
+      small:invalidate()
+      for rec in two:each() do sum = sum + rec.seq end
+      assert.are.equal(0, count_queries(small, function()
+        for rec in two:each() do sum = sum + rec.seq end
+      end))
+      small:close()
+    end)
+
     it("loads prefetch windows of orm.connect{ prefetch = N }, larger where queries scan", function()
       local I = env["beh.item"]
       local list = {}
