@@ -28,7 +28,8 @@ importable is "not installed: ..." with the reason the installer gave.
 
 Usage: peers.py --backend sqlite|postgresql|mongodb --url URL --rows N
                 --runs R --out FILE.json [--install-log FILE]
-(--url is a file path for sqlite.)
+(--url is a file path for sqlite; on PostgreSQL the peers run in a database
+of their own beside the URL's, <db>_peers, made anew.)
 """
 import argparse
 import gc
@@ -556,6 +557,22 @@ LABELS = {"SqlAlchemyOrm": "SQLAlchemy ORM", "SqlAlchemyCore": "SQLAlchemy Core"
           "MongoRaw": "pymongo", "MongoEnginePeer": "MongoEngine", "SqlRaw": "psycopg2"}
 
 
+def pg_peers_db(url):
+    """A database of the peers' own beside the one of url (<db>_peers),
+    made anew; its URL."""
+    import psycopg2
+    from urllib.parse import urlparse, urlunparse
+    u = urlparse(url)
+    name = (u.path.lstrip("/") or "postgres") + "_peers"
+    con = psycopg2.connect(url)
+    con.autocommit = True
+    cur = con.cursor()
+    cur.execute('DROP DATABASE IF EXISTS "%s"' % name)
+    cur.execute('CREATE DATABASE "%s"' % name)
+    con.close()
+    return urlunparse(u._replace(path="/" + name))
+
+
 def short(e):
     s = "%s: %s" % (type(e).__name__, e) if not isinstance(e, Failed) else str(e)
     s = " ".join(s.split())
@@ -596,6 +613,8 @@ def main():
         json.dump(out, open(a.out, "w"), indent=2)
         print("peers %s: %s" % (a.backend, msg))
         return 0
+    if a.backend == "postgresql":
+        a.url = raw.url = pg_peers_db(a.url)
     raw.setup(a.rows)
     sides = [("raw", raw)]
     out["peers"] = []
