@@ -19,7 +19,9 @@
 #      $BUILD/bench-peers.json
 #
 # Environment: ROWS (100000), RUNS (best of, 3), MONGO_RUNS (best of, on
-# MongoDB: FerretDB takes seconds per pass at 100k rows; 1),
+# MongoDB: FerretDB takes seconds per pass at 100k rows; 1), BUDGET
+# (seconds: a peer whose runs of a workload took that long is not run
+# again, 10),
 # EARNORM_RUN_DIR (the servers' run dir, /tmp/earnorm-bench-peers).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +29,7 @@ BUILD="${1:-build}"
 ROWS="${ROWS:-100000}"
 RUNS="${RUNS:-3}"
 MONGO_RUNS="${MONGO_RUNS:-1}"
+BUDGET="${BUDGET:-10}"
 PEERS="$BUILD/peers"
 export EARNORM_RUN_DIR="${EARNORM_RUN_DIR:-/tmp/earnorm-bench-peers}"
 export MONGOC_DISABLE_SHM=1
@@ -106,7 +109,7 @@ run_py() { # backend runs url
     [[ -x "$PY" ]] || return 0
     log "peers.py --backend $1"
     if ! "$PY" bench/peers/peers.py --backend "$1" --url "$3" --rows "$ROWS" --runs "$2" \
-        --out "$PEERS/py-$1.json" --install-log "$PEERS/pip-missing.tsv" 2>"$PEERS/py-$1.err"; then
+        --budget "$BUDGET" --out "$PEERS/py-$1.json" --install-log "$PEERS/pip-missing.tsv" 2>"$PEERS/py-$1.err"; then
         status "py-$1" "failed: $(tail -n 1 "$PEERS/py-$1.err")"
     fi
 }
@@ -132,7 +135,7 @@ if [[ -n "$MONGO_URL" ]]; then
         log "mongoose.js"
         if ! NODE_PATH="$(cd "$PEERS/node" && pwd)/node_modules" PEERS_NPM_MISSING="$NODE_MISSING" \
             node bench/peers/mongoose.js "$(peers_url "$MONGO_URL")" "$ROWS" "$MONGO_RUNS" \
-            "$PEERS/node-mongodb.json" 2>"$PEERS/node-mongodb.err"; then
+            "$PEERS/node-mongodb.json" "$BUDGET" 2>"$PEERS/node-mongodb.err"; then
             status node-mongodb "failed: $(tail -n 1 "$PEERS/node-mongodb.err")"
         fi
     elif [[ ! -f "$PEERS/status-node-mongodb.txt" ]]; then
