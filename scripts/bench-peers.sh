@@ -33,13 +33,13 @@ BUDGET="${BUDGET:-10}"
 PEERS="$BUILD/peers"
 export EARNORM_RUN_DIR="${EARNORM_RUN_DIR:-/tmp/earnorm-bench-peers}"
 export MONGOC_DISABLE_SHM=1
+started=$(date +%s)
 mkdir -p "$PEERS"
 rm -f "$PEERS"/earnorm-*.json "$PEERS"/py-*.json "$PEERS"/node-*.json "$PEERS"/status-*.txt "$PEERS"/pip-missing.tsv
 
-log() { printf 'bench-peers: %s\n' "$*" >&2; }
+log() { printf 'bench-peers: [%4d s] %s\n' "$(($(date +%s) - started))" "$*" >&2; }
 # status NAME TEXT: why the runner NAME has no result (the table shows it)
 status() { printf '%s\n' "$2" >"$PEERS/status-$1.txt"; log "$1: $2"; }
-started=$(date +%s)
 
 # ---- 1. the peers
 PY="$PEERS/venv/bin/python"
