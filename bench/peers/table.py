@@ -44,7 +44,7 @@ def load(d, name):
             with open(os.path.join(d, "status-%s.txt" % name), encoding="utf-8") as f:
                 return None, f.read().strip()
         except OSError:
-            return None, "no result (%s)" % e.__class__.__name__
+            return None, "no result (%s.json: %s)" % (name, e.strerror if isinstance(e, OSError) else "not JSON")
 
 
 def machine():
