@@ -35,9 +35,15 @@ export EARNORM_RUN_DIR="${EARNORM_RUN_DIR:-/tmp/earnorm-bench-peers}"
 export MONGOC_DISABLE_SHM=1
 started=$(date +%s)
 mkdir -p "$PEERS"
-rm -f "$PEERS"/earnorm-*.json "$PEERS"/py-*.json "$PEERS"/node-*.json "$PEERS"/status-*.txt "$PEERS"/pip-missing.tsv
+rm -f "$PEERS"/earnorm-*.json "$PEERS"/py-*.json "$PEERS"/node-*.json "$PEERS"/status-*.txt "$PEERS"/pip-missing.tsv \
+    "$PEERS"/loadavg.txt
 
-log() { printf 'bench-peers: [%4d s] %s\n' "$(($(date +%s) - started))" "$*" >&2; }
+# each step's line also keeps the machine's load average (the table says
+# how busy the machine was: the numbers of a shared machine vary with it)
+log() {
+    printf 'bench-peers: [%4d s] %s\n' "$(($(date +%s) - started))" "$*" >&2
+    cut -d' ' -f1 /proc/loadavg >>"$PEERS/loadavg.txt" 2>/dev/null || true
+}
 # status NAME TEXT: why the runner NAME has no result (the table shows it)
 status() { printf '%s\n' "$2" >"$PEERS/status-$1.txt"; log "$1: $2"; }
 

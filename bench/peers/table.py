@@ -90,6 +90,7 @@ def main():
                 raw_cell = {"name": raw["name"]}
                 if isinstance(rv, (int, float)):
                     raw_cell["ms"] = rv
+                    raw_cell["runs"] = raw.get(wl + "_runs")
                 else:
                     raw_cell["error"] = rv or "no result"
                 for p in peers:
@@ -97,6 +98,7 @@ def main():
                     cell = {"name": p["name"]}
                     if isinstance(pv, (int, float)):
                         cell["ms"] = pv
+                        cell["runs"] = p.get(wl + "_runs")
                         if "ms" in raw_cell:
                             cell["ratio"] = round(pv / raw_cell["ms"], 2)
                     else:
@@ -108,15 +110,22 @@ def main():
                                   "peer": cell})
                 if "how" in raw:
                     how[raw["name"]] = raw["how"]
+    loads = []
+    try:
+        loads = [float(x) for x in open(os.path.join(d, "loadavg.txt"), encoding="utf-8").read().split()]
+    except (OSError, ValueError):
+        pass
     now = datetime.datetime.now(datetime.timezone.utc)
     doc = {"rows": rows, "runs": runs, "mongodb_runs": mongo_runs, "date": now.strftime("%Y-%m-%d %H:%M UTC"),
-           "machine": machine(), "table": table, "how": how}
+           "machine": machine(),
+           "loadavg_1min": {"min": min(loads), "max": max(loads)} if loads else None, "table": table, "how": how}
     with open(out, "w", encoding="utf-8") as f:
         json.dump(doc, f, indent=2)
 
     m = doc["machine"]
-    print("EarnORM vs its peers: %d rows, best of %d runs (%d on MongoDB), %s, %s cores, %s" % (
-        rows, runs, mongo_runs, doc["date"], m["nproc"], m["cpu"]))
+    print("EarnORM vs its peers: %d rows, best of %d runs (%d on MongoDB), %s, %s cores, %s%s" % (
+        rows, runs, mongo_runs, doc["date"], m["nproc"], m["cpu"],
+        ", load average %.1f-%.1f" % (min(loads), max(loads)) if loads else ""))
     print()
     print("| workload | backend | EarnORM / raw C | raw driver | raw ms | peer | peer ms | peer / raw |")
     print("|---|---|---|---|---:|---|---:|---:|")
