@@ -1,5 +1,6 @@
 /*
- * loop_bench.c - record loops at 10k, 100k and 1M rows on SQLite (issue 11):
+ * loop_bench.c - record loops at N/10, N and 10N rows on SQLite (N = --rows,
+ * 100k: 10k, 100k and 1M), issue 11:
  *   loop_<n>     `for rec in recs:each() do s = s + rec.age end` (the
  *                search included) vs a raw column scan handing each age to
  *                Lua (target <= 4.0; the peak heap beside it);
@@ -117,10 +118,19 @@ static double raw_names(lua_State *L, const char *path)
 
 void bench_loops(lua_State *L, const char *sqlite_path)
 {
-    static const int sizes[] = { 10000, 100000, 1000000 };
-    static const char *const labels[] = { "10k", "100k", "1M" };
+    /* --rows N (100k by default): N / 10, N and 10 N */
+    const int sizes[] = { bench_rows / 10 > 0 ? bench_rows / 10 : 1, bench_rows, bench_rows * 10 };
+    char labels[3][16];
     char path[600], buf[1200];
     size_t k;
+    for (k = 0; k < 3; k++) {
+        if (sizes[k] % 1000000 == 0)
+            snprintf(labels[k], sizeof labels[k], "%dM", sizes[k] / 1000000);
+        else if (sizes[k] % 1000 == 0)
+            snprintf(labels[k], sizeof labels[k], "%dk", sizes[k] / 1000);
+        else
+            snprintf(labels[k], sizeof labels[k], "%d", sizes[k]);
+    }
     snprintf(path, sizeof path, "%s.loops", sqlite_path);
     remove(path);
     snprintf(buf, sizeof buf,
@@ -143,7 +153,7 @@ void bench_loops(lua_State *L, const char *sqlite_path)
              "end\n",
              path);
     bench_lua(L, buf);
-    for (k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+    for (k = 0; k < 3; k++) {
         bench_side orm_l = BENCH_SIDE_INIT, raw_l = BENCH_SIDE_INIT, orm_p = BENCH_SIDE_INIT,
                    raw_p = BENCH_SIDE_INIT;
         char name[64], what[96];
