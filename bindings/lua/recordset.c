@@ -30,6 +30,7 @@ typedef struct idarr {
     int refs;
     size_t n;
     derived *derived;       /* prefetch sets of related records, per field */
+    derived *retired;       /* ones given up, kept for the records borrowing them */
     eo_id *v;               /* inl, or an adopted buffer (ids_to_arr) */
     eo_id inl[];
 } idarr;
@@ -42,6 +43,7 @@ struct derived {
     const eo_field *f;
     const eo_model *cm;     /* Reference: the model of these targets; else NULL */
     size_t lo;              /* the window: [lo, lo + prefetch_max) of the idarr */
+    int borrowed;           /* records borrow ids (they live as long as the idarr) */
     idarr *ids;
     eo_idmap pos;           /* id -> index in ids */
     derived *next;
@@ -153,7 +155,7 @@ static idarr *idarr_new(size_t n)
     if (a) {
         a->refs = 1;
         a->n = n;
-        a->derived = NULL;
+        a->derived = a->retired = NULL;
         a->v = a->inl;
     }
     return a;
@@ -168,6 +170,11 @@ static void idarr_unref(idarr *a)
         next = d->next;
         idarr_unref(d->ids);
         eo_idmap__free(&d->pos);
+        eo_free(d);
+    }
+    for (d = a->retired; d; d = next) {
+        next = d->next;
+        idarr_unref(d->ids);
         eo_free(d);
     }
     if (a->v != a->inl)
@@ -394,11 +401,18 @@ static derived *derived_find(idarr *pf, const eo_field *f, const eo_model *cm, s
             if (d->lo == lo && eo_idmap__get(&d->pos, want, pos))
                 return d;
             /* another window's (the loop moved on), or one that lacks
-             * want (more records were loaded since): made again */
+             * want (more records were loaded since): made again. Records
+             * of it may borrow its ids (push_related): they are kept, the
+             * map goes */
             *link = d->next;
-            idarr_unref(d->ids);
             eo_idmap__free(&d->pos);
-            eo_free(d);
+            if (d->ids->refs == 1 && !d->borrowed) {
+                idarr_unref(d->ids);
+                eo_free(d);
+            } else {
+                d->next = pf->retired;
+                pf->retired = d;
+            }
             break;
         }
     }
@@ -466,6 +480,10 @@ static derived *derive(rset *rs, const eo_field *f, eo_id want, size_t *pos)
     if ((d = derived_find(pf, f, NULL, lo, want, pos)) != NULL)
         return d;
     memset(&seen, 0, sizeof seen);
+    /* room for distinct targets up front (capped: few distinct is common) */
+    if (f->type == EO_FT_MANY2ONE &&
+        eo_idmap__reserve(&seen, hi - lo < 16384 ? hi - lo + 1 : 16384) != EO_OK)
+        return NULL;
     for (i = lo; i < hi; i++) {
         const eo_value *v = eo_orm_peek(env, rs->m, pf->v[i], f);
         const eo_id *list;
@@ -497,6 +515,9 @@ fail:
     return NULL;
 }
 
+static void push_borrowed(lua_State *L, int idx, rset *rs, const eo_model *m, idarr *ids,
+                          size_t off, idarr *pf, size_t pfpos);
+
 static void push_empty(lua_State *L, int like, rset *rs, const eo_model *m)
 {
     idarr *a = idarr_new(0);
@@ -523,6 +544,12 @@ static void push_related(lua_State *L, int like, rset *rs, const eo_field *f, co
     d = derive(rs, f, id, &pos);
     if (d == NULL)
         eo_lua_raisef(L, EO_ENOMEM, NULL, NULL, "out of memory");
+    if (like && to_rs(L, like) == rs) {
+        /* the target borrows: rs's owner holds rs->pf, which holds d */
+        d->borrowed = 1;
+        push_borrowed(L, like, rs, f->comodel, d->ids, pos, d->ids, pos);
+        return;
+    }
     push_rs(L, like, 0, rs->h, f->comodel, d->ids, pos, 1, d->ids, pos);
 }
 
@@ -834,13 +861,26 @@ static void push_field(lua_State *L, int idx, rset *rs, const eo_field *f)
 /* Push record i of the recordset rs at idx: a borrowing record (rec_mt_key). */
 static void push_record(lua_State *L, int idx, rset *rs, size_t i)
 {
+    push_borrowed(L, idx, rs, rs->m, rs->ids, rs->off + i, rs->pf,
+                  rs->pf == rs->ids ? rs->off + i : rs->pfpos + i);
+}
+
+/* Push a record of m (ids->v[off], prefetch set pf at pfpos) borrowing
+ * from the owner of the recordset rs at idx: ids and pf must live as long
+ * as that owner (its own, or held by its prefetch set). */
+static void push_borrowed(lua_State *L, int idx, rset *rs, const eo_model *m, idarr *ids,
+                          size_t off, idarr *pf, size_t pfpos)
+{
     rset *r;
     idx = lua_absindex(L, idx);
     r = lua_newuserdatauv(L, sizeof *r, 1);
     *r = *rs;
-    r->off = rs->off + i;
+    r->m = m;
+    r->ids = ids;
+    r->off = off;
     r->n = 1;
-    r->pfpos = rs->pf == rs->ids ? rs->off + i : rs->pfpos + i;
+    r->pf = pf;
+    r->pfpos = pfpos;
     r->owner = rs->owner ? rs->owner : rs;
     r->record = 1;
     push_mt(L, 1);
@@ -1262,7 +1302,7 @@ static idarr *ids_to_arr(eo_ids *ids)
     }
     a->refs = 1;
     a->n = ids->n;
-    a->derived = NULL;
+    a->derived = a->retired = NULL;
     a->v = ids->v;
     if (ids->cap > ids->n + ids->n / 8) {
         /* give back the growth slack */

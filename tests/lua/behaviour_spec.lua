@@ -1571,6 +1571,33 @@ describe("behaviour on " .. h.backend, function()
       small:close()
     end)
 
+    it("Many2one targets read across windows stay valid after the loop moved on", function()
+      local ps = {}
+      for i = 1, 250 do ps[i] = { name = string.format("p%03d", i) } end
+      local parents = env["beh.partner"]:create(ps)
+      local items = {}
+      for i = 1, 250 do items[i] = { name = "i" .. i, seq = i, owner_id = parents[i].id } end
+      env["beh.item"]:create(items)
+      local small = orm.connect{ database = h.url, prefetch = 50 }
+      local kept = {}
+      local q = count_queries(small, function()
+        for rec in small["beh.item"]:search{}:each() do
+          local owner = rec.owner_id
+          assert.are.equal(string.format("p%03d", rec.seq), owner.name)
+          kept[#kept + 1] = owner
+        end
+      end)
+      -- the search, then per window of 50: the items, their owners
+      assert.are.equal(1 + 5 * 2, q)
+      collectgarbage()
+      collectgarbage()
+      for i, owner in ipairs(kept) do
+        assert.are.equal(string.format("p%03d", i), owner.name)
+        assert.are.equal(parents[i].id, owner.id)
+      end
+      small:close()
+    end)
+
     it("loads prefetch windows of orm.connect{ prefetch = N }, larger where queries scan", function()
       local I = env["beh.item"]
       local list = {}
