@@ -187,12 +187,12 @@ static void idarr_unref(idarr *a)
 }
 
 /*
- * A recordset gone that alone held a large prefetch set (more than two
- * windows) leaves its values to be released: not from __gc (the collector
- * may run while C code holds a value of the store), but at the next call
- * into a recordset of the env (check_rs), where none is held, and not
- * while a compute method runs. Small sets keep Odoo's environment cache:
- * what they loaded stays until the env is invalidated or closed.
+ * Values to release (release_targets): not where they are found (C code
+ * may hold a value of the store there), but at the next call into a
+ * recordset of the env (check_rs), where none is held, and not while a
+ * compute method runs. (Releasing what a recordset loaded when it is
+ * collected was tried: the collector's timing then decides what a later
+ * loop finds in the store, and query counts stop being repeatable.)
  */
 struct eo_lua_pending {
     const eo_model *m;
@@ -207,16 +207,6 @@ static int versioned(const eo_model *m)
         if (m->fields[k]->flags & EO_FF_VERSION)
             return 1;
     return 0;
-}
-
-static int releasable(const rset *rs)
-{
-    size_t max;
-    if (rs->record || rs->h == NULL || rs->h->env == NULL || rs->ids == NULL || rs->m == NULL ||
-        rs->pf != rs->ids || rs->ids->refs != 2 /* this recordset's two */)
-        return 0;
-    max = eo_env_prefetch_max(rs->h->env);
-    return max > 0 && rs->ids->n > 2 * max && !versioned(rs->m);
 }
 
 static void flush_pending(envh *h)
@@ -246,16 +236,6 @@ void eo_lua__pending_free(envh *h)
 static int rs_gc(lua_State *L)
 {
     rset *rs = check_any(L, 1);
-    if (releasable(rs)) {
-        struct eo_lua_pending *p = eo_malloc(sizeof *p);
-        if (p) { /* (without memory: the values stay, as for a small set) */
-            p->m = rs->m;
-            p->ids = rs->ids;
-            rs->ids->refs++;
-            p->next = rs->h->pending;
-            rs->h->pending = p;
-        }
-    }
     idarr_unref(rs->ids);
     idarr_unref(rs->pf);
     eo_envh_unref(rs->h);
@@ -463,9 +443,28 @@ static int keep_active(eo_env *env, const eo_model *m, const eo_field *af, eo_id
 /* The derived set of f (of model cm for a Reference, else NULL) made for
  * pf, when it holds want; one that lacks it is dropped (more records were
  * loaded since: the caller builds it again). */
-static derived *derived_find(idarr *pf, const eo_field *f, const eo_model *cm, size_t lo,
+/* Leave the targets of a window the loop moved on from to be released
+ * (flush_pending) when they are many (half a window or more) and the loop
+ * long: visiting 1M children of distinct parents then holds a window of
+ * parents, while a few shared parents stay loaded for every window. */
+static void release_targets(envh *h, const idarr *pf, const eo_model *tm, derived *d)
+{
+    size_t max = eo_env_prefetch_max(h->env);
+    struct eo_lua_pending *p;
+    if (tm == NULL || max == 0 || pf->n <= 2 * max || d->ids->n * 2 < max || versioned(tm) ||
+        (p = eo_malloc(sizeof *p)) == NULL)
+        return;
+    p->m = tm;
+    p->ids = d->ids;
+    d->ids->refs++;
+    p->next = h->pending;
+    h->pending = p;
+}
+
+static derived *derived_find(rset *rs, const eo_field *f, const eo_model *cm, size_t lo,
                              eo_id want, size_t *pos)
 {
+    idarr *pf = rs->pf;
     derived *d, **link;
     for (link = &pf->derived; (d = *link) != NULL; link = &d->next) {
         if (d->f == f && d->cm == cm) {
@@ -477,6 +476,8 @@ static derived *derived_find(idarr *pf, const eo_field *f, const eo_model *cm, s
              * map goes */
             *link = d->next;
             eo_idmap__free(&d->pos);
+            if (d->lo != lo)
+                release_targets(rs->h, pf, cm ? cm : f->comodel, d);
             if (d->ids->refs == 1 && !d->borrowed) {
                 idarr_unref(d->ids);
                 eo_free(d);
@@ -548,7 +549,7 @@ static derived *derive(rset *rs, const eo_field *f, eo_id want, size_t *pos)
     size_t i, lo, hi;
 
     derive_window(rs, &lo, &hi);
-    if ((d = derived_find(pf, f, NULL, lo, want, pos)) != NULL)
+    if ((d = derived_find(rs, f, NULL, lo, want, pos)) != NULL)
         return d;
     memset(&seen, 0, sizeof seen);
     /* room for distinct targets up front (capped: few distinct is common) */
@@ -638,7 +639,7 @@ static derived *derive_ref(rset *rs, const eo_field *f, const eo_model *cm, eo_i
     size_t i, lo, hi, cmlen = strlen(cm->name);
 
     derive_window(rs, &lo, &hi);
-    if ((d = derived_find(pf, f, cm, lo, want, pos)) != NULL)
+    if ((d = derived_find(rs, f, cm, lo, want, pos)) != NULL)
         return d;
     memset(&seen, 0, sizeof seen);
     for (i = lo; i < hi; i++) {
