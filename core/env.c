@@ -483,6 +483,25 @@ int eo_env__atomic_end(eo_env *env, int rc, eo_error *err)
     return rc;
 }
 
+int eo_env__atomic_begin_one(eo_env *env, int *solo, eo_error *err)
+{
+    *solo = (env->caps & EO_CAP_TRANSACTIONS) && env->conn == NULL;
+    if (!*solo)
+        return eo_env__atomic_begin(env, err);
+    eo_deps__scope_begin(env);
+    return EO_OK;
+}
+
+int eo_env__atomic_end_one(eo_env *env, int solo, int rc, eo_error *err)
+{
+    if (!solo)
+        return eo_env__atomic_end(env, rc, err);
+    if (rc != EO_OK)
+        eo_store__clear(env->store);
+    eo_deps__scope_end(env, rc == EO_OK);
+    return rc;
+}
+
 int eo_env_atomic_begin(eo_env *env, eo_error *err)
 {
     EO_ENTER();

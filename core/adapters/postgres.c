@@ -115,6 +115,29 @@ static int result_error(pg_conn *c, PGresult *res, const eo_model *m, eo_error *
         eo_error__native(err, EO_DOMAIN_PG, 23505);
         return EO_ECONFLICT;
     }
+    if (strcmp(state, "23503") == 0 && m != NULL && detail != NULL &&
+        strstr(detail, "is not present in table") != NULL) {
+        /* a row of m points to a missing record: name the Many2one (its key
+         * is <table>__<column>_fkey; DETAIL: Key (country_id)=(42) is not
+         * present in table "rel_country".) */
+        const char *cname = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+        const char *v = strstr(detail, ")=(");
+        const char *e = v ? strstr(v + 3, ") is not present") : NULL;
+        size_t tl = strlen(m->table), i;
+        for (i = 1; cname && v && e && i < m->nfields; i++) {
+            const eo_field *f = m->fields[i];
+            size_t cl = strlen(f->column);
+            if (f->type != EO_FT_MANY2ONE || strncmp(cname, m->table, tl) != 0 ||
+                strncmp(cname + tl, "__", 2) != 0 || strncmp(cname + tl + 2, f->column, cl) != 0 ||
+                strcmp(cname + tl + 2 + cl, "_fkey") != 0)
+                continue;
+            eo_error_set(err, EO_EVALIDATE, "%s.%s: %s(%.*s) does not exist", m->name, f->name,
+                         f->comodel_name, (int)(e - v - 3 > 80 ? 80 : e - v - 3), v + 3);
+            eo_error_where(err, m->name, f->name);
+            eo_error__native(err, EO_DOMAIN_PG, (int)strtol(state, NULL, 36));
+            return EO_EVALIDATE;
+        }
+    }
     if (strcmp(state, "23505") == 0) {
         const eo_field *f = field_of_index(m, PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME));
         if (f != NULL) {
@@ -1485,7 +1508,7 @@ done:
 
 const eo_adapter eo_postgres_adapter = {
     "postgresql", "postgresql", EO_IDNUM,
-    EO_CAP_TRANSACTIONS | EO_CAP_SAVEPOINTS | EO_CAP_SUBQUERIES | EO_CAP_GROUP,
+    EO_CAP_TRANSACTIONS | EO_CAP_SAVEPOINTS | EO_CAP_SUBQUERIES | EO_CAP_GROUP | EO_CAP_FOREIGN_KEYS,
     pg_open, pg_close, pg_ping, pg_begin, pg_commit, pg_rollback, pg_savepoint,
     pg_migrate, pg_insert, pg_select, pg_count, pg_update, pg_remove, pg_group, pg_explain,
     pg_migrate_constraints, pg_update_each, pg_update_if,

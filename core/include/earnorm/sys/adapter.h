@@ -101,6 +101,11 @@ typedef void (*eo_migrate_note_fn)(void *payload, const char *line);
 #define EO_CAP_SCANS        0x10u  /* every query reads the whole table (no index used):
                                       the engine loads in windows of EO_SCAN_PREFETCH */
 #define EO_SCAN_PREFETCH    200000u
+#define EO_CAP_FOREIGN_KEYS 0x20u  /* every stored Many2one column has a foreign key the
+                                      database checks as the row is written: the engine
+                                      asks no existence query before (a violation names
+                                      the field: the adapter's message, or the engine's
+                                      check after the rollback) */
 
 struct eo_adapter {
     const char *name;        /* "sqlite" */
