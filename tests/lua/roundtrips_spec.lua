@@ -1,0 +1,166 @@
+-- Round trips of the write paths (issue 11): a single-record create or
+-- write outside a transaction is one statement (its autocommit is its
+-- atomic scope: no BEGIN / COMMIT), and on backends whose foreign keys
+-- check Many2one targets (SQLite, PostgreSQL) create and write ask no
+-- existence query; a missing target is still named model.field and id,
+-- in the first chunk of a batch or a later one, inside a transaction or
+-- not, and nothing of the batch stays.
+--
+-- Runs unchanged on every backend ($EARNORM_TEST_DB); counts are exact.
+local h = require "helper"
+local orm = require "earnorm"
+local f = orm.fields
+
+orm.model("rt.target", { name = f.Char{} })
+orm.model("rt.row", {
+  name = f.Char{ required = true },
+  age = f.Integer{},
+  target_id = f.Many2one{ "rt.target", ondelete = "set null" },
+})
+
+local function wipe(env)
+  env["rt.row"]:search{}:unlink()
+  env["rt.target"]:search{}:unlink()
+end
+
+local function gone_id(model)
+  local r = model:create{ name = "gone" }
+  local id = r.id
+  r:unlink()
+  return id
+end
+
+describe("write round trips", function()
+  local env, R, T, caps
+  before_each(function()
+    env = h.fresh_env()
+    wipe(env)
+    R, T = env["rt.row"], env["rt.target"]
+    caps = env:capabilities()
+  end)
+  after_each(function()
+    if env:in_transaction() then pcall(env.rollback, env) end
+    env:close()
+  end)
+
+  it("capabilities say whether foreign keys check Many2one targets", function()
+    assert.are.equal(h.backend ~= "mongodb", caps.foreign_keys)
+  end)
+
+  it("one record created outside a transaction: one statement, no BEGIN/COMMIT", function()
+    env:reset_stats()
+    local r = R:create{ name = "a", age = 3 }
+    local st = env:stats()
+    assert.are.equal(1, st.queries)
+    assert.are.equal(1, st.by_kind.insert)
+    assert.are.equal(0, st.by_kind.transaction)
+    env:invalidate()
+    assert.are.equal(3, r.age)
+    -- with a Many2one: the foreign key checks it (SQL), or one query asks (MongoDB)
+    local t = T:create{ name = "t" }
+    env:reset_stats()
+    R:create{ name = "b", target_id = t.id }
+    st = env:stats()
+    assert.are.equal(caps.foreign_keys and 1 or 2, st.queries)
+    assert.are.equal(caps.foreign_keys and 0 or 1, st.by_kind.select)
+    assert.are.equal(0, st.by_kind.transaction)
+  end)
+
+  it("one record written outside a transaction: one statement, no BEGIN/COMMIT", function()
+    local r = R:create{ name = "a", age = 1 }
+    local t = T:create{ name = "t" }
+    env:reset_stats()
+    r:write{ age = 2, target_id = t.id }
+    local st = env:stats()
+    -- MongoDB (no transactions here): the existence query, and the undo
+    -- journal's read of the old values
+    assert.are.equal(caps.foreign_keys and 1 or 3, st.queries)
+    assert.are.equal(1, st.by_kind.update)
+    assert.are.equal(0, st.by_kind.transaction)
+    env:invalidate()
+    assert.are.equal(2, r.age)
+    assert.are.equal(t, r.target_id)
+  end)
+
+  it("several records keep their transaction (BEGIN and COMMIT)", function()
+    local rs = R:create{ { name = "a" }, { name = "b" } }
+    env:reset_stats()
+    rs:write{ age = 5 }
+    local st = env:stats()
+    assert.are.equal(caps.transactions and 1 or 2, st.queries) -- MongoDB: the journal's read
+    assert.are.equal(caps.transactions and 2 or 0, st.by_kind.transaction)
+    env:reset_stats()
+    R:create{ { name = "c" }, { name = "d" } }
+    assert.are.equal(caps.transactions and 2 or 0, env:stats().by_kind.transaction)
+    assert.are.equal(4, R:search_count{})
+  end)
+
+  it("a batch with Many2one values asks no existence query where foreign keys check them", function()
+    local ts = T:create{ { name = "t1" }, { name = "t2" }, { name = "t3" } }
+    local rows = {}
+    for i = 1, 2500 do rows[i] = { name = "r" .. i, target_id = ts[(i % 3) + 1].id } end
+    env:reset_stats()
+    local rs = R:create(rows)
+    local st = env:stats()
+    assert.are.equal(2500, #rs)
+    -- two chunks of 2000: an existence query each on MongoDB, none on SQL
+    -- (PostgreSQL's selects reserve the ids for COPY)
+    local expect = { sqlite = { 0, 2 }, postgresql = { 2, 4 }, mongodb = { 2, 4 } }
+    assert.are.equal(expect[h.backend][1], st.by_kind.select)
+    assert.are.equal(expect[h.backend][2], st.queries)
+    assert.are.equal(2500, R:search_count{ { "target_id", "!=", orm.null } })
+  end)
+
+  it("a missing target is named, whichever chunk it is in, and nothing of the batch stays", function()
+    local t = T:create{ name = "t" }
+    local nope = gone_id(T)
+    for _, at in ipairs({ 1, 1500, 2400 }) do
+      local rows = {}
+      for i = 1, 2500 do rows[i] = { name = "r" .. i, target_id = t.id } end
+      rows[at].target_id = nope
+      local err = h.error_of(R.create, R, rows)
+      assert.are.equal("EVALIDATE", err.code)
+      assert.are.equal("rt.row", err.model)
+      assert.are.equal("target_id", err.field)
+      assert.matches("rt.row.target_id: rt.target(" .. tostring(nope) .. ") does not exist",
+                     err.message, 1, true)
+      assert.are.equal(0, R:search_count{})
+    end
+    -- one record, outside a transaction
+    local err = h.error_of(R.create, R, { name = "x", target_id = nope })
+    assert.are.equal("target_id", err.field)
+    assert.matches("rt.target(" .. tostring(nope) .. ") does not exist", err.message, 1, true)
+    assert.are.equal(0, R:search_count{})
+    -- a write: the old value stays
+    local r = R:create{ name = "a", target_id = t.id }
+    err = h.error_of(r.write, r, { target_id = nope, age = 9 })
+    assert.are.equal("EVALIDATE", err.code)
+    assert.are.equal("target_id", err.field)
+    assert.matches("rt.row.target_id: rt.target(" .. tostring(nope) .. ") does not exist",
+                   err.message, 1, true)
+    env:invalidate()
+    assert.are.equal(t, r.target_id)
+    assert.is_nil(r.age)
+  end)
+
+  it("inside a transaction the refused create undoes only itself", function()
+    if not caps.transactions then return end
+    local t = T:create{ name = "t" }
+    local nope = gone_id(T)
+    env:begin()
+    local kept = R:create{ name = "kept", target_id = t.id }
+    local rows = {}
+    for i = 1, 2100 do rows[i] = { name = "r" .. i, target_id = t.id } end
+    rows[2050].target_id = nope
+    local err = h.error_of(R.create, R, rows)
+    assert.are.equal("target_id", err.field)
+    assert.matches("rt.target(" .. tostring(nope) .. ") does not exist", err.message, 1, true)
+    err = h.error_of(R.create, R, { name = "one", target_id = nope })
+    assert.are.equal("target_id", err.field)
+    -- the transaction goes on
+    R:create{ name = "after" }
+    env:commit()
+    assert.are.equal(2, R:search_count{})
+    assert.are.equal(1, R:search_count{ { "id", "=", kept.id } })
+  end)
+end)
