@@ -406,6 +406,14 @@ static void unpin(eo_env *env)
     eo_pool_release(env->pool, c);
 }
 
+/* The writes left in flight on the transaction's connection, confirmed. */
+static int flush(eo_env *env, eo_error *err)
+{
+    if (env->conn == NULL || env->adapter->flush == NULL)
+        return EO_OK;
+    return env->adapter->flush(env->conn, err);
+}
+
 int eo_env_commit(eo_env *env, eo_error *err)
 {
     eo_conn *c;
@@ -414,6 +422,8 @@ int eo_env_commit(eo_env *env, eo_error *err)
     EO_REQUIRE(env);
     if ((c = env->conn) == NULL)
         return eo_error_set(err, EO_ETXNSTATE, "commit outside a transaction");
+    if ((rc = flush(env, err)) != EO_OK)
+        return rc;
     if (c->txn_depth > 1) {
         if ((rc = env->adapter->savepoint(c, EO_SP_RELEASE, c->txn_depth, err)) == EO_OK) {
             c->txn_depth--;
@@ -477,6 +487,9 @@ int eo_env__atomic_end(eo_env *env, int rc, eo_error *err)
         eo_deps__scope_end(env, rc == EO_OK);
         return rc;
     }
+    /* a write in flight that fails undoes the scope, as any failure does */
+    if (rc == EO_OK)
+        rc = flush(env, err);
     if (rc == EO_OK)
         return eo_env_commit(env, err);
     eo_env_rollback(env, NULL);

@@ -45,6 +45,9 @@ typedef struct pg_conn {
     pstmt cache[CACHE_MAX];
     size_t ncache;
     uint64_t clock, serial;
+    /* a COPY sent inside a transaction whose result is not read yet: its
+     * model (errors name its fields), NULL when none (see settle) */
+    const eo_model *copy_model;
 } pg_conn;
 
 static void quiet(void *arg, const char *message)
@@ -203,12 +206,46 @@ static int result_error(pg_conn *c, PGresult *res, const eo_model *m, eo_error *
     return code;
 }
 
+/*
+ * Read the result of the COPY left in flight (copy_rows): the server
+ * checked its rows while the engine prepared the next chunk. Every
+ * statement on the connection settles first, so its error comes back to
+ * the operation that sent it (create, which flushes before it commits).
+ */
+static int settle(pg_conn *c, eo_error *err)
+{
+    const eo_model *m = c->copy_model;
+    PGresult *res;
+    int rc = EO_OK;
+    if (m == NULL)
+        return EO_OK;
+    c->copy_model = NULL;
+    res = PQgetResult(c->pg);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        rc = result_error(c, res, m, err);
+    PQclear(res);
+    /* drain: libpq returns NULL when the command is over */
+    while ((res = PQgetResult(c->pg)) != NULL)
+        PQclear(res);
+    return rc;
+}
+
+static int pg_flush(eo_conn *base, eo_error *err)
+{
+    return settle((pg_conn *)base, err);
+}
+
 static int simple(pg_conn *c, const char *sql, eo_qkind kind, eo_error *err)
 {
-    uint64_t t0 = eo_clock__ns();
-    PGresult *res = PQexec(c->pg, sql);
-    int rc = EO_OK;
-    ExecStatusType st = PQresultStatus(res);
+    uint64_t t0;
+    PGresult *res;
+    int rc = settle(c, err);
+    ExecStatusType st;
+    if (rc != EO_OK)
+        return rc;
+    t0 = eo_clock__ns();
+    res = PQexec(c->pg, sql);
+    st = PQresultStatus(res);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
         rc = result_error(c, res, NULL, err);
     PQclear(res);
@@ -468,6 +505,8 @@ static int run(pg_conn *c, const eo_sqlq *q, eo_qkind kind, const eo_model *m,
     int64_t nrows = -1;
     int rc, r, nr;
 
+    if ((rc = settle(c, err)) != EO_OK)
+        return rc;
     vals = eo_calloc(np ? np : 1, sizeof *vals);
     lens = eo_calloc(np ? np : 1, sizeof *lens);
     fmts = eo_calloc(np ? np : 1, sizeof *fmts);
@@ -689,6 +728,13 @@ static int copy_rows(pg_conn *c, const eo_model *m, const eo_field *const *cols,
     }
     if (PQputCopyEnd(c->pg, NULL) != 1) {
         rc = conn_error(c, err, "COPY");
+        goto done;
+    }
+    if (c->base.txn_depth > 0) {
+        /* inside a transaction the result is read later (settle): the
+         * server stores these rows while the engine converts the next
+         * chunk; the transaction cannot commit before it is read */
+        c->copy_model = m;
         goto done;
     }
 finish:
@@ -960,6 +1006,8 @@ static int pg_commit(eo_conn *base, eo_error *err)
 
 static int pg_rollback(eo_conn *base, eo_error *err)
 {
+    eo_error dropped; /* what is undone needs no report */
+    settle((pg_conn *)base, &dropped);
     return simple((pg_conn *)base, "ROLLBACK", EO_Q_TXN, err);
 }
 
@@ -969,6 +1017,10 @@ static int pg_savepoint(eo_conn *base, eo_savepoint_op op, int depth, eo_error *
     static const char *const fmt[] = { "SAVEPOINT eo_sp%d", "RELEASE SAVEPOINT eo_sp%d",
                                        "ROLLBACK TO SAVEPOINT eo_sp%d" };
     snprintf(sql, sizeof sql, fmt[op], depth);
+    if (op == EO_SP_ROLLBACK) {
+        eo_error dropped; /* what is undone needs no report */
+        settle((pg_conn *)base, &dropped);
+    }
     return simple((pg_conn *)base, sql, EO_Q_TXN, err);
 }
 
@@ -1511,5 +1563,5 @@ const eo_adapter eo_postgres_adapter = {
     EO_CAP_TRANSACTIONS | EO_CAP_SAVEPOINTS | EO_CAP_SUBQUERIES | EO_CAP_GROUP | EO_CAP_FOREIGN_KEYS,
     pg_open, pg_close, pg_ping, pg_begin, pg_commit, pg_rollback, pg_savepoint,
     pg_migrate, pg_insert, pg_select, pg_count, pg_update, pg_remove, pg_group, pg_explain,
-    pg_migrate_constraints, pg_update_each, pg_update_if,
+    pg_migrate_constraints, pg_update_each, pg_update_if, pg_flush,
 };

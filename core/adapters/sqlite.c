@@ -1517,4 +1517,5 @@ const eo_adapter eo_sqlite_adapter = {
     NULL, /* foreign keys are declared with the columns */
     sq_update_each,
     sq_update_if,
+    NULL, /* every write is done when it returns */
 };

@@ -179,6 +179,13 @@ struct eo_adapter {
                      const eo_field *const *cols, const eo_value *vals, size_t ncols,
                      const eo_field *check, const eo_value *expect, int64_t *affected,
                      eo_error *err);
+    /**
+     * Wait for the writes sent on @p c and not yet confirmed (a bulk insert
+     * left in flight so the server works while the engine prepares the
+     * next chunk) and report their error. The core calls it before an
+     * atomic scope commits. NULL: every write is confirmed when it returns.
+     */
+    int (*flush)(eo_conn *c, eo_error *err);
 };
 
 /** Register an adapter for its URL scheme (built-in ones are registered
