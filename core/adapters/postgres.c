@@ -655,6 +655,127 @@ static void copy_field(eo_buf *b, const eo_value *v, const eo_field *f)
     }
 }
 
+/*
+ * COPY in binary format when every column is one whose binary form is
+ * plain (bigint, double precision, boolean, varchar / text, bytea) and
+ * every value has its column's type: no numbers printed and parsed again,
+ * no text escaped. Anything else (dates, numeric, jsonb) goes as text.
+ */
+enum { BIN_NO = 0, BIN_INT8, BIN_FLOAT8, BIN_BOOL, BIN_TEXT, BIN_BYTEA };
+
+static int bin_kind(const eo_field *f)
+{
+    switch (eo_ftype_base(f->type)) {
+    case EO_FT_INTEGER:
+    case EO_FT_MANY2ONE: return BIN_INT8;
+    case EO_FT_FLOAT: return BIN_FLOAT8;
+    case EO_FT_BOOLEAN: return BIN_BOOL;
+    case EO_FT_CHAR:
+    case EO_FT_SELECTION:
+    case EO_FT_TEXT: return BIN_TEXT;
+    case EO_FT_BINARY: return BIN_BYTEA;
+    default: return BIN_NO;
+    }
+}
+
+static int copy_binary_ok(const eo_field *const *cols, size_t ncols, const eo_value *vals,
+                          size_t nrows)
+{
+    size_t r, i;
+    for (i = 0; i < ncols; i++)
+        if (bin_kind(cols[i]) == BIN_NO)
+            return 0;
+    for (r = 0; r < nrows; r++) {
+        for (i = 0; i < ncols; i++) {
+            const eo_value *v = &vals[r * ncols + i];
+            int ok;
+            switch (bin_kind(cols[i])) {
+            case BIN_INT8: ok = v->type == EO_VINT; break;
+            case BIN_FLOAT8: ok = v->type == EO_VFLOAT || v->type == EO_VINT; break;
+            case BIN_BOOL: ok = v->type == EO_VBOOL; break;
+            case BIN_TEXT: ok = v->type == EO_VTEXT && v->u.s.n <= 0x7fffffff; break;
+            case BIN_BYTEA: ok = v->type == EO_VBLOB && v->u.s.n <= 0x7fffffff; break;
+            default: ok = 0; break;
+            }
+            if (!ok && v->type != EO_VNULL)
+                return 0;
+        }
+    }
+    return 1;
+}
+
+static unsigned char *be16(unsigned char *p, uint16_t v)
+{
+    p[0] = (unsigned char)(v >> 8);
+    p[1] = (unsigned char)v;
+    return p + 2;
+}
+
+static unsigned char *be32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+    return p + 4;
+}
+
+static unsigned char *be64(unsigned char *p, uint64_t v)
+{
+    p = be32(p, (uint32_t)(v >> 32));
+    return be32(p, (uint32_t)v);
+}
+
+/* One row of a binary COPY: the id, then the columns. */
+static int copy_row_binary(eo_buf *b, int64_t id, const eo_field *const *cols, size_t ncols,
+                           const eo_value *row)
+{
+    size_t need = 2 + 12, i;
+    unsigned char *p;
+    for (i = 0; i < ncols; i++)
+        need += 4 + ((row[i].type == EO_VTEXT || row[i].type == EO_VBLOB) ? row[i].u.s.n : 8);
+    if (eo_buf__grow(b, need) != EO_OK)
+        return EO_ENOMEM;
+    p = (unsigned char *)b->p + b->len;
+    p = be16(p, (uint16_t)(ncols + 1));
+    p = be32(p, 8);
+    p = be64(p, (uint64_t)id);
+    for (i = 0; i < ncols; i++) {
+        const eo_value *v = &row[i];
+        if (v->type == EO_VNULL) {
+            p = be32(p, 0xffffffffu);
+            continue;
+        }
+        switch (bin_kind(cols[i])) {
+        case BIN_INT8:
+            p = be32(p, 8);
+            p = be64(p, (uint64_t)v->u.i);
+            break;
+        case BIN_FLOAT8: {
+            double d = v->type == EO_VINT ? (double)v->u.i : v->u.f;
+            uint64_t bits;
+            memcpy(&bits, &d, sizeof bits);
+            p = be32(p, 8);
+            p = be64(p, bits);
+            break;
+        }
+        case BIN_BOOL:
+            p = be32(p, 1);
+            *p++ = v->u.b ? 1 : 0;
+            break;
+        default: /* text, bytea: the bytes */
+            p = be32(p, (uint32_t)v->u.s.n);
+            if (v->u.s.n)
+                memcpy(p, v->u.s.p, v->u.s.n);
+            p += v->u.s.n;
+            break;
+        }
+    }
+    b->len = (size_t)(p - (unsigned char *)b->p);
+    b->p[b->len] = '\0';
+    return EO_OK;
+}
+
 static int copy_rows(pg_conn *c, const eo_model *m, const eo_field *const *cols, size_t ncols,
                      const eo_value *vals, size_t nrows, eo_id *out_ids, eo_error *err)
 {
@@ -665,7 +786,7 @@ static int copy_rows(pg_conn *c, const eo_model *m, const eo_field *const *cols,
     PGresult *res = NULL;
     uint64_t t0;
     size_t r, i;
-    int rc;
+    int rc, bin = copy_binary_ok(cols, ncols, vals, nrows);
 
     /* 1. reserve the ids from the table's sequence */
     eo_sqlq__init(&q, &eo_sql__postgres);
@@ -692,7 +813,7 @@ static int copy_rows(pg_conn *c, const eo_model *m, const eo_field *const *cols,
         eo_buf__puts(&sql, ", ");
         eo_sql__ident(&sql, cols[i]->column);
     }
-    eo_buf__puts(&sql, ") FROM STDIN");
+    eo_buf__puts(&sql, bin ? ") FROM STDIN (FORMAT binary)" : ") FROM STDIN");
     if (sql.oom) {
         eo_buf__free(&sql);
         return eo_error_set(err, EO_ENOMEM, "out of memory");
@@ -705,14 +826,22 @@ static int copy_rows(pg_conn *c, const eo_model *m, const eo_field *const *cols,
     }
     PQclear(res);
     res = NULL;
+    if (bin) /* the signature, no flags, no header extension */
+        eo_buf__put(&b, "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19);
     for (r = 0; r < nrows; r++) {
         const eo_value *row = vals + r * ncols;
-        eo_buf__printf(&b, "%lld", (long long)out_ids[r].num);
-        for (i = 0; i < ncols; i++) {
-            eo_buf__putc(&b, '\t');
-            copy_field(&b, &row[i], cols[i]);
+        if (bin) {
+            copy_row_binary(&b, out_ids[r].num, cols, ncols, row);
+            if (r + 1 == nrows)
+                eo_buf__put(&b, "\377\377", 2); /* the trailer */
+        } else {
+            eo_buf__printf(&b, "%lld", (long long)out_ids[r].num);
+            for (i = 0; i < ncols; i++) {
+                eo_buf__putc(&b, '\t');
+                copy_field(&b, &row[i], cols[i]);
+            }
+            eo_buf__putc(&b, '\n');
         }
-        eo_buf__putc(&b, '\n');
         if (b.oom) {
             PQputCopyEnd(c->pg, "out of memory");
             rc = eo_error_set(err, EO_ENOMEM, "out of memory");
