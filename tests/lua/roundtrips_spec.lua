@@ -12,6 +12,11 @@ local orm = require "earnorm"
 local f = orm.fields
 
 orm.model("rt.target", { name = f.Char{} })
+orm.model("rt.kinds", {
+  name = f.Char{}, note = f.Text{}, n = f.Integer{}, x = f.Float{}, ok = f.Boolean{},
+  raw = f.Binary{}, kind = f.Selection{ choices = { "a", "b" } }, code = f.Char{ unique = true },
+  day = f.Date{}, amount = f.Decimal{ digits = { 10, 2 } },
+})
 orm.model("rt.row", {
   name = f.Char{ required = true },
   age = f.Integer{},
@@ -19,6 +24,7 @@ orm.model("rt.row", {
 })
 
 local function wipe(env)
+  env["rt.kinds"]:search{}:unlink()
   env["rt.row"]:search{}:unlink()
   env["rt.target"]:search{}:unlink()
 end
@@ -162,5 +168,87 @@ describe("write round trips", function()
     env:commit()
     assert.are.equal(2, R:search_count{})
     assert.are.equal(1, R:search_count{ { "id", "=", kept.id } })
+  end)
+
+  -- PostgreSQL sends batches of 16 rows or more with COPY: binary when every
+  -- column is an integer, float, boolean, text or bytes, text otherwise
+  local function kinds_rows(n, with_text_only)
+    local rows = {}
+    for i = 1, n do
+      rows[i] = {
+        name = (i % 5 == 0) and nil or ("tab\there\\ " .. i .. " é \n end"),
+        note = (i % 2 == 0) and ("line\r\nnext " .. i) or nil,
+        n = (i % 7 == 0) and nil or (i % 2 == 0 and -1 or 1) * (i * 1000000007),
+        x = (i % 3 == 0) and i or (i / 3),
+        ok = (i % 4 == 0) and nil or (i % 2 == 0),
+        raw = (i % 6 == 0) and nil or ("\0\1\255\t\\" .. i),
+        kind = (i % 2 == 0) and "a" or "b",
+        code = "c" .. i,
+      }
+      if with_text_only then
+        rows[i].day = string.format("2024-%02d-%02d", (i % 12) + 1, (i % 28) + 1)
+        rows[i].amount = (i % 9 == 0) and nil or (i / 4)
+      end
+    end
+    return rows
+  end
+
+  for _, text_only in ipairs({ false, true }) do
+    it("a batch keeps every value as given" .. (text_only and " (with date and decimal columns)" or ""),
+       function()
+      local K = env["rt.kinds"]
+      local rows = kinds_rows(40, text_only)
+      local rs = K:create(rows)
+      env:invalidate()
+      local got = K:search({}, { order = "id" })
+      assert.are.equal(40, #got)
+      for i, r in ipairs(got) do
+        local e = rows[i]
+        assert.are.equal(rs[i], r)
+        for _, k in ipairs({ "name", "note", "n", "x", "ok", "raw", "kind", "code" }) do
+          local want = e[k]
+          if want == nil then
+            assert.is_falsy(r[k], "row " .. i .. " " .. k)
+          else
+            assert.are.equal(want, r[k], "row " .. i .. " " .. k)
+          end
+        end
+        if text_only then
+          assert.are.equal(e.day, r.day)
+          if e.amount == nil then assert.is_falsy(r.amount) else assert.are.equal(string.format("%.2f", e.amount), r.amount) end
+        end
+        assert.are.equal("float", math.type(r.x))
+      end
+    end)
+  end
+
+  it("a duplicate in the first chunk of a batch is refused naming the field; nothing stays", function()
+    local K = env["rt.kinds"]
+    K:create{ code = "taken" }
+    local rows = kinds_rows(2500)
+    rows[10].code = "taken"
+    local err = h.error_of(K.create, K, rows)
+    assert.are.equal("ECONFLICT", err.code)
+    assert.are.equal("code", err.field)
+    assert.matches("rt.kinds.code: duplicate value", err.message, 1, true)
+    assert.are.equal(1, K:search_count{})
+    -- the last chunk: the error comes when the batch completes
+    rows[10].code = "c10"
+    rows[2490].code = "taken"
+    err = h.error_of(K.create, K, rows)
+    assert.are.equal("ECONFLICT", err.code)
+    assert.are.equal("code", err.field)
+    assert.are.equal(1, K:search_count{})
+    -- inside a transaction: the create undoes only itself
+    if caps.transactions then
+      env:begin()
+      K:create{ code = "in txn" }
+      err = h.error_of(K.create, K, rows)
+      assert.are.equal("ECONFLICT", err.code)
+      rows[2490].code = "c2490"
+      assert.are.equal(2500, #K:create(rows))
+      env:commit()
+      assert.are.equal(2502, K:search_count{})
+    end
   end)
 end)
