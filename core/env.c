@@ -215,11 +215,20 @@ int eo_env__count(eo_env *env, const eo_query *q, int64_t *out, eo_error *err)
 int eo_env__insert(eo_env *env, const eo_model *m, const eo_field *const *cols, size_t ncols,
                    const eo_value *vals, size_t nrows, eo_id *out_ids, eo_error *err)
 {
+    return eo_env__insert_more(env, m, cols, ncols, vals, nrows, 0, out_ids, err);
+}
+
+int eo_env__insert_more(eo_env *env, const eo_model *m, const eo_field *const *cols,
+                        size_t ncols, const eo_value *vals, size_t nrows, size_t more,
+                        eo_id *out_ids, eo_error *err)
+{
     eo_conn *c;
     int rc = conn_for(env, m, &c, err);
     if (rc != EO_OK)
         return rc;
+    c->insert_more = c->txn_depth > 0 ? more : 0;
     rc = env->adapter->insert(c, m, cols, ncols, vals, nrows, out_ids, err);
+    c->insert_more = 0;
     eo_env__done(env, c);
     if (rc == EO_OK && eo_journal__active(env->journal))
         rc = eo_journal__inserted(env->journal, m, out_ids, nrows, err);

@@ -62,6 +62,10 @@ int eo_env__update_if(eo_env *env, const eo_model *m, const eo_id *ids, size_t n
                       const eo_field *const *cols, const eo_value *vals, size_t ncols,
                       const eo_field *check, const eo_value *expect, int64_t *affected,
                       eo_error *err);
+/* insert, telling the adapter that `more` rows of the same create follow. */
+int eo_env__insert_more(eo_env *env, const eo_model *m, const eo_field *const *cols,
+                        size_t ncols, const eo_value *vals, size_t nrows, size_t more,
+                        eo_id *out_ids, eo_error *err);
 int eo_env__update_each(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
                         const eo_field *f, const eo_value *vals, int64_t *affected,
                         eo_error *err);

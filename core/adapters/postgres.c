@@ -32,6 +32,7 @@ extern const eo_adapter eo_postgres_adapter;
 
 #define CACHE_MAX 256
 #define COPY_MIN 16      /* batches this big go through COPY */
+#define SPARE_MAX 100000 /* ids reserved at once for a create's later chunks */
 
 typedef struct pstmt {
     char *sql;
@@ -48,6 +49,12 @@ typedef struct pg_conn {
     /* a COPY sent inside a transaction whose result is not read yet: its
      * model (errors name its fields), NULL when none (see settle) */
     const eo_model *copy_model;
+    /* ids reserved for the chunks of a create still to come (insert_more):
+     * spare[spare_at..nspare) of spare_model's sequence; dropped at the
+     * transaction's end */
+    const eo_model *spare_model;
+    eo_id *spare;
+    size_t spare_at, nspare;
 } pg_conn;
 
 static void quiet(void *arg, const char *message)
@@ -241,6 +248,8 @@ static int simple(pg_conn *c, const char *sql, eo_qkind kind, eo_error *err)
     PGresult *res;
     int rc = settle(c, err);
     ExecStatusType st;
+    if (kind == EO_Q_TXN)
+        c->spare_model = NULL; /* spare ids serve the create that reserved them */
     if (rc != EO_OK)
         return rc;
     t0 = eo_clock__ns();
@@ -347,6 +356,7 @@ static void pg_close(eo_conn *base)
         return;
     for (i = 0; i < c->ncache; i++)
         eo_free(c->cache[i].sql);
+    eo_free(c->spare);
     PQfinish(c->pg);
     eo_free(c);
 }
@@ -788,22 +798,47 @@ static int copy_rows(pg_conn *c, const eo_model *m, const eo_field *const *cols,
     size_t r, i;
     int rc, bin = copy_binary_ok(cols, ncols, vals, nrows);
 
-    /* 1. reserve the ids from the table's sequence */
-    eo_sqlq__init(&q, &eo_sql__postgres);
-    /* the sequence is looked up once, not per row (that costs more than the
-     * COPY): OFFSET 0 keeps the planner from pulling the lookup into the scan */
-    eo_buf__puts(&q.sql, "SELECT nextval(q.s) FROM (SELECT pg_get_serial_sequence('");
-    eo_sql__ident(&q.sql, m->table);
-    eo_buf__puts(&q.sql, "', 'id')::regclass AS s OFFSET 0) q, generate_series(1, ");
-    eo_sql__param(&q, &n, NULL, EO_SQLP_RAW);
-    eo_buf__puts(&q.sql, ")");
-    rc = q.sql.oom ? eo_error_set(err, EO_ENOMEM, "out of memory")
-                   : run(c, &q, EO_Q_SELECT, m, NULL, 1, id_row, &ic, NULL, err);
-    eo_sqlq__free(&q);
-    if (rc != EO_OK)
-        return rc;
-    if (ic.n != nrows)
-        return eo_error_set(err, EO_ERROR, "postgresql: reserved %zu ids for %zu rows", ic.n, nrows);
+    /* 1. the ids: reserved from the table's sequence, with those of the
+     * create's next chunks (up to SPARE_MAX) in the same query */
+    if (c->spare_model == m && c->nspare - c->spare_at >= nrows) {
+        memcpy(out_ids, c->spare + c->spare_at, nrows * sizeof *out_ids);
+        c->spare_at += nrows;
+    } else {
+        size_t more = c->base.insert_more < SPARE_MAX ? c->base.insert_more : SPARE_MAX;
+        size_t want = nrows + more;
+        c->spare_model = NULL;
+        if (more && want > c->nspare) {
+            eo_id *grown = eo_realloc(c->spare, want * sizeof *grown);
+            if (grown == NULL)
+                return eo_error_set(err, EO_ENOMEM, "out of memory");
+            c->spare = grown;
+        }
+        ic.out = more ? c->spare : out_ids;
+        ic.cap = want;
+        n = eo_int((int64_t)want);
+        eo_sqlq__init(&q, &eo_sql__postgres);
+        /* the sequence is looked up once, not per row (that costs more than the
+         * COPY): OFFSET 0 keeps the planner from pulling the lookup into the scan */
+        eo_buf__puts(&q.sql, "SELECT nextval(q.s) FROM (SELECT pg_get_serial_sequence('");
+        eo_sql__ident(&q.sql, m->table);
+        eo_buf__puts(&q.sql, "', 'id')::regclass AS s OFFSET 0) q, generate_series(1, ");
+        eo_sql__param(&q, &n, NULL, EO_SQLP_RAW);
+        eo_buf__puts(&q.sql, ")");
+        rc = q.sql.oom ? eo_error_set(err, EO_ENOMEM, "out of memory")
+                       : run(c, &q, EO_Q_SELECT, m, NULL, 1, id_row, &ic, NULL, err);
+        eo_sqlq__free(&q);
+        if (rc != EO_OK)
+            return rc;
+        if (ic.n != want)
+            return eo_error_set(err, EO_ERROR, "postgresql: reserved %zu ids for %zu rows", ic.n,
+                                want);
+        if (more) {
+            memcpy(out_ids, c->spare, nrows * sizeof *out_ids);
+            c->spare_model = m;
+            c->spare_at = nrows;
+            c->nspare = want;
+        }
+    }
 
     /* 2. COPY the rows with their ids */
     eo_buf__puts(&sql, "COPY ");
@@ -818,7 +853,32 @@ static int copy_rows(pg_conn *c, const eo_model *m, const eo_field *const *cols,
         eo_buf__free(&sql);
         return eo_error_set(err, EO_ENOMEM, "out of memory");
     }
+    /* 3. the rows, formatted before the previous chunk's COPY is settled:
+     * the server is busy with that one meanwhile */
     t0 = eo_clock__ns();
+    if (bin) /* the signature, no flags, no header extension */
+        eo_buf__put(&b, "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19);
+    for (r = 0; r < nrows && !b.oom; r++) {
+        const eo_value *row = vals + r * ncols;
+        if (bin) {
+            copy_row_binary(&b, out_ids[r].num, cols, ncols, row);
+            continue;
+        }
+        eo_buf__printf(&b, "%lld", (long long)out_ids[r].num);
+        for (i = 0; i < ncols; i++) {
+            eo_buf__putc(&b, '\t');
+            copy_field(&b, &row[i], cols[i]);
+        }
+        eo_buf__putc(&b, '\n');
+    }
+    if (bin)
+        eo_buf__put(&b, "\377\377", 2); /* the trailer */
+    if (b.oom) {
+        rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = settle(c, err)) != EO_OK)
+        goto done;
     res = PQexec(c->pg, sql.p);
     if (PQresultStatus(res) != PGRES_COPY_IN) {
         rc = result_error(c, res, m, err);
@@ -826,33 +886,11 @@ static int copy_rows(pg_conn *c, const eo_model *m, const eo_field *const *cols,
     }
     PQclear(res);
     res = NULL;
-    if (bin) /* the signature, no flags, no header extension */
-        eo_buf__put(&b, "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19);
-    for (r = 0; r < nrows; r++) {
-        const eo_value *row = vals + r * ncols;
-        if (bin) {
-            copy_row_binary(&b, out_ids[r].num, cols, ncols, row);
-            if (r + 1 == nrows)
-                eo_buf__put(&b, "\377\377", 2); /* the trailer */
-        } else {
-            eo_buf__printf(&b, "%lld", (long long)out_ids[r].num);
-            for (i = 0; i < ncols; i++) {
-                eo_buf__putc(&b, '\t');
-                copy_field(&b, &row[i], cols[i]);
-            }
-            eo_buf__putc(&b, '\n');
-        }
-        if (b.oom) {
-            PQputCopyEnd(c->pg, "out of memory");
-            rc = eo_error_set(err, EO_ENOMEM, "out of memory");
-            goto finish;
-        }
-        if (b.len >= 65536 || r + 1 == nrows) {
-            if (PQputCopyData(c->pg, b.p, (int)b.len) != 1) {
-                rc = conn_error(c, err, "COPY");
-                goto done;
-            }
-            eo_buf__reset(&b);
+    for (r = 0; r < b.len; r += 65536) {
+        size_t k = b.len - r < 65536 ? b.len - r : 65536;
+        if (PQputCopyData(c->pg, b.p + r, (int)k) != 1) {
+            rc = conn_error(c, err, "COPY");
+            goto done;
         }
     }
     if (PQputCopyEnd(c->pg, NULL) != 1) {
@@ -866,7 +904,6 @@ static int copy_rows(pg_conn *c, const eo_model *m, const eo_field *const *cols,
         c->copy_model = m;
         goto done;
     }
-finish:
     res = PQgetResult(c->pg);
     if (rc == EO_OK && PQresultStatus(res) != PGRES_COMMAND_OK)
         rc = result_error(c, res, m, err);

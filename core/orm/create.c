@@ -173,8 +173,8 @@ int eo_orm_create(eo_env *env, const eo_model *m, size_t nrows, eo_create_row_fn
                                                err)) != EO_OK)
                 goto done;
         inserting = 1;
-        if ((rc = eo_env__insert(env, m, p.cols, p.ncols, block, nchunk,
-                                       out_ids + start, err)) != EO_OK)
+        if ((rc = eo_env__insert_more(env, m, p.cols, p.ncols, block, nchunk,
+                                      nrows - start - nchunk, out_ids + start, err)) != EO_OK)
             goto done;
         inserting = 0;
         if (au.tracked && (rc = eo_history__created(env, m, p.cols, p.ncols, block, nchunk,

@@ -50,6 +50,9 @@ struct eo_conn {
     uint64_t pool_born_ns;   /* set by the pool: when it was opened */
     unsigned caps;           /* EO_CAP_* of this server (set by open; 0: the adapter's) */
     char server[96];         /* what the server is ("FerretDB v1.24.2, standalone"), may be "" */
+    size_t insert_more;      /* during insert: rows of the same create still to come in later
+                                calls, inside its transaction (set by the core; a hint, e.g.
+                                to reserve their ids now) */
 };
 
 /** Report a statement to the connection's tracer. */
