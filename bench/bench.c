@@ -131,7 +131,7 @@ void bench_add(const char *name, const char *what, const bench_side *orm, const 
     printf("%-22s %-44s orm %9.1f ms  raw %9.1f ms  ratio %5.2f", r->name, r->what, r->orm_ms,
            r->raw_ms, r->orm_ms / r->raw_ms);
     if (target > 0)
-        printf("  (target <= %.1f%s)", target, r->orm_ms / r->raw_ms <= target ? "" : " MISSED");
+        printf("  (target <= %g%s)", target, r->orm_ms / r->raw_ms <= target ? "" : " MISSED");
     if (queries >= 0)
         printf("  %lld queries", queries);
     putchar('\n');
@@ -162,7 +162,7 @@ static void write_json(const char *path)
         fprintf(f, "    \"%s\": { \"what\": \"%s\", \"orm_ms\": %.2f, \"raw_ms\": %.2f, \"ratio\": %.3f",
                 r->name, r->what, r->orm_ms, r->raw_ms, r->orm_ms / r->raw_ms);
         if (r->target > 0)
-            fprintf(f, ", \"target\": %.1f, \"met\": %s", r->target,
+            fprintf(f, ", \"target\": %g, \"met\": %s", r->target,
                     r->orm_ms / r->raw_ms <= r->target ? "true" : "false");
         if (r->queries >= 0)
             fprintf(f, ", \"queries\": %lld", r->queries);
