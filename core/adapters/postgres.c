@@ -806,7 +806,9 @@ static int copy_rows(pg_conn *c, const eo_model *m, const eo_field *const *cols,
     } else {
         size_t more = c->base.insert_more < SPARE_MAX ? c->base.insert_more : SPARE_MAX;
         size_t want = nrows + more;
-        c->spare_model = NULL;
+        /* an insert of another model in between (history rows) keeps them */
+        if (more)
+            c->spare_model = NULL;
         if (more && want > c->nspare) {
             eo_id *grown = eo_realloc(c->spare, want * sizeof *grown);
             if (grown == NULL)

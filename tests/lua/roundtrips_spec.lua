@@ -17,6 +17,7 @@ orm.model("rt.kinds", {
   raw = f.Binary{}, kind = f.Selection{ choices = { "a", "b" } }, code = f.Char{ unique = true },
   day = f.Date{}, amount = f.Decimal{ digits = { 10, 2 } },
 })
+orm.model("rt.tracked", { name = f.Char{ tracking = true } })
 orm.model("rt.row", {
   name = f.Char{ required = true },
   age = f.Integer{},
@@ -25,6 +26,7 @@ orm.model("rt.row", {
 
 local function wipe(env)
   env["rt.kinds"]:search{}:unlink()
+  env["rt.tracked"]:search{}:unlink()
   env["rt.row"]:search{}:unlink()
   env["rt.target"]:search{}:unlink()
 end
@@ -250,5 +252,24 @@ describe("write round trips", function()
       env:commit()
       assert.are.equal(2502, K:search_count{})
     end
+  end)
+
+  it("a tracked batch writes its history rows between its chunks; every id is its own", function()
+    local K = env["rt.tracked"]
+    local rows = {}
+    for i = 1, 4500 do rows[i] = { name = "t" .. i } end
+    local rs = K:create(rows)
+    local seen = {}
+    for i = 1, #rs do
+      assert.is_nil(seen[rs[i].id], "id given twice")
+      seen[rs[i].id] = true
+    end
+    assert.are.equal(4500, K:search_count{})
+    env:invalidate()
+    assert.are.equal("t4500", rs[4500].name)
+    local hist = rs[4321]:history()
+    assert.are.equal(1, #hist)
+    assert.are.equal("create", hist[1].operation)
+    assert.are.equal("t4321", hist[1].changes.name.new)
   end)
 end)
