@@ -614,34 +614,46 @@ static int pg_count(eo_conn *base, const eo_query *qr, int64_t *out, eo_error *e
 typedef struct ids_ctx {
     eo_id *out;
     size_t n, cap;
-    int bad;
 } ids_ctx;
 
 /*
- * A run of reserved ids: min, max, count. The sequence hands out strictly
- * rising values, so a reservation is a few runs (one when no other session
- * took ids meanwhile) and comes back as that many rows, not one per id; a
- * run whose count is not max - min + 1 is not one (ctx->bad: asked again).
+ * The ids reserved, as one row: min, max, count, and only when they are
+ * not the whole range min..max (another session took ids meanwhile) the
+ * array of them. One row either way, not one per id.
  */
 static int range_row(void *payload, const eo_value *row, size_t ncols, eo_error *err)
 {
     ids_ctx *c = payload;
     int64_t lo, hi, k, v;
     (void)ncols;
-    (void)err;
-    if (row[0].type != EO_VINT || row[1].type != EO_VINT || row[2].type != EO_VINT) {
-        c->bad = 1;
-        return EO_OK;
-    }
+    if (row[0].type != EO_VINT || row[1].type != EO_VINT || row[2].type != EO_VINT)
+        return eo_error_set(err, EO_ERROR, "postgresql: no ids reserved");
     lo = row[0].u.i;
     hi = row[1].u.i;
     k = row[2].u.i;
-    if (hi < lo || hi - lo + 1 != k || (size_t)k > c->cap - c->n) {
-        c->bad = 1;
+    if (k < 0 || (size_t)k > c->cap - c->n)
+        return eo_error_set(err, EO_ERROR, "postgresql: %lld ids reserved for %zu", (long long)k,
+                            c->cap - c->n);
+    if (hi - lo + 1 == k) {
+        for (v = lo; v <= hi; v++)
+            c->out[c->n++] = eo_id_num(v);
         return EO_OK;
     }
-    for (v = lo; v <= hi; v++)
-        c->out[c->n++] = eo_id_num(v);
+    if (row[3].type == EO_VTEXT) { /* {3,4,9,...} */
+        const char *p = row[3].u.s.p, *e = p + row[3].u.s.n;
+        while (p < e && c->n < c->cap) {
+            char *end;
+            if (*p == '{' || *p == ',' || *p == '}') {
+                p++;
+                continue;
+            }
+            v = strtoll(p, &end, 10);
+            if (end == p)
+                break;
+            c->out[c->n++] = eo_id_num(v);
+            p = end;
+        }
+    }
     return EO_OK;
 }
 
@@ -820,12 +832,12 @@ static int copy_rows(pg_conn *c, const eo_model *m, const eo_field *const *cols,
 {
     eo_sqlq q;
     eo_buf b = EO_BUF_INIT, sql = EO_BUF_INIT;
-    ids_ctx ic = { out_ids, 0, nrows, 0 };
+    ids_ctx ic = { out_ids, 0, nrows };
     eo_value n = eo_int((int64_t)nrows);
     PGresult *res = NULL;
     uint64_t t0;
     size_t r, i;
-    int rc, pass, bin = copy_binary_ok(cols, ncols, vals, nrows);
+    int rc, bin = copy_binary_ok(cols, ncols, vals, nrows);
 
     /* 1. the ids: reserved from the table's sequence, with those of the
      * create's next chunks (up to SPARE_MAX) in the same query */
@@ -847,33 +859,22 @@ static int copy_rows(pg_conn *c, const eo_model *m, const eo_field *const *cols,
         ic.out = more ? c->spare : out_ids;
         ic.cap = want;
         n = eo_int((int64_t)want);
-        for (pass = 0; pass < 2 && (pass == 0 || ic.bad); pass++) {
-            ic.n = 0;
-            ic.bad = 0;
-            eo_sqlq__init(&q, &eo_sql__postgres);
-            /* the sequence is looked up once, not per row (that costs more
-             * than the COPY): OFFSET 0 keeps the planner from pulling the
-             * lookup into the scan. First as runs (range_row), then, should
-             * those not add up, one row per id */
-            if (pass == 0)
-                eo_buf__puts(&q.sql, "SELECT min(v), max(v), count(*) FROM (SELECT v, v - "
-                                     "row_number() OVER () AS g FROM (");
-            eo_buf__puts(&q.sql, "SELECT nextval(q.s) AS v FROM (SELECT pg_get_serial_sequence('");
-            eo_sql__ident(&q.sql, m->table);
-            eo_buf__puts(&q.sql, "', 'id')::regclass AS s OFFSET 0) q, generate_series(1, ");
-            eo_sql__param(&q, &n, NULL, EO_SQLP_RAW);
-            eo_buf__puts(&q.sql, ")");
-            if (pass == 0)
-                eo_buf__puts(&q.sql, ") n) r GROUP BY g ORDER BY 1");
-            rc = q.sql.oom ? eo_error_set(err, EO_ENOMEM, "out of memory")
-                           : run(c, &q, EO_Q_SELECT, m, NULL, pass == 0 ? 3 : 1,
-                                 pass == 0 ? range_row : id_row, &ic, NULL, err);
-            eo_sqlq__free(&q);
-            if (rc != EO_OK)
-                return rc;
-            if (pass == 0 && ic.n != want)
-                ic.bad = 1;
-        }
+        eo_sqlq__init(&q, &eo_sql__postgres);
+        /* the sequence is looked up once, not per row (that costs more than
+         * the COPY): OFFSET 0 keeps the planner from pulling the lookup
+         * into the scan */
+        eo_buf__puts(&q.sql, "SELECT min(v), max(v), count(*), CASE WHEN max(v) - min(v) + 1 = "
+                             "count(*) THEN NULL ELSE array_agg(v) END FROM (");
+        eo_buf__puts(&q.sql, "SELECT nextval(q.s) AS v FROM (SELECT pg_get_serial_sequence('");
+        eo_sql__ident(&q.sql, m->table);
+        eo_buf__puts(&q.sql, "', 'id')::regclass AS s OFFSET 0) q, generate_series(1, ");
+        eo_sql__param(&q, &n, NULL, EO_SQLP_RAW);
+        eo_buf__puts(&q.sql, ")) n");
+        rc = q.sql.oom ? eo_error_set(err, EO_ENOMEM, "out of memory")
+                       : run(c, &q, EO_Q_SELECT, m, NULL, 4, range_row, &ic, NULL, err);
+        eo_sqlq__free(&q);
+        if (rc != EO_OK)
+            return rc;
         if (ic.n != want)
             return eo_error_set(err, EO_ERROR, "postgresql: reserved %zu ids for %zu rows", ic.n,
                                 want);
@@ -970,7 +971,7 @@ static int pg_insert(eo_conn *base, const eo_model *m, const eo_field *const *co
 {
     pg_conn *c = (pg_conn *)base;
     eo_sqlq q;
-    ids_ctx ic = { out_ids, 0, nrows, 0 };
+    ids_ctx ic = { out_ids, 0, nrows };
     size_t r, i;
     int rc;
 
@@ -986,7 +987,7 @@ static int pg_insert(eo_conn *base, const eo_model *m, const eo_field *const *co
             rc = EO_OK;
             for (r = 0; r < nrows && rc == EO_OK; r++) {
                 eo_sqlq one;
-                ids_ctx oc = { out_ids + r, 0, 1, 0 };
+                ids_ctx oc = { out_ids + r, 0, 1 };
                 eo_sqlq__init(&one, &eo_sql__postgres);
                 eo_buf__puts(&one.sql, q.sql.p);
                 eo_buf__puts(&one.sql, " RETURNING \"id\"");
