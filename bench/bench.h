@@ -25,6 +25,8 @@ typedef struct bench_result {
 } bench_result;
 
 extern int bench_rows, bench_runs;
+/* the 1M-row sizes run (--skip-1m turns them off) */
+extern int bench_big;
 
 /* ---- heap counting (memcount.c) ---- */
 int bench_mem_available(void);
@@ -69,6 +71,8 @@ void bench_loops(lua_State *L, const char *sqlite_path);
 void bench_pg(lua_State *L, const char *url);
 void bench_mongo(lua_State *L, const char *url);
 void bench_relations(lua_State *L, const char *backend, const char *url, const char *raw);
+/* create with a Many2one (the target check) vs the same rows with a plain integer column */
+void bench_m2o_create(lua_State *L, const char *backend, const char *url, const char *raw);
 void bench_recompute(lua_State *L, const char *backend, const char *url, const char *raw);
 void bench_domains(void);
 void bench_domains_json(FILE *f);

@@ -215,11 +215,20 @@ int eo_env__count(eo_env *env, const eo_query *q, int64_t *out, eo_error *err)
 int eo_env__insert(eo_env *env, const eo_model *m, const eo_field *const *cols, size_t ncols,
                    const eo_value *vals, size_t nrows, eo_id *out_ids, eo_error *err)
 {
+    return eo_env__insert_more(env, m, cols, ncols, vals, nrows, 0, out_ids, err);
+}
+
+int eo_env__insert_more(eo_env *env, const eo_model *m, const eo_field *const *cols,
+                        size_t ncols, const eo_value *vals, size_t nrows, size_t more,
+                        eo_id *out_ids, eo_error *err)
+{
     eo_conn *c;
     int rc = conn_for(env, m, &c, err);
     if (rc != EO_OK)
         return rc;
+    c->insert_more = c->txn_depth > 0 ? more : 0;
     rc = env->adapter->insert(c, m, cols, ncols, vals, nrows, out_ids, err);
+    c->insert_more = 0;
     eo_env__done(env, c);
     if (rc == EO_OK && eo_journal__active(env->journal))
         rc = eo_journal__inserted(env->journal, m, out_ids, nrows, err);
@@ -406,6 +415,14 @@ static void unpin(eo_env *env)
     eo_pool_release(env->pool, c);
 }
 
+/* The writes left in flight on the transaction's connection, confirmed. */
+static int flush(eo_env *env, eo_error *err)
+{
+    if (env->conn == NULL || env->adapter->flush == NULL)
+        return EO_OK;
+    return env->adapter->flush(env->conn, err);
+}
+
 int eo_env_commit(eo_env *env, eo_error *err)
 {
     eo_conn *c;
@@ -414,6 +431,8 @@ int eo_env_commit(eo_env *env, eo_error *err)
     EO_REQUIRE(env);
     if ((c = env->conn) == NULL)
         return eo_error_set(err, EO_ETXNSTATE, "commit outside a transaction");
+    if ((rc = flush(env, err)) != EO_OK)
+        return rc;
     if (c->txn_depth > 1) {
         if ((rc = env->adapter->savepoint(c, EO_SP_RELEASE, c->txn_depth, err)) == EO_OK) {
             c->txn_depth--;
@@ -477,9 +496,31 @@ int eo_env__atomic_end(eo_env *env, int rc, eo_error *err)
         eo_deps__scope_end(env, rc == EO_OK);
         return rc;
     }
+    /* a write in flight that fails undoes the scope, as any failure does */
+    if (rc == EO_OK)
+        rc = flush(env, err);
     if (rc == EO_OK)
         return eo_env_commit(env, err);
     eo_env_rollback(env, NULL);
+    return rc;
+}
+
+int eo_env__atomic_begin_one(eo_env *env, int *solo, eo_error *err)
+{
+    *solo = (env->caps & EO_CAP_TRANSACTIONS) && env->conn == NULL;
+    if (!*solo)
+        return eo_env__atomic_begin(env, err);
+    eo_deps__scope_begin(env);
+    return EO_OK;
+}
+
+int eo_env__atomic_end_one(eo_env *env, int solo, int rc, eo_error *err)
+{
+    if (!solo)
+        return eo_env__atomic_end(env, rc, err);
+    if (rc != EO_OK)
+        eo_store__clear(env->store);
+    eo_deps__scope_end(env, rc == EO_OK);
     return rc;
 }
 

@@ -62,6 +62,10 @@ int eo_env__update_if(eo_env *env, const eo_model *m, const eo_id *ids, size_t n
                       const eo_field *const *cols, const eo_value *vals, size_t ncols,
                       const eo_field *check, const eo_value *expect, int64_t *affected,
                       eo_error *err);
+/* insert, telling the adapter that `more` rows of the same create follow. */
+int eo_env__insert_more(eo_env *env, const eo_model *m, const eo_field *const *cols,
+                        size_t ncols, const eo_value *vals, size_t nrows, size_t more,
+                        eo_id *out_ids, eo_error *err);
 int eo_env__update_each(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
                         const eo_field *f, const eo_value *vals, int64_t *affected,
                         eo_error *err);
@@ -74,5 +78,14 @@ int eo_env__explain(eo_env *env, const eo_query *q, char **out, eo_error *err);
 /* Run `fn` atomically: a transaction, or a savepoint inside one. */
 int eo_env__atomic_begin(eo_env *env, eo_error *err);
 int eo_env__atomic_end(eo_env *env, int rc, eo_error *err);
+/*
+ * The atomic scope of an operation that sends exactly one statement (one
+ * record created or written): outside a transaction, on a backend with
+ * transactions, that statement's own autocommit is all or nothing, so no
+ * BEGIN / COMMIT round trips are spent on it (*solo = 1; the store is
+ * cleared on failure as a rollback would). Anywhere else, atomic_begin.
+ */
+int eo_env__atomic_begin_one(eo_env *env, int *solo, eo_error *err);
+int eo_env__atomic_end_one(eo_env *env, int solo, int rc, eo_error *err);
 
 #endif

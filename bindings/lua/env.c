@@ -456,12 +456,12 @@ static int l_atomic_end(lua_State *L)
 }
 
 /* core.capabilities(cenv) -> { transactions =, savepoints =, server_group =, table_scans =,
- * server = } */
+ * foreign_keys =, server = } */
 static int l_capabilities(lua_State *L)
 {
     envh *h = eo_lua_check_cenv(L, 1);
     unsigned caps = eo_env_caps(h->env);
-    lua_createtable(L, 0, 5);
+    lua_createtable(L, 0, 6);
     lua_pushboolean(L, (caps & EO_CAP_TRANSACTIONS) != 0);
     lua_setfield(L, -2, "transactions");
     lua_pushboolean(L, (caps & EO_CAP_SAVEPOINTS) != 0);
@@ -470,6 +470,8 @@ static int l_capabilities(lua_State *L)
     lua_setfield(L, -2, "server_group");
     lua_pushboolean(L, (caps & EO_CAP_SCANS) != 0);
     lua_setfield(L, -2, "table_scans");
+    lua_pushboolean(L, (caps & EO_CAP_FOREIGN_KEYS) != 0);
+    lua_setfield(L, -2, "foreign_keys");
     lua_pushstring(L, eo_env_server(h->env));
     lua_setfield(L, -2, "server");
     return 1;

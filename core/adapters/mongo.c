@@ -1580,5 +1580,5 @@ const eo_adapter eo_mongo_adapter = {
     EO_CAP_GROUP, /* transactions come per connection, from the server (conn->caps) */
     mg_open, mg_close, mg_ping, mg_begin, mg_commit, mg_rollback, mg_savepoint,
     mg_migrate, mg_insert, mg_select, mg_count, mg_update, mg_remove, mg_group, mg_explain,
-    NULL, mg_update_each, mg_update_if,
+    NULL, mg_update_each, mg_update_if, NULL,
 };

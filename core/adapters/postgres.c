@@ -32,6 +32,7 @@ extern const eo_adapter eo_postgres_adapter;
 
 #define CACHE_MAX 256
 #define COPY_MIN 16      /* batches this big go through COPY */
+#define SPARE_MAX 100000 /* ids reserved at once for a create's later chunks */
 
 typedef struct pstmt {
     char *sql;
@@ -45,6 +46,15 @@ typedef struct pg_conn {
     pstmt cache[CACHE_MAX];
     size_t ncache;
     uint64_t clock, serial;
+    /* a COPY sent inside a transaction whose result is not read yet: its
+     * model (errors name its fields), NULL when none (see settle) */
+    const eo_model *copy_model;
+    /* ids reserved for the chunks of a create still to come (insert_more):
+     * spare[spare_at..nspare) of spare_model's sequence; dropped at the
+     * transaction's end */
+    const eo_model *spare_model;
+    eo_id *spare;
+    size_t spare_at, nspare;
 } pg_conn;
 
 static void quiet(void *arg, const char *message)
@@ -115,6 +125,29 @@ static int result_error(pg_conn *c, PGresult *res, const eo_model *m, eo_error *
         eo_error__native(err, EO_DOMAIN_PG, 23505);
         return EO_ECONFLICT;
     }
+    if (strcmp(state, "23503") == 0 && m != NULL && detail != NULL &&
+        strstr(detail, "is not present in table") != NULL) {
+        /* a row of m points to a missing record: name the Many2one (its key
+         * is <table>__<column>_fkey; DETAIL: Key (country_id)=(42) is not
+         * present in table "rel_country".) */
+        const char *cname = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+        const char *v = strstr(detail, ")=(");
+        const char *e = v ? strstr(v + 3, ") is not present") : NULL;
+        size_t tl = strlen(m->table), i;
+        for (i = 1; cname && v && e && i < m->nfields; i++) {
+            const eo_field *f = m->fields[i];
+            size_t cl = strlen(f->column);
+            if (f->type != EO_FT_MANY2ONE || strncmp(cname, m->table, tl) != 0 ||
+                strncmp(cname + tl, "__", 2) != 0 || strncmp(cname + tl + 2, f->column, cl) != 0 ||
+                strcmp(cname + tl + 2 + cl, "_fkey") != 0)
+                continue;
+            eo_error_set(err, EO_EVALIDATE, "%s.%s: %s(%.*s) does not exist", m->name, f->name,
+                         f->comodel_name, (int)(e - v - 3 > 80 ? 80 : e - v - 3), v + 3);
+            eo_error_where(err, m->name, f->name);
+            eo_error__native(err, EO_DOMAIN_PG, (int)strtol(state, NULL, 36));
+            return EO_EVALIDATE;
+        }
+    }
     if (strcmp(state, "23505") == 0) {
         const eo_field *f = field_of_index(m, PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME));
         if (f != NULL) {
@@ -180,12 +213,48 @@ static int result_error(pg_conn *c, PGresult *res, const eo_model *m, eo_error *
     return code;
 }
 
+/*
+ * Read the result of the COPY left in flight (copy_rows): the server
+ * checked its rows while the engine prepared the next chunk. Every
+ * statement on the connection settles first, so its error comes back to
+ * the operation that sent it (create, which flushes before it commits).
+ */
+static int settle(pg_conn *c, eo_error *err)
+{
+    const eo_model *m = c->copy_model;
+    PGresult *res;
+    int rc = EO_OK;
+    if (m == NULL)
+        return EO_OK;
+    c->copy_model = NULL;
+    res = PQgetResult(c->pg);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        rc = result_error(c, res, m, err);
+    PQclear(res);
+    /* drain: libpq returns NULL when the command is over */
+    while ((res = PQgetResult(c->pg)) != NULL)
+        PQclear(res);
+    return rc;
+}
+
+static int pg_flush(eo_conn *base, eo_error *err)
+{
+    return settle((pg_conn *)base, err);
+}
+
 static int simple(pg_conn *c, const char *sql, eo_qkind kind, eo_error *err)
 {
-    uint64_t t0 = eo_clock__ns();
-    PGresult *res = PQexec(c->pg, sql);
-    int rc = EO_OK;
-    ExecStatusType st = PQresultStatus(res);
+    uint64_t t0;
+    PGresult *res;
+    int rc = settle(c, err);
+    ExecStatusType st;
+    if (kind == EO_Q_TXN)
+        c->spare_model = NULL; /* spare ids serve the create that reserved them */
+    if (rc != EO_OK)
+        return rc;
+    t0 = eo_clock__ns();
+    res = PQexec(c->pg, sql);
+    st = PQresultStatus(res);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
         rc = result_error(c, res, NULL, err);
     PQclear(res);
@@ -287,6 +356,7 @@ static void pg_close(eo_conn *base)
         return;
     for (i = 0; i < c->ncache; i++)
         eo_free(c->cache[i].sql);
+    eo_free(c->spare);
     PQfinish(c->pg);
     eo_free(c);
 }
@@ -445,6 +515,8 @@ static int run(pg_conn *c, const eo_sqlq *q, eo_qkind kind, const eo_model *m,
     int64_t nrows = -1;
     int rc, r, nr;
 
+    if ((rc = settle(c, err)) != EO_OK)
+        return rc;
     vals = eo_calloc(np ? np : 1, sizeof *vals);
     lens = eo_calloc(np ? np : 1, sizeof *lens);
     fmts = eo_calloc(np ? np : 1, sizeof *fmts);
@@ -544,6 +616,47 @@ typedef struct ids_ctx {
     size_t n, cap;
 } ids_ctx;
 
+/*
+ * The ids reserved, as one row: min, max, count, and only when they are
+ * not the whole range min..max (another session took ids meanwhile) the
+ * array of them. One row either way, not one per id.
+ */
+static int range_row(void *payload, const eo_value *row, size_t ncols, eo_error *err)
+{
+    ids_ctx *c = payload;
+    int64_t lo, hi, k, v;
+    (void)ncols;
+    if (row[0].type != EO_VINT || row[1].type != EO_VINT || row[2].type != EO_VINT)
+        return eo_error_set(err, EO_ERROR, "postgresql: no ids reserved");
+    lo = row[0].u.i;
+    hi = row[1].u.i;
+    k = row[2].u.i;
+    if (k < 0 || (size_t)k > c->cap - c->n)
+        return eo_error_set(err, EO_ERROR, "postgresql: %lld ids reserved for %zu", (long long)k,
+                            c->cap - c->n);
+    if (hi - lo + 1 == k) {
+        for (v = lo; v <= hi; v++)
+            c->out[c->n++] = eo_id_num(v);
+        return EO_OK;
+    }
+    if (row[3].type == EO_VTEXT) { /* {3,4,9,...} */
+        const char *p = row[3].u.s.p, *e = p + row[3].u.s.n;
+        while (p < e && c->n < c->cap) {
+            char *end;
+            if (*p == '{' || *p == ',' || *p == '}') {
+                p++;
+                continue;
+            }
+            v = strtoll(p, &end, 10);
+            if (end == p)
+                break;
+            c->out[c->n++] = eo_id_num(v);
+            p = end;
+        }
+    }
+    return EO_OK;
+}
+
 static int id_row(void *payload, const eo_value *row, size_t ncols, eo_error *err)
 {
     ids_ctx *c = payload;
@@ -593,6 +706,127 @@ static void copy_field(eo_buf *b, const eo_value *v, const eo_field *f)
     }
 }
 
+/*
+ * COPY in binary format when every column is one whose binary form is
+ * plain (bigint, double precision, boolean, varchar / text, bytea) and
+ * every value has its column's type: no numbers printed and parsed again,
+ * no text escaped. Anything else (dates, numeric, jsonb) goes as text.
+ */
+enum { BIN_NO = 0, BIN_INT8, BIN_FLOAT8, BIN_BOOL, BIN_TEXT, BIN_BYTEA };
+
+static int bin_kind(const eo_field *f)
+{
+    switch (eo_ftype_base(f->type)) {
+    case EO_FT_INTEGER:
+    case EO_FT_MANY2ONE: return BIN_INT8;
+    case EO_FT_FLOAT: return BIN_FLOAT8;
+    case EO_FT_BOOLEAN: return BIN_BOOL;
+    case EO_FT_CHAR:
+    case EO_FT_SELECTION:
+    case EO_FT_TEXT: return BIN_TEXT;
+    case EO_FT_BINARY: return BIN_BYTEA;
+    default: return BIN_NO;
+    }
+}
+
+static int copy_binary_ok(const eo_field *const *cols, size_t ncols, const eo_value *vals,
+                          size_t nrows)
+{
+    size_t r, i;
+    for (i = 0; i < ncols; i++)
+        if (bin_kind(cols[i]) == BIN_NO)
+            return 0;
+    for (r = 0; r < nrows; r++) {
+        for (i = 0; i < ncols; i++) {
+            const eo_value *v = &vals[r * ncols + i];
+            int ok;
+            switch (bin_kind(cols[i])) {
+            case BIN_INT8: ok = v->type == EO_VINT; break;
+            case BIN_FLOAT8: ok = v->type == EO_VFLOAT || v->type == EO_VINT; break;
+            case BIN_BOOL: ok = v->type == EO_VBOOL; break;
+            case BIN_TEXT: ok = v->type == EO_VTEXT && v->u.s.n <= 0x7fffffff; break;
+            case BIN_BYTEA: ok = v->type == EO_VBLOB && v->u.s.n <= 0x7fffffff; break;
+            default: ok = 0; break;
+            }
+            if (!ok && v->type != EO_VNULL)
+                return 0;
+        }
+    }
+    return 1;
+}
+
+static unsigned char *be16(unsigned char *p, uint16_t v)
+{
+    p[0] = (unsigned char)(v >> 8);
+    p[1] = (unsigned char)v;
+    return p + 2;
+}
+
+static unsigned char *be32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+    return p + 4;
+}
+
+static unsigned char *be64(unsigned char *p, uint64_t v)
+{
+    p = be32(p, (uint32_t)(v >> 32));
+    return be32(p, (uint32_t)v);
+}
+
+/* One row of a binary COPY: the id, then the columns. */
+static int copy_row_binary(eo_buf *b, int64_t id, const eo_field *const *cols, size_t ncols,
+                           const eo_value *row)
+{
+    size_t need = 2 + 12, i;
+    unsigned char *p;
+    for (i = 0; i < ncols; i++)
+        need += 4 + ((row[i].type == EO_VTEXT || row[i].type == EO_VBLOB) ? row[i].u.s.n : 8);
+    if (eo_buf__grow(b, need) != EO_OK)
+        return EO_ENOMEM;
+    p = (unsigned char *)b->p + b->len;
+    p = be16(p, (uint16_t)(ncols + 1));
+    p = be32(p, 8);
+    p = be64(p, (uint64_t)id);
+    for (i = 0; i < ncols; i++) {
+        const eo_value *v = &row[i];
+        if (v->type == EO_VNULL) {
+            p = be32(p, 0xffffffffu);
+            continue;
+        }
+        switch (bin_kind(cols[i])) {
+        case BIN_INT8:
+            p = be32(p, 8);
+            p = be64(p, (uint64_t)v->u.i);
+            break;
+        case BIN_FLOAT8: {
+            double d = v->type == EO_VINT ? (double)v->u.i : v->u.f;
+            uint64_t bits;
+            memcpy(&bits, &d, sizeof bits);
+            p = be32(p, 8);
+            p = be64(p, bits);
+            break;
+        }
+        case BIN_BOOL:
+            p = be32(p, 1);
+            *p++ = v->u.b ? 1 : 0;
+            break;
+        default: /* text, bytea: the bytes */
+            p = be32(p, (uint32_t)v->u.s.n);
+            if (v->u.s.n)
+                memcpy(p, v->u.s.p, v->u.s.n);
+            p += v->u.s.n;
+            break;
+        }
+    }
+    b->len = (size_t)(p - (unsigned char *)b->p);
+    b->p[b->len] = '\0';
+    return EO_OK;
+}
+
 static int copy_rows(pg_conn *c, const eo_model *m, const eo_field *const *cols, size_t ncols,
                      const eo_value *vals, size_t nrows, eo_id *out_ids, eo_error *err)
 {
@@ -603,24 +837,54 @@ static int copy_rows(pg_conn *c, const eo_model *m, const eo_field *const *cols,
     PGresult *res = NULL;
     uint64_t t0;
     size_t r, i;
-    int rc;
+    int rc, bin = copy_binary_ok(cols, ncols, vals, nrows);
 
-    /* 1. reserve the ids from the table's sequence */
-    eo_sqlq__init(&q, &eo_sql__postgres);
-    /* the sequence is looked up once, not per row (that costs more than the
-     * COPY): OFFSET 0 keeps the planner from pulling the lookup into the scan */
-    eo_buf__puts(&q.sql, "SELECT nextval(q.s) FROM (SELECT pg_get_serial_sequence('");
-    eo_sql__ident(&q.sql, m->table);
-    eo_buf__puts(&q.sql, "', 'id')::regclass AS s OFFSET 0) q, generate_series(1, ");
-    eo_sql__param(&q, &n, NULL, EO_SQLP_RAW);
-    eo_buf__puts(&q.sql, ")");
-    rc = q.sql.oom ? eo_error_set(err, EO_ENOMEM, "out of memory")
-                   : run(c, &q, EO_Q_SELECT, m, NULL, 1, id_row, &ic, NULL, err);
-    eo_sqlq__free(&q);
-    if (rc != EO_OK)
-        return rc;
-    if (ic.n != nrows)
-        return eo_error_set(err, EO_ERROR, "postgresql: reserved %zu ids for %zu rows", ic.n, nrows);
+    /* 1. the ids: reserved from the table's sequence, with those of the
+     * create's next chunks (up to SPARE_MAX) in the same query */
+    if (c->spare_model == m && c->nspare - c->spare_at >= nrows) {
+        memcpy(out_ids, c->spare + c->spare_at, nrows * sizeof *out_ids);
+        c->spare_at += nrows;
+    } else {
+        size_t more = c->base.insert_more < SPARE_MAX ? c->base.insert_more : SPARE_MAX;
+        size_t want = nrows + more;
+        /* an insert of another model in between (history rows) keeps them */
+        if (more)
+            c->spare_model = NULL;
+        if (more && want > c->nspare) {
+            eo_id *grown = eo_realloc(c->spare, want * sizeof *grown);
+            if (grown == NULL)
+                return eo_error_set(err, EO_ENOMEM, "out of memory");
+            c->spare = grown;
+        }
+        ic.out = more ? c->spare : out_ids;
+        ic.cap = want;
+        n = eo_int((int64_t)want);
+        eo_sqlq__init(&q, &eo_sql__postgres);
+        /* the sequence is looked up once, not per row (that costs more than
+         * the COPY): OFFSET 0 keeps the planner from pulling the lookup
+         * into the scan */
+        eo_buf__puts(&q.sql, "SELECT min(v), max(v), count(*), CASE WHEN max(v) - min(v) + 1 = "
+                             "count(*) THEN NULL ELSE array_agg(v) END FROM (");
+        eo_buf__puts(&q.sql, "SELECT nextval(q.s) AS v FROM (SELECT pg_get_serial_sequence('");
+        eo_sql__ident(&q.sql, m->table);
+        eo_buf__puts(&q.sql, "', 'id')::regclass AS s OFFSET 0) q, generate_series(1, ");
+        eo_sql__param(&q, &n, NULL, EO_SQLP_RAW);
+        eo_buf__puts(&q.sql, ")) n");
+        rc = q.sql.oom ? eo_error_set(err, EO_ENOMEM, "out of memory")
+                       : run(c, &q, EO_Q_SELECT, m, NULL, 4, range_row, &ic, NULL, err);
+        eo_sqlq__free(&q);
+        if (rc != EO_OK)
+            return rc;
+        if (ic.n != want)
+            return eo_error_set(err, EO_ERROR, "postgresql: reserved %zu ids for %zu rows", ic.n,
+                                want);
+        if (more) {
+            memcpy(out_ids, c->spare, nrows * sizeof *out_ids);
+            c->spare_model = m;
+            c->spare_at = nrows;
+            c->nspare = want;
+        }
+    }
 
     /* 2. COPY the rows with their ids */
     eo_buf__puts(&sql, "COPY ");
@@ -630,12 +894,37 @@ static int copy_rows(pg_conn *c, const eo_model *m, const eo_field *const *cols,
         eo_buf__puts(&sql, ", ");
         eo_sql__ident(&sql, cols[i]->column);
     }
-    eo_buf__puts(&sql, ") FROM STDIN");
+    eo_buf__puts(&sql, bin ? ") FROM STDIN (FORMAT binary)" : ") FROM STDIN");
     if (sql.oom) {
         eo_buf__free(&sql);
         return eo_error_set(err, EO_ENOMEM, "out of memory");
     }
+    /* 3. the rows, formatted before the previous chunk's COPY is settled:
+     * the server is busy with that one meanwhile */
     t0 = eo_clock__ns();
+    if (bin) /* the signature, no flags, no header extension */
+        eo_buf__put(&b, "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19);
+    for (r = 0; r < nrows && !b.oom; r++) {
+        const eo_value *row = vals + r * ncols;
+        if (bin) {
+            copy_row_binary(&b, out_ids[r].num, cols, ncols, row);
+            continue;
+        }
+        eo_buf__printf(&b, "%lld", (long long)out_ids[r].num);
+        for (i = 0; i < ncols; i++) {
+            eo_buf__putc(&b, '\t');
+            copy_field(&b, &row[i], cols[i]);
+        }
+        eo_buf__putc(&b, '\n');
+    }
+    if (bin)
+        eo_buf__put(&b, "\377\377", 2); /* the trailer */
+    if (b.oom) {
+        rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = settle(c, err)) != EO_OK)
+        goto done;
     res = PQexec(c->pg, sql.p);
     if (PQresultStatus(res) != PGRES_COPY_IN) {
         rc = result_error(c, res, m, err);
@@ -643,32 +932,24 @@ static int copy_rows(pg_conn *c, const eo_model *m, const eo_field *const *cols,
     }
     PQclear(res);
     res = NULL;
-    for (r = 0; r < nrows; r++) {
-        const eo_value *row = vals + r * ncols;
-        eo_buf__printf(&b, "%lld", (long long)out_ids[r].num);
-        for (i = 0; i < ncols; i++) {
-            eo_buf__putc(&b, '\t');
-            copy_field(&b, &row[i], cols[i]);
-        }
-        eo_buf__putc(&b, '\n');
-        if (b.oom) {
-            PQputCopyEnd(c->pg, "out of memory");
-            rc = eo_error_set(err, EO_ENOMEM, "out of memory");
-            goto finish;
-        }
-        if (b.len >= 65536 || r + 1 == nrows) {
-            if (PQputCopyData(c->pg, b.p, (int)b.len) != 1) {
-                rc = conn_error(c, err, "COPY");
-                goto done;
-            }
-            eo_buf__reset(&b);
+    for (r = 0; r < b.len; r += 65536) {
+        size_t k = b.len - r < 65536 ? b.len - r : 65536;
+        if (PQputCopyData(c->pg, b.p + r, (int)k) != 1) {
+            rc = conn_error(c, err, "COPY");
+            goto done;
         }
     }
     if (PQputCopyEnd(c->pg, NULL) != 1) {
         rc = conn_error(c, err, "COPY");
         goto done;
     }
-finish:
+    if (c->base.txn_depth > 0) {
+        /* inside a transaction the result is read later (settle): the
+         * server stores these rows while the engine converts the next
+         * chunk; the transaction cannot commit before it is read */
+        c->copy_model = m;
+        goto done;
+    }
     res = PQgetResult(c->pg);
     if (rc == EO_OK && PQresultStatus(res) != PGRES_COMMAND_OK)
         rc = result_error(c, res, m, err);
@@ -937,6 +1218,8 @@ static int pg_commit(eo_conn *base, eo_error *err)
 
 static int pg_rollback(eo_conn *base, eo_error *err)
 {
+    eo_error dropped; /* what is undone needs no report */
+    settle((pg_conn *)base, &dropped);
     return simple((pg_conn *)base, "ROLLBACK", EO_Q_TXN, err);
 }
 
@@ -946,6 +1229,10 @@ static int pg_savepoint(eo_conn *base, eo_savepoint_op op, int depth, eo_error *
     static const char *const fmt[] = { "SAVEPOINT eo_sp%d", "RELEASE SAVEPOINT eo_sp%d",
                                        "ROLLBACK TO SAVEPOINT eo_sp%d" };
     snprintf(sql, sizeof sql, fmt[op], depth);
+    if (op == EO_SP_ROLLBACK) {
+        eo_error dropped; /* what is undone needs no report */
+        settle((pg_conn *)base, &dropped);
+    }
     return simple((pg_conn *)base, sql, EO_Q_TXN, err);
 }
 
@@ -1485,8 +1772,8 @@ done:
 
 const eo_adapter eo_postgres_adapter = {
     "postgresql", "postgresql", EO_IDNUM,
-    EO_CAP_TRANSACTIONS | EO_CAP_SAVEPOINTS | EO_CAP_SUBQUERIES | EO_CAP_GROUP,
+    EO_CAP_TRANSACTIONS | EO_CAP_SAVEPOINTS | EO_CAP_SUBQUERIES | EO_CAP_GROUP | EO_CAP_FOREIGN_KEYS,
     pg_open, pg_close, pg_ping, pg_begin, pg_commit, pg_rollback, pg_savepoint,
     pg_migrate, pg_insert, pg_select, pg_count, pg_update, pg_remove, pg_group, pg_explain,
-    pg_migrate_constraints, pg_update_each, pg_update_if,
+    pg_migrate_constraints, pg_update_each, pg_update_if, pg_flush,
 };

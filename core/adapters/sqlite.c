@@ -1511,10 +1511,11 @@ done:
 
 const eo_adapter eo_sqlite_adapter = {
     "sqlite", "sqlite", EO_IDNUM,
-    EO_CAP_TRANSACTIONS | EO_CAP_SAVEPOINTS | EO_CAP_SUBQUERIES | EO_CAP_GROUP,
+    EO_CAP_TRANSACTIONS | EO_CAP_SAVEPOINTS | EO_CAP_SUBQUERIES | EO_CAP_GROUP | EO_CAP_FOREIGN_KEYS,
     sq_open, sq_close, sq_ping, sq_begin, sq_commit, sq_rollback, sq_savepoint,
     sq_migrate, sq_insert, sq_select, sq_count, sq_update, sq_remove, sq_group, sq_explain,
     NULL, /* foreign keys are declared with the columns */
     sq_update_each,
     sq_update_if,
+    NULL, /* every write is done when it returns */
 };

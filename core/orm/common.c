@@ -259,8 +259,8 @@ int eo_orm__prepare(eo_env *env, const eo_model *m, eo_domain *d, eo_error *err)
     return EO_OK;
 }
 
-int eo_orm__check_refs(eo_env *env, const eo_field *f, const eo_value *vals, size_t n,
-                       size_t stride, eo_error *err)
+static int check_refs(eo_env *env, const eo_field *f, const eo_value *vals, size_t n,
+                      size_t stride, int query, eo_error *err)
 {
     eo_vec uniq = EO_VEC_INIT(eo_value);
     eo_idmap seen;
@@ -290,7 +290,7 @@ int eo_orm__check_refs(eo_env *env, const eo_field *f, const eo_value *vals, siz
         if (eo_idmap__put(&seen, id, 0) || eo_vec__push(&uniq, v))
             goto oom;
     }
-    if (uniq.len == 0)
+    if (uniq.len == 0 || !query)
         goto done;
     if ((rc = eo_orm__ids_where_in(env, f->comodel, f->comodel->fields[0], uniq.items,
                                    uniq.len, &found, err)) != EO_OK)
@@ -324,6 +324,41 @@ done:
     eo_idmap__free(&seen);
     eo_idmap__free(&foundmap);
     eo_ids_free(&found);
+    return rc;
+}
+
+int eo_orm__check_refs(eo_env *env, const eo_field *f, const eo_value *vals, size_t n,
+                       size_t stride, eo_error *err)
+{
+    return check_refs(env, f, vals, n, stride, 1, err);
+}
+
+int eo_orm__precheck_refs(eo_env *env, const eo_field *f, const eo_value *vals, size_t n,
+                          size_t stride, int *deferred, eo_error *err)
+{
+    int fk = (env->caps & EO_CAP_FOREIGN_KEYS) && (f->flags & EO_FF_STORED) && f->comodel != NULL;
+    if (fk)
+        *deferred = 1;
+    return check_refs(env, f, vals, n, stride, !fk, err);
+}
+
+int eo_orm__name_ref_failure(eo_env *env, const eo_field *const *cols, size_t ncols,
+                             const eo_value *vals, size_t n, size_t stride, int rc,
+                             eo_error *err)
+{
+    eo_error named;
+    size_t j;
+    if (rc != EO_EVALIDATE || err == NULL || err->field[0] != '\0')
+        return rc;
+    for (j = 0; j < ncols; j++) {
+        if (cols[j]->type != EO_FT_MANY2ONE)
+            continue;
+        memset(&named, 0, sizeof named);
+        if (check_refs(env, cols[j], vals + j, n, stride, 1, &named) == EO_EVALIDATE) {
+            *err = named;
+            return EO_EVALIDATE;
+        }
+    }
     return rc;
 }
 

@@ -47,6 +47,12 @@ static int plan_make(plan *p, const eo_model *m)
     return EO_OK;
 }
 
+/* The rows of the chunk that starts at start. */
+static size_t nchunk_of(size_t nrows, size_t start)
+{
+    return nrows - start < CHUNK ? nrows - start : CHUNK;
+}
+
 static int row_error(eo_error *err, size_t row, size_t nrows)
 {
     /* say which record of a batch failed, after the field's own message */
@@ -68,8 +74,8 @@ int eo_orm_create(eo_env *env, const eo_model *m, size_t nrows, eo_create_row_fn
     eo_value *block = NULL;
     unsigned char *given = NULL;
     eo_arena arena = { 0 };
-    size_t start, i, j;
-    int rc, began = 0;
+    size_t start = 0, i, j;
+    int rc, began = 0, solo = 0, deferred = 0, inserting = 0;
 
     EO_ENTER();
     EO_REQUIRE(env);
@@ -94,7 +100,12 @@ int eo_orm_create(eo_env *env, const eo_model *m, size_t nrows, eo_create_row_fn
     given = eo_malloc(m->nfields);
     if (kvs == NULL || block == NULL || given == NULL)
         goto oom;
-    if ((rc = eo_env__atomic_begin(env, err)) != EO_OK)
+    /* one record, nothing written beside its row: its INSERT alone is atomic */
+    if (nrows == 1 && !au.tracked && !m->watched_)
+        rc = eo_env__atomic_begin_one(env, &solo, err);
+    else
+        rc = eo_env__atomic_begin(env, err);
+    if (rc != EO_OK)
         goto done;
     began = 1;
     for (start = 0; start < nrows; start += CHUNK) {
@@ -150,18 +161,22 @@ int eo_orm_create(eo_env *env, const eo_model *m, size_t nrows, eo_create_row_fn
                 }
             }
         }
+        /* the targets exist: asked here, or the database's foreign key checks them */
         for (j = 0; j < p.ncols; j++)
             if (p.cols[j]->type == EO_FT_MANY2ONE &&
-                (rc = eo_orm__check_refs(env, p.cols[j], block + j, nchunk, p.ncols, err)) != EO_OK)
+                (rc = eo_orm__precheck_refs(env, p.cols[j], block + j, nchunk, p.ncols, &deferred,
+                                            err)) != EO_OK)
                 goto done;
         for (j = 0; j < p.ncols; j++)
             if (p.cols[j]->type == EO_FT_REFERENCE &&
                 (rc = eo_orm__check_references(env, p.cols[j], block + j, nchunk, p.ncols,
                                                err)) != EO_OK)
                 goto done;
-        if ((rc = eo_env__insert(env, m, p.cols, p.ncols, block, nchunk,
-                                       out_ids + start, err)) != EO_OK)
+        inserting = 1;
+        if ((rc = eo_env__insert_more(env, m, p.cols, p.ncols, block, nchunk,
+                                      nrows - start - nchunk, out_ids + start, err)) != EO_OK)
             goto done;
+        inserting = 0;
         if (au.tracked && (rc = eo_history__created(env, m, p.cols, p.ncols, block, nchunk,
                                                     out_ids + start, &now, err)) != EO_OK)
             goto done;
@@ -191,7 +206,11 @@ oom:
     rc = eo_error_set(err, EO_ENOMEM, "out of memory creating %s records", m->name);
 done:
     if (began)
-        rc = eo_env__atomic_end(env, rc, err);
+        rc = eo_env__atomic_end_one(env, solo, rc, err);
+    /* a foreign key refused the chunk without naming the field: say which */
+    if (inserting && deferred)
+        rc = eo_orm__name_ref_failure(env, p.cols, p.ncols, block, nchunk_of(nrows, start),
+                                      p.ncols, rc, err);
     eo_arena__free(&arena);
     plan_free(&p);
     eo_free(kvs);

@@ -47,6 +47,25 @@ int eo_orm__load(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
 /* Check that the Many2one values in vals (n values of f) name existing records. */
 int eo_orm__check_refs(eo_env *env, const eo_field *f, const eo_value *vals,
                        size_t n, size_t stride, eo_error *err);
+/*
+ * The same before a create or write of f's column: the values must be ids
+ * of f's comodel; whether those records exist is asked of the database
+ * only when its foreign key does not check it with the write itself
+ * (EO_CAP_FOREIGN_KEYS: no query here; *deferred set to 1 then, and a
+ * failed write is named by eo_orm__name_ref_failure).
+ */
+int eo_orm__precheck_refs(eo_env *env, const eo_field *f, const eo_value *vals, size_t n,
+                          size_t stride, int *deferred, eo_error *err);
+/*
+ * A write whose existence check was left to the database failed with rc:
+ * when the database named no field (SQLite says only "FOREIGN KEY
+ * constraint failed"), the Many2one values of cols (n rows of vals,
+ * stride apart) are checked now, after the rollback, and a missing record
+ * found replaces err with the message the check gives before writing.
+ */
+int eo_orm__name_ref_failure(eo_env *env, const eo_field *const *cols, size_t ncols,
+                             const eo_value *vals, size_t n, size_t stride, int rc,
+                             eo_error *err);
 /* reference.c: check that the records the Reference values in vals name exist. */
 int eo_orm__check_references(eo_env *env, const eo_field *f, const eo_value *vals,
                              size_t n, size_t stride, eo_error *err);

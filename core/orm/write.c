@@ -84,7 +84,7 @@ int eo_orm_write(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
     eo_value_scratch *sc = NULL;
     size_t i, ncols = 0, start, want;
     int64_t affected, total = 0;
-    int rc, began = 0;
+    int rc, began = 0, solo = 0, deferred = 0, updating = 0;
     eo_auto au;
     eo_hsnap hs = { 0 };
     eo_vcheck vc = { NULL };
@@ -129,7 +129,7 @@ int eo_orm_write(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
             goto done;
         }
         if (f->type == EO_FT_MANY2ONE &&
-            (rc = eo_orm__check_refs(env, f, &vals[ncols], 1, 1, err)) != EO_OK)
+            (rc = eo_orm__precheck_refs(env, f, &vals[ncols], 1, 1, &deferred, err)) != EO_OK)
             goto done;
         if (f->type == EO_FT_REFERENCE &&
             (rc = eo_orm__check_references(env, f, &vals[ncols], 1, 1, err)) != EO_OK)
@@ -145,7 +145,12 @@ int eo_orm_write(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
     if ((rc = load_targets(env, m, ids, n, cols, ncols, err)) != EO_OK)
         goto done;
     if (ncols) {
-        if ((rc = eo_env__atomic_begin(env, err)) != EO_OK)
+        /* one record, nothing written beside its row: its UPDATE alone is atomic */
+        if (n == 1 && !m->watched_ && !au.tracked && !au.version)
+            rc = eo_env__atomic_begin_one(env, &solo, err);
+        else
+            rc = eo_env__atomic_begin(env, err);
+        if (rc != EO_OK)
             goto done;
         began = 1;
         /* what the old values lead to (a line leaving its order) */
@@ -155,6 +160,7 @@ int eo_orm_write(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
         if (au.tracked &&
             (rc = eo_history__before_write(env, m, ids, n, cols, ncols, &hs, err)) != EO_OK)
             goto done;
+        updating = 1;
         if (au.version) {
             if ((rc = eo_version__update(env, m, au.version, ids, n, cols, vals, ncols, flags,
                                          &vc, err)) != EO_OK)
@@ -168,6 +174,7 @@ int eo_orm_write(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
                 goto done;
             total += affected;
         }
+        updating = 0;
         /* chunks never share ids unless the caller repeated some */
         if (total < (int64_t)want && n <= CHUNK) {
             rc = eo_error_set(err, EO_ENOTFOUND,
@@ -202,7 +209,10 @@ oom:
     rc = eo_error_set(err, EO_ENOMEM, "out of memory writing %s", m->name);
 done:
     if (began)
-        rc = eo_env__atomic_end(env, rc, err);
+        rc = eo_env__atomic_end_one(env, solo, rc, err);
+    /* a foreign key refused the write without naming the field: say which */
+    if (updating && deferred)
+        rc = eo_orm__name_ref_failure(env, cols, ncols, vals, 1, ncols, rc, err);
     rc = eo_version__explain(env, m, &vc, rc, err);
     eo_history__free(&hs);
     eo_free(cols);
@@ -218,7 +228,7 @@ int eo_orm_write_each(eo_env *env, const eo_model *m, const eo_id *ids, size_t n
     eo_value_scratch *sc = NULL;
     size_t i, want, start;
     int64_t affected, total = 0;
-    int rc, began = 0;
+    int rc, began = 0, deferred = 0, updating = 0;
 
     EO_ENTER();
     EO_REQUIRE(env);
@@ -266,7 +276,8 @@ int eo_orm_write_each(eo_env *env, const eo_model *m, const eo_id *ids, size_t n
             goto done;
         }
     }
-    if (f->type == EO_FT_MANY2ONE && (rc = eo_orm__check_refs(env, f, cv, n, 1, err)) != EO_OK)
+    if (f->type == EO_FT_MANY2ONE &&
+        (rc = eo_orm__precheck_refs(env, f, cv, n, 1, &deferred, err)) != EO_OK)
         goto done;
     if (f->type == EO_FT_REFERENCE &&
         (rc = eo_orm__check_references(env, f, cv, n, 1, err)) != EO_OK)
@@ -281,6 +292,7 @@ int eo_orm_write_each(eo_env *env, const eo_model *m, const eo_id *ids, size_t n
     if (m->watched_ &&
         (rc = eo_deps_modified(env, m, ids, n, &f, 1, EO_DEPS_BEFORE, err)) != EO_OK)
         goto done;
+    updating = 1;
     for (start = 0; start < n; start += CHUNK) {
         size_t k = n - start < CHUNK ? n - start : CHUNK;
         if ((rc = eo_env__update_each(env, m, ids + start, k, f, cv + start, &affected, err)) !=
@@ -288,6 +300,7 @@ int eo_orm_write_each(eo_env *env, const eo_model *m, const eo_id *ids, size_t n
             goto done;
         total += affected;
     }
+    updating = 0;
     if (total < (int64_t)want && want == n) {
         rc = eo_error_set(err, EO_ENOTFOUND,
                           "%s: %lld of %zu records to write do not exist (deleted?)", m->name,
@@ -309,6 +322,8 @@ oom:
 done:
     if (began)
         rc = eo_env__atomic_end(env, rc, err);
+    if (updating && deferred)
+        rc = eo_orm__name_ref_failure(env, &f, 1, cv, n, 1, rc, err);
     eo_free(cv);
     eo_free(sc);
     return rc;

@@ -50,6 +50,9 @@ struct eo_conn {
     uint64_t pool_born_ns;   /* set by the pool: when it was opened */
     unsigned caps;           /* EO_CAP_* of this server (set by open; 0: the adapter's) */
     char server[96];         /* what the server is ("FerretDB v1.24.2, standalone"), may be "" */
+    size_t insert_more;      /* during insert: rows of the same create still to come in later
+                                calls, inside its transaction (set by the core; a hint, e.g.
+                                to reserve their ids now) */
 };
 
 /** Report a statement to the connection's tracer. */
@@ -101,6 +104,11 @@ typedef void (*eo_migrate_note_fn)(void *payload, const char *line);
 #define EO_CAP_SCANS        0x10u  /* every query reads the whole table (no index used):
                                       the engine loads in windows of EO_SCAN_PREFETCH */
 #define EO_SCAN_PREFETCH    200000u
+#define EO_CAP_FOREIGN_KEYS 0x20u  /* every stored Many2one column has a foreign key the
+                                      database checks as the row is written: the engine
+                                      asks no existence query before (a violation names
+                                      the field: the adapter's message, or the engine's
+                                      check after the rollback) */
 
 struct eo_adapter {
     const char *name;        /* "sqlite" */
@@ -174,6 +182,13 @@ struct eo_adapter {
                      const eo_field *const *cols, const eo_value *vals, size_t ncols,
                      const eo_field *check, const eo_value *expect, int64_t *affected,
                      eo_error *err);
+    /**
+     * Wait for the writes sent on @p c and not yet confirmed (a bulk insert
+     * left in flight so the server works while the engine prepares the
+     * next chunk) and report their error. The core calls it before an
+     * atomic scope commits. NULL: every write is confirmed when it returns.
+     */
+    int (*flush)(eo_conn *c, eo_error *err);
 };
 
 /** Register an adapter for its URL scheme (built-in ones are registered

@@ -1,0 +1,91 @@
+/*
+ * m2o_bench.c - create with a Many2one (the target-existence check) vs the
+ * same rows with an indexed integer column in its place (the index the
+ * Many2one has too), both through the Lua API, on SQLite and PostgreSQL
+ * (target <= 1.15), with the queries of each. The Many2one side also pays
+ * the database's foreign key, row by row.
+ */
+#include <libpq-fe.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bench.h"
+
+static void empty_tables(const char *backend, const char *raw)
+{
+    if (strcmp(backend, "sqlite") == 0) {
+        sqlite3 *db;
+        char *msg = NULL;
+        if (sqlite3_open(raw, &db) != SQLITE_OK)
+            bench_die("sqlite3_open", sqlite3_errmsg(db));
+        if (sqlite3_exec(db, "DELETE FROM bench_m2o_child; DELETE FROM bench_m2o_plain", NULL, NULL,
+                         &msg) != SQLITE_OK)
+            bench_die("DELETE", msg);
+        sqlite3_close(db);
+    } else {
+        PGconn *c = PQconnectdb(raw);
+        PGresult *r;
+        if (PQstatus(c) != CONNECTION_OK)
+            bench_die("PQconnectdb", PQerrorMessage(c));
+        r = PQexec(c, "TRUNCATE bench_m2o_child, bench_m2o_plain");
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            bench_die("TRUNCATE", PQerrorMessage(c));
+        PQclear(r);
+        PQfinish(c);
+    }
+}
+
+void bench_m2o_create(lua_State *L, const char *backend, const char *url, const char *raw)
+{
+    bench_side orm = BENCH_SIDE_INIT, plain = BENCH_SIDE_INIT;
+    char name[64], what[96];
+    int i;
+    lua_pushinteger(L, bench_rows);
+    lua_setglobal(L, "ROWS");
+    lua_pushstring(L, url);
+    lua_setglobal(L, "M2OURL");
+    bench_lua(L,
+              "local orm = require 'earnorm'\n"
+              "local f = orm.fields\n"
+              "if not orm.models['bench.m2o_child'] then\n"
+              "  orm.model('bench.m2o_target', { _log_access = false, name = f.Char{} })\n"
+              "  orm.model('bench.m2o_child', { _log_access = false, name = f.Char{},\n"
+              "                                 ref_id = f.Many2one{ 'bench.m2o_target' } })\n"
+              "  orm.model('bench.m2o_plain', { _log_access = false, name = f.Char{},\n"
+              "                                 ref_id = f.Integer{ index = true } })\n"
+              "end\n"
+              "env = orm.connect(M2OURL); env:migrate()\n"
+              "local T = env['bench.m2o_target']\n"
+              "local targets = T:search{}\n"
+              "if #targets ~= 1000 then\n"
+              "  env['bench.m2o_child']:search{}:unlink(); targets:unlink()\n"
+              "  local ts = {}\n"
+              "  for i = 1, 1000 do ts[i] = { name = 'target ' .. i } end\n"
+              "  targets = T:create(ts)\n"
+              "end\n"
+              "M2O_ROWS = {}\n"
+              "for i = 1, ROWS do M2O_ROWS[i] = { name = 'c' .. i, ref_id = targets[(i % 1000) + 1].id } end\n"
+              "function orm_m2o()\n"
+              "  env:invalidate(); env:reset_stats()\n"
+              "  assert(#env['bench.m2o_child']:create(M2O_ROWS) == ROWS)\n"
+              "  m2o_queries = env:stats().queries\n"
+              "end\n"
+              "function orm_plain()\n"
+              "  env:invalidate(); env:reset_stats()\n"
+              "  assert(#env['bench.m2o_plain']:create(M2O_ROWS) == ROWS)\n"
+              "  plain_queries = env:stats().queries\n"
+              "end\n");
+    for (i = 0; i <= bench_runs; i++) {
+        empty_tables(backend, raw);
+        bench_lua(L, "collectgarbage()");
+        BENCH_RUN(L, orm, i, bench_lua_timed(L, "orm_m2o"));
+        BENCH_RUN(L, plain, i, bench_lua_timed(L, "orm_plain"));
+    }
+    empty_tables(backend, raw);
+    snprintf(name, sizeof name, "%s.create_m2o", backend);
+    snprintf(what, sizeof what, "create with a Many2one vs an integer (%lld queries)",
+             bench_lua_int(L, "plain_queries"));
+    bench_add(name, what, &orm, &plain, 1.15, bench_lua_int(L, "m2o_queries"));
+    bench_lua(L, "M2O_ROWS = nil; env:close(); env = nil; collectgarbage()");
+}
