@@ -146,8 +146,19 @@ int eo_env__conn(eo_env *env, eo_conn **out, eo_error *err)
 int eo_env__acquire(eo_env *env, eo_conn **out, eo_error *err)
 {
     int rc;
-    if ((rc = eo_pool_acquire(env->pool, out, err)) != EO_OK)
+    if ((rc = eo_pool_acquire(env->pool, out, err)) != EO_OK) {
+        if (rc == EO_ETIMEOUT && env->ncursors && err) {
+            /* say who holds them: a cursor outside a transaction may keep one */
+            size_t len = strlen(err->msg);
+            snprintf(err->msg + len, sizeof err->msg - len,
+                     "; %zu open cursor%s of this env hold%s (outside a transaction a "
+                     "PostgreSQL cursor keeps a connection of its own): raise pool_max or "
+                     "iterate inside a transaction", env->ncursors,
+                     env->ncursors == 1 ? "" : "s",
+                     env->ncursors == 1 ? "s one" : " some");
+        }
         return rc;
+    }
     (*out)->trace = trace;
     (*out)->trace_payload = env;
     return EO_OK;

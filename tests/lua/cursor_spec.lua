@@ -203,6 +203,31 @@ describe("search_iter on " .. h.backend, function()
     assert.equal(0, env:stats().cursors)
   end)
 
+  it("PostgreSQL outside a transaction: the cursor's own connection, the pool's limit said", function()
+    if h.backend ~= "postgresql" then return end
+    local url = h.url .. (h.url:find("?", 1, true) and "&" or "?") .. "pool_max=1&pool_timeout=200"
+    local env1 = orm.connect{ database = url }
+    local I = env1["cur.item"]:with_context{ active_test = false }
+    local ok, err = pcall(function()
+      for rec in I:search_iter({}, { batch = 100 }) do local _ = rec.n end -- the load needs a 2nd
+    end)
+    assert.is_false(ok)
+    assert.equal("ETIMEOUT", err.code)
+    assert.matches("1 open cursor of this env holds one %(outside a transaction a PostgreSQL " ..
+                   "cursor keeps a connection of its own%): raise pool_max or iterate inside " ..
+                   "a transaction", tostring(err))
+    assert.equal(0, env1:stats().cursors)
+    -- inside a transaction the cursor and the loads share its connection
+    local sum = 0
+    env1:transaction(function(e)
+      for rec in e["cur.item"]:with_context{ active_test = false }:search_iter({}, { batch = 1000 }) do
+        sum = sum + rec.n
+      end
+    end)
+    assert.equal(N * (N + 1) // 2, sum)
+    env1:close()
+  end)
+
   it("a closed env stops the loop with an error", function()
     local env2 = orm.connect{ database = h.url }
     local ok, err = pcall(function()
