@@ -446,6 +446,7 @@ static int mg_begin(eo_conn *base, eo_isolation iso, eo_error *err)
     if (iso == EO_ISO_READ_COMMITTED || iso == EO_ISO_REPEATABLE_READ)
         return eo_error_set(err, EO_ENOTSUP,
                             "mongodb: transactions read a snapshot; ask for \"serializable\" or nothing");
+    c->txn_serial++;
     c->session = mongoc_client_start_session(c->client, NULL, &be);
     if (c->session == NULL)
         return mg__error(c, &be, NULL, "start session", err);
@@ -719,13 +720,24 @@ struct eo_adapter_cursor {
     int have_reply;
     bson_iter_t batch;
     int batch_left;           /* `batch` may hold more documents */
+    unsigned txn;             /* the transaction it was opened in (txn_serial), 0: none */
 };
 
-/* Options of a cursor's command: its server, the session. */
+/* Options of a cursor's command: its server, and the session of the
+ * transaction it was opened in. A cursor opened outside one stays outside
+ * (its getMores carry no session even when a transaction began since: the
+ * server would refuse a cursor moving into a session); one opened in a
+ * transaction that ended is gone with it. */
 static int cursor_cmd_opts(mg_conn *c, eo_adapter_cursor *cur, bson_t *opts, eo_error *err)
 {
     if (cur->server_id)
         BSON_APPEND_INT32(opts, "serverId", (int32_t)cur->server_id);
+    if (cur->txn == 0)
+        return EO_OK;
+    if (c->session == NULL || c->txn_serial != cur->txn)
+        return eo_error_set(err, EO_ETXNSTATE,
+                            "mongodb: %s: the transaction this cursor was opened in has ended",
+                            cur->m->name);
     return mg__session_opts(c, opts, err);
 }
 
@@ -831,6 +843,7 @@ static int mg_cursor_open(eo_conn *base, const eo_query *q, eo_adapter_cursor **
         goto done;
     }
     cur->m = q->model;
+    cur->txn = c->session ? c->txn_serial : 0;
     cur->ncols = q->nfields;
     for (i = 0; i < q->nfields; i++)
         cur->fields[i] = q->fields[i];
