@@ -2,7 +2,7 @@
 #   make demo   install what is missing, build, run examples/quickstart.lua on SQLite
 #   make test   install, build (plain and ASan+UBSan), start the test services,
 #               run every suite, stop the services; last line "N passed, N failed"
-# and: make build, make bench, make install, make fuzz, make clean.
+# and: make build, make bench, make bench-peers, make install, make fuzz, make clean.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
@@ -11,7 +11,7 @@ FUZZ_JOBS  ?= 2
 GENERATOR  := $(shell command -v ninja >/dev/null 2>&1 && echo Ninja || echo "Unix Makefiles")
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build build-asan build-fuzz demo test bench install fuzz clean
+.PHONY: all deps build build-asan build-fuzz demo test bench bench-peers install fuzz clean
 
 all: build
 
@@ -34,6 +34,12 @@ test: deps
 
 bench: build
 	@scripts/bench.sh $(BUILD)
+
+# make bench's workloads through SQLAlchemy, Peewee, pymongo, MongoEngine and
+# Mongoose too (installed into $(BUILD)/peers/), one table of ratios vs each
+# raw driver beside EarnORM's: $(BUILD)/bench-peers.json. ROWS=, RUNS=, MONGO_RUNS=.
+bench-peers: build
+	@scripts/bench-peers.sh $(BUILD)
 
 install: build
 	@cmake --install $(BUILD)

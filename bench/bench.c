@@ -5,7 +5,8 @@
  * across a recordset), pg_bench.c (create vs COPY, search_read),
  * mongo_bench.c (create vs insert_many, search_read vs a find cursor), and
  * rel_bench.c (partner_id.name across 100k records vs a join; on MongoDB
- * vs a two-step lookup). Each side runs several times and the best time
+ * vs a two-step lookup), loop_bench.c (record loops and the distinct-parent
+ * Many2one loop at 10k, 100k and 1M rows on SQLite). Each side runs several times and the best time
  * counts: the machines are shared and noisy, and minima are the most
  * repeatable. One more, untimed run of each side counts its heap
  * (memcount.c): the peak bytes allocated above where it started, by the
@@ -28,7 +29,7 @@
 
 int bench_rows = 100000, bench_runs = 3;
 
-#define MAX_RESULTS 32
+#define MAX_RESULTS 64
 static bench_result results[MAX_RESULTS];
 static int nresults;
 
@@ -179,7 +180,7 @@ int main(int argc, char **argv)
 {
     const char *out = NULL, *sqlite = "bench.db", *pg = getenv("EARNORM_TEST_PG_URL");
     const char *mongo = getenv("EARNORM_TEST_MONGO_URL"), *only = NULL;
-    int i, relations = 1;
+    int i, relations = 1, loops = 1;
     eo_vm *vm;
     eo_error err;
     char url[512];
@@ -199,12 +200,14 @@ int main(int argc, char **argv)
             mongo = argv[++i];
         else if (strcmp(argv[i], "--skip-relations") == 0)
             relations = 0;
+        else if (strcmp(argv[i], "--skip-loops") == 0)
+            loops = 0;
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc &&
                  (strcmp(argv[i + 1], "sqlite") == 0 || strcmp(argv[i + 1], "postgresql") == 0 ||
                   strcmp(argv[i + 1], "mongodb") == 0 || strcmp(argv[i + 1], "domains") == 0))
             only = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--rows N] [--runs R] [--out FILE] [--sqlite PATH] [--pg URL] [--mongo URL] [--skip-relations] [--only sqlite|postgresql|mongodb|domains]\n",
+            fprintf(stderr, "usage: %s [--rows N] [--runs R] [--out FILE] [--sqlite PATH] [--pg URL] [--mongo URL] [--skip-relations] [--skip-loops] [--only sqlite|postgresql|mongodb|domains]\n",
                     argv[0]);
             return 2;
         }
@@ -216,6 +219,8 @@ int main(int argc, char **argv)
         printf("(peak heap not counted: this build has its own malloc, AddressSanitizer)\n");
     if (only == NULL || strcmp(only, "sqlite") == 0) {
         bench_sqlite(eo_vm_state(vm), sqlite);
+        if (loops)
+            bench_loops(eo_vm_state(vm), sqlite);
         if (relations) {
             snprintf(url, sizeof url, "sqlite://%s", sqlite);
             bench_relations(eo_vm_state(vm), "sqlite", url, sqlite);

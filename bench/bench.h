@@ -65,6 +65,7 @@ struct _mongoc_client_t *bench_mongo_open(const char *url, char *dbname, size_t 
 
 /* the suites */
 void bench_sqlite(lua_State *L, const char *path);
+void bench_loops(lua_State *L, const char *sqlite_path);
 void bench_pg(lua_State *L, const char *url);
 void bench_mongo(lua_State *L, const char *url);
 void bench_relations(lua_State *L, const char *backend, const char *url, const char *raw);

@@ -547,6 +547,11 @@ int eo_env_atomic_end(eo_env *env, int ok, eo_error *err)
 }
 
 unsigned eo_env_caps(const eo_env *env) { return env ? env->caps : 0; }
+size_t eo_env_prefetch_max(const eo_env *env)
+{
+    return env ? env->prefetch_max : 0;
+}
+
 const char *eo_env_server(const eo_env *env) { return env ? env->server : NULL; }
 
 void eo_env_stats(const eo_env *env, eo_stats *out)
@@ -559,6 +564,7 @@ void eo_env_stats(const eo_env *env, eo_stats *out)
     }
     *out = env->stats;
     out->store_records = eo_store__records(env->store);
+    out->store_values = eo_store__values(env->store);
     out->cursors = env->ncursors;
 }
 

@@ -93,6 +93,8 @@ void eo_idmap__free(eo_idmap *m);
 /* Returns 1 and fills *slot when found, 0 otherwise. */
 int eo_idmap__get(const eo_idmap *m, eo_id id, size_t *slot);
 int eo_idmap__put(eo_idmap *m, eo_id id, size_t slot);
+/* Room for n more entries without a rehash. */
+int eo_idmap__reserve(eo_idmap *m, size_t n);
 int eo_idmap__del(eo_idmap *m, eo_id id);
 /* One probe: the slot of id, or insert it with `fresh`. 1 when inserted,
  * 0 when found, EO_ENOMEM. */

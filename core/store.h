@@ -13,6 +13,8 @@ int eo_store__new(eo_store **out);
 void eo_store__free(eo_store *s);
 void eo_store__clear(eo_store *s);
 size_t eo_store__records(const eo_store *s);
+/* Field values held (over every record and field). */
+size_t eo_store__values(const eo_store *s);
 
 /* The cached value, or NULL when not loaded. Borrowed until the next change. */
 const eo_value *eo_store__get(eo_store *s, const eo_model *m, eo_id id, const eo_field *f);
@@ -29,5 +31,10 @@ int eo_store__set_row(eo_store *s, const eo_model *m, eo_id id, const eo_field *
 void eo_store__forget(eo_store *s, const eo_model *m, eo_id id, const eo_field *f);
 /* Forget f (NULL: all) of every record of m. */
 void eo_store__forget_model(eo_store *s, const eo_model *m, const eo_field *f);
+
+/* The hot set: the fields of m a load brings besides the one asked for
+ * (those read so far in this store's env). */
+int eo_store__hot(eo_store *s, const eo_model *m, const eo_field *f);
+void eo_store__heat(eo_store *s, const eo_model *m, const eo_field *f);
 
 #endif

@@ -351,10 +351,11 @@ static int l_stats(lua_State *L)
         setint(L, "closed", ps.closed);
         lua_setfield(L, -2, "pool");
     }
-    lua_createtable(L, 0, 3);
+    lua_createtable(L, 0, 4);
     setint(L, "hits", s.store_hits);
     setint(L, "misses", s.store_misses);
     setint(L, "records", s.store_records);
+    setint(L, "values", s.store_values);
     lua_setfield(L, -2, "store");
     return 1;
 }

@@ -30,26 +30,35 @@ typedef struct idarr {
     int refs;
     size_t n;
     derived *derived;       /* prefetch sets of related records, per field */
-    eo_id v[];
+    derived *retired;       /* ones given up, kept for the records borrowing them */
+    eo_id *v;               /* inl, or an adopted buffer (ids_to_arr) */
+    eo_id inl[];
 } idarr;
 
-/* Distinct Many2one targets of the records of an idarr (for a Reference:
- * its targets of model cm). */
+/* Distinct Many2one targets of the records of one window of an idarr
+ * (for a Reference: its targets of model cm). Windows are the prefetch
+ * windows (prefetch_max records, aligned), so a loop over a prefetch set
+ * builds each one once: linear, whatever the size of the set. */
 struct derived {
     const eo_field *f;
     const eo_model *cm;     /* Reference: the model of these targets; else NULL */
+    size_t lo;              /* the window: [lo, lo + prefetch_max) of the idarr */
+    int borrowed;           /* records borrow ids (they live as long as the idarr) */
     idarr *ids;
     eo_idmap pos;           /* id -> index in ids */
     derived *next;
 };
 
 typedef struct rset {
+    const void *magic;      /* &mt_key (to_rs) */
     envh *h;
     const eo_model *m;
     idarr *ids;
     size_t off, n;          /* the slice of ids this recordset is */
     idarr *pf;              /* prefetch set */
     size_t pfpos;           /* where ids[off] sits in pf (a hint) */
+    struct rset *owner;     /* a record: the recordset whose references it borrows */
+    int record;             /* made by push_record: its one uservalue is the owner */
 } rset;
 
 static const char hook_key = 'h';
@@ -60,17 +69,63 @@ static const char name_hook_key = 'n';
 /* The metatable, also under a static key: rawgetp skips luaL_checkudata's
  * string lookup, which showed in profiles of field reads. */
 static const char mt_key = 'm';
+/*
+ * The metatable of records (what each(), ipairs and recs[i] give): the
+ * same methods without __gc. A record takes no references of its own: it
+ * borrows those of its owner, the recordset it came from, which its one
+ * uservalue keeps alive. A loop over N records then makes N plain
+ * userdata and no finalizers (the finalizers were a third of the loop).
+ */
+static const char rec_mt_key = 'R';
 
+static void push_mt(lua_State *L, int record)
+{
+    lua_rawgetp(L, LUA_REGISTRYINDEX, record ? &rec_mt_key : &mt_key);
+}
+
+/*
+ * A recordset (or record) at idx, or NULL. Only this file makes userdata
+ * of this size holding &mt_key as its first member (model code cannot
+ * make userdata at all): the check costs no metatable lookups, which
+ * showed in profiles of record loops.
+ */
 static rset *to_rs(lua_State *L, int idx)
 {
-    rset *rs = lua_touserdata(L, idx);
-    int ok = rs != NULL && lua_getmetatable(L, idx);
-    if (ok) {
-        lua_rawgetp(L, LUA_REGISTRYINDEX, &mt_key);
-        ok = lua_rawequal(L, -1, -2);
-        lua_pop(L, 2);
+    rset *rs;
+    int ok;
+    if (lua_type(L, idx) != LUA_TUSERDATA || lua_rawlen(L, idx) != sizeof(rset))
+        return NULL;
+    rs = lua_touserdata(L, idx);
+    ok = rs->magic == &mt_key;
+    if (!ok)
+        return NULL;
+    if (rs->owner && rs->owner->h == NULL) {
+        /* its owner was finalized (a record resurrected by another
+         * object's __gc): what it borrowed is gone */
+        rs->h = NULL;
+        rs->ids = rs->pf = NULL;
+        rs->off = rs->n = rs->pfpos = 0;
+        rs->owner = NULL;
     }
-    return ok ? rs : NULL;
+    return rs;
+}
+
+/* Push uservalue n (1 = Env, 2 = context) of the recordset at idx: a
+ * record's are its owner's. Returns its type. */
+static int rs_uv(lua_State *L, int idx, int n)
+{
+    rset *rs = lua_touserdata(L, idx);
+    int t;
+    if (!rs->record)
+        return lua_getiuservalue(L, idx, n);
+    if (rs->owner == NULL) {
+        lua_pushnil(L); /* neutralized */
+        return LUA_TNIL;
+    }
+    lua_getiuservalue(L, idx, 1);
+    t = lua_getiuservalue(L, -1, n);
+    lua_remove(L, -2);
+    return t;
 }
 
 /* A recordset, open or closed (metamethods that must work on both). */
@@ -84,14 +139,8 @@ static rset *check_any(lua_State *L, int idx)
 
 static rset *check_rs(lua_State *L, int idx)
 {
-    rset *rs = lua_touserdata(L, idx);
-    int ok = rs != NULL && lua_getmetatable(L, idx);
-    if (ok) {
-        lua_rawgetp(L, LUA_REGISTRYINDEX, &mt_key);
-        ok = lua_rawequal(L, -1, -2);
-        lua_pop(L, 2);
-    }
-    if (!ok)
+    rset *rs = to_rs(L, idx);
+    if (rs == NULL)
         luaL_typeerror(L, idx, RS);
     if (rs->h == NULL || rs->h->env == NULL)
         eo_lua_raisef(L, EO_ETXNSTATE, rs->m ? rs->m->name : NULL, NULL,
@@ -106,7 +155,8 @@ static idarr *idarr_new(size_t n)
     if (a) {
         a->refs = 1;
         a->n = n;
-        a->derived = NULL;
+        a->derived = a->retired = NULL;
+        a->v = a->inl;
     }
     return a;
 }
@@ -122,6 +172,13 @@ static void idarr_unref(idarr *a)
         eo_idmap__free(&d->pos);
         eo_free(d);
     }
+    for (d = a->retired; d; d = next) {
+        next = d->next;
+        idarr_unref(d->ids);
+        eo_free(d);
+    }
+    if (a->v != a->inl)
+        eo_free(a->v);
     eo_free(a);
 }
 
@@ -132,6 +189,7 @@ static int rs_gc(lua_State *L)
     idarr_unref(rs->pf);
     eo_envh_unref(rs->h);
     memset(rs, 0, sizeof *rs);
+    rs->magic = &mt_key; /* still one, freed (rs_tostring says so) */
     return 0;
 }
 
@@ -145,12 +203,13 @@ static rset *push_rs(lua_State *L, int like, int envidx, envh *h, const eo_model
     envidx = envidx ? lua_absindex(L, envidx) : 0;
     rs = lua_newuserdatauv(L, sizeof *rs, 2);
     memset(rs, 0, sizeof *rs);
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &mt_key);
+    rs->magic = &mt_key;
+    push_mt(L, 0);
     lua_setmetatable(L, -2);
     if (like) {
-        lua_getiuservalue(L, like, 1);
+        rs_uv(L, like, 1);
         lua_setiuservalue(L, -2, 1);
-        lua_getiuservalue(L, like, 2);
+        rs_uv(L, like, 2);
         lua_setiuservalue(L, -2, 2);
     } else if (envidx) {
         lua_pushvalue(L, envidx);
@@ -166,6 +225,8 @@ static rset *push_rs(lua_State *L, int like, int envidx, envh *h, const eo_model
     rs->pf = pf ? pf : ids;
     rs->pf->refs++;
     rs->pfpos = pf ? pfpos : off;
+    rs->owner = NULL;
+    rs->record = 0;
     return rs;
 }
 
@@ -273,12 +334,12 @@ static int active_test(lua_State *L, int idx)
     int top = lua_gettop(L), on = 1, t = LUA_TNIL;
     idx = lua_absindex(L, idx);
     /* stack: context, context.active_test */
-    if (lua_getiuservalue(L, idx, 2) == LUA_TTABLE)
+    if (rs_uv(L, idx, 2) == LUA_TTABLE)
         t = lua_getfield(L, -1, "active_test");
     if (t == LUA_TNIL) {
         lua_settop(L, top);
         /* stack: env, env.context, env.context.active_test */
-        if (lua_getiuservalue(L, idx, 1) != LUA_TNIL && lua_getfield(L, -1, "context") != LUA_TNIL)
+        if (rs_uv(L, idx, 1) != LUA_TNIL && lua_getfield(L, -1, "context") != LUA_TNIL)
             t = lua_getfield(L, -1, "active_test");
     }
     if (t != LUA_TNIL)
@@ -331,28 +392,54 @@ static int keep_active(eo_env *env, const eo_model *m, const eo_field *af, eo_id
 /* The derived set of f (of model cm for a Reference, else NULL) made for
  * pf, when it holds want; one that lacks it is dropped (more records were
  * loaded since: the caller builds it again). */
-static derived *derived_find(idarr *pf, const eo_field *f, const eo_model *cm, eo_id want,
-                             size_t *pos)
+static derived *derived_find(idarr *pf, const eo_field *f, const eo_model *cm, size_t lo,
+                             eo_id want, size_t *pos)
 {
     derived *d, **link;
     for (link = &pf->derived; (d = *link) != NULL; link = &d->next) {
         if (d->f == f && d->cm == cm) {
-            if (eo_idmap__get(&d->pos, want, pos))
+            if (d->lo == lo && eo_idmap__get(&d->pos, want, pos))
                 return d;
+            /* another window's (the loop moved on), or one that lacks
+             * want (more records were loaded since): made again. Records
+             * of it may borrow its ids (push_related): they are kept, the
+             * map goes */
             *link = d->next;
-            idarr_unref(d->ids);
             eo_idmap__free(&d->pos);
-            eo_free(d);
+            if (d->ids->refs == 1 && !d->borrowed) {
+                idarr_unref(d->ids);
+                eo_free(d);
+            } else {
+                d->next = pf->retired;
+                pf->retired = d;
+            }
             break;
         }
     }
     return NULL;
 }
 
+/* The window of rs's prefetch set its record sits in: [*lo, *hi). */
+static void derive_window(const rset *rs, size_t *lo, size_t *hi)
+{
+    size_t max = eo_env_prefetch_max(rs->h->env), at = rs->pfpos;
+    const idarr *pf = rs->pf;
+    if (max == 0)
+        max = 1;
+    if (at >= pf->n || !eo_id_equal(pf->v[at], rs->ids->v[rs->off])) {
+        /* a stale hint (a sorted or filtered recordset): the whole set */
+        *lo = 0;
+        *hi = pf->n;
+        return;
+    }
+    *lo = at / max * max;
+    *hi = pf->n - *lo > max ? *lo + max : pf->n;
+}
+
 /* Make the derived set of the distinct ids in tmp (their positions in
  * seen), want among them, and keep it on pf. Takes tmp and seen. */
-static derived *derived_make(idarr *pf, const eo_field *f, const eo_model *cm, eo_vec *tmp,
-                             eo_idmap *seen, eo_id want, size_t *pos)
+static derived *derived_make(idarr *pf, const eo_field *f, const eo_model *cm, size_t lo,
+                             eo_vec *tmp, eo_idmap *seen, eo_id want, size_t *pos)
 {
     derived *d = NULL;
     if (!eo_idmap__get(seen, want, &(size_t){ 0 }) &&
@@ -366,6 +453,7 @@ static derived *derived_make(idarr *pf, const eo_field *f, const eo_model *cm, e
     memcpy(d->ids->v, tmp->items, tmp->len * sizeof(eo_id));
     d->f = f;
     d->cm = cm;
+    d->lo = lo;
     d->pos = *seen;
     d->next = pf->derived;
     pf->derived = d;
@@ -386,12 +474,17 @@ static derived *derive(rset *rs, const eo_field *f, eo_id want, size_t *pos)
     eo_idkind kind = rs_kind(rs);
     eo_vec tmp = EO_VEC_INIT(eo_id);
     eo_idmap seen;
-    size_t i;
+    size_t i, lo, hi;
 
-    if ((d = derived_find(pf, f, NULL, want, pos)) != NULL)
+    derive_window(rs, &lo, &hi);
+    if ((d = derived_find(pf, f, NULL, lo, want, pos)) != NULL)
         return d;
     memset(&seen, 0, sizeof seen);
-    for (i = 0; i < pf->n; i++) {
+    /* room for distinct targets up front (capped: few distinct is common) */
+    if (f->type == EO_FT_MANY2ONE &&
+        eo_idmap__reserve(&seen, hi - lo < 16384 ? hi - lo + 1 : 16384) != EO_OK)
+        return NULL;
+    for (i = lo; i < hi; i++) {
         const eo_value *v = eo_orm_peek(env, rs->m, pf->v[i], f);
         const eo_id *list;
         size_t k, nlist;
@@ -415,12 +508,15 @@ static derived *derive(rset *rs, const eo_field *f, eo_id want, size_t *pos)
                 goto fail;
         }
     }
-    return derived_make(pf, f, NULL, &tmp, &seen, want, pos);
+    return derived_make(pf, f, NULL, lo, &tmp, &seen, want, pos);
 fail:
     eo_vec__free(&tmp);
     eo_idmap__free(&seen);
     return NULL;
 }
+
+static void push_borrowed(lua_State *L, int idx, rset *rs, const eo_model *m, idarr *ids,
+                          size_t off, idarr *pf, size_t pfpos);
 
 static void push_empty(lua_State *L, int like, rset *rs, const eo_model *m)
 {
@@ -448,6 +544,12 @@ static void push_related(lua_State *L, int like, rset *rs, const eo_field *f, co
     d = derive(rs, f, id, &pos);
     if (d == NULL)
         eo_lua_raisef(L, EO_ENOMEM, NULL, NULL, "out of memory");
+    if (like && to_rs(L, like) == rs) {
+        /* the target borrows: rs's owner holds rs->pf, which holds d */
+        d->borrowed = 1;
+        push_borrowed(L, like, rs, f->comodel, d->ids, pos, d->ids, pos);
+        return;
+    }
     push_rs(L, like, 0, rs->h, f->comodel, d->ids, pos, 1, d->ids, pos);
 }
 
@@ -462,12 +564,13 @@ static derived *derive_ref(rset *rs, const eo_field *f, const eo_model *cm, eo_i
     eo_idkind kind = rs_kind(rs);
     eo_vec tmp = EO_VEC_INIT(eo_id);
     eo_idmap seen;
-    size_t i, cmlen = strlen(cm->name);
+    size_t i, lo, hi, cmlen = strlen(cm->name);
 
-    if ((d = derived_find(pf, f, cm, want, pos)) != NULL)
+    derive_window(rs, &lo, &hi);
+    if ((d = derived_find(pf, f, cm, lo, want, pos)) != NULL)
         return d;
     memset(&seen, 0, sizeof seen);
-    for (i = 0; i < pf->n; i++) {
+    for (i = lo; i < hi; i++) {
         const eo_value *v = eo_orm_peek(env, rs->m, pf->v[i], f);
         const char *model, *idp;
         size_t mlen, idlen;
@@ -484,7 +587,7 @@ static derived *derive_ref(rset *rs, const eo_field *f, const eo_model *cm, eo_i
         if (eo_idmap__put(&seen, one, tmp.len) != EO_OK || eo_vec__push(&tmp, &one) != EO_OK)
             goto fail;
     }
-    return derived_make(pf, f, cm, &tmp, &seen, want, pos);
+    return derived_make(pf, f, cm, lo, &tmp, &seen, want, pos);
 fail:
     eo_vec__free(&tmp);
     eo_idmap__free(&seen);
@@ -755,10 +858,38 @@ static void push_field(lua_State *L, int idx, rset *rs, const eo_field *f)
     push_typed(L, idx, rs, f, v, 0);
 }
 
+/* Push record i of the recordset rs at idx: a borrowing record (rec_mt_key). */
 static void push_record(lua_State *L, int idx, rset *rs, size_t i)
 {
-    size_t pfpos = rs->pf == rs->ids ? rs->off + i : rs->pfpos + i;
-    push_rs(L, idx, 0, rs->h, rs->m, rs->ids, rs->off + i, 1, rs->pf, pfpos);
+    push_borrowed(L, idx, rs, rs->m, rs->ids, rs->off + i, rs->pf,
+                  rs->pf == rs->ids ? rs->off + i : rs->pfpos + i);
+}
+
+/* Push a record of m (ids->v[off], prefetch set pf at pfpos) borrowing
+ * from the owner of the recordset rs at idx: ids and pf must live as long
+ * as that owner (its own, or held by its prefetch set). */
+static void push_borrowed(lua_State *L, int idx, rset *rs, const eo_model *m, idarr *ids,
+                          size_t off, idarr *pf, size_t pfpos)
+{
+    rset *r;
+    idx = lua_absindex(L, idx);
+    r = lua_newuserdatauv(L, sizeof *r, 1);
+    *r = *rs;
+    r->m = m;
+    r->ids = ids;
+    r->off = off;
+    r->n = 1;
+    r->pf = pf;
+    r->pfpos = pfpos;
+    r->owner = rs->owner ? rs->owner : rs;
+    r->record = 1;
+    push_mt(L, 1);
+    lua_setmetatable(L, -2);
+    if (rs->record)
+        lua_getiuservalue(L, idx, 1);
+    else
+        lua_pushvalue(L, idx);
+    lua_setiuservalue(L, -2, 1);
 }
 
 static int rs_index(lua_State *L)
@@ -797,7 +928,7 @@ static int rs_index(lua_State *L)
     if (strcmp(key, "ids") == 0)
         return eo_lua__recordset_ids(L, 1);
     if (strcmp(key, "env") == 0) {
-        lua_getiuservalue(L, 1, 1);
+        rs_uv(L, 1, 1);
         return 1;
     }
     if (strcmp(key, "_name") == 0) {
@@ -805,7 +936,7 @@ static int rs_index(lua_State *L)
         return 1;
     }
     if (strcmp(key, "_context") == 0) {
-        if (lua_getiuservalue(L, 1, 2) == LUA_TNIL) {
+        if (rs_uv(L, 1, 2) == LUA_TNIL) {
             lua_pop(L, 1);
             lua_newtable(L);
         }
@@ -1152,12 +1283,34 @@ static int rs_domain(lua_State *L, int idx, rset *rs, int on, eo_domain **out,
     return rc;
 }
 
+/* An idarr of ids, taking its buffer when it is large (no copy: a search
+ * of 1M ids would hold them twice for a moment). */
 static idarr *ids_to_arr(eo_ids *ids)
 {
-    idarr *a = idarr_new(ids->n);
-    if (a && ids->n)
-        memcpy(a->v, ids->v, ids->n * sizeof(eo_id));
-    eo_ids_free(ids);
+    idarr *a;
+    if (ids->n < 1024) {
+        a = idarr_new(ids->n);
+        if (a && ids->n)
+            memcpy(a->v, ids->v, ids->n * sizeof(eo_id));
+        eo_ids_free(ids);
+        return a;
+    }
+    a = eo_malloc(sizeof *a);
+    if (a == NULL) {
+        eo_ids_free(ids);
+        return NULL;
+    }
+    a->refs = 1;
+    a->n = ids->n;
+    a->derived = a->retired = NULL;
+    a->v = ids->v;
+    if (ids->cap > ids->n + ids->n / 8) {
+        /* give back the growth slack */
+        eo_id *v = eo_realloc(ids->v, ids->n * sizeof(eo_id));
+        if (v)
+            a->v = v;
+    }
+    memset(ids, 0, sizeof *ids);
     return a;
 }
 
@@ -1544,12 +1697,33 @@ static int l_exists(lua_State *L)
     return 1;
 }
 
+/*
+ * A loop over a recordset larger than two prefetch windows releases, as it
+ * enters each window, the values it loaded for the window before (the
+ * store is a cache: a record read again later is loaded again), so
+ * visiting N records holds one window of values, not N. Not while a
+ * compute method runs (what it assigned waits in the store for its
+ * write), nor on a versioned model (the versions read are what a later
+ * write is checked against).
+ */
+static void each_release(rset *rs, size_t i)
+{
+    size_t max = eo_env_prefetch_max(rs->h->env), k;
+    if (max == 0 || rs->n <= 2 * max || i == 0 || i % max != 0 || rs->h->computing)
+        return;
+    for (k = 0; k < rs->m->nfields; k++)
+        if (rs->m->fields[k]->flags & EO_FF_VERSION)
+            return; /* the versions read are what a later write is checked against */
+    eo_orm_invalidate(rs->h->env, rs->m, rs_ids(rs) + (i - max), max, NULL);
+}
+
 static int each_step(lua_State *L)
 {
     rset *rs = check_rs(L, lua_upvalueindex(1));
     lua_Integer i = lua_tointeger(L, lua_upvalueindex(2));
     if ((size_t)i >= rs->n)
         return 0;
+    each_release(rs, (size_t)i);
     lua_pushinteger(L, i + 1);
     lua_replace(L, lua_upvalueindex(2));
     push_record(L, lua_upvalueindex(1), rs, (size_t)i);
@@ -1933,7 +2107,7 @@ static int l_class(lua_State *L)
 static int l_cenv(lua_State *L)
 {
     check_rs(L, 1);
-    lua_getiuservalue(L, 1, 1);
+    rs_uv(L, 1, 1);
     lua_getfield(L, -1, "_c");
     return 1;
 }
@@ -1954,7 +2128,7 @@ static int l_is_recordset(lua_State *L)
 static int l_context(lua_State *L)
 {
     check_any(L, 1);
-    lua_getiuservalue(L, 1, 2);
+    rs_uv(L, 1, 2);
     return 1;
 }
 
@@ -2338,5 +2512,15 @@ void eo_lua_open_recordset(lua_State *L)
         lua_setfield(L, -2, "__metatable");
     }
     lua_rawsetp(L, LUA_REGISTRYINDEX, &mt_key);
+    /* records: the same without __gc */
+    lua_createtable(L, 0, (int)(sizeof meta / sizeof meta[0]) + 2);
+    luaL_setfuncs(L, meta, 0);
+    lua_pushnil(L);
+    lua_setfield(L, -2, "__gc");
+    lua_pushliteral(L, "locked");
+    lua_setfield(L, -2, "__metatable");
+    lua_pushliteral(L, RS);
+    lua_setfield(L, -2, "__name");
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &rec_mt_key);
     luaL_setfuncs(L, fns, 0);
 }

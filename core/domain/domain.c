@@ -538,6 +538,38 @@ int eo_domain__in_list(eo_domain **out, const eo_model *m, const eo_field *f,
     return EO_OK;
 }
 
+int eo_domain__range(eo_domain **out, const eo_model *m, const eo_field *f, eo_value lo,
+                     eo_value hi)
+{
+    eo_domain *d = domain_alloc();
+    eo_dnode *and_, *a, *b;
+    *out = NULL;
+    if (d == NULL)
+        return EO_ENOMEM;
+    d->model = m;
+    and_ = eo_domain__node(&d->arena, EO_D_AND);
+    a = eo_domain__node(&d->arena, EO_D_LEAF);
+    b = eo_domain__node(&d->arena, EO_D_LEAF);
+    if (and_ == NULL || a == NULL || b == NULL ||
+        (and_->kids = eo_arena__alloc(&d->arena, 2 * sizeof *and_->kids)) == NULL) {
+        eo_domain_free(d);
+        return EO_ENOMEM;
+    }
+    a->path = b->path = f->name;
+    a->field = b->field = f;
+    a->vkind = b->vkind = EO_DV_VALUE;
+    a->op = EO_OP_GE;
+    a->value = lo;
+    b->op = EO_OP_LE;
+    b->value = hi;
+    and_->kids[0] = a;
+    and_->kids[1] = b;
+    and_->nkids = 2;
+    d->root = and_;
+    *out = d;
+    return EO_OK;
+}
+
 size_t eo_domain__like_escape_into(char *dst, const char *s, size_t n)
 {
     size_t i, o = 0;

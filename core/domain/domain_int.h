@@ -18,6 +18,9 @@ eo_dnode *eo_domain__node(eo_arena *a, eo_dkind kind);
 int eo_domain__set_list(eo_domain *d, eo_dnode *n, const eo_value *v, size_t nv);
 int eo_domain__in_list(eo_domain **out, const eo_model *m, const eo_field *f,
                        const eo_value *vals, size_t n);
+/* f >= lo AND f <= hi (values Borrowed: they must outlive the domain). */
+int eo_domain__range(eo_domain **out, const eo_model *m, const eo_field *f, eo_value lo,
+                     eo_value hi);
 /* Append a leaf's text form ({path, op, value}) to b. */
 void eo_domain__leaf_str(eo_buf *b, const eo_dnode *n);
 void eo_domain__node_str(eo_buf *b, const eo_dnode *n);

@@ -9,6 +9,8 @@
 /* domain.c: a bound `f in vals` (vals Borrowed), no normalization. */
 int eo_domain__in_list(eo_domain **out, const eo_model *m, const eo_field *f,
                        const eo_value *vals, size_t n);
+int eo_domain__range(eo_domain **out, const eo_model *m, const eo_field *f, eo_value lo,
+                     eo_value hi);
 /* domain.c: replace a leaf's values with a list copied into d's arena. */
 int eo_domain__set_list(eo_domain *d, eo_dnode *n, const eo_value *v, size_t nv);
 /* Bind d to m when not bound yet and resolve child_of / parent_of leaves. */

@@ -1,10 +1,15 @@
 /*
  * read.c - reading through the record store, with prefetch.
  *
- * A miss on one record loads the prefetchable fields of the records it was
- * fetched with (its recordset), up to prefetch_max of them around it, in
- * one query: reading a field across N records costs N / prefetch_max
- * queries, not N. Loading skips records that already hold the field.
+ * A miss on one record loads the field for the records it was fetched with
+ * (its recordset), up to prefetch_max of them around it, in one query:
+ * reading a field across N records costs N / prefetch_max queries, not N.
+ * A small window loads every prefetchable field (as Odoo does); a large one
+ * (NARROW_MIN records) brings the field asked for and the fields of the
+ * model read before in this env (the store's hot set), so a loop over
+ * several fields costs one query per window once each was read, and the
+ * store holds only what is read.
+ * Loading skips records that already hold the field.
  */
 #include <stdio.h>
 
@@ -15,7 +20,19 @@ typedef struct load_ctx {
     const eo_model *m;
     const eo_field **fields;
     size_t nfields;
+    /* a range load: the ids asked for, as bits from lo (rows between them
+     * that were not asked for are skipped) */
+    const uint64_t *want;
+    int64_t lo;
 } load_ctx;
+
+/* A window of integer ids this dense (span <= 2n) loads by its range: one
+ * range scan instead of n index probes of an IN list. */
+#define RANGE_MIN 64
+/* A window this large loads the field asked for and the hot set only; a
+ * smaller one every prefetchable field (Odoo's prefetch: one query for a
+ * loop over any fields, at a cost that does not matter at this size). */
+#define NARROW_MIN 1024
 
 static int load_row(void *payload, const eo_value *row, size_t ncols, eo_error *err)
 {
@@ -25,6 +42,11 @@ static int load_row(void *payload, const eo_value *row, size_t ncols, eo_error *
     EO_UNUSED(ncols);
     if (eo_id_from_value(&id, c->env->adapter->idkind, &row[0]) != EO_OK)
         return eo_error_set(err, EO_ERROR, "the database returned an invalid id");
+    if (c->want) {
+        uint64_t k = (uint64_t)id.num - (uint64_t)c->lo;
+        if (!((c->want[k / 64] >> (k % 64)) & 1))
+            return EO_OK;
+    }
     if (eo_store__set_row(c->env->store, c->m, id, c->fields + 1, row + 1, c->nfields - 1) !=
         EO_OK)
         return eo_error_set(err, EO_ENOMEM, "out of memory filling the record store");
@@ -37,12 +59,13 @@ int eo_orm__load(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
 {
     eo_domain *d = NULL;
     eo_value *vals = NULL;
+    uint64_t *want = NULL;
     char (*hex)[25] = NULL;
     const eo_field **fields = NULL;
     eo_query q;
     load_ctx c;
     size_t i, nf = 0;
-    int rc;
+    int rc, narrow;
 
     if (n == 0)
         return EO_OK;
@@ -55,16 +78,55 @@ int eo_orm__load(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
         goto done;
     }
     fields[nf++] = m->fields[0];
+    /* a miss on extra over a large window brings extra and the fields read
+     * before it (the hot set); a small window, or no extra: every
+     * prefetchable field */
+    if (extra)
+        eo_store__heat(env->store, m, extra);
+    narrow = extra != NULL && n >= NARROW_MIN;
     for (i = 1; i < m->nfields; i++) {
         const eo_field *f = m->fields[i];
-        if ((f->flags & EO_FF_STORED) && (!(f->flags & EO_FF_NOPREFETCH) || f == extra))
+        if (!(f->flags & EO_FF_STORED))
+            continue;
+        if (f == extra ||
+            (!(f->flags & EO_FF_NOPREFETCH) && (!narrow || eo_store__hot(env->store, m, f))))
             fields[nf++] = f;
     }
-    for (i = 0; i < n; i++)
-        vals[i] = eo_id_to_value(ids[i], env->adapter->idkind, hex ? hex[i] : NULL);
-    if (eo_domain__in_list(&d, m, m->fields[0], vals, n) != EO_OK) {
-        rc = eo_error_set(err, EO_ENOMEM, "out of memory");
-        goto done;
+    memset(&c, 0, sizeof c);
+    if (env->adapter->idkind == EO_IDNUM && n >= RANGE_MIN) {
+        int64_t lo = ids[0].num, hi = ids[0].num;
+        for (i = 1; i < n; i++) {
+            lo = ids[i].num < lo ? ids[i].num : lo;
+            hi = ids[i].num > hi ? ids[i].num : hi;
+        }
+        if ((uint64_t)hi - (uint64_t)lo < 2 * (uint64_t)n) {
+            size_t span = (size_t)((uint64_t)hi - (uint64_t)lo) + 1;
+            want = eo_calloc((span + 63) / 64, sizeof *want);
+            if (want == NULL) {
+                rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+                goto done;
+            }
+            for (i = 0; i < n; i++) {
+                uint64_t k = (uint64_t)ids[i].num - (uint64_t)lo;
+                want[k / 64] |= (uint64_t)1 << (k % 64);
+            }
+            c.want = want;
+            c.lo = lo;
+            vals[0] = eo_int(lo);
+            vals[1] = eo_int(hi);
+            if (eo_domain__range(&d, m, m->fields[0], vals[0], vals[1]) != EO_OK) {
+                rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+                goto done;
+            }
+        }
+    }
+    if (d == NULL) {
+        for (i = 0; i < n; i++)
+            vals[i] = eo_id_to_value(ids[i], env->adapter->idkind, hex ? hex[i] : NULL);
+        if (eo_domain__in_list(&d, m, m->fields[0], vals, n) != EO_OK) {
+            rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+            goto done;
+        }
     }
     memset(&q, 0, sizeof q);
     q.model = m;
@@ -79,6 +141,7 @@ int eo_orm__load(eo_env *env, const eo_model *m, const eo_id *ids, size_t n,
     env->stats.prefetches++;
     rc = eo_env__select(env, &q, load_row, &c, err);
 done:
+    eo_free(want);
     eo_domain_free(d);
     eo_free(fields);
     eo_free(vals);

@@ -157,6 +157,14 @@ static int idmap_rehash(eo_idmap *m, size_t cap)
     return EO_OK;
 }
 
+int eo_idmap__reserve(eo_idmap *m, size_t n)
+{
+    size_t cap = m->cap ? m->cap : 16;
+    while ((m->len + n) * 2 > cap)
+        cap *= 2;
+    return cap > m->cap ? idmap_rehash(m, cap) : EO_OK;
+}
+
 int eo_idmap__put(eo_idmap *m, eo_id id, size_t slot)
 {
     size_t i, tomb = SIZE_MAX;

@@ -769,6 +769,16 @@ static int c_env_server(int nul, eo_error *err)
     return 0;
 }
 
+static int c_env_prefetch_max(int nul, eo_error *err)
+{
+    (void)err;
+    if (nul < 0)
+        assert_int_equal(eo_env_prefetch_max(F.env), 20000); /* SQLite's default */
+    else
+        assert_int_equal(eo_env_prefetch_max(NULL), 0);
+    return 0;
+}
+
 static int c_env_stats(int nul, eo_error *err)
 {
     eo_stats st;
@@ -1899,6 +1909,7 @@ static const api_case cases[] = {
     EO(env_atomic_end, "env"),
     PO(env_caps, "env"),
     PO(env_server, "env"),
+    PO(env_prefetch_max, "env"),
     PO(env_stats, "env,out"),
     PO(env_reset_stats, "env"),
     PO(env_set_query_log, "env"),

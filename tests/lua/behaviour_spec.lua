@@ -1439,6 +1439,70 @@ describe("behaviour on " .. h.backend, function()
       assert.are.equal(0, count_queries(env, function() recs:mapped("name") end))
     end)
 
+    it("a record outlives the recordset it came from (it keeps what it borrows alive)", function()
+      local I = env["beh.item"]
+      I:create{ { name = "a", seq = 1 }, { name = "b", seq = 2 } }
+      env:invalidate()
+      local first, second
+      do
+        local recs = I:search{}
+        for rec in recs:each() do
+          if first then second = rec else first = rec end
+        end
+      end
+      collectgarbage()
+      collectgarbage()
+      assert.are.equal("a", first.name)
+      assert.are.equal(2, second.seq)
+      assert.are.equal(1, #first)
+      assert.is_true(first ~= second)
+      assert.is_true(orm.is_recordset(first))
+      -- its own recordsets (set operations, with_context) are full recordsets
+      local both = first | second
+      first, second = nil, nil
+      collectgarbage()
+      assert.are.same({ "a", "b" }, both:mapped("name"))
+    end)
+
+    it("a large window loads the field read and those read before it; a small one every field", function()
+      local I = env["beh.item"]
+      local list = {}
+      for i = 1, 3000 do list[i] = { name = "item" .. i, seq = i } end
+      I:create(list)
+      env:invalidate()
+      local recs = I:search{}
+      assert.are.equal(0, env:stats().store.values)
+      local sum = 0
+      assert.are.equal(1, count_queries(env, function()
+        for rec in recs:each() do sum = sum + rec.seq end
+      end))
+      assert.are.equal(3000 * 3001 / 2, sum)
+      -- the store holds seq, nothing else
+      assert.are.equal(3000, env:stats().store.values)
+      assert.are.equal(3000, env:stats().store.records)
+      -- a second field costs one more query; the store then holds both
+      local same = 0
+      assert.are.equal(1, count_queries(env, function()
+        for rec in recs:each() do
+          if rec.name == "item" .. rec.seq then same = same + 1 end
+        end
+      end))
+      assert.are.equal(3000, same)
+      assert.are.equal(6000, env:stats().store.values)
+      -- once both were read, a load brings both: one query for the loop
+      env:invalidate()
+      assert.are.equal(1, count_queries(env, function()
+        for rec in recs:each() do sum = sum + #rec.name + rec.seq end
+      end))
+      assert.are.equal(6000, env:stats().store.values)
+      -- a small window loads every prefetchable field at once
+      env:invalidate()
+      local few = I:search({}, { limit = 10 })
+      assert.are.equal(1, count_queries(env, function()
+        for rec in few:each() do sum = sum + rec.seq + #rec.name + #rec.owner_id end
+      end))
+    end)
+
     -- (on FerretDB a long `id in` is sent as the range of its ids and the
     -- records between them that were not asked for are dropped client-side)
     it("loads exactly the records asked for by a long id list, in 1 query", function()
@@ -1475,6 +1539,63 @@ describe("behaviour on " .. h.backend, function()
       local either = I:search{ "|", { "id", "in", odd }, { "seq", "=", 2 } }
       assert.are.equal(1051, #either)
       assert.are.equal(0, I:search_count{ { "id", "in", odd }, { "seq", "=", 2 } })
+    end)
+
+    it("a loop over more than two windows holds one window of values, not all", function()
+      local I = env["beh.item"]
+      local list = {}
+      for i = 1, 1000 do list[i] = { name = "item" .. i, seq = i } end
+      I:create(list)
+      local small = orm.connect{ database = h.url, prefetch = 100 }
+      local recs = small["beh.item"]:search{}
+      local sum, most = 0, 0
+      assert.are.equal(10, count_queries(small, function()
+        for rec in recs:each() do
+          sum = sum + rec.seq
+          local held = small:stats().store.records
+          if held > most then most = held end
+        end
+      end))
+      assert.are.equal(1000 * 1001 / 2, sum)
+      assert.is_true(most <= 200, "held " .. most .. " records")
+      assert.are.equal(100, small:stats().store.records) -- the last window
+      -- a record of a window left behind is read again: one query
+      assert.are.equal(1, count_queries(small, function() assert.are.equal(1, recs[1].seq) end))
+      -- two windows or fewer keep everything: a second loop costs nothing
+      local two = small["beh.item"]:search({}, { limit = 200 })
+      small:invalidate()
+      for rec in two:each() do sum = sum + rec.seq end
+      assert.are.equal(0, count_queries(small, function()
+        for rec in two:each() do sum = sum + rec.seq end
+      end))
+      small:close()
+    end)
+
+    it("Many2one targets read across windows stay valid after the loop moved on", function()
+      local ps = {}
+      for i = 1, 250 do ps[i] = { name = string.format("p%03d", i) } end
+      local parents = env["beh.partner"]:create(ps)
+      local items = {}
+      for i = 1, 250 do items[i] = { name = "i" .. i, seq = i, owner_id = parents[i].id } end
+      env["beh.item"]:create(items)
+      local small = orm.connect{ database = h.url, prefetch = 50 }
+      local kept = {}
+      local q = count_queries(small, function()
+        for rec in small["beh.item"]:search{}:each() do
+          local owner = rec.owner_id
+          assert.are.equal(string.format("p%03d", rec.seq), owner.name)
+          kept[#kept + 1] = owner
+        end
+      end)
+      -- the search, then per window of 50: the items, their owners
+      assert.are.equal(1 + 5 * 2, q)
+      collectgarbage()
+      collectgarbage()
+      for i, owner in ipairs(kept) do
+        assert.are.equal(string.format("p%03d", i), owner.name)
+        assert.are.equal(parents[i].id, owner.id)
+      end
+      small:close()
     end)
 
     it("loads prefetch windows of orm.connect{ prefetch = N }, larger where queries scan", function()

@@ -143,6 +143,26 @@ describe("optimistic locking (_version)", function()
     e3:close()
   end)
 
+  it("a long loop keeps the versions it read (they are what a later write is checked against)", function()
+    local list = {}
+    for i = 1, 500 do list[i] = { name = "d" .. i, qty = i } end
+    env["ver.doc"]:create(list)
+    local small = orm.connect{ database = h.url, prefetch = 100 }
+    local docs = small["ver.doc"]:search({}, { order = "id" })
+    local sum = 0
+    for rec in docs:each() do sum = sum + rec.qty end
+    assert.are.equal(500 * 501 / 2, sum)
+    -- a loop over five windows of another model would hold the last one
+    assert.are.equal(500, small:stats().store.records)
+    -- another env writes the first record; the loop's copy is stale
+    local e2 = other_env()
+    e2["ver.doc"]:browse(docs[1].id):write{ qty = 0 }
+    local err = h.error_of(docs[1].write, docs[1], { qty = 7 })
+    assert.are.equal("ECONFLICT", err.code)
+    e2:close()
+    small:close()
+  end)
+
   it("a stale record fails the whole batch: nothing is written", function()
     local D = env["ver.doc"]
     local docs = D:create{ { name = "a", qty = 1 }, { name = "b", qty = 1 }, { name = "c", qty = 1 } }

@@ -98,6 +98,8 @@ EO_API int eo_env_atomic_end(eo_env *env, int ok, eo_error *err);
 EO_API unsigned eo_env_caps(const eo_env *env);
 /** What the server is ("sqlite", "FerretDB v1.24.2, standalone"). Borrowed. */
 EO_API const char *eo_env_server(const eo_env *env);
+/** Records loaded per prefetch query (the configured or the backend's default). */
+EO_API size_t eo_env_prefetch_max(const eo_env *env);
 
 typedef struct eo_stats {
     uint64_t queries;                 /* data statements: select/insert/update/delete */
@@ -107,6 +109,7 @@ typedef struct eo_stats {
     uint64_t store_hits, store_misses;/* record store reads */
     uint64_t prefetches;              /* prefetch loads */
     uint64_t store_records;           /* records held in the store now */
+    uint64_t store_values;            /* field values held in the store now */
     uint64_t cursors;                 /* cursors open now (eo_orm_cursor_open) */
 } eo_stats;
 
