@@ -111,6 +111,7 @@ void eo_envh_unref(envh *h)
 {
     if (h == NULL || --h->refs > 0)
         return;
+    eo_lua__pending_free(h);
     eo_env_free(h->env);
     eo_lua_ctx_unref(h->ctx);
     eo_free(h);

@@ -137,6 +137,8 @@ static rset *check_any(lua_State *L, int idx)
     return rs;
 }
 
+static void flush_pending(envh *h);
+
 static rset *check_rs(lua_State *L, int idx)
 {
     rset *rs = to_rs(L, idx);
@@ -145,6 +147,8 @@ static rset *check_rs(lua_State *L, int idx)
     if (rs->h == NULL || rs->h->env == NULL)
         eo_lua_raisef(L, EO_ETXNSTATE, rs->m ? rs->m->name : NULL, NULL,
                       "attempt to use a recordset of a closed environment");
+    if (rs->h->pending)
+        flush_pending(rs->h);
     return rs;
 }
 
@@ -182,9 +186,76 @@ static void idarr_unref(idarr *a)
     eo_free(a);
 }
 
+/*
+ * A recordset gone that alone held a large prefetch set (more than two
+ * windows) leaves its values to be released: not from __gc (the collector
+ * may run while C code holds a value of the store), but at the next call
+ * into a recordset of the env (check_rs), where none is held, and not
+ * while a compute method runs. Small sets keep Odoo's environment cache:
+ * what they loaded stays until the env is invalidated or closed.
+ */
+struct eo_lua_pending {
+    const eo_model *m;
+    idarr *ids;
+    struct eo_lua_pending *next;
+};
+
+static int versioned(const eo_model *m)
+{
+    size_t k;
+    for (k = 0; k < m->nfields; k++)
+        if (m->fields[k]->flags & EO_FF_VERSION)
+            return 1;
+    return 0;
+}
+
+static int releasable(const rset *rs)
+{
+    size_t max;
+    if (rs->record || rs->h == NULL || rs->h->env == NULL || rs->ids == NULL || rs->m == NULL ||
+        rs->pf != rs->ids || rs->ids->refs != 2 /* this recordset's two */)
+        return 0;
+    max = eo_env_prefetch_max(rs->h->env);
+    return max > 0 && rs->ids->n > 2 * max && !versioned(rs->m);
+}
+
+static void flush_pending(envh *h)
+{
+    struct eo_lua_pending *p;
+    if (h->computing > 0)
+        return;
+    while ((p = h->pending) != NULL) {
+        h->pending = p->next;
+        if (h->env)
+            eo_orm_invalidate(h->env, p->m, p->ids->v, p->ids->n, NULL);
+        idarr_unref(p->ids);
+        eo_free(p);
+    }
+}
+
+void eo_lua__pending_free(envh *h)
+{
+    struct eo_lua_pending *p;
+    while ((p = h->pending) != NULL) {
+        h->pending = p->next;
+        idarr_unref(p->ids);
+        eo_free(p);
+    }
+}
+
 static int rs_gc(lua_State *L)
 {
     rset *rs = check_any(L, 1);
+    if (releasable(rs)) {
+        struct eo_lua_pending *p = eo_malloc(sizeof *p);
+        if (p) { /* (without memory: the values stay, as for a small set) */
+            p->m = rs->m;
+            p->ids = rs->ids;
+            rs->ids->refs++;
+            p->next = rs->h->pending;
+            rs->h->pending = p;
+        }
+    }
     idarr_unref(rs->ids);
     idarr_unref(rs->pf);
     eo_envh_unref(rs->h);
@@ -1708,12 +1779,11 @@ static int l_exists(lua_State *L)
  */
 static void each_release(rset *rs, size_t i)
 {
-    size_t max = eo_env_prefetch_max(rs->h->env), k;
+    size_t max = eo_env_prefetch_max(rs->h->env);
     if (max == 0 || rs->n <= 2 * max || i == 0 || i % max != 0 || rs->h->computing)
         return;
-    for (k = 0; k < rs->m->nfields; k++)
-        if (rs->m->fields[k]->flags & EO_FF_VERSION)
-            return; /* the versions read are what a later write is checked against */
+    if (versioned(rs->m))
+        return; /* the versions read are what a later write is checked against */
     eo_orm_invalidate(rs->h->env, rs->m, rs_ids(rs) + (i - max), max, NULL);
 }
 

@@ -17,9 +17,12 @@ typedef struct envh {
     eo_env *env;          /* NULL once closed */
     eo_lua_ctx *ctx;      /* holds the registry the env reads */
     int computing;        /* > 0 while a compute method runs */
+    struct eo_lua_pending *pending; /* large recordsets gone: their values to release */
 } envh;
 
 void eo_envh_unref(envh *h);
+/* recordset.c: free what h->pending holds (h is being freed). */
+void eo_lua__pending_free(envh *h);
 /* The handle in a CEnv userdata at idx (raises when closed). */
 envh *eo_lua_check_cenv(lua_State *L, int idx);
 

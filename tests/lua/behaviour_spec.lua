@@ -1571,6 +1571,37 @@ describe("behaviour on " .. h.backend, function()
       small:close()
     end)
 
+    it("a large recordset gone releases its values; a small one keeps them", function()
+      local I = env["beh.item"]
+      local list = {}
+      for i = 1, 1000 do list[i] = { name = "item" .. i, seq = i } end
+      I:create(list)
+      local small = orm.connect{ database = h.url, prefetch = 100 }
+      local M = small["beh.item"]
+      do
+        local recs = M:search{}
+        local sum = 0
+        for _, rec in ipairs(recs) do sum = sum + rec.seq end -- ipairs: no window release
+        assert.are.equal(1000 * 1001 / 2, sum)
+        assert.are.equal(1000, small:stats().store.records)
+      end
+      collectgarbage()
+      collectgarbage()
+      -- released at the next call into a recordset of the env
+      assert.are.equal(1000, M:search_count{})
+      assert.are.equal(0, small:stats().store.records)
+      -- two windows (200 records): what they loaded stays
+      do
+        local few = M:search({}, { limit = 200 })
+        for _, rec in ipairs(few) do local _ = rec.seq end
+      end
+      collectgarbage()
+      collectgarbage()
+      assert.are.equal(1000, M:search_count{})
+      assert.are.equal(200, small:stats().store.records)
+      small:close()
+    end)
+
     it("Many2one targets read across windows stay valid after the loop moved on", function()
       local ps = {}
       for i = 1, 250 do ps[i] = { name = string.format("p%03d", i) } end
