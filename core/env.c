@@ -116,6 +116,7 @@ void eo_env_free(eo_env *env)
 {
     if (env == NULL)
         return;
+    eo_cursor__detach_all(env);
     if (env->conn) {
         /* an open transaction dies with its env: the pool rolls it back */
         eo_pool_release(env->pool, env->conn);
@@ -131,13 +132,33 @@ void eo_env_free(eo_env *env)
 
 int eo_env__conn(eo_env *env, eo_conn **out, eo_error *err)
 {
-    int rc;
     if (env->conn) {
         *out = env->conn;
         return EO_OK;
     }
-    if ((rc = eo_pool_acquire(env->pool, out, err)) != EO_OK)
+    if (env->held) {
+        *out = env->held;
+        return EO_OK;
+    }
+    return eo_env__acquire(env, out, err);
+}
+
+int eo_env__acquire(eo_env *env, eo_conn **out, eo_error *err)
+{
+    int rc;
+    if ((rc = eo_pool_acquire(env->pool, out, err)) != EO_OK) {
+        if (rc == EO_ETIMEOUT && env->ncursors && err) {
+            /* say who holds them: a cursor outside a transaction may keep one */
+            size_t len = strlen(err->msg);
+            snprintf(err->msg + len, sizeof err->msg - len,
+                     "; %zu open cursor%s of this env hold%s (outside a transaction a "
+                     "PostgreSQL cursor keeps a connection of its own): raise pool_max or "
+                     "iterate inside a transaction", env->ncursors,
+                     env->ncursors == 1 ? "" : "s",
+                     env->ncursors == 1 ? "s one" : " some");
+        }
         return rc;
+    }
     (*out)->trace = trace;
     (*out)->trace_payload = env;
     return EO_OK;
@@ -145,7 +166,26 @@ int eo_env__conn(eo_env *env, eo_conn **out, eo_error *err)
 
 void eo_env__done(eo_env *env, eo_conn *c)
 {
-    if (c != NULL && c != env->conn)
+    if (c != NULL && c != env->conn && c != env->held)
+        eo_pool_release(env->pool, c);
+}
+
+void eo_env__hold(eo_env *env, eo_conn *c)
+{
+    if (EO_NEVER(env->held != NULL && env->held != c))
+        return;
+    env->held = c;
+    env->nheld++;
+}
+
+void eo_env__drop(eo_env *env, eo_conn *c)
+{
+    if (EO_NEVER(env->held != c || env->nheld == 0))
+        return;
+    if (--env->nheld > 0)
+        return;
+    env->held = NULL;
+    if (c != env->conn)
         eo_pool_release(env->pool, c);
 }
 
@@ -156,7 +196,7 @@ void eo_env__done(eo_env *env, eo_conn *c)
  * migrates: one check per model per env, not per query. A model that
  * fails is asked again next time (a migrate elsewhere may have fixed it).
  */
-static int schema_checked(eo_env *env, eo_conn *c, const eo_model *m, eo_error *err)
+int eo_env__checked(eo_env *env, eo_conn *c, const eo_model *m, eo_error *err)
 {
     eo_schema_check_fn check;
     unsigned v = eo_registry_version(env->reg);
@@ -183,7 +223,7 @@ static int conn_for(eo_env *env, const eo_model *m, eo_conn **out, eo_error *err
     int rc = eo_env__conn(env, out, err);
     if (rc != EO_OK)
         return rc;
-    if ((rc = schema_checked(env, *out, m, err)) != EO_OK) {
+    if ((rc = eo_env__checked(env, *out, m, err)) != EO_OK) {
         eo_env__done(env, *out);
         *out = NULL;
     }
@@ -412,7 +452,8 @@ static void unpin(eo_env *env)
 {
     eo_conn *c = env->conn;
     env->conn = NULL;
-    eo_pool_release(env->pool, c);
+    if (c != env->held) /* else the cursors that hold it give it back */
+        eo_pool_release(env->pool, c);
 }
 
 /* The writes left in flight on the transaction's connection, confirmed. */
@@ -565,6 +606,7 @@ void eo_env_stats(const eo_env *env, eo_stats *out)
     *out = env->stats;
     out->store_records = eo_store__records(env->store);
     out->store_values = eo_store__values(env->store);
+    out->cursors = env->ncursors;
 }
 
 void eo_env_reset_stats(eo_env *env)

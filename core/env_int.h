@@ -15,6 +15,13 @@ struct eo_env {
     eo_pool *pool;             /* one reference held */
     const eo_adapter *adapter;
     eo_conn *conn;             /* pinned while a transaction is open, else NULL */
+    eo_conn *held;             /* lent by the pool and kept by open cursors (nheld of them)
+                                  that let the env's statements share it; the env's
+                                  statements use it outside a transaction (cursor.c) */
+    size_t nheld;
+    struct eo_cursor *cursors; /* open cursors (a list through eo_cursor.next), closed
+                                  by eo_env_free */
+    size_t ncursors;
     eo_store *store;           /* Owned */
     eo_stats stats;
     int log_queries;
@@ -48,6 +55,18 @@ int eo_env__ready(eo_env *env, eo_error *err);
  */
 int eo_env__conn(eo_env *env, eo_conn **out, eo_error *err);
 void eo_env__done(eo_env *env, eo_conn *c);
+
+/* A connection from the pool (never the pinned or held one), traced. */
+int eo_env__acquire(eo_env *env, eo_conn **out, eo_error *err);
+/* The once-per-model schema check (env.c) before a statement on m over c. */
+int eo_env__checked(eo_env *env, eo_conn *c, const eo_model *m, eo_error *err);
+/* Keep c (the transaction's, or one just lent by the pool) for a cursor
+ * that shares it with the env's statements; drop gives it back when the
+ * last such cursor closes and no transaction holds it (cursor.c). */
+void eo_env__hold(eo_env *env, eo_conn *c);
+void eo_env__drop(eo_env *env, eo_conn *c);
+/* Detach every open cursor (eo_env_free): their connections go back. */
+void eo_cursor__detach_all(eo_env *env);
 
 /* Adapter calls on the env's connection (eo_env__conn + call + done). */
 int eo_env__select(eo_env *env, const eo_query *q, eo_row_fn fn, void *payload, eo_error *err);

@@ -1,8 +1,8 @@
 /*
  * core.c - luaopen_earnorm_core: the private C module under earnorm.
  *
- * Collects the functions of values.c, error.c, model.c, env.c and
- * recordset.c in one table. The public API is earnorm/init.lua; this
+ * Collects the functions of values.c, error.c, model.c, env.c,
+ * recordset.c and cursor.c in one table. The public API is earnorm/init.lua; this
  * module's names may change between versions.
  */
 #include "eo_lua.h"
@@ -18,6 +18,7 @@ int luaopen_earnorm_core(lua_State *L)
     eo_lua_open_models(L);
     eo_lua_open_env(L);
     eo_lua_open_recordset(L);
+    eo_lua_open_cursor(L);
     eo_lua_open_depends(L);
     eo_lua_open_domains(L);
     eo_lua_open_fieldinfo(L);

@@ -332,6 +332,7 @@ static int l_stats(lua_State *L)
     lua_setfield(L, -2, "query_time_ms");
     setint(L, "rows", s.rows);
     setint(L, "prefetches", s.prefetches);
+    setint(L, "cursors", s.cursors);
     {
         eo_pool_stats ps;
         eo_pool_get_stats(eo_env_pool(h->env), &ps);

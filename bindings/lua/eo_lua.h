@@ -196,6 +196,7 @@ int eo_lua__type_options(lua_State *L, int t, const char *model, const char *nam
                          eo_field_spec *spec, const char **models, size_t cap, eo_error *err);
 void eo_lua_open_env(lua_State *L);
 void eo_lua_open_recordset(lua_State *L);
+void eo_lua_open_cursor(lua_State *L);      /* cursor_open, cursor_step (search_iter) */
 void eo_lua_open_depends(lua_State *L);   /* table at -1 */
 void eo_lua_open_domains(lua_State *L);     /* like_escape */
 void eo_lua_open_fieldinfo(lua_State *L);   /* model_info, fields_info, rec_name */

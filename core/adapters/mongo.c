@@ -446,6 +446,7 @@ static int mg_begin(eo_conn *base, eo_isolation iso, eo_error *err)
     if (iso == EO_ISO_READ_COMMITTED || iso == EO_ISO_REPEATABLE_READ)
         return eo_error_set(err, EO_ENOTSUP,
                             "mongodb: transactions read a snapshot; ask for \"serializable\" or nothing");
+    c->txn_serial++;
     c->session = mongoc_client_start_session(c->client, NULL, &be);
     if (c->session == NULL)
         return mg__error(c, &be, NULL, "start session", err);
@@ -691,6 +692,259 @@ done:
     eo_arena__free(&s.arena);
     eo_idmap__free(&want);
     eo_free(row);
+    return rc;
+}
+
+/* ---- cursors ----
+ *
+ * The find and getMore commands, sent here rather than through
+ * mongoc_cursor_t so each round trip is traced: find with batchSize 0 opens
+ * the cursor on the server (no documents), each call sends one getMore.
+ * Commands go to the server the find went to (serverId) and carry the
+ * session inside a transaction. Each getMore asks one document more than
+ * the call delivers and keeps it for the next call, so the call that
+ * reads the last documents sees the cursor end (id 0) and N documents read
+ * n at a time cost ceil(N/n) getMores. Sorting by a path (partner_id.name)
+ * happens client-side over every document (mongo_order.c): no cursor.
+ */
+
+struct eo_adapter_cursor {
+    const eo_model *m;
+    const eo_field **fields;  /* Borrowed from the registry; the array Owned */
+    size_t ncols;
+    eo_value *row;
+    mg_scratch s;
+    int64_t id;               /* the server's cursor; 0 once it ended */
+    uint32_t server_id;
+    bson_t reply;             /* the last batch, iterated by `batch` */
+    int have_reply;
+    bson_iter_t batch;
+    int batch_left;           /* `batch` may hold more documents */
+    unsigned txn;             /* the transaction it was opened in (txn_serial), 0: none */
+};
+
+/* Options of a cursor's command: its server, and the session of the
+ * transaction it was opened in. A cursor opened outside one stays outside
+ * (its getMores carry no session even when a transaction began since: the
+ * server would refuse a cursor moving into a session); one opened in a
+ * transaction that ended is gone with it. */
+static int cursor_cmd_opts(mg_conn *c, eo_adapter_cursor *cur, bson_t *opts, eo_error *err)
+{
+    if (cur->server_id)
+        BSON_APPEND_INT32(opts, "serverId", (int32_t)cur->server_id);
+    if (cur->txn == 0)
+        return EO_OK;
+    if (c->session == NULL || c->txn_serial != cur->txn)
+        return eo_error_set(err, EO_ETXNSTATE,
+                            "mongodb: %s: the transaction this cursor was opened in has ended",
+                            cur->m->name);
+    return mg__session_opts(c, opts, err);
+}
+
+/* Run a cursor command, keep its reply's batch (`key`: firstBatch or nextBatch). */
+static int cursor_cmd(mg_conn *c, eo_adapter_cursor *cur, const bson_t *cmd, const char *verb,
+                      const char *key, eo_error *err)
+{
+    bson_t opts = BSON_INITIALIZER;
+    bson_error_t be;
+    bson_iter_t it, cit;
+    uint64_t t0 = eo_clock__ns();
+    int rc, ok, n = -1;
+    if (cur->have_reply)
+        bson_destroy(&cur->reply);
+    cur->have_reply = 0;
+    cur->batch_left = 0;
+    if ((rc = cursor_cmd_opts(c, cur, &opts, err)) != EO_OK) {
+        bson_destroy(&opts);
+        return rc;
+    }
+    ok = mongoc_client_read_command_with_opts(c->client, c->dbname, cmd, NULL, &opts,
+                                              &cur->reply, &be);
+    bson_destroy(&opts);
+    cur->have_reply = 1;
+    if (!ok) {
+        cur->id = 0;
+        rc = mg__error(c, &be, cur->m, verb, err);
+    } else if (!bson_iter_init_find(&it, &cur->reply, "cursor") ||
+               !BSON_ITER_HOLDS_DOCUMENT(&it) || !bson_iter_recurse(&it, &cit)) {
+        cur->id = 0;
+        rc = eo_error_set(err, EO_ERROR, "mongodb: %s: the reply holds no cursor", verb);
+    } else {
+        bson_iter_t idit = cit, bit = cit;
+        cur->id = bson_iter_find(&idit, "id") ? bson_iter_as_int64(&idit) : 0;
+        if (bson_iter_find(&bit, key) && BSON_ITER_HOLDS_ARRAY(&bit) &&
+            bson_iter_recurse(&bit, &cur->batch)) {
+            bson_iter_t count = cur->batch;
+            cur->batch_left = 1;
+            for (n = 0; bson_iter_next(&count); n++)
+                ;
+        }
+    }
+    mg__trace_doc(c, EO_Q_SELECT, verb, cur->m, cmd, t0, n);
+    return rc;
+}
+
+static void mg_cursor_close(eo_conn *base, eo_adapter_cursor *cur)
+{
+    mg_conn *c = (mg_conn *)base;
+    if (cur == NULL)
+        return;
+    if (cur->id != 0 && !c->base.broken) {
+        bson_t cmd = BSON_INITIALIZER, opts = BSON_INITIALIZER, reply, arr;
+        uint64_t t0 = eo_clock__ns();
+        BSON_APPEND_UTF8(&cmd, "killCursors", cur->m->table);
+        BSON_APPEND_ARRAY_BEGIN(&cmd, "cursors", &arr);
+        BSON_APPEND_INT64(&arr, "0", cur->id);
+        bson_append_array_end(&cmd, &arr);
+        if (cursor_cmd_opts(c, cur, &opts, NULL) == EO_OK)
+            mongoc_client_read_command_with_opts(c->client, c->dbname, &cmd, NULL, &opts,
+                                                 &reply, NULL);
+        else
+            bson_init(&reply);
+        mg__trace_doc(c, EO_Q_OTHER, "killCursors", cur->m, &cmd, t0, -1);
+        bson_destroy(&reply);
+        bson_destroy(&opts);
+        bson_destroy(&cmd);
+    }
+    if (cur->have_reply)
+        bson_destroy(&cur->reply);
+    eo_arena__free(&cur->s.arena);
+    eo_free(cur->fields);
+    eo_free(cur->row);
+    eo_free(cur);
+}
+
+static int mg_cursor_open(eo_conn *base, const eo_query *q, eo_adapter_cursor **out,
+                          eo_error *err)
+{
+    mg_conn *c = (mg_conn *)base;
+    eo_adapter_cursor *cur;
+    bson_t cmd = BSON_INITIALIZER, filter = BSON_INITIALIZER, proj;
+    bson_error_t be;
+    mongoc_server_description_t *sd;
+    size_t i, n = q->nfields ? q->nfields : 1;
+    int rc;
+
+    *out = NULL;
+    if (mg__order_has_paths(q)) {
+        bson_destroy(&cmd);
+        bson_destroy(&filter);
+        rc = eo_error_set(err, EO_ENOTSUP,
+                          "mongodb: %s: a cursor cannot order by a path through a Many2one "
+                          "(the server cannot sort by another collection's values); "
+                          "use search() for that order", q->model->name);
+        eo_error_where(err, q->model->name, NULL);
+        return rc;
+    }
+    if ((cur = eo_calloc(1, sizeof *cur)) == NULL ||
+        (cur->fields = eo_calloc(n, sizeof *cur->fields)) == NULL ||
+        (cur->row = eo_calloc(n, sizeof *cur->row)) == NULL) {
+        rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+        goto done;
+    }
+    cur->m = q->model;
+    cur->txn = c->session ? c->txn_serial : 0;
+    cur->ncols = q->nfields;
+    for (i = 0; i < q->nfields; i++)
+        cur->fields[i] = q->fields[i];
+    if ((rc = mg__filter(c, q->model, q->domain, &filter, err)) != EO_OK)
+        goto done;
+    /* the server the cursor lives on: every getMore must go there */
+    if ((sd = mongoc_client_select_server(c->client, false, NULL, &be)) == NULL) {
+        rc = mg__error(c, &be, q->model, "find", err);
+        goto done;
+    }
+    cur->server_id = mongoc_server_description_id(sd);
+    mongoc_server_description_destroy(sd);
+    BSON_APPEND_UTF8(&cmd, "find", q->model->table);
+    BSON_APPEND_DOCUMENT(&cmd, "filter", &filter);
+    bson_append_document_begin(&cmd, "projection", -1, &proj);
+    for (i = 0; i < q->nfields; i++)
+        bson_append_int32(&proj, mg__key(q->fields[i]), -1, 1);
+    bson_append_document_end(&cmd, &proj);
+    sort_doc(&cmd, q);
+    if (q->offset > 0)
+        BSON_APPEND_INT64(&cmd, "skip", q->offset);
+    if (q->limit >= 0)
+        BSON_APPEND_INT64(&cmd, "limit", q->limit);
+    BSON_APPEND_INT32(&cmd, "batchSize", 0);
+    rc = cursor_cmd(c, cur, &cmd, "find", "firstBatch", err);
+done:
+    bson_destroy(&cmd);
+    bson_destroy(&filter);
+    if (rc != EO_OK) {
+        mg_cursor_close(base, cur);
+        return rc;
+    }
+    *out = cur;
+    return EO_OK;
+}
+
+static int mg_cursor_more(mg_conn *c, eo_adapter_cursor *cur, size_t k, eo_error *err)
+{
+    bson_t cmd = BSON_INITIALIZER;
+    int rc;
+    BSON_APPEND_INT64(&cmd, "getMore", cur->id);
+    BSON_APPEND_UTF8(&cmd, "collection", cur->m->table);
+    BSON_APPEND_INT64(&cmd, "batchSize", (int64_t)k);
+    rc = cursor_cmd(c, cur, &cmd, "getMore", "nextBatch", err);
+    bson_destroy(&cmd);
+    return rc;
+}
+
+/* The next document of the batch held, or 0. */
+static int batch_doc(eo_adapter_cursor *cur, bson_t *doc)
+{
+    const uint8_t *data;
+    uint32_t len;
+    while (cur->batch_left) {
+        if (!bson_iter_next(&cur->batch)) {
+            cur->batch_left = 0;
+            break;
+        }
+        if (!BSON_ITER_HOLDS_DOCUMENT(&cur->batch))
+            continue;
+        bson_iter_document(&cur->batch, &len, &data);
+        if (bson_init_static(doc, data, len))
+            return 1;
+    }
+    return 0;
+}
+
+/* Does the batch held have a document left (without taking it)? */
+static int batch_has(const eo_adapter_cursor *cur)
+{
+    bson_iter_t it = cur->batch;
+    return cur->batch_left && bson_iter_next(&it);
+}
+
+static int mg_cursor_next(eo_conn *base, eo_adapter_cursor *cur, size_t n, eo_row_fn fn,
+                          void *payload, int *done, eo_error *err)
+{
+    mg_conn *c = (mg_conn *)base;
+    size_t got = 0, i;
+    bson_t doc;
+    int rc = EO_OK;
+    while (got < n && rc == EO_OK) {
+        if (batch_doc(cur, &doc)) {
+            eo_arena__reset(&cur->s.arena);
+            for (i = 0; i < cur->ncols && rc == EO_OK; i++) {
+                bson_iter_t it;
+                if (bson_iter_init_find(&it, &doc, mg__key(cur->fields[i])))
+                    rc = mg__read(c, &it, cur->fields[i], &cur->s, &cur->row[i], err);
+                else
+                    cur->row[i] = eo_null();
+            }
+            got++;
+            if (rc == EO_OK)
+                rc = fn(payload, cur->row, cur->ncols, err);
+            continue;
+        }
+        if (cur->id == 0)
+            break;
+        rc = mg_cursor_more(c, cur, n - got + 1, err); /* one ahead: is a document left? */
+    }
+    *done = cur->id == 0 && !batch_has(cur);
     return rc;
 }
 
@@ -1581,4 +1835,5 @@ const eo_adapter eo_mongo_adapter = {
     mg_open, mg_close, mg_ping, mg_begin, mg_commit, mg_rollback, mg_savepoint,
     mg_migrate, mg_insert, mg_select, mg_count, mg_update, mg_remove, mg_group, mg_explain,
     NULL, mg_update_each, mg_update_if, NULL,
+    mg_cursor_open, mg_cursor_next, mg_cursor_close,
 };

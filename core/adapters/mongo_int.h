@@ -17,6 +17,7 @@ typedef struct mg_conn {
     char *dbname;
     char addr[160];              /* host:port, for errors */
     mongoc_client_session_t *session; /* inside a transaction */
+    unsigned txn_serial;         /* transactions begun on it (cursors tell theirs apart) */
     int ferret;                  /* FerretDB: no Decimal128, $group has $sum only */
     int decimal128;              /* the server stores Decimal128 */
     const struct eo_dnode *id_range; /* this `id in [...]` leaf compiles to

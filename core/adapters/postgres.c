@@ -55,6 +55,8 @@ typedef struct pg_conn {
     const eo_model *spare_model;
     eo_id *spare;
     size_t spare_at, nspare;
+    uint64_t txn_gen;     /* bumped when a transaction or savepoint is rolled back or
+                             ends: cursors declared before are gone (cursor close) */
 } pg_conn;
 
 static void quiet(void *arg, const char *message)
@@ -1213,6 +1215,7 @@ static int pg_begin(eo_conn *base, eo_isolation iso, eo_error *err)
 
 static int pg_commit(eo_conn *base, eo_error *err)
 {
+    ((pg_conn *)base)->txn_gen++;
     return simple((pg_conn *)base, "COMMIT", EO_Q_TXN, err);
 }
 
@@ -1220,6 +1223,7 @@ static int pg_rollback(eo_conn *base, eo_error *err)
 {
     eo_error dropped; /* what is undone needs no report */
     settle((pg_conn *)base, &dropped);
+    ((pg_conn *)base)->txn_gen++;
     return simple((pg_conn *)base, "ROLLBACK", EO_Q_TXN, err);
 }
 
@@ -1232,8 +1236,200 @@ static int pg_savepoint(eo_conn *base, eo_savepoint_op op, int depth, eo_error *
     if (op == EO_SP_ROLLBACK) {
         eo_error dropped; /* what is undone needs no report */
         settle((pg_conn *)base, &dropped);
+        ((pg_conn *)base)->txn_gen++;
     }
     return simple((pg_conn *)base, sql, EO_Q_TXN, err);
+}
+
+/* ---- cursors ----
+ *
+ * DECLARE eo_cur_N NO SCROLL CURSOR FOR <the search>, its parameters sent
+ * with it, then FETCH per call. Outside a transaction the cursor begins a
+ * read-only one of its own (a cursor without HOLD lives in a transaction;
+ * WITH HOLD would copy the whole result on the server at commit): the core
+ * gives it a connection of its own for that (EO_CAP_CURSOR_TXN), so the
+ * env's other statements (loads, writes) go to other connections and run
+ * as they would without the cursor. Inside the caller's transaction it
+ * uses the transaction's connection and FETCHes between its statements.
+ *
+ * Each call fetches one row more than it delivers and keeps that row (and
+ * its PGresult) for the next call: a call knows whether rows are left, so
+ * N rows read n at a time cost ceil(N/n) FETCHes, not one more.
+ */
+
+struct eo_adapter_cursor {
+    char name[32];
+    const eo_field **fields;  /* Borrowed from the registry; the array Owned */
+    size_t ncols;
+    eo_value *row;
+    cell *cells;
+    PGresult *res;            /* the last FETCH; rows from pos on not delivered yet */
+    int pos;
+    int exhausted;            /* the last FETCH got fewer rows than asked */
+    int own_txn;              /* BEGIN was ours: COMMIT at close */
+    uint64_t gen;             /* the connection's txn_gen at DECLARE */
+};
+
+static void pg_cursor_close(eo_conn *base, eo_adapter_cursor *cur)
+{
+    pg_conn *c = (pg_conn *)base;
+    char sql[64];
+    if (cur == NULL)
+        return;
+    PQclear(cur->res);
+    if (!c->base.broken && cur->own_txn) {
+        /* ends the cursor with it (a failed transaction rolls back) */
+        simple(c, "COMMIT", EO_Q_TXN, NULL);
+        c->base.txn_depth = 0;
+        c->txn_gen++;
+    } else if (!c->base.broken && cur->gen == c->txn_gen &&
+               PQtransactionStatus(c->pg) == PQTRANS_INTRANS) {
+        /* in the caller's transaction, which still holds the cursor: a
+         * failed transaction keeps its own error (CLOSE would add one), and
+         * one that ended or rolled back past the DECLARE closed it already
+         * (CLOSE would fail, and fail the caller's transaction with it) */
+        snprintf(sql, sizeof sql, "CLOSE %s", cur->name);
+        simple(c, sql, EO_Q_OTHER, NULL);
+    }
+    eo_free(cur->fields);
+    eo_free(cur->row);
+    eo_free(cur->cells);
+    eo_free(cur);
+}
+
+static int pg_cursor_open(eo_conn *base, const eo_query *qr, eo_adapter_cursor **out,
+                          eo_error *err)
+{
+    pg_conn *c = (pg_conn *)base;
+    eo_adapter_cursor *cur;
+    eo_sqlq q;
+    eo_buf sql = EO_BUF_INIT;
+    size_t np = 0, i, n = qr->nfields ? qr->nfields : 1;
+    const char **vals = NULL;
+    int *lens = NULL, *fmts = NULL;
+    numbuf *bufs = NULL;
+    eo_value *tp = NULL;
+    PGresult *res = NULL;
+    uint64_t t0;
+    int rc;
+
+    *out = NULL;
+    eo_sqlq__init(&q, &eo_sql__postgres);
+    if ((cur = eo_calloc(1, sizeof *cur)) == NULL ||
+        (cur->fields = eo_calloc(n, sizeof *cur->fields)) == NULL ||
+        (cur->row = eo_calloc(n, sizeof *cur->row)) == NULL ||
+        (cur->cells = eo_calloc(n, sizeof *cur->cells)) == NULL) {
+        rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+        goto done;
+    }
+    cur->ncols = qr->nfields;
+    for (i = 0; i < qr->nfields; i++)
+        cur->fields[i] = qr->fields[i];
+    snprintf(cur->name, sizeof cur->name, "eo_cur_%llu", (unsigned long long)++c->serial);
+    if ((rc = eo_sql__select(&q, qr, err)) != EO_OK)
+        goto done;
+    eo_buf__printf(&sql, "DECLARE %s NO SCROLL CURSOR FOR %s", cur->name, q.sql.p);
+    np = q.params.len;
+    vals = eo_calloc(np ? np : 1, sizeof *vals);
+    lens = eo_calloc(np ? np : 1, sizeof *lens);
+    fmts = eo_calloc(np ? np : 1, sizeof *fmts);
+    bufs = eo_calloc(np ? np : 1, sizeof *bufs);
+    tp = eo_calloc(np ? np : 1, sizeof *tp);
+    if (sql.oom || !vals || !lens || !fmts || !bufs || !tp) {
+        rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (i = 0; i < np; i++) {
+        const eo_sqlparam *p = eo_vec__at(&q.params, i);
+        tp[i] = p->v;
+        param_text(&p->v, bufs[i], &vals[i], &lens[i], &fmts[i]);
+    }
+    if (c->base.txn_depth == 0) {
+        if ((rc = simple(c, "BEGIN READ ONLY", EO_Q_TXN, err)) != EO_OK)
+            goto done;
+        cur->own_txn = 1;
+        c->base.txn_depth = 1;
+    }
+    cur->gen = c->txn_gen;
+    t0 = eo_clock__ns();
+    res = PQexecParams(c->pg, sql.p, (int)np, NULL, vals, lens, fmts, 0);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        rc = result_error(c, res, qr->model, err);
+    eo_conn_trace(&c->base, EO_Q_SELECT, sql.p, tp, np, eo_clock__ns() - t0, -1);
+done:
+    PQclear(res);
+    eo_sqlq__free(&q);
+    eo_buf__free(&sql);
+    eo_free(vals);
+    eo_free(lens);
+    eo_free(fmts);
+    eo_free(bufs);
+    eo_free(tp);
+    if (rc != EO_OK) {
+        if (cur && cur->own_txn && !c->base.broken) {
+            simple(c, "ROLLBACK", EO_Q_TXN, NULL);
+            c->base.txn_depth = 0;
+            c->txn_gen++;
+        }
+        if (cur)
+            cur->own_txn = 0;
+        pg_cursor_close(base, cur);
+        return rc;
+    }
+    *out = cur;
+    return EO_OK;
+}
+
+/* FETCH k more rows into cur->res (the previous result fully delivered). */
+static int pg_cursor_fetch(pg_conn *c, eo_adapter_cursor *cur, size_t k, eo_error *err)
+{
+    char sql[64];
+    uint64_t t0 = eo_clock__ns();
+    int rc = EO_OK;
+    PQclear(cur->res);
+    cur->pos = 0;
+    snprintf(sql, sizeof sql, "FETCH %zu FROM %s", k, cur->name);
+    cur->res = PQexec(c->pg, sql);
+    if (PQresultStatus(cur->res) != PGRES_TUPLES_OK) {
+        rc = result_error(c, cur->res, NULL, err);
+        PQclear(cur->res);
+        cur->res = NULL;
+        cur->exhausted = 1;
+    } else if ((size_t)PQntuples(cur->res) < k) {
+        cur->exhausted = 1;
+    }
+    eo_conn_trace(&c->base, EO_Q_SELECT, sql, NULL, 0, eo_clock__ns() - t0,
+                  cur->res ? PQntuples(cur->res) : -1);
+    return rc;
+}
+
+static int pg_cursor_next(eo_conn *base, eo_adapter_cursor *cur, size_t n, eo_row_fn fn,
+                          void *payload, int *done, eo_error *err)
+{
+    pg_conn *c = (pg_conn *)base;
+    size_t got = 0, i;
+    int rc = EO_OK;
+    while (got < n && rc == EO_OK) {
+        if (cur->res && cur->pos < PQntuples(cur->res)) {
+            for (i = 0; i < cur->ncols; i++) {
+                cur->cells[i].bytes = NULL;
+                cur->row[i] = cell_value(cur->res, cur->pos, (int)i, cur->fields[i],
+                                         &cur->cells[i]);
+            }
+            cur->pos++;
+            got++;
+            rc = fn(payload, cur->row, cur->ncols, err);
+            for (i = 0; i < cur->ncols; i++)
+                if (cur->cells[i].bytes)
+                    PQfreemem(cur->cells[i].bytes);
+            continue;
+        }
+        if (cur->exhausted)
+            break;
+        rc = pg_cursor_fetch(c, cur, n - got + 1, err); /* one ahead: is a row left? */
+    }
+    *done = cur->exhausted && !(cur->res && cur->pos < PQntuples(cur->res));
+    return rc;
 }
 
 /* ---- migration ---- */
@@ -1772,8 +1968,10 @@ done:
 
 const eo_adapter eo_postgres_adapter = {
     "postgresql", "postgresql", EO_IDNUM,
-    EO_CAP_TRANSACTIONS | EO_CAP_SAVEPOINTS | EO_CAP_SUBQUERIES | EO_CAP_GROUP | EO_CAP_FOREIGN_KEYS,
+    EO_CAP_TRANSACTIONS | EO_CAP_SAVEPOINTS | EO_CAP_SUBQUERIES | EO_CAP_GROUP | EO_CAP_FOREIGN_KEYS |
+        EO_CAP_CURSOR_TXN,
     pg_open, pg_close, pg_ping, pg_begin, pg_commit, pg_rollback, pg_savepoint,
     pg_migrate, pg_insert, pg_select, pg_count, pg_update, pg_remove, pg_group, pg_explain,
     pg_migrate_constraints, pg_update_each, pg_update_if, pg_flush,
+    pg_cursor_open, pg_cursor_next, pg_cursor_close,
 };

@@ -277,7 +277,10 @@ static void release(sqlite3_stmt *st, cached *ent)
         sqlite3_finalize(st);
 }
 
-static int bind_value(sqlite3_stmt *st, int idx, const eo_value *v, const eo_field *f)
+/* Bind v as parameter idx: text and blobs with `how` (SQLITE_STATIC borrows
+ * them for the statement's run, SQLITE_TRANSIENT copies: cursors). */
+static int bind_value_as(sqlite3_stmt *st, int idx, const eo_value *v, const eo_field *f,
+                         sqlite3_destructor_type how)
 {
     if (f && eo_ftype_base(f->type) == EO_FT_DECIMAL && v->type == EO_VTEXT) {
         int64_t n;
@@ -298,10 +301,15 @@ static int bind_value(sqlite3_stmt *st, int idx, const eo_value *v, const eo_fie
     case EO_VBOOL: return sqlite3_bind_int(st, idx, v->u.b);
     case EO_VINT: return sqlite3_bind_int64(st, idx, v->u.i);
     case EO_VFLOAT: return sqlite3_bind_double(st, idx, v->u.f);
-    case EO_VTEXT: return sqlite3_bind_text64(st, idx, v->u.s.p, v->u.s.n, SQLITE_STATIC, SQLITE_UTF8);
-    case EO_VBLOB: return sqlite3_bind_blob64(st, idx, v->u.s.p, v->u.s.n, SQLITE_STATIC);
+    case EO_VTEXT: return sqlite3_bind_text64(st, idx, v->u.s.p, v->u.s.n, how, SQLITE_UTF8);
+    case EO_VBLOB: return sqlite3_bind_blob64(st, idx, v->u.s.p, v->u.s.n, how);
     }
     return SQLITE_MISUSE;
+}
+
+static int bind_value(sqlite3_stmt *st, int idx, const eo_value *v, const eo_field *f)
+{
+    return bind_value_as(st, idx, v, f, SQLITE_STATIC);
 }
 
 static int bind_params(sq_conn *c, sqlite3_stmt *st, const eo_sqlq *q, eo_error *err)
@@ -440,6 +448,128 @@ static int sq_select(eo_conn *base, const eo_query *qr, eo_row_fn fn, void *payl
     if ((rc = eo_sql__select(&q, qr, err)) == EO_OK)
         rc = run_rows(c, &q, EO_Q_SELECT, qr->fields, qr->nfields, fn, payload, NULL, err);
     eo_sqlq__free(&q);
+    return rc;
+}
+
+/* ---- cursors ----
+ *
+ * A cursor is a statement of its own (not from the cache: it stays busy
+ * for the whole iteration), its parameters copied, stepped n rows per
+ * call. It steps one row ahead, so a call knows whether rows are left and
+ * the last batch needs no empty call after it. Other statements may run
+ * on the connection between calls (SQLite keeps the read open meanwhile).
+ */
+
+struct eo_adapter_cursor {
+    sqlite3_stmt *st;
+    const eo_field **fields;  /* Borrowed from the registry; the array Owned */
+    size_t ncols;
+    eo_value *row;
+    decbuf *scratch;
+    char *sql;                /* for the trace */
+    char *line;               /* "-- step n: sql" (Owned) */
+    size_t cap;
+    int started, have_row;
+};
+
+static void sq_cursor_close(eo_conn *base, eo_adapter_cursor *cur)
+{
+    EO_UNUSED(base);
+    if (cur == NULL)
+        return;
+    sqlite3_finalize(cur->st);
+    eo_free(cur->fields);
+    eo_free(cur->row);
+    eo_free(cur->scratch);
+    eo_free(cur->sql);
+    eo_free(cur->line);
+    eo_free(cur);
+}
+
+static int sq_cursor_open(eo_conn *base, const eo_query *qr, eo_adapter_cursor **out,
+                          eo_error *err)
+{
+    sq_conn *c = (sq_conn *)base;
+    eo_adapter_cursor *cur;
+    eo_sqlq q;
+    uint64_t t0 = eo_clock__ns();
+    size_t i, n = qr->nfields ? qr->nfields : 1;
+    int rc, src;
+    *out = NULL;
+    eo_sqlq__init(&q, &eo_sql__sqlite);
+    if ((cur = eo_calloc(1, sizeof *cur)) == NULL ||
+        (cur->fields = eo_calloc(n, sizeof *cur->fields)) == NULL ||
+        (cur->row = eo_calloc(n, sizeof *cur->row)) == NULL ||
+        (cur->scratch = eo_calloc(n, sizeof *cur->scratch)) == NULL) {
+        rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+        goto done;
+    }
+    cur->ncols = qr->nfields;
+    for (i = 0; i < qr->nfields; i++)
+        cur->fields[i] = qr->fields[i];
+    if ((rc = eo_sql__select(&q, qr, err)) != EO_OK)
+        goto done;
+    cur->cap = q.sql.len + 48;
+    if ((cur->sql = eo_strndup(q.sql.p, q.sql.len)) == NULL ||
+        (cur->line = eo_malloc(cur->cap)) == NULL) {
+        rc = eo_error_set(err, EO_ENOMEM, "out of memory");
+        goto done;
+    }
+    src = sqlite3_prepare_v2(c->db, q.sql.p, (int)q.sql.len + 1, &cur->st, NULL);
+    if (src != SQLITE_OK) {
+        rc = sq_error(c, err, src, "prepare");
+        goto done;
+    }
+    for (i = 0; i < q.params.len; i++) {
+        const eo_sqlparam *p = eo_vec__at(&q.params, i);
+        src = bind_value_as(cur->st, (int)i + 1, &p->v,
+                            p->kind == EO_SQLP_FIELD ? p->field : NULL, SQLITE_TRANSIENT);
+        if (src != SQLITE_OK) {
+            rc = sq_error(c, err, src, "bind");
+            goto done;
+        }
+    }
+done:
+    trace_query(c, EO_Q_SELECT, &q, eo_clock__ns() - t0, -1);
+    eo_sqlq__free(&q);
+    if (rc != EO_OK)
+        sq_cursor_close(base, cur);
+    else
+        *out = cur;
+    return rc;
+}
+
+static int sq_cursor_step(sq_conn *c, eo_adapter_cursor *cur, eo_error *err)
+{
+    int src = sqlite3_step(cur->st);
+    cur->have_row = src == SQLITE_ROW;
+    if (src == SQLITE_ROW || src == SQLITE_DONE)
+        return EO_OK;
+    return sq_error(c, err, src, "query");
+}
+
+static int sq_cursor_next(eo_conn *base, eo_adapter_cursor *cur, size_t n, eo_row_fn fn,
+                          void *payload, int *done, eo_error *err)
+{
+    sq_conn *c = (sq_conn *)base;
+    uint64_t t0 = eo_clock__ns();
+    int64_t nrows = 0;
+    size_t i;
+    int rc = EO_OK;
+    if (!cur->started) {
+        cur->started = 1;
+        rc = sq_cursor_step(c, cur, err);
+    }
+    while (rc == EO_OK && cur->have_row && (size_t)nrows < n) {
+        for (i = 0; i < cur->ncols; i++)
+            cur->row[i] = column(cur->st, (int)i, cur->fields[i], &cur->scratch[i]);
+        nrows++;
+        if ((rc = fn(payload, cur->row, cur->ncols, err)) == EO_OK)
+            rc = sq_cursor_step(c, cur, err); /* one ahead: is a row left? */
+    }
+    *done = !cur->have_row;
+    snprintf(cur->line, cur->cap, "-- step %zu: %s", n, cur->sql);
+    eo_conn_trace(&c->base, EO_Q_SELECT, cur->line, NULL, 0, eo_clock__ns() - t0, nrows);
     return rc;
 }
 
@@ -1518,4 +1648,5 @@ const eo_adapter eo_sqlite_adapter = {
     sq_update_each,
     sq_update_if,
     NULL, /* every write is done when it returns */
+    sq_cursor_open, sq_cursor_next, sq_cursor_close,
 };

@@ -15,6 +15,11 @@ int eo_domain__range(eo_domain **out, const eo_model *m, const eo_field *f, eo_v
 int eo_domain__set_list(eo_domain *d, eo_dnode *n, const eo_value *v, size_t nv);
 /* Bind d to m when not bound yet and resolve child_of / parent_of leaves. */
 int eo_orm__prepare(eo_env *env, const eo_model *m, eo_domain *d, eo_error *err);
+/* search.c: q for a search of m (domain prepared, order parsed into *items:
+ * Owned, eo_free it even on failure; window checked). */
+int eo_orm__query_init(eo_env *env, eo_query *q, const eo_model *m, eo_domain *d,
+                       const char *order, int64_t limit, int64_t offset,
+                       eo_order_item **items, eo_error *err);
 /* Stream `fields` of m's records whose field f has one of vals (ordered:
  * by m's order), in one query. */
 int eo_orm__select_in(eo_env *env, const eo_model *m, const eo_field *f, const eo_value *vals,

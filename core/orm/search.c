@@ -30,9 +30,9 @@ static int order_of(const eo_model *m, const char *order, eo_order_item **items,
     return eo_order_parse(items, n, m, order && *order ? order : m->order, err);
 }
 
-static int query_init(eo_env *env, eo_query *q, const eo_model *m, eo_domain *d,
-                      const char *order, int64_t limit, int64_t offset,
-                      eo_order_item **items, eo_error *err)
+int eo_orm__query_init(eo_env *env, eo_query *q, const eo_model *m, eo_domain *d,
+                       const char *order, int64_t limit, int64_t offset,
+                       eo_order_item **items, eo_error *err)
 {
     int rc;
     size_t norder = 0;
@@ -68,7 +68,7 @@ int eo_orm_search(eo_env *env, const eo_model *m, eo_domain *d, const char *orde
     EO_REQUIRE(m);
     EO_REQUIRE(out);
     idf = m->fields[0];
-    rc = query_init(env, &q, m, d, order, limit, offset, &items, err);
+    rc = eo_orm__query_init(env, &q, m, d, order, limit, offset, &items, err);
     if (rc == EO_OK && !(d && eo_domain_is_false(d)) && limit != 0) {
         q.fields = &idf;
         q.nfields = 1;
@@ -91,7 +91,7 @@ int eo_orm_search_count(eo_env *env, const eo_model *m, eo_domain *d, int64_t *o
     *out = 0;
     EO_REQUIRE(env);
     EO_REQUIRE(m);
-    rc = query_init(env, &q, m, d, "id", -1, 0, &items, err);
+    rc = eo_orm__query_init(env, &q, m, d, "id", -1, 0, &items, err);
     eo_free(items);
     if (rc != EO_OK || (d && eo_domain_is_false(d)))
         return rc;
@@ -117,7 +117,7 @@ int eo_orm_search_rows(eo_env *env, const eo_model *m, eo_domain *d,
     for (i = 0; fields && i < nfields; i++)
         if (fields[i] == NULL)
             return eo_error_set(err, EO_EINVAL, "eo_orm_search_rows: fields[%zu] is NULL", i);
-    rc = query_init(env, &q, m, d, order, limit, offset, &items, err);
+    rc = eo_orm__query_init(env, &q, m, d, order, limit, offset, &items, err);
     if (rc != EO_OK || (d && eo_domain_is_false(d)) || limit == 0)
         goto done;
     if (fields == NULL) {
@@ -226,7 +226,7 @@ int eo_orm_explain(eo_env *env, const eo_model *m, eo_domain *d, const char *ord
     EO_REQUIRE(env);
     EO_REQUIRE(m);
     idf = m->fields[0];
-    rc = query_init(env, &q, m, d, order, limit, offset, &items, err);
+    rc = eo_orm__query_init(env, &q, m, d, order, limit, offset, &items, err);
     if (rc != EO_OK)
         goto done;
     q.fields = &idf;

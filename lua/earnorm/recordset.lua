@@ -46,6 +46,7 @@ end
 -- Known options of each method; anything else is an error naming the closest.
 local OPTS = {
   search = { "order", "limit", "offset", "prefetch" },
+  search_iter = { "batch", "order", "limit", "offset", "batches" },
   search_read = { "fields", "order", "limit", "offset", "nulls" },
   search_count = {},
   read = { "nulls" },
@@ -739,6 +740,34 @@ function R:search(domain, opts)
   local recs = core.search(self, domain or {}, order, opts.limit, opts.offset)
   if opts.prefetch then recs:prefetch(opts.prefetch) end
   return recs
+end
+
+--- search_iter(domain, { batch = 1000, order =, limit =, offset =, batches = })
+-- -> the values of a generic for: `for rec in P:search_iter(domain) do`.
+-- Streams the records search() would give through a server-side cursor,
+-- `batch` ids per round trip; each batch is one recordset (its records
+-- prefetch within it), and moving to the next batch forgets the values
+-- of the previous one, so memory stays bounded whatever the count. The
+-- loop's closing value is the cursor: ending, `break` and errors close it.
+-- With batches = true the loop gets the batch recordsets themselves.
+function R:search_iter(domain, opts)
+  check_domain(self, "search_iter", domain)
+  opts = check_opts(self, "search_iter", opts)
+  local batch = opts.batch
+  if batch == nil then
+    batch = 1000
+  elseif math.type(batch) ~= "integer" or batch < 1 then
+    arg_error(self, "search_iter", "batch must be a positive integer, got " .. tostring(batch))
+  end
+  if opts.batches ~= nil and type(opts.batches) ~= "boolean" then
+    arg_error(self, "search_iter", "batches must be a boolean, got a " .. type(opts.batches))
+  end
+  domain = M.rewrite_domain(self, domain)
+  local order = opts.order
+  if order ~= nil then order = delegation.order(class_of(self), order, state_of) end
+  local cur = core.cursor_open(self, domain or {}, order, opts.limit, opts.offset, batch,
+                               opts.batches)
+  return core.cursor_step, cur, nil, cur
 end
 
 -- Load the stored fields of recs (one query per prefetch window): any

@@ -896,6 +896,52 @@ static int c_orm_search(int nul, eo_error *err)
     return rc;
 }
 
+static int c_orm_cursor_open(int nul, eo_error *err)
+{
+    eo_cursor *cur = NULL;
+    int rc = eo_orm_cursor_open(A(0, &cur), A(1, F.env), A(2, F.m), NULL, "name", -1, 0, err);
+    assert_true(rc == EO_OK ? cur != NULL : cur == NULL);
+    eo_orm_cursor_close(cur);
+    return rc;
+}
+
+static int c_orm_cursor_next(int nul, eo_error *err)
+{
+    eo_cursor *cur = NULL;
+    eo_ids out = { 0 };
+    int rc;
+    PRE(eo_orm_cursor_open(&cur, F.env, F.m, NULL, NULL, -1, 0, &scratch_err));
+    rc = eo_orm_cursor_next(A(0, cur), 1, A(1, &out), err);
+    assert_int_equal(out.n, rc == EO_OK ? 1 : 0);
+    eo_ids_free(&out);
+    eo_orm_cursor_close(cur);
+    return rc;
+}
+
+static int c_orm_cursor_done(int nul, eo_error *err)
+{
+    eo_cursor *cur = NULL;
+    (void)err;
+    PRE(eo_orm_cursor_open(&cur, F.env, F.m, NULL, NULL, -1, 0, &scratch_err));
+    assert_int_equal(eo_orm_cursor_done(A(0, cur)), nul == 0);
+    eo_orm_cursor_close(cur);
+    return 0;
+}
+
+static int c_orm_cursor_close(int nul, eo_error *err)
+{
+    eo_cursor *cur = NULL;
+    eo_stats st;
+    (void)err;
+    PRE(eo_orm_cursor_open(&cur, F.env, F.m, NULL, NULL, -1, 0, &scratch_err));
+    eo_orm_cursor_close(A(0, cur));
+    eo_env_stats(F.env, &st);
+    assert_int_equal(st.cursors, nul < 0 ? 0 : 1);
+    if (nul == 0)
+        eo_orm_cursor_close(cur);
+    return 0;
+}
+
 static int c_orm_search_count(int nul, eo_error *err)
 {
     int64_t n = -1;
@@ -1887,6 +1933,10 @@ static const api_case cases[] = {
     EO(orm_write_each, "env,m,ids,f,vals"),
     EO(orm_unlink, "env,m,ids"),
     EO(orm_search, "env,m,out"),
+    EO(orm_cursor_open, "out,env,m"),
+    EO(orm_cursor_next, "cur,out"),
+    PO(orm_cursor_done, "cur"),
+    PO(orm_cursor_close, "cur"),
     EO(orm_search_count, "env,m,out"),
     EO(orm_search_fetch, "env,m,out"),
     EO(orm_search_rows, "env,m,fn"),

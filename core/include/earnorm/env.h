@@ -110,6 +110,7 @@ typedef struct eo_stats {
     uint64_t prefetches;              /* prefetch loads */
     uint64_t store_records;           /* records held in the store now */
     uint64_t store_values;            /* field values held in the store now */
+    uint64_t cursors;                 /* cursors open now (eo_orm_cursor_open) */
 } eo_stats;
 
 EO_API void eo_env_stats(const eo_env *env, eo_stats *out);

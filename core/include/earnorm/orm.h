@@ -91,6 +91,48 @@ EO_API int eo_orm_search(eo_env *env, const eo_model *m, eo_domain *d,
                          const char *order, int64_t limit, int64_t offset,
                          eo_ids *out, eo_error *err);
 
+/** A streaming search (eo_orm_cursor_open). */
+typedef struct eo_cursor eo_cursor;
+
+/**
+ * Open a server-side cursor over the records eo_orm_search would give for
+ * the same arguments, to read their ids a batch at a time in bounded
+ * memory: a SQLite statement kept open, a PostgreSQL DECLARE ... CURSOR, a
+ * MongoDB cursor (find, then getMore). Sends one statement; each
+ * eo_orm_cursor_next sends one more (all traced: eo_env_stats counts them).
+ *
+ * The cursor keeps a connection until its rows end, a call fails or it is
+ * closed. Inside a transaction it is the transaction's; outside one, SQLite
+ * and MongoDB share the one it keeps with the env's other statements (the
+ * loads of a batch), while PostgreSQL (whose cursors live in transactions)
+ * keeps a connection of its own with a read-only transaction open on it
+ * from the DECLARE to the end: the env's other statements then take other
+ * connections of the pool, and the cursor reads the snapshot of its
+ * DECLARE. A domain folded to FALSE or a limit of 0 opens a cursor that
+ * sends nothing and ends at once.
+ *
+ * @param[out] out Owned: eo_orm_cursor_close it. Close every cursor of an
+ *        env before freeing the env (eo_env_free ends those left open; they
+ *        then only close).
+ * @return 0, EO_ENOTSUP when the backend has no cursors (or cannot stream
+ *         this order: MongoDB ordering by a Many2one path), else as
+ *         eo_orm_search.
+ */
+EO_API int eo_orm_cursor_open(eo_cursor **out, eo_env *env, const eo_model *m,
+                              eo_domain *d, const char *order, int64_t limit,
+                              int64_t offset, eo_error *err);
+/**
+ * Append the next ids of @p cur, at most @p n (>= 1), to @p out: none once
+ * every id was given. The call that gives the last ids ends the cursor on
+ * the server and gives its connection back. A failed call does the same
+ * and leaves the cursor closed: later calls are EO_EINVAL saying so.
+ */
+EO_API int eo_orm_cursor_next(eo_cursor *cur, size_t n, eo_ids *out, eo_error *err);
+/** 1 when @p cur has no ids left (or is closed, or NULL), else 0. */
+EO_API int eo_orm_cursor_done(const eo_cursor *cur);
+/** End the cursor (CLOSE, killCursors when the server still holds it) and free it. Accepts NULL. */
+EO_API void eo_orm_cursor_close(eo_cursor *cur);
+
 EO_API int eo_orm_search_count(eo_env *env, const eo_model *m, eo_domain *d,
                                int64_t *out, eo_error *err);
 

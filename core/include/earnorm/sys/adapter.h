@@ -109,6 +109,12 @@ typedef void (*eo_migrate_note_fn)(void *payload, const char *line);
                                       asks no existence query before (a violation names
                                       the field: the adapter's message, or the engine's
                                       check after the rollback) */
+#define EO_CAP_CURSOR_TXN   0x40u  /* a cursor lives in a transaction: outside one the core
+                                      gives it a connection of its own, on which cursor_open
+                                      begins (and cursor_close ends) a read transaction */
+
+/** A server-side cursor, the adapter's own (see eo_adapter.cursor_open). */
+typedef struct eo_adapter_cursor eo_adapter_cursor;
 
 struct eo_adapter {
     const char *name;        /* "sqlite" */
@@ -189,6 +195,33 @@ struct eo_adapter {
      * atomic scope commits. NULL: every write is confirmed when it returns.
      */
     int (*flush)(eo_conn *c, eo_error *err);
+
+    /*
+     * Server-side cursors (streaming search). All three NULL: the core
+     * refuses cursors on this adapter with EO_ENOTSUP.
+     *
+     * cursor_open starts the search @p q (Borrowed for the call only: the
+     * adapter keeps what it needs) on @p c and reports the statement that
+     * starts it (DECLARE, a prepared statement, a find) through
+     * eo_conn_trace. @p c stays with the cursor until cursor_close; the
+     * core may run other statements on it in between (the env's loads)
+     * unless the adapter has EO_CAP_CURSOR_TXN and c->txn_depth was 0.
+     * @param[out] out Owned by the adapter until cursor_close.
+     *
+     * cursor_next streams at most @p n (>= 1) further rows to @p fn, with
+     * one traced round trip (FETCH, getMore, one run of sqlite3_step) per
+     * call, and sets *done when no row is left, so a search of N rows
+     * read n at a time costs ceil(N/n) calls (one when N is 0). After an
+     * error the cursor only closes.
+     *
+     * cursor_close frees the cursor, telling the server when it still
+     * holds one (CLOSE, killCursors); it accepts NULL and cannot fail (a
+     * server error there is traced, and a broken connection is marked).
+     */
+    int (*cursor_open)(eo_conn *c, const eo_query *q, eo_adapter_cursor **out, eo_error *err);
+    int (*cursor_next)(eo_conn *c, eo_adapter_cursor *cur, size_t n, eo_row_fn fn,
+                       void *payload, int *done, eo_error *err);
+    void (*cursor_close)(eo_conn *c, eo_adapter_cursor *cur);
 };
 
 /** Register an adapter for its URL scheme (built-in ones are registered
