@@ -210,8 +210,7 @@ int main(int argc, char **argv)
                   strcmp(argv[i + 1], "mongodb") == 0 || strcmp(argv[i + 1], "domains") == 0))
             only = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--rows N] [--runs R] [--out FILE] [--sqlite PATH] [--pg URL] [--mongo URL] [--skip-relations] [--skip-loops] [--skip-1m] [--only sqlite|postgresql|mongodb|domains]
-",
+            fprintf(stderr, "usage: %s [--rows N] [--runs R] [--out FILE] [--sqlite PATH] [--pg URL] [--mongo URL] [--skip-relations] [--skip-loops] [--skip-1m] [--only sqlite|postgresql|mongodb|domains]\n",
                     argv[0]);
             return 2;
         }
