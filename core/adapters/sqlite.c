@@ -1641,7 +1641,9 @@ done:
 
 const eo_adapter eo_sqlite_adapter = {
     "sqlite", "sqlite", EO_IDNUM,
-    EO_CAP_TRANSACTIONS | EO_CAP_SAVEPOINTS | EO_CAP_SUBQUERIES | EO_CAP_GROUP | EO_CAP_FOREIGN_KEYS,
+    /* no EO_CAP_FOREIGN_KEYS: a column made before it was a Many2one has no
+     * key (SQLite cannot add one in place), so the engine checks targets */
+    EO_CAP_TRANSACTIONS | EO_CAP_SAVEPOINTS | EO_CAP_SUBQUERIES | EO_CAP_GROUP,
     sq_open, sq_close, sq_ping, sq_begin, sq_commit, sq_rollback, sq_savepoint,
     sq_migrate, sq_insert, sq_select, sq_count, sq_update, sq_remove, sq_group, sq_explain,
     NULL, /* foreign keys are declared with the columns */
