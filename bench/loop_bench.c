@@ -6,7 +6,10 @@
  *                Lua (target <= 4.0; the peak heap beside it);
  *   parent_<n>   `rec.parent_id.name` over n children with n distinct
  *                parents vs the raw join handing each name to Lua
- *                (target <= 3.0: it must stay linear in n).
+ *                (target <= 3.0: it must stay linear in n);
+ *   stream_<10N> `P:search_iter({}, { batch = 2000 })` over the largest
+ *                size: its peak heap (a server-side cursor, one batch of
+ *                records held at a time) against the same column scan.
  * The rows are written with the raw driver (the create paths have their
  * own suites), in a database file of its own next to the SQLite suite's.
  */
@@ -121,7 +124,7 @@ void bench_loops(lua_State *L, const char *sqlite_path)
     /* --rows N (100k by default): N / 10, N and 10 N */
     const int sizes[] = { bench_rows / 10 > 0 ? bench_rows / 10 : 1, bench_rows, bench_rows * 10 };
     char labels[3][16];
-    char path[600], buf[1200];
+    char path[600], buf[2400];
     size_t k;
     for (k = 0; k < 3; k++) {
         if (sizes[k] % 1000000 == 0)
@@ -142,6 +145,13 @@ void bench_loops(lua_State *L, const char *sqlite_path)
              "  local recs, sum = LR:search{}, 0\n"
              "  for rec in recs:each() do sum = sum + rec.age end\n"
              "  loop_queries = lenv:stats().queries\n"
+             "  orm_sum = sum\n"
+             "end\n"
+             "function orm_stream()\n"
+             "  lenv:invalidate(); lenv:reset_stats()\n"
+             "  local sum = 0\n"
+             "  for rec in LR:search_iter({}, { batch = 2000 }) do sum = sum + rec.age end\n"
+             "  stream_queries = lenv:stats().queries\n"
              "  orm_sum = sum\n"
              "end\n"
              "function orm_parents()\n"
@@ -175,6 +185,20 @@ void bench_loops(lua_State *L, const char *sqlite_path)
         snprintf(name, sizeof name, "sqlite.parent_%s", labels[k]);
         snprintf(what, sizeof what, "rec.parent_id.name, %s distinct parents, vs the join", labels[k]);
         bench_add(name, what, &orm_p, &raw_p, 3.0, bench_lua_int(L, "parent_queries"));
+        if (k == 2) {
+            /* the largest: search_iter's cursor, in bounded memory (the
+             * peak heap is the point: <= 64 MB beyond the ids at 1M) */
+            bench_side orm_s = BENCH_SIDE_INIT, raw_s = BENCH_SIDE_INIT;
+            for (i = 0; i <= bench_runs; i++) {
+                BENCH_RUN(L, orm_s, i, bench_lua_timed(L, "orm_stream"));
+                BENCH_RUN(L, raw_s, i, raw_ages(L, path));
+            }
+            bench_lua(L, "assert(orm_sum == raw_sum, 'orm and raw sums differ')");
+            snprintf(name, sizeof name, "sqlite.stream_%s", labels[k]);
+            snprintf(what, sizeof what, "search_iter rec.age, batch 2000, %s rows, vs a column scan",
+                     labels[k]);
+            bench_add(name, what, &orm_s, &raw_s, 0, bench_lua_int(L, "stream_queries"));
+        }
     }
     bench_lua(L, "lenv:invalidate(); lenv:close(); lenv = nil; LR = nil; LC = nil; collectgarbage()");
     remove(path);
