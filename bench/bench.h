@@ -67,6 +67,10 @@ struct _mongoc_client_t *bench_mongo_open(const char *url, char *dbname, size_t 
 
 /* the suites */
 void bench_sqlite(lua_State *L, const char *path);
+/* sqlite_bench.c: a raw connection with the adapter's settings; a statement or die. */
+struct sqlite3;
+struct sqlite3 *bench_sqlite_open(const char *path);
+void bench_sqlite_exec(struct sqlite3 *db, const char *sql);
 void bench_loops(lua_State *L, const char *sqlite_path);
 void bench_pg(lua_State *L, const char *url);
 void bench_mongo(lua_State *L, const char *url);

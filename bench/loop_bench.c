@@ -19,35 +19,19 @@
 
 #include "bench.h"
 
-static sqlite3 *open_db(const char *path)
-{
-    sqlite3 *db;
-    if (sqlite3_open(path, &db) != SQLITE_OK)
-        bench_die("sqlite3_open", sqlite3_errmsg(db));
-    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL);
-    return db;
-}
-
-static void exec(sqlite3 *db, const char *sql)
-{
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-        bench_die(sql, msg);
-}
-
 /* n records, n parents and n children (child i -> parent i). */
 static void fill(const char *path, int n)
 {
-    sqlite3 *db = open_db(path);
+    sqlite3 *db = bench_sqlite_open(path);
     sqlite3_stmt *rec, *par, *kid;
     int i;
-    exec(db, "DELETE FROM bench_child; DELETE FROM bench_parent; DELETE FROM bench_rec");
+    bench_sqlite_exec(db, "DELETE FROM bench_child; DELETE FROM bench_parent; DELETE FROM bench_rec");
     if (sqlite3_prepare_v2(db, "INSERT INTO bench_rec (id, name, email, age, score, active) VALUES (?, ?, ?, ?, ?, 1)",
                            -1, &rec, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, "INSERT INTO bench_parent (id, name) VALUES (?, ?)", -1, &par, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, "INSERT INTO bench_child (id, name, parent_id) VALUES (?, ?, ?)", -1, &kid, NULL) != SQLITE_OK)
         bench_die("prepare", sqlite3_errmsg(db));
-    exec(db, "BEGIN");
+    bench_sqlite_exec(db, "BEGIN");
     for (i = 1; i <= n; i++) {
         char name[32], email[48];
         snprintf(name, sizeof name, "name %d", i);
@@ -69,7 +53,7 @@ static void fill(const char *path, int n)
         sqlite3_reset(par);
         sqlite3_reset(kid);
     }
-    exec(db, "COMMIT");
+    bench_sqlite_exec(db, "COMMIT");
     sqlite3_finalize(rec);
     sqlite3_finalize(par);
     sqlite3_finalize(kid);
@@ -78,7 +62,7 @@ static void fill(const char *path, int n)
 
 static double raw_ages(lua_State *L, const char *path)
 {
-    sqlite3 *db = open_db(path);
+    sqlite3 *db = bench_sqlite_open(path);
     sqlite3_stmt *st;
     lua_Integer sum = 0;
     double t0 = bench_mark();
@@ -99,7 +83,7 @@ static double raw_ages(lua_State *L, const char *path)
 
 static double raw_names(lua_State *L, const char *path)
 {
-    sqlite3 *db = open_db(path);
+    sqlite3 *db = bench_sqlite_open(path);
     sqlite3_stmt *st;
     lua_Integer total = 0;
     double t0 = bench_mark();

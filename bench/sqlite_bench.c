@@ -13,22 +13,24 @@
 
 static const char *dbpath;
 
-static sqlite3 *raw_open(void)
+/* A connection with the settings the adapter uses (also loop_bench.c's). */
+sqlite3 *bench_sqlite_open(const char *path)
 {
     sqlite3 *db;
-    if (sqlite3_open(dbpath, &db) != SQLITE_OK)
+    if (sqlite3_open(path, &db) != SQLITE_OK)
         bench_die("sqlite3_open", sqlite3_errmsg(db));
-    /* the settings the adapter uses */
     sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL);
     return db;
 }
 
-static void raw_exec(sqlite3 *db, const char *sql)
+void bench_sqlite_exec(sqlite3 *db, const char *sql)
 {
     char *msg = NULL;
     if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
         bench_die(sql, msg);
 }
+
+static sqlite3 *raw_open(void) { return bench_sqlite_open(dbpath); }
 
 static double raw_insert(void)
 {
@@ -36,12 +38,12 @@ static double raw_insert(void)
     sqlite3_stmt *st;
     double t0;
     int i;
-    raw_exec(db, "DELETE FROM bench_rec");
+    bench_sqlite_exec(db, "DELETE FROM bench_rec");
     t0 = bench_mark();
     if (sqlite3_prepare_v2(db, "INSERT INTO bench_rec (name, email, age, score, active) VALUES (?, ?, ?, ?, ?)",
                            -1, &st, NULL) != SQLITE_OK)
         bench_die("prepare", sqlite3_errmsg(db));
-    raw_exec(db, "BEGIN");
+    bench_sqlite_exec(db, "BEGIN");
     for (i = 0; i < bench_rows; i++) {
         char name[32], email[48];
         int age, active;
@@ -56,7 +58,7 @@ static double raw_insert(void)
             bench_die("step", sqlite3_errmsg(db));
         sqlite3_reset(st);
     }
-    raw_exec(db, "COMMIT");
+    bench_sqlite_exec(db, "COMMIT");
     sqlite3_finalize(st);
     t0 = bench_now() - t0;
     sqlite3_close(db);

@@ -41,26 +41,6 @@ static void cursor_close(lcursor *c)
     eo_ids_free(&c->batch);
 }
 
-/* as recordset.c's active_test(): the recordset's context, else its env's */
-static int active_test(lua_State *L, int idx)
-{
-    int top = lua_gettop(L), on = 1, t = LUA_TNIL;
-    idx = lua_absindex(L, idx);
-    /* stack: context, context.active_test */
-    if (lua_getiuservalue(L, idx, 2) == LUA_TTABLE)
-        t = lua_getfield(L, -1, "active_test");
-    if (t == LUA_TNIL) {
-        lua_settop(L, top);
-        /* stack: env, env.context, env.context.active_test */
-        if (lua_getiuservalue(L, idx, 1) != LUA_TNIL && lua_getfield(L, -1, "context") != LUA_TNIL)
-            t = lua_getfield(L, -1, "active_test");
-    }
-    if (t != LUA_TNIL)
-        on = lua_toboolean(L, -1);
-    lua_settop(L, top);
-    return on;
-}
-
 static int64_t opt_window(lua_State *L, int idx, int64_t dflt, const char *what)
 {
     if (lua_isnoneornil(L, idx))
@@ -86,7 +66,7 @@ static int l_cursor_open(lua_State *L)
     if (size < 1)
         return eo_lua_raisef(L, EO_EINVAL, v.model->name, NULL,
                              "%s: search_iter: batch must be a positive integer", v.model->name);
-    on = active_test(L, 1);
+    on = eo_lua__active_test(L, 1);
     /* the box first: nothing below raises while a C resource is held */
     c = lua_newuserdatauv(L, sizeof *c, 2);
     memset(c, 0, sizeof *c);

@@ -380,7 +380,7 @@ static const eo_model *find_model(lua_State *L, const char *name)
  * active_test when set, else its env's (env.context.active_test), else
  * yes. Reads through metamethods (the env is an object): call it before
  * holding any C resource. */
-static int active_test(lua_State *L, int idx)
+int eo_lua__active_test(lua_State *L, int idx)
 {
     int top = lua_gettop(L), on = 1, t = LUA_TNIL;
     idx = lua_absindex(L, idx);
@@ -404,7 +404,7 @@ static int active_test(lua_State *L, int idx)
 static const eo_field *hidden_archived(lua_State *L, int idx, const eo_model *m)
 {
     const eo_field *af = eo_model_active_field(m);
-    return af && active_test(L, idx) ? af : NULL;
+    return af && eo_lua__active_test(L, idx) ? af : NULL;
 }
 
 static int is_active(const eo_value *v)
@@ -1395,7 +1395,7 @@ static int l_search(lua_State *L)
     eo_ids ids = { 0 };
     eo_error err;
     idarr *a;
-    int rc = rs_domain(L, 2, rs, active_test(L, 1), &d, &err);
+    int rc = rs_domain(L, 2, rs, eo_lua__active_test(L, 1), &d, &err);
     if (rc == EO_OK)
         rc = eo_orm_search(rs_env(rs), rs->m, d, order, limit, offset, &ids, &err);
     eo_domain_free(d);
@@ -1415,7 +1415,7 @@ static int l_search_count(lua_State *L)
     eo_domain *d = NULL;
     eo_error err;
     int64_t n = 0;
-    int rc = rs_domain(L, 2, rs, active_test(L, 1), &d, &err);
+    int rc = rs_domain(L, 2, rs, eo_lua__active_test(L, 1), &d, &err);
     if (rc == EO_OK)
         rc = eo_orm_search_count(rs_env(rs), rs->m, d, &n, &err);
     eo_domain_free(d);
@@ -1559,7 +1559,7 @@ static int l_search_read(lua_State *L)
     rows_ctx c;
     eo_error err;
     int rc;
-    int on = active_test(L, 1);
+    int on = eo_lua__active_test(L, 1);
     fl = field_list(L, 3, rs->m, &nf, 1, &err);
     if (fl == NULL)
         return eo_lua_raise(L, &err);
@@ -1643,7 +1643,7 @@ static int l_read(lua_State *L)
     size_t nf = 0;
     rows_ctx c;
     eo_error err;
-    int rc, on = active_test(L, 1);
+    int rc, on = eo_lua__active_test(L, 1);
     fl = field_list(L, 2, rs->m, &nf, 0, &err);
     if (fl == NULL)
         return eo_lua_raise(L, &err);
@@ -1678,7 +1678,7 @@ static int l_search_fetch(lua_State *L)
     rset *rs = check_rs(L, 1);
     const char *order = luaL_optstring(L, 4, NULL);
     int64_t limit = opt_window(L, 5, -1, "limit"), offset = opt_window(L, 6, 0, "offset");
-    int on = active_test(L, 1);
+    int on = eo_lua__active_test(L, 1);
     const eo_field **fl = NULL;
     size_t nf = 0;
     eo_domain *d = NULL;
@@ -2383,7 +2383,7 @@ static int l_explain(lua_State *L)
     eo_domain *d = NULL;
     char *text = NULL;
     eo_error err;
-    int rc = rs_domain(L, 2, rs, active_test(L, 1), &d, &err);
+    int rc = rs_domain(L, 2, rs, eo_lua__active_test(L, 1), &d, &err);
     if (rc == EO_OK)
         rc = eo_orm_explain(rs_env(rs), rs->m, d, order, limit, offset, &text, &err);
     eo_domain_free(d);
@@ -2531,7 +2531,7 @@ int eo_lua__read_group(lua_State *L, const eo_model *m, eo_env *env, eo_idkind k
 static int l_read_group(lua_State *L)
 {
     rset *rs = check_rs(L, 1);
-    return eo_lua__read_group(L, rs->m, rs_env(rs), rs_kind(rs), active_test(L, 1));
+    return eo_lua__read_group(L, rs->m, rs_env(rs), rs_kind(rs), eo_lua__active_test(L, 1));
 }
 
 /* core.recordset(env_table, cenv, model_name) -> empty recordset */

@@ -36,6 +36,9 @@ typedef struct eo_rs_view {
 
 /* The recordset at idx (raises if it is not one, or its env is closed). */
 void eo_lua__rs_view(lua_State *L, int idx, eo_rs_view *out);
+/* Whether the recordset (or record) at idx hides archived records: its
+ * context's active_test, else its env's, else yes (recordset.c). */
+int eo_lua__active_test(lua_State *L, int idx);
 /* Push a recordset of m with ids, sharing the env and context of the recordset at like. */
 void eo_lua__push_ids(lua_State *L, int like, const eo_model *m, const eo_id *ids, size_t n);
 

@@ -36,21 +36,6 @@ struct eo_cursor {
     struct eo_cursor *next, *prev;
 };
 
-typedef struct ids_ctx {
-    eo_ids *out;
-    eo_idkind kind;
-} ids_ctx;
-
-static int push_id(void *payload, const eo_value *row, size_t ncols, eo_error *err)
-{
-    ids_ctx *c = payload;
-    eo_id id;
-    EO_UNUSED(ncols);
-    if (eo_id_from_value(&id, c->kind, &row[0]) != EO_OK)
-        return eo_error_set(err, EO_ERROR, "the database returned an invalid id");
-    return eo_ids_push(c->out, id) ? eo_error_set(err, EO_ENOMEM, "out of memory") : EO_OK;
-}
-
 /* Open -> ended: the server's cursor closed, the connection given back. */
 static void end(eo_cursor *cur)
 {
@@ -167,7 +152,7 @@ done:
 
 int eo_orm_cursor_next(eo_cursor *cur, size_t n, eo_ids *out, eo_error *err)
 {
-    ids_ctx ctx;
+    eo_orm__ids_ctx ctx;
     int rc, done = 0;
     EO_ENTER();
     EO_REQUIRE(cur);
@@ -185,7 +170,8 @@ int eo_orm_cursor_next(eo_cursor *cur, size_t n, eo_ids *out, eo_error *err)
         return EO_OK;
     ctx.out = out;
     ctx.kind = cur->env->adapter->idkind;
-    rc = cur->env->adapter->cursor_next(cur->conn, cur->ac, n, push_id, &ctx, &done, err);
+    rc = cur->env->adapter->cursor_next(cur->conn, cur->ac, n, eo_orm__push_id, &ctx, &done,
+                                        err);
     if (rc != EO_OK) {
         cur->failed = 1;
         end(cur);

@@ -9,6 +9,12 @@
 /* domain.c: a bound `f in vals` (vals Borrowed), no normalization. */
 int eo_domain__in_list(eo_domain **out, const eo_model *m, const eo_field *f,
                        const eo_value *vals, size_t n);
+/* search.c: a row callback appending row[0] as an id to out (search, cursors). */
+typedef struct eo_orm__ids_ctx {
+    eo_ids *out;
+    eo_idkind kind;
+} eo_orm__ids_ctx;
+int eo_orm__push_id(void *payload, const eo_value *row, size_t ncols, eo_error *err);
 int eo_domain__range(eo_domain **out, const eo_model *m, const eo_field *f, eo_value lo,
                      eo_value hi);
 /* domain.c: replace a leaf's values with a list copied into d's arena. */

@@ -9,14 +9,9 @@
 
 #include "orm_int.h"
 
-typedef struct ids_ctx {
-    eo_ids *out;
-    eo_idkind kind;
-} ids_ctx;
-
-static int push_id(void *payload, const eo_value *row, size_t ncols, eo_error *err)
+int eo_orm__push_id(void *payload, const eo_value *row, size_t ncols, eo_error *err)
 {
-    ids_ctx *c = payload;
+    eo_orm__ids_ctx *c = payload;
     eo_id id;
     EO_UNUSED(ncols);
     if (eo_id_from_value(&id, c->kind, &row[0]) != EO_OK)
@@ -61,7 +56,7 @@ int eo_orm_search(eo_env *env, const eo_model *m, eo_domain *d, const char *orde
     eo_query q;
     eo_order_item *items = NULL;
     const eo_field *idf;
-    ids_ctx c;
+    eo_orm__ids_ctx c;
     int rc;
     EO_ENTER();
     EO_REQUIRE(env);
@@ -74,7 +69,7 @@ int eo_orm_search(eo_env *env, const eo_model *m, eo_domain *d, const char *orde
         q.nfields = 1;
         c.out = out;
         c.kind = env->adapter->idkind;
-        rc = eo_env__select(env, &q, push_id, &c, err);
+        rc = eo_env__select(env, &q, eo_orm__push_id, &c, err);
     }
     eo_free(items);
     return rc;

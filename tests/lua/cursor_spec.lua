@@ -84,6 +84,21 @@ describe("search_iter on " .. h.backend, function()
     assert.same(M:search({}, { order = "name desc", offset = last10 }).ids, tail)
   end)
 
+  it("started from a record a loop gave (its context is its recordset's)", function()
+    local dom = { { "n", "<=", 50 } }
+    local rec = All:search({}, { order = "n", limit = 1 })[1]
+    -- the record carries active_test = false from All: archived records come too
+    local ids = {}
+    for r in rec:search_iter(dom, { batch = 20, order = "n" }) do ids[#ids + 1] = r.id end
+    assert.same(All:search(dom, { order = "n" }).ids, ids)
+    assert.equal(50, #ids)
+    local shown = {}
+    for r in M:search({}, { limit = 1 })[1]:search_iter(dom, { batch = 20 }) do
+      shown[#shown + 1] = r.id
+    end
+    assert.equal(45, #shown) -- n = 10, 20, 30, 40, 50 are archived
+  end)
+
   it("orders by a Many2one path where the server can (MongoDB: refused, naming it)", function()
     local opts = { batch = 999, order = "parent_id.name, n" }
     if h.backend == "mongodb" then
