@@ -27,6 +27,7 @@
 #include "earnorm/sys/adapter.h"
 #include "../internal.h"
 #include "../query/sql.h"
+#include "../util/number.h"
 
 extern const eo_adapter eo_postgres_adapter;
 
@@ -465,9 +466,9 @@ static eo_value cell_value(PGresult *res, int row, int col, const eo_field *f, c
     if (f == NULL) {
         Oid t = PQftype(res, col);
         if (t == 20 || t == 21 || t == 23) /* int8, int2, int4 */
-            return eo_int(strtoll(s, NULL, 10));
+            return eo_int(eo_number__int(s, (size_t)PQgetlength(res, row, col)));
         if (t == 700 || t == 701 || t == 1700) /* float4, float8, numeric */
-            return eo_float(strtod(s, NULL));
+            return eo_float(eo_number__float(s, (size_t)PQgetlength(res, row, col)));
         if (t == 16)
             return eo_bool(s[0] == 't');
         return eo_text(s, (size_t)PQgetlength(res, row, col));
@@ -475,8 +476,8 @@ static eo_value cell_value(PGresult *res, int row, int col, const eo_field *f, c
     switch (eo_ftype_base(f->type)) {
     case EO_FT_ID:
     case EO_FT_INTEGER:
-    case EO_FT_MANY2ONE: return eo_int(strtoll(s, NULL, 10));
-    case EO_FT_FLOAT: return eo_float(strtod(s, NULL));
+    case EO_FT_MANY2ONE: return eo_int(eo_number__int(s, (size_t)PQgetlength(res, row, col)));
+    case EO_FT_FLOAT: return eo_float(eo_number__float(s, (size_t)PQgetlength(res, row, col)));
     case EO_FT_BOOLEAN: return eo_bool(s[0] == 't');
     case EO_FT_DATETIME: {
         const char *dot;

@@ -1,0 +1,100 @@
+/*
+ * test_number.c - util/number.c: the decimal readers the PostgreSQL
+ * adapter uses for its text results give what strtoll / strtod give, bit
+ * for bit, on the fast path (short decimals) and on every form that falls
+ * back (long mantissas, large exponents, NaN, Infinity, junk).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+#include "util/number.h"
+
+static void same_float(const char *s)
+{
+    double want = strtod(s, NULL), got = eo_number__float(s, strlen(s));
+    if (memcmp(&want, &got, sizeof want) != 0 && !(isnan(want) && isnan(got)))
+        fail_msg("eo_number__float(\"%s\") = %.17g, strtod says %.17g", s, got, want);
+}
+
+static void same_int(const char *s)
+{
+    long long want = strtoll(s, NULL, 10), got = (long long)eo_number__int(s, strlen(s));
+    if (want != got)
+        fail_msg("eo_number__int(\"%s\") = %lld, strtoll says %lld", s, got, want);
+}
+
+static void test_number__floats_as_strtod(void **state)
+{
+    static const char *const forms[] = {
+        "0", "-0", "0.0", "1", "-1", "12.5", "0.1", "0.2", "0.3", "-0.001", "99.9", "100",
+        "3.14159265358979", "2.718281828459045", "1e+20", "1e-07", "1.5e-10", "-2.5e+22",
+        "123456789012345", "1234567890123456", "12345678901234567890", "0.000000000000000000001",
+        "1e22", "1e23", "1e-22", "1e-23", "9007199254740993", "1.7976931348623157e+308",
+        "4.9406564584124654e-324", "2.2250738585072014e-308", "1e400", "-1e400", "NaN",
+        "Infinity", "-Infinity", "", "-", ".", "1.", ".5", "1e", "1e+", "abc", "12abc", " 12",
+        "+5", "0x10", "1e99999", "00000000000000000000001.5", "1.000000000000000000"
+    };
+    size_t i;
+    char buf[64];
+    unsigned long long x = 88172645463325252ULL;
+    (void)state;
+    for (i = 0; i < sizeof forms / sizeof forms[0]; i++)
+        same_float(forms[i]);
+    /* every value the bench writes, (i % 1000) / 10, and PostgreSQL's
+     * shortest forms of random doubles */
+    for (i = 0; i < 1000; i++) {
+        snprintf(buf, sizeof buf, "%.17g", (double)(i % 1000) / 10.0);
+        same_float(buf);
+        snprintf(buf, sizeof buf, "%g", (double)i / 7.0);
+        same_float(buf);
+    }
+    for (i = 0; i < 200000; i++) {
+        double d;
+        int digits;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        d = (double)(x >> 11) / (double)(1ULL << (x % 40));
+        if (x & 1)
+            d = -d;
+        digits = 1 + (int)((x >> 3) % 17);
+        snprintf(buf, sizeof buf, "%.*g", digits, d);
+        same_float(buf);
+        snprintf(buf, sizeof buf, "%.*f", (int)((x >> 5) % 12), d / 1e6);
+        same_float(buf);
+    }
+}
+
+static void test_number__ints_as_strtoll(void **state)
+{
+    static const char *const forms[] = { "0", "-0", "1", "-1", "42", "999999999999999999",
+                                         "-999999999999999999", "1000000000000000000",
+                                         "9223372036854775807", "-9223372036854775808",
+                                         "9223372036854775808", "99999999999999999999", "",
+                                         "-", "12x", "+7", " 3", "007" };
+    size_t i;
+    char buf[32];
+    unsigned long long x = 2463534242ULL;
+    (void)state;
+    for (i = 0; i < sizeof forms / sizeof forms[0]; i++)
+        same_int(forms[i]);
+    for (i = 0; i < 100000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        snprintf(buf, sizeof buf, "%s%llu", (x & 2) ? "-" : "", x >> (x % 64));
+        same_int(buf);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_number__floats_as_strtod),
+        cmocka_unit_test(test_number__ints_as_strtoll),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
