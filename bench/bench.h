@@ -73,6 +73,14 @@ struct sqlite3 *bench_sqlite_open(const char *path);
 void bench_sqlite_exec(struct sqlite3 *db, const char *sql);
 void bench_loops(lua_State *L, const char *sqlite_path);
 void bench_pg(lua_State *L, const char *url);
+/* pg_bench.c: a raw libpq connection or die; a statement or die; COPY ...
+ * FROM STDIN begun, a buffer of its rows sent, and ended, or die. */
+struct pg_conn;
+struct pg_conn *bench_pg_open(const char *url);
+void bench_pg_exec(struct pg_conn *c, const char *sql);
+void bench_pg_copy_begin(struct pg_conn *c, const char *sql);
+void bench_pg_copy_put(struct pg_conn *c, const char *buf, size_t len);
+void bench_pg_copy_end(struct pg_conn *c);
 void bench_mongo(lua_State *L, const char *url);
 void bench_relations(lua_State *L, const char *backend, const char *url, const char *raw);
 /* create with a Many2one (the target check) vs the same rows with a plain integer column */

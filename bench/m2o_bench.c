@@ -28,14 +28,8 @@ static void empty_tables(const char *backend, const char *raw)
             bench_die("DELETE", msg);
         sqlite3_close(db);
     } else {
-        PGconn *c = PQconnectdb(raw);
-        PGresult *r;
-        if (PQstatus(c) != CONNECTION_OK)
-            bench_die("PQconnectdb", PQerrorMessage(c));
-        r = PQexec(c, "TRUNCATE bench_m2o_child, bench_m2o_plain");
-        if (PQresultStatus(r) != PGRES_COMMAND_OK)
-            bench_die("TRUNCATE", PQerrorMessage(c));
-        PQclear(r);
+        PGconn *c = bench_pg_open(raw);
+        bench_pg_exec(c, "TRUNCATE bench_m2o_child, bench_m2o_plain");
         PQfinish(c);
     }
 }
@@ -45,15 +39,13 @@ static void empty_tables(const char *backend, const char *raw)
  * key checked by the server as for the engine */
 static double raw_copy_children(const char *conninfo)
 {
-    PGconn *c = PQconnectdb(conninfo);
+    PGconn *c = bench_pg_open(conninfo);
     PGresult *r;
     long long targets[1000];
     size_t cap = 1 << 20, len = 0;
     char *buf;
     double t0;
     int i, nt;
-    if (PQstatus(c) != CONNECTION_OK)
-        bench_die("PQconnectdb", PQerrorMessage(c));
     r = PQexec(c, "SELECT id FROM bench_m2o_target ORDER BY id");
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1000)
         bench_die("SELECT targets", PQerrorMessage(c));
@@ -65,24 +57,15 @@ static double raw_copy_children(const char *conninfo)
     if (!buf)
         bench_die("malloc", "out of memory");
     t0 = bench_mark();
-    r = PQexec(c, "COPY bench_m2o_child (name, ref_id) FROM STDIN");
-    if (PQresultStatus(r) != PGRES_COPY_IN)
-        bench_die("COPY", PQerrorMessage(c));
-    PQclear(r);
+    bench_pg_copy_begin(c, "COPY bench_m2o_child (name, ref_id) FROM STDIN");
     for (i = 1; i <= bench_rows; i++) {
         len += (size_t)snprintf(buf + len, cap - len, "c%d\t%lld\n", i, targets[i % 1000]);
         if (len > cap - 64 || i == bench_rows) {
-            if (PQputCopyData(c, buf, (int)len) != 1)
-                bench_die("PQputCopyData", PQerrorMessage(c));
+            bench_pg_copy_put(c, buf, len);
             len = 0;
         }
     }
-    if (PQputCopyEnd(c, NULL) != 1)
-        bench_die("PQputCopyEnd", PQerrorMessage(c));
-    r = PQgetResult(c);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        bench_die("COPY end", PQerrorMessage(c));
-    PQclear(r);
+    bench_pg_copy_end(c);
     t0 = bench_now() - t0;
     free(buf);
     PQfinish(c);

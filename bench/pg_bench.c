@@ -13,7 +13,7 @@
 #include "bench.h"
 #include "common.lua.h"
 
-static PGconn *raw_open(const char *url)
+PGconn *bench_pg_open(const char *url)
 {
     PGconn *c = PQconnectdb(url);
     if (PQstatus(c) != CONNECTION_OK)
@@ -21,7 +21,7 @@ static PGconn *raw_open(const char *url)
     return c;
 }
 
-static void raw_exec(PGconn *c, const char *sql)
+void bench_pg_exec(PGconn *c, const char *sql)
 {
     PGresult *r = PQexec(c, sql);
     if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
@@ -29,21 +29,44 @@ static void raw_exec(PGconn *c, const char *sql)
     PQclear(r);
 }
 
+void bench_pg_copy_begin(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COPY_IN)
+        bench_die("COPY", PQerrorMessage(c));
+    PQclear(r);
+}
+
+void bench_pg_copy_put(PGconn *c, const char *buf, size_t len)
+{
+    if (PQputCopyData(c, buf, (int)len) != 1)
+        bench_die("PQputCopyData", PQerrorMessage(c));
+}
+
+void bench_pg_copy_end(PGconn *c)
+{
+    PGresult *r;
+    if (PQputCopyEnd(c, NULL) != 1)
+        bench_die("PQputCopyEnd", PQerrorMessage(c));
+    r = PQgetResult(c);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        bench_die("COPY end", PQerrorMessage(c));
+    PQclear(r);
+}
+
 static double raw_copy_n(const char *url, int nrows)
 {
-    PGconn *c = raw_open(url);
-    PGresult *r;
+    PGconn *c = bench_pg_open(url);
     char *buf;
     size_t cap = 1 << 20, len = 0;
     double t0;
     int i;
-    raw_exec(c, "TRUNCATE bench_rec");
+    bench_pg_exec(c, "TRUNCATE bench_rec");
     buf = malloc(cap);
+    if (!buf)
+        bench_die("malloc", "out of memory");
     t0 = bench_mark();
-    r = PQexec(c, "COPY bench_rec (name, email, age, score, active) FROM STDIN");
-    if (PQresultStatus(r) != PGRES_COPY_IN)
-        bench_die("COPY", PQerrorMessage(c));
-    PQclear(r);
+    bench_pg_copy_begin(c, "COPY bench_rec (name, email, age, score, active) FROM STDIN");
     for (i = 0; i < nrows; i++) {
         char name[32], email[48];
         int age, active;
@@ -52,17 +75,11 @@ static double raw_copy_n(const char *url, int nrows)
         len += (size_t)snprintf(buf + len, cap - len, "%s\t%s\t%d\t%.17g\t%c\n", name, email, age,
                                 score, active ? 't' : 'f');
         if (len > cap - 256 || i + 1 == nrows) {
-            if (PQputCopyData(c, buf, (int)len) != 1)
-                bench_die("PQputCopyData", PQerrorMessage(c));
+            bench_pg_copy_put(c, buf, len);
             len = 0;
         }
     }
-    if (PQputCopyEnd(c, NULL) != 1)
-        bench_die("PQputCopyEnd", PQerrorMessage(c));
-    r = PQgetResult(c);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        bench_die("COPY end", PQerrorMessage(c));
-    PQclear(r);
+    bench_pg_copy_end(c);
     t0 = bench_now() - t0;
     free(buf);
     PQfinish(c);
@@ -74,11 +91,11 @@ static double raw_copy(const char *url) { return raw_copy_n(url, bench_rows); }
 /* n single-row INSERTs, prepared, each its own autocommit statement. */
 static double raw_single_inserts(const char *url, int n)
 {
-    PGconn *c = raw_open(url);
+    PGconn *c = bench_pg_open(url);
     PGresult *r;
     double t0;
     int i;
-    raw_exec(c, "TRUNCATE bench_rec");
+    bench_pg_exec(c, "TRUNCATE bench_rec");
     r = PQprepare(c, "ins",
                   "INSERT INTO bench_rec (name, email, age, score, active) VALUES ($1, $2, $3, $4, $5) "
                   "RETURNING id",
@@ -115,7 +132,7 @@ static double raw_single_inserts(const char *url, int n)
 /* n single-row UPDATEs by id (the ids in Lua's global SINGLE_IDS), prepared, autocommit. */
 static double raw_single_updates(lua_State *L, const char *url, int n)
 {
-    PGconn *c = raw_open(url);
+    PGconn *c = bench_pg_open(url);
     PGresult *r;
     long long *ids = malloc((size_t)n * sizeof *ids);
     double t0;
@@ -154,8 +171,8 @@ static double raw_single_updates(lua_State *L, const char *url, int n)
 
 static void truncate_rec(const char *url)
 {
-    PGconn *c = raw_open(url);
-    raw_exec(c, "TRUNCATE bench_rec");
+    PGconn *c = bench_pg_open(url);
+    bench_pg_exec(c, "TRUNCATE bench_rec");
     PQfinish(c);
 }
 
@@ -252,7 +269,7 @@ static const char *pg_extra_lua =
 
 static double raw_scan(lua_State *L, const char *url)
 {
-    PGconn *c = raw_open(url);
+    PGconn *c = bench_pg_open(url);
     PGresult *r;
     double t0 = bench_mark();
     int i, n;
@@ -300,8 +317,8 @@ void bench_pg(lua_State *L, const char *url)
     lua_setglobal(L, "PGURL");
     bench_lua(L, "env = require('earnorm').connect(PGURL); env:migrate(); P = env['bench.rec']:with_context{ active_test = false }");
     for (i = 0; i <= bench_runs; i++) {
-        c = raw_open(url);
-        raw_exec(c, "TRUNCATE bench_rec");
+        c = bench_pg_open(url);
+        bench_pg_exec(c, "TRUNCATE bench_rec");
         PQfinish(c);
         bench_lua(L, "env:invalidate(); collectgarbage()");
         BENCH_RUN(L, orm_c, i, bench_lua_timed(L, "orm_create"));
@@ -321,8 +338,8 @@ void bench_pg(lua_State *L, const char *url)
     bench_lua(L, pg_extra_lua);
     bench_pg_sizes(L, url);
     bench_pg_single(L, url);
-    c = raw_open(url);
-    raw_exec(c, "TRUNCATE bench_rec");
+    c = bench_pg_open(url);
+    bench_pg_exec(c, "TRUNCATE bench_rec");
     PQfinish(c);
     snprintf(buf, sizeof buf, "env:close(); env = nil; P = nil; SINGLE = nil; collectgarbage()");
     bench_lua(L, buf);

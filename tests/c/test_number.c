@@ -26,6 +26,14 @@ static void same_int(const char *s)
         fail_msg("eo_number__int(\"%s\") = %lld, strtoll says %lld", s, got, want);
 }
 
+/* the next of a xorshift64 sequence: reproducible pseudo-random inputs */
+static void xorshift(unsigned long long *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+}
+
 static void test_number__floats_as_strtod(void **state)
 {
     static const char *const forms[] = {
@@ -54,9 +62,7 @@ static void test_number__floats_as_strtod(void **state)
     for (i = 0; i < 200000; i++) {
         double d;
         int digits;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
+        xorshift(&x);
         d = (double)(x >> 11) / (double)(1ULL << (x % 40));
         if (x & 1)
             d = -d;
@@ -82,9 +88,7 @@ static void test_number__ints_as_strtoll(void **state)
     for (i = 0; i < sizeof forms / sizeof forms[0]; i++)
         same_int(forms[i]);
     for (i = 0; i < 100000; i++) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
+        xorshift(&x);
         snprintf(buf, sizeof buf, "%s%llu", (x & 2) ? "-" : "", x >> (x % 64));
         same_int(buf);
     }
