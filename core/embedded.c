@@ -310,7 +310,7 @@ static void put_value(eo_buf *b, const eo_value *v)
     switch (v->type) {
     case EO_VNULL: eo_buf__puts(b, "null"); break;
     case EO_VBOOL: eo_buf__puts(b, v->u.b ? "true" : "false"); break;
-    case EO_VINT: eo_buf__printf(b, "%lld", (long long)v->u.i); break;
+    case EO_VINT: eo_buf__put_int(b, (int64_t)v->u.i); break;
     case EO_VFLOAT: put_float(b, v->u.f); break;
     case EO_VTEXT:
     case EO_VBLOB: put_string(b, v->u.s.p, v->u.s.n); break;

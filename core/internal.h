@@ -44,6 +44,9 @@ int eo_buf__grow(eo_buf *b, size_t extra);
 int eo_buf__put(eo_buf *b, const char *p, size_t n);
 int eo_buf__puts(eo_buf *b, const char *s);
 int eo_buf__putc(eo_buf *b, char c);
+/* The decimal text of v, as "%lld" prints it (printf is slow for lists of
+ * thousands of ids). */
+int eo_buf__put_int(eo_buf *b, int64_t v);
 int eo_buf__printf(eo_buf *b, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))

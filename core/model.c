@@ -692,7 +692,7 @@ void eo_model__describe_values(eo_buf *b, const eo_model_index *ix, const eo_fie
             if (v->type == EO_VTEXT)
                 eo_buf__printf(b, "'%.*s'", (int)(v->u.s.n > 60 ? 60 : v->u.s.n), v->u.s.p);
             else if (v->type == EO_VINT)
-                eo_buf__printf(b, "%lld", (long long)v->u.i);
+                eo_buf__put_int(b, (int64_t)v->u.i);
             else if (v->type == EO_VFLOAT)
                 eo_buf__printf(b, "%g", v->u.f);
             else if (v->type == EO_VBOOL)

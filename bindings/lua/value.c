@@ -448,7 +448,7 @@ static int write_ids(writer *w, const eo_id *ids, size_t n, eo_idkind kind)
         if (i)
             eo_buf__putc(&w->out, ',');
         if (v.type == EO_VINT)
-            eo_buf__printf(&w->out, "%lld", (long long)v.u.i);
+            eo_buf__put_int(&w->out, v.u.i);
         else
             put_string(&w->out, v.u.s.p, v.u.s.n);
     }
@@ -567,7 +567,7 @@ static int write_value(writer *w, int idx, int depth)
         return EO_OK;
     case LUA_TNUMBER:
         if (lua_isinteger(L, idx)) {
-            eo_buf__printf(&w->out, "%lld", (long long)lua_tointeger(L, idx));
+            eo_buf__put_int(&w->out, (int64_t)lua_tointeger(L, idx));
         } else {
             double d = lua_tonumber(L, idx);
             if (d != d)

@@ -475,7 +475,7 @@ static void put_json(eo_buf *b, const bson_iter_t *it, int depth)
     }
     case BSON_TYPE_INT32:
     case BSON_TYPE_INT64:
-        eo_buf__printf(b, "%lld", (long long)bson_iter_as_int64(it));
+        eo_buf__put_int(b, (int64_t)bson_iter_as_int64(it));
         return;
     case BSON_TYPE_DOUBLE: {
         double d = bson_iter_double(it);

@@ -678,7 +678,7 @@ static void copy_field(eo_buf *b, const eo_value *v, const eo_field *f)
     switch (v->type) {
     case EO_VNULL: eo_buf__puts(b, "\\N"); return;
     case EO_VBOOL: eo_buf__putc(b, v->u.b ? 't' : 'f'); return;
-    case EO_VINT: eo_buf__printf(b, "%lld", (long long)v->u.i); return;
+    case EO_VINT: eo_buf__put_int(b, (int64_t)v->u.i); return;
     case EO_VFLOAT:
         snprintf(num, sizeof num, "%.17g", v->u.f);
         eo_buf__puts(b, num);
@@ -913,7 +913,7 @@ static int copy_rows(pg_conn *c, const eo_model *m, const eo_field *const *cols,
             copy_row_binary(&b, out_ids[r].num, cols, ncols, row);
             continue;
         }
-        eo_buf__printf(&b, "%lld", (long long)out_ids[r].num);
+        eo_buf__put_int(&b, (int64_t)out_ids[r].num);
         for (i = 0; i < ncols; i++) {
             eo_buf__putc(&b, '\t');
             copy_field(&b, &row[i], cols[i]);

@@ -15,7 +15,7 @@ static void put_value(eo_buf *b, const eo_value *v)
     switch (v->type) {
     case EO_VNULL: eo_buf__puts(b, "null"); break;
     case EO_VBOOL: eo_buf__puts(b, v->u.b ? "true" : "false"); break;
-    case EO_VINT: eo_buf__printf(b, "%lld", (long long)v->u.i); break;
+    case EO_VINT: eo_buf__put_int(b, v->u.i); break;
     case EO_VFLOAT: eo_buf__printf(b, "%.17g", v->u.f); break;
     case EO_VBLOB: eo_buf__printf(b, "<%zu bytes>", v->u.s.n); break;
     case EO_VTEXT:

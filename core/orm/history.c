@@ -132,7 +132,7 @@ static void json_value(eo_buf *b, const eo_field *f, const eo_value *v)
         eo_buf__puts(b, v->u.b ? "true" : "false");
         return;
     case EO_VINT:
-        eo_buf__printf(b, "%lld", (long long)v->u.i);
+        eo_buf__put_int(b, (int64_t)v->u.i);
         return;
     case EO_VFLOAT:
         snprintf(num, sizeof num, "%.17g", v->u.f);

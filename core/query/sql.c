@@ -108,25 +108,6 @@ static void col(eo_sqlq *q, const eo_field *f)
     eo_sql__ident(&q->sql, f->column ? f->column : f->name);
 }
 
-/* Decimal text of an integer (printf is slow for lists of thousands of ids). */
-static void put_int(eo_buf *b, int64_t v)
-{
-    char tmp[24];
-    int n = 0;
-    uint64_t u = v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        tmp[n++] = '-';
-    if (eo_buf__grow(b, (size_t)n) != EO_OK)
-        return;
-    while (n)
-        b->p[b->len++] = tmp[--n];
-    b->p[b->len] = '\0';
-}
-
 /*
  * Append one parameter holding every value: a JSON array for json_each
  * (SQLite) or an array literal for = ANY (PostgreSQL). Values are the
@@ -148,11 +129,11 @@ static int json_list(eo_sqlq *q, const eo_value *vals, size_t n, const eo_field 
         if (eo_ftype_base(f->type) == EO_FT_DECIMAL && q->d->decimal_scaled &&
             x->type == EO_VTEXT &&
             eo_decimal__to_scaled(x->u.s.p, x->u.s.n, f->scale, &scaled) == 0) {
-            put_int(&b, scaled);
+            eo_buf__put_int(&b, scaled);
             continue;
         }
         switch (x->type) {
-        case EO_VINT: put_int(&b, x->u.i); break;
+        case EO_VINT: eo_buf__put_int(&b, x->u.i); break;
         case EO_VFLOAT: eo_buf__printf(&b, "%.17g", x->u.f); break;
         case EO_VBOOL:
             if (q->d->any_array)

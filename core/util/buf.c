@@ -61,6 +61,25 @@ int eo_buf__put(eo_buf *b, const char *p, size_t n)
 int eo_buf__puts(eo_buf *b, const char *s) { return eo_buf__put(b, s, strlen(s)); }
 int eo_buf__putc(eo_buf *b, char c) { return eo_buf__put(b, &c, 1); }
 
+int eo_buf__put_int(eo_buf *b, int64_t v)
+{
+    char tmp[24];
+    int n = 0, i;
+    uint64_t u = v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        tmp[n++] = '-';
+    for (i = 0; i < n / 2; i++) {
+        char c = tmp[i];
+        tmp[i] = tmp[n - 1 - i];
+        tmp[n - 1 - i] = c;
+    }
+    return eo_buf__put(b, tmp, (size_t)n);
+}
+
 int eo_buf__printf(eo_buf *b, const char *fmt, ...)
 {
     va_list ap;

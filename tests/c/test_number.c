@@ -2,7 +2,9 @@
  * test_number.c - util/number.c: the decimal readers the PostgreSQL
  * adapter uses for its text results give what strtoll / strtod give, bit
  * for bit, on the fast path (short decimals) and on every form that falls
- * back (long mantissas, large exponents, NaN, Infinity, junk).
+ * back (long mantissas, large exponents, NaN, Infinity, junk); and the
+ * writer eo_buf__put_int (domain text, JSON, COPY rows) gives what
+ * printf's "%lld" gives.
  */
 #include <math.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 #include <string.h>
 
 #include "helpers.h"
+#include "internal.h"
 #include "util/number.h"
 
 static void same_float(const char *s)
@@ -94,11 +97,45 @@ static void test_number__ints_as_strtoll(void **state)
     }
 }
 
+static void same_text(eo_buf *b, long long v)
+{
+    char want[32];
+    snprintf(want, sizeof want, "%lld", v);
+    eo_buf__reset(b);
+    if (eo_buf__put_int(b, (int64_t)v) != EO_OK)
+        fail_msg("eo_buf__put_int(%lld) failed", v);
+    if (b->len != strlen(want) || strcmp(b->p, want) != 0)
+        fail_msg("eo_buf__put_int(%lld) wrote \"%s\", printf writes \"%s\"", v, b->p, want);
+}
+
+static void test_number__int_text_as_printf(void **state)
+{
+    static const long long edges[] = { 0, 1, -1, 9, 10, -10, 99, 100, 1000000007LL,
+                                       9223372036854775807LL, -9223372036854775807LL - 1 };
+    eo_buf b = EO_BUF_INIT;
+    unsigned long long x = 88172645463325252ULL;
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof edges / sizeof edges[0]; i++)
+        same_text(&b, edges[i]);
+    for (i = 0; i < 100000; i++) {
+        xorshift(&x);
+        same_text(&b, (long long)(x >> (x % 64)) * ((x & 2) ? -1 : 1));
+    }
+    /* appends: the text goes after what the buffer holds */
+    eo_buf__reset(&b);
+    eo_buf__puts(&b, "id=");
+    eo_buf__put_int(&b, -42);
+    assert_string_equal(b.p, "id=-42");
+    eo_buf__free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_number__floats_as_strtod),
         cmocka_unit_test(test_number__ints_as_strtoll),
+        cmocka_unit_test(test_number__int_text_as_printf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

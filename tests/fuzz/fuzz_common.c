@@ -378,13 +378,20 @@ static int compile_bson(const eo_domain *d, int ferret)
     c.ferret = ferret;
     c.decimal128 = !ferret;
     if ((rc = mg__filter(&c, item, d, &out, &err)) == EO_OK) {
-        char *j = bson_as_canonical_extended_json(&out, NULL);
-        /* libbson renders every valid document; NULL means invalid UTF-8
-         * in a string, which the server refuses (or FerretDB drops the
-         * connection over): the value should have been refused first */
-        if (j == NULL && out.len < 16 * 1024 * 1024)
-            fz_die("mg__filter: the filter does not render as JSON (invalid UTF-8 in a value?)");
-        bson_free(j);
+        /* invalid UTF-8 in a string is refused by the server (FerretDB
+         * drops the connection over it): the value should have been
+         * refused first. libbson's JSON rendering says the same of small
+         * filters; a big one (a shared list used 256 times) is checked by
+         * bson_validate alone, which is linear where rendering is not */
+        size_t off = 0;
+        if (!bson_validate(&out, BSON_VALIDATE_UTF8, &off))
+            fz_die("mg__filter: invalid UTF-8 in the filter at byte %zu", off);
+        if (out.len < 1024 * 1024) {
+            char *j = bson_as_canonical_extended_json(&out, NULL);
+            if (j == NULL)
+                fz_die("mg__filter: the filter does not render as JSON");
+            bson_free(j);
+        }
     } else {
         fz_check_error(rc, &err, "mg__filter");
     }
@@ -415,6 +422,10 @@ int fz_domain_pipeline(eo_domain *d, size_t size)
     fz_registry();
     if ((rc = eo_domain_to_string(&s, d, &err)) != EO_OK)
         fz_check_error(rc, &err, "eo_domain_to_string (unbound)");
+    /* a small input can make a big domain (one table used in many
+     * places): big is what was built, as its text, not the input's size */
+    if (s != NULL && strlen(s) > 256 * 1024)
+        big = 1;
     eo_free(s);
     s = NULL;
 

@@ -14,8 +14,10 @@
 # one input, FUZZ_DEEP_TIMEOUT for a deep one) or RSS past FUZZ_RSS_MB
 # fails its line.
 # Usage: run.sh TARGET BINARY WORKDIR
-# Environment: FUZZ_SECONDS (30), FUZZ_TIMEOUT (10), FUZZ_DEEP_TIMEOUT (20:
-# a 100,000-leaf input takes 1-6 s here when the work is linear, so only
+# Environment: FUZZ_SECONDS (30), FUZZ_TIMEOUT (20: a 4 KiB input can build a
+# domain at the engine's limits, one list used in 256 places being 10M
+# values, which takes 4-7 s of linear work in this build), FUZZ_DEEP_TIMEOUT
+# (20: a 100,000-leaf input takes 1-6 s here when the work is linear, so only
 # super-linear work reaches it), FUZZ_RSS_MB (2048; deep inputs get twice
 # that), FUZZ_KEEP_CORPUS=1 to keep WORKDIR/corpus between runs (make
 # fuzz), FUZZ_FORK=N to fuzz in N processes that go on after a crash and
@@ -26,7 +28,7 @@ bin="$2"
 work="$3"
 src=$(cd "$(dirname "$0")" && pwd)
 seconds="${FUZZ_SECONDS:-30}"
-to="${FUZZ_TIMEOUT:-10}"
+to="${FUZZ_TIMEOUT:-20}"
 deep_to="${FUZZ_DEEP_TIMEOUT:-20}"
 rss="${FUZZ_RSS_MB:-2048}"
 fork="${FUZZ_FORK:-0}"
