@@ -8,8 +8,9 @@
  *
  * A Lua domain may use one table in several places (a sub-domain given
  * twice, thirty levels deep, is 2^30 leaves): everything read counts
- * towards EO_DOMAIN_MAX_TERMS and EO_DOMAIN_MAX_VALUES, and the count polls
- * the call's deadline.
+ * towards EO_DOMAIN_MAX_TERMS and EO_DOMAIN_MAX_VALUES, the JSON text of
+ * table values (Json fields, literal tables) towards EO_LUA_JSON_MAX_TEXT
+ * for the whole domain, and the count polls the call's deadline.
  * The recursion follows `any` sub-domains only (EO_DOMAIN_MAX_DEPTH), and
  * checks the Lua stack at each level (a coroutine's stack is small).
  */
@@ -31,6 +32,7 @@ typedef struct walk {
     const eo_field *ref;    /* the leaf being read is on this Reference field */
     size_t terms;         /* operators and leaves */
     size_t values;        /* the values of lists */
+    size_t json_room;     /* bytes of JSON text the leaves' table values may still take */
 } walk;
 
 static int build(lua_State *L, int idx, walk *w, int depth, eo_domain **out, eo_error *err);
@@ -188,6 +190,7 @@ static int leaf(lua_State *L, int t, lua_Integer pos, eo_dbuilder *b, walk *w, i
 
     if (rc != EO_OK)
         return rc;
+    s.json_room = &w->json_room; /* one budget for every leaf of the domain */
 
     if (len == 2) {
         /* { f, "=?", v } with v nil has two elements: "=?" takes nil */
@@ -279,6 +282,12 @@ static int leaf(lua_State *L, int t, lua_Integer pos, eo_dbuilder *b, walk *w, i
             (rc = eo_lua_to_value(L, -1, w->ref, kind, &s, &v, err)) == EO_OK)
             rc = eo_dbuilder_leaf(b, path, op, &v, err);
     }
+    if (rc == EO_ELIMIT && err && err->domain == EO_DOMAIN_JSON && w->json_room < EO_LUA_JSON_MAX_TEXT)
+        eo_error_set(err, EO_ELIMIT,
+                     "domain leaf %lld {\"%s\", \"%s\", ...}: the domain's table values are more "
+                     "than %zu bytes of JSON text together (a table used in several places counts "
+                     "each time)",
+                     (long long)pos, path, op, EO_LUA_JSON_MAX_TEXT);
     w->ref = NULL;
     lua_pop(L, 3);
     eo_lua_scratch_free(&s);
@@ -359,6 +368,7 @@ int eo_lua_to_domain_of(lua_State *L, int idx, eo_idkind kind, const eo_model *m
     w.model = m;
     w.ref = NULL;
     w.terms = w.values = 0;
+    w.json_room = EO_LUA_JSON_MAX_TEXT;
     /* the builder is C memory held across Lua calls that may allocate (a
      * number read as text, a recordset's ids): the VM's limit waits, so an
      * allocation cannot raise past it */

@@ -147,6 +147,10 @@ int eo_lua_is_null(lua_State *L, int idx);
 typedef struct eo_lua_scratch {
     char **blocks;
     size_t n, cap;
+    /* the bytes of JSON text the values converted with this scratch may
+     * still take together (a domain's leaves share one budget); NULL: each
+     * value alone up to EO_LUA_JSON_MAX_TEXT */
+    size_t *json_room;
 } eo_lua_scratch;
 void eo_lua_scratch_free(eo_lua_scratch *s);
 char *eo_lua_scratch_keep(eo_lua_scratch *s, char *p);
@@ -168,6 +172,17 @@ void eo_lua_push_value(lua_State *L, const eo_value *v);
  * the tables (nothing of C is held then). JSON null is orm.null.
  */
 int eo_lua_json_encode(lua_State *L, int idx, char **out, size_t *len, eo_error *err);
+/*
+ * The most JSON text one Lua value stored or matched may become (the VM's
+ * memory limit when lower): a table used in many places is written each
+ * time, so a few kilobytes of Lua can stand for gigabytes of text. 64 MiB,
+ * a quarter of what PostgreSQL's jsonb holds and four times a MongoDB
+ * document. Results for the C host API are bounded by the VM's limit alone.
+ */
+#define EO_LUA_JSON_MAX_TEXT ((size_t)64 * 1024 * 1024)
+/* eo_lua_json_encode with the text held to max bytes (EO_ELIMIT past it). */
+int eo_lua_json_encode_max(lua_State *L, int idx, size_t max, char **out, size_t *len,
+                           eo_error *err);
 int eo_lua_json_decode(lua_State *L, const char *text, size_t len, eo_error *err);
 /* The same, with a top-level null as nil (arguments of the C host API). */
 int eo_lua_push_json_any(lua_State *L, const char *text, size_t len, eo_error *err);

@@ -192,8 +192,12 @@ int eo_lua_to_value(lua_State *L, int idx, const eo_field *f, eo_idkind kind, eo
         int rc;
         if (t == LUA_TUSERDATA && f == NULL)
             goto userdata;
-        if ((rc = eo_lua_json_encode(L, idx, &json, &len, err)) != EO_OK)
+        if ((rc = eo_lua_json_encode_max(L, idx,
+                                         s && s->json_room ? *s->json_room : EO_LUA_JSON_MAX_TEXT,
+                                         &json, &len, err)) != EO_OK)
             return rc;
+        if (s && s->json_room)
+            *s->json_room -= len;
         if (eo_lua_scratch_keep(s, json) == NULL)
             return eo_error_set(err, EO_ENOMEM, "out of memory");
         *out = eo_text(json, len);
@@ -318,7 +322,8 @@ typedef struct writer {
     const void *seen[EO_JSON_MAX_DEPTH + 8]; /* the tables being written (cycles) */
     char path[PATH_CAP];
     size_t plen;
-    size_t budget;                       /* bytes the text may reach (the VM's memory limit) */
+    size_t budget;                       /* bytes the text may reach */
+    int budget_vm;                       /* the budget is the VM's memory limit */
     unsigned steps;                      /* values written, for polling the deadline */
     eo_error *err;
 } writer;
@@ -542,6 +547,21 @@ static int write_table(writer *w, int idx, int depth)
     return EO_OK;
 }
 
+static int over_budget(writer *w)
+{
+    char what[160];
+    if (w->budget_vm) {
+        snprintf(what, sizeof what, "is larger than the VM's memory limit (%zu bytes) as JSON text",
+                 w->budget);
+        return wfail(w, EO_ENOMEM, what);
+    }
+    snprintf(what, sizeof what,
+             "is larger than %zu bytes as JSON text (a table used in several places is written "
+             "each time)",
+             w->budget);
+    return wfail(w, EO_ELIMIT, what);
+}
+
 static int write_value(writer *w, int idx, int depth)
 {
     lua_State *L = w->L;
@@ -550,12 +570,8 @@ static int write_value(writer *w, int idx, int depth)
      * leaves): the text is C memory the VM does not count, so it is held
      * to the VM's memory limit, and the writer polls the deadline.
      */
-    if (w->out.len > w->budget) {
-        char what[96];
-        snprintf(what, sizeof what, "is larger than the VM's memory limit (%zu bytes) as JSON text",
-                 w->budget);
-        return wfail(w, EO_ENOMEM, what);
-    }
+    if (w->out.len > w->budget)
+        return over_budget(w);
     if ((++w->steps & 4095u) == 0 && eo_deadline__passed())
         return wfail(w, EO_ETIMEOUT, "took longer than the call's time limit to write as JSON");
     switch (lua_type(L, idx)) {
@@ -623,7 +639,9 @@ static int write_value(writer *w, int idx, int depth)
     }
 }
 
-static int encode(lua_State *L, int idx, int host, char **out, size_t *len, eo_error *err)
+/* max: the bytes the text may reach (0: the VM's memory limit alone). */
+static int encode(lua_State *L, int idx, int host, size_t max, char **out, size_t *len,
+                  eo_error *err)
 {
     writer *w = eo_calloc(1, sizeof *w);
     int rc;
@@ -641,10 +659,15 @@ static int encode(lua_State *L, int idx, int host, char **out, size_t *len, eo_e
         eo_vm *vm = eo_lua_vm(L);
         size_t limit = vm ? eo_vm_memory_limit(vm) : 0;
         w->budget = limit ? limit : (size_t)-1;
+        w->budget_vm = 1;
+        if (max && max < w->budget) {
+            w->budget = max;
+            w->budget_vm = 0;
+        }
     }
     rc = write_value(w, lua_absindex(L, idx), 0);
     if (rc == EO_OK && w->out.len > w->budget)
-        rc = wfail(w, EO_ENOMEM, "is larger than the VM's memory limit as JSON text");
+        rc = over_budget(w);
     if (rc == EO_OK && w->out.oom)
         rc = eo_error_set(err, EO_ENOMEM, "out of memory writing JSON");
     if (rc == EO_OK) {
@@ -672,13 +695,30 @@ int eo_lua_rows_over_limit(eo_vm *vm, eo_error *err)
 
 int eo_lua_json_encode(lua_State *L, int idx, char **out, size_t *len, eo_error *err)
 {
-    return encode(L, idx, 0, out, len, err);
+    return encode(L, idx, 0, EO_LUA_JSON_MAX_TEXT, out, len, err);
+}
+
+int eo_lua_json_encode_max(lua_State *L, int idx, size_t max, char **out, size_t *len,
+                           eo_error *err)
+{
+    if (max == 0) { /* nothing left: refused as any text past the limit is */
+        *out = NULL;
+        if (len)
+            *len = 0;
+        eo_error_set(err, EO_ELIMIT,
+                     "JSON: the value is larger than the bytes left for JSON text (a table "
+                     "used in several places is written each time)");
+        if (err)
+            err->domain = EO_DOMAIN_JSON;
+        return EO_ELIMIT;
+    }
+    return encode(L, idx, 0, max, out, len, err);
 }
 
 int eo_lua__json_encode_host(lua_State *L, int idx, char **out, size_t *len, eo_error *err);
 int eo_lua__json_encode_host(lua_State *L, int idx, char **out, size_t *len, eo_error *err)
 {
-    return encode(L, idx, 1, out, len, err);
+    return encode(L, idx, 1, 0, out, len, err);
 }
 
 /*

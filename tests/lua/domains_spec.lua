@@ -265,6 +265,32 @@ describe("table values in scalar domain leaves on " .. h.backend, function()
     return err.message
   end
 
+  it("a Json value built from one table used in many places is held to 64 MiB of JSON text", function()
+    -- 2^40 leaves as text: refused at the limit, not written until memory runs out
+    local t = { 1 }
+    for _ = 1, 40 do t = { t, t } end
+    local err = h.error_of(T.search, T, { { "data", "=", t } })
+    assert.are.equal("ELIMIT", err.code)
+    assert.truthy(err.message:find("is larger than 67108864 bytes as JSON text (a table used in "
+                                   .. "several places is written each time)", 1, true), err.message)
+    err = h.error_of(T.create, T, { name = "big", data = t })
+    assert.are.equal("ELIMIT", err.code)
+    assert.truthy(err.message:find("is larger than 67108864 bytes as JSON text", 1, true), err.message)
+    assert.are.equal(0, T:search_count{ { "name", "=", "big" } })
+    -- one value of about 1 MiB is fine; the leaves of one domain share the
+    -- 64 MiB: a hundred of them are refused, naming the leaf that went past
+    local m = { 1 }
+    for _ = 1, 18 do m = { m, m } end
+    assert.are.equal(0, T:search_count{ { "data", "=", m } })
+    local d = {}
+    for i = 1, 99 do d[i] = "|" end
+    for _ = 1, 100 do d[#d + 1] = { "data", "=", m } end
+    err = h.error_of(T.search, T, d)
+    assert.are.equal("ELIMIT", err.code)
+    assert.truthy(err.message:find('^domain leaf %d+ {"data", "=", ...}: the domain\'s table values '
+                                   .. "are more than 67108864 bytes of JSON text together"), err.message)
+  end)
+
   it("a list, an object, a record or the environment as a Char, Integer or sub-field value", function()
     local hint = " (a list of values takes 'in' or 'not in')"
     assert.are.equal('dom.tv: domain leaf {"name", "=", ...}: expected a value for the Char field '
