@@ -282,7 +282,8 @@ static int leaf(lua_State *L, int t, lua_Integer pos, eo_dbuilder *b, walk *w, i
             (rc = eo_lua_to_value(L, -1, w->ref, kind, &s, &v, err)) == EO_OK)
             rc = eo_dbuilder_leaf(b, path, op, &v, err);
     }
-    if (rc == EO_ELIMIT && err && err->domain == EO_DOMAIN_JSON && w->json_room < EO_LUA_JSON_MAX_TEXT)
+    /* the shared budget, not this value alone, stopped it: say so */
+    if (rc == EO_ELIMIT && s.json_over && w->json_room < EO_LUA_JSON_MAX_TEXT)
         eo_error_set(err, EO_ELIMIT,
                      "domain leaf %lld {\"%s\", \"%s\", ...}: the domain's table values are more "
                      "than %zu bytes of JSON text together (a table used in several places counts "

@@ -151,6 +151,7 @@ typedef struct eo_lua_scratch {
      * still take together (a domain's leaves share one budget); NULL: each
      * value alone up to EO_LUA_JSON_MAX_TEXT */
     size_t *json_room;
+    int json_over;        /* a conversion failed for want of that room */
 } eo_lua_scratch;
 void eo_lua_scratch_free(eo_lua_scratch *s);
 char *eo_lua_scratch_keep(eo_lua_scratch *s, char *p);
@@ -180,8 +181,9 @@ int eo_lua_json_encode(lua_State *L, int idx, char **out, size_t *len, eo_error 
  * document. Results for the C host API are bounded by the VM's limit alone.
  */
 #define EO_LUA_JSON_MAX_TEXT ((size_t)64 * 1024 * 1024)
-/* eo_lua_json_encode with the text held to max bytes (EO_ELIMIT past it). */
-int eo_lua_json_encode_max(lua_State *L, int idx, size_t max, char **out, size_t *len,
+/* eo_lua_json_encode with the text held to max bytes (EO_ELIMIT past it;
+ * *over, when given, is 1 when that limit was the reason). */
+int eo_lua_json_encode_max(lua_State *L, int idx, size_t max, int *over, char **out, size_t *len,
                            eo_error *err);
 int eo_lua_json_decode(lua_State *L, const char *text, size_t len, eo_error *err);
 /* The same, with a top-level null as nil (arguments of the C host API). */

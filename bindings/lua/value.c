@@ -194,7 +194,7 @@ int eo_lua_to_value(lua_State *L, int idx, const eo_field *f, eo_idkind kind, eo
             goto userdata;
         if ((rc = eo_lua_json_encode_max(L, idx,
                                          s && s->json_room ? *s->json_room : EO_LUA_JSON_MAX_TEXT,
-                                         &json, &len, err)) != EO_OK)
+                                         s ? &s->json_over : NULL, &json, &len, err)) != EO_OK)
             return rc;
         if (s && s->json_room)
             *s->json_room -= len;
@@ -324,6 +324,7 @@ typedef struct writer {
     size_t plen;
     size_t budget;                       /* bytes the text may reach */
     int budget_vm;                       /* the budget is the VM's memory limit */
+    int over;                            /* the text went past a budget not the VM's */
     unsigned steps;                      /* values written, for polling the deadline */
     eo_error *err;
 } writer;
@@ -559,6 +560,7 @@ static int over_budget(writer *w)
              "is larger than %zu bytes as JSON text (a table used in several places is written "
              "each time)",
              w->budget);
+    w->over = 1;
     return wfail(w, EO_ELIMIT, what);
 }
 
@@ -639,8 +641,9 @@ static int write_value(writer *w, int idx, int depth)
     }
 }
 
-/* max: the bytes the text may reach (0: the VM's memory limit alone). */
-static int encode(lua_State *L, int idx, int host, size_t max, char **out, size_t *len,
+/* max: the bytes the text may reach (SIZE_MAX: the VM's memory limit
+ * alone); *over (when given) says whether max was what stopped it. */
+static int encode(lua_State *L, int idx, int host, size_t max, int *over, char **out, size_t *len,
                   eo_error *err)
 {
     writer *w = eo_calloc(1, sizeof *w);
@@ -660,7 +663,7 @@ static int encode(lua_State *L, int idx, int host, size_t max, char **out, size_
         size_t limit = vm ? eo_vm_memory_limit(vm) : 0;
         w->budget = limit ? limit : (size_t)-1;
         w->budget_vm = 1;
-        if (max && max < w->budget) {
+        if (max < w->budget) {
             w->budget = max;
             w->budget_vm = 0;
         }
@@ -679,6 +682,8 @@ static int encode(lua_State *L, int idx, int host, size_t max, char **out, size_
         if (*out == NULL)
             rc = eo_error_set(err, EO_ENOMEM, "out of memory writing JSON");
     }
+    if (over)
+        *over = w->over;
     eo_buf__free(&w->out);
     eo_free(w);
     return rc;
@@ -695,30 +700,19 @@ int eo_lua_rows_over_limit(eo_vm *vm, eo_error *err)
 
 int eo_lua_json_encode(lua_State *L, int idx, char **out, size_t *len, eo_error *err)
 {
-    return encode(L, idx, 0, EO_LUA_JSON_MAX_TEXT, out, len, err);
+    return encode(L, idx, 0, EO_LUA_JSON_MAX_TEXT, NULL, out, len, err);
 }
 
-int eo_lua_json_encode_max(lua_State *L, int idx, size_t max, char **out, size_t *len,
+int eo_lua_json_encode_max(lua_State *L, int idx, size_t max, int *over, char **out, size_t *len,
                            eo_error *err)
 {
-    if (max == 0) { /* nothing left: refused as any text past the limit is */
-        *out = NULL;
-        if (len)
-            *len = 0;
-        eo_error_set(err, EO_ELIMIT,
-                     "JSON: the value is larger than the bytes left for JSON text (a table "
-                     "used in several places is written each time)");
-        if (err)
-            err->domain = EO_DOMAIN_JSON;
-        return EO_ELIMIT;
-    }
-    return encode(L, idx, 0, max, out, len, err);
+    return encode(L, idx, 0, max, over, out, len, err);
 }
 
 int eo_lua__json_encode_host(lua_State *L, int idx, char **out, size_t *len, eo_error *err);
 int eo_lua__json_encode_host(lua_State *L, int idx, char **out, size_t *len, eo_error *err)
 {
-    return encode(L, idx, 1, 0, out, len, err);
+    return encode(L, idx, 1, SIZE_MAX, NULL, out, len, err);
 }
 
 /*

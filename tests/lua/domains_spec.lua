@@ -289,6 +289,12 @@ describe("table values in scalar domain leaves on " .. h.backend, function()
     assert.are.equal("ELIMIT", err.code)
     assert.truthy(err.message:find('^domain leaf %d+ {"data", "=", ...}: the domain\'s table values '
                                    .. "are more than 67108864 bytes of JSON text together"), err.message)
+    -- another limit met after part of the budget went is named as itself
+    local deep = { 1 }
+    for _ = 1, 300 do deep = { deep } end
+    err = h.error_of(T.search, T, { "|", { "data", "=", m }, { "data", "=", deep } })
+    assert.are.equal("ELIMIT", err.code)
+    assert.truthy(err.message:find("is nested more than 256 levels deep", 1, true), err.message)
   end)
 
   it("a list, an object, a record or the environment as a Char, Integer or sub-field value", function()
